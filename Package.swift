@@ -1,0 +1,25 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// One target per compiler stage; a stage imports only the stages before it:
+// NetcBasic <- NetcSyntax <- NetcSema <- NetcReport <- NetcDriver <- netc
+let package = Package(
+  name: "netc",
+  products: [
+    .executable(name: "netc", targets: ["netc"]),
+    .library(name: "NetcDriver", targets: ["NetcDriver"]),
+  ],
+  targets: [
+    .target(name: "NetcBasic"),
+    .target(name: "NetcSyntax", dependencies: ["NetcBasic"]),
+    .target(name: "NetcSema", dependencies: ["NetcBasic", "NetcSyntax"]),
+    .target(name: "NetcReport", dependencies: ["NetcBasic", "NetcSema"]),
+    .target(name: "NetcDriver", dependencies: ["NetcBasic", "NetcSyntax", "NetcSema", "NetcReport"]),
+    .executableTarget(name: "netc", dependencies: ["NetcDriver"]),
+    .testTarget(
+      name: "NetcTests",
+      dependencies: ["NetcBasic", "NetcSyntax", "NetcSema", "NetcReport", "NetcDriver"],
+      exclude: ["Inputs", "Snapshots"]
+    ),
+  ]
+)

@@ -1,0 +1,106 @@
+/// Prints diagnostics the way clang and swiftc do:
+///
+///     specs/x.net:7:4: error: fc expects 262144 inputs but receives 360448
+///     fc 64*4*32*32 10
+///        ^~~~~~~~~~
+///     specs/x.net:5:1: note: the input is 352x32x32 = 360448
+public struct DiagnosticRenderer: Sendable {
+  public var useColor: Bool
+  public init(useColor: Bool) { self.useColor = useColor }
+
+  private func paint(_ s: String, _ code: String) -> String {
+    useColor ? "\u{1B}[\(code)m\(s)\u{1B}[0m" : s
+  }
+
+  private func label(_ severity: Severity) -> String {
+    switch severity {
+    case .error: return paint("error:", "1;31")
+    case .warning: return paint("warning:", "1;35")
+    case .note: return paint("note:", "1;30")
+    }
+  }
+
+  public func render(_ d: Diagnostic, in file: SourceFile) -> String {
+    var out = ""
+    out += header(d.severity, d.message, d.range, file)
+    out += snippet(d.range, file, fixIts: d.fixIts)
+    for note in d.notes {
+      if let r = note.range {
+        out += header(.note, note.message, r, file)
+        out += snippet(r, file, fixIts: [])
+      } else {
+        out += paint("note:", "1;30") + " " + note.message + "\n"
+      }
+    }
+    return out
+  }
+
+  public func render(_ ds: [Diagnostic], in file: SourceFile) -> String {
+    ds.map { render($0, in: file) }.joined()
+  }
+
+  private func header(_ s: Severity, _ message: String, _ r: SourceRange, _ file: SourceFile) -> String {
+    let (line, col) = file.lineAndColumn(of: r.start)
+    let place = paint("\(file.path):\(line):\(col):", "1")
+    return "\(place) \(label(s)) \(useColor ? paint(message, "1") : message)\n"
+  }
+
+  /// The source line, then a caret under the start of `r` and tildes under the rest of it on that line.
+  private func snippet(_ r: SourceRange, _ file: SourceFile, fixIts: [FixIt]) -> String {
+    let (line, col) = file.lineAndColumn(of: r.start)
+    let lineStart = file.lineStarts[line - 1]
+    let lineEnd = line < file.lineStarts.count ? file.lineStarts[line] - 1 : file.bytes.count
+    if file.bytes.isEmpty { return "" }
+    let raw = Array(file.bytes[lineStart..<max(lineStart, lineEnd)])
+    // Tabs are kept so the caret lines up; other control bytes would garble a terminal.
+    let shown = raw.map { b -> UInt8 in b == 9 ? 9 : (b < 32 || b == 127 ? UInt8(ascii: "?") : b) }
+    let text = String(decoding: shown, as: UTF8.self)
+    var marker = ""
+    // Count display columns: a UTF-8 continuation byte takes no column of its own.
+    let prefix = raw.prefix(col - 1)
+    for b in prefix where (b & 0xC0) != 0x80 { marker += b == 9 ? "\t" : " " }
+    let endOnLine = min(r.end, lineEnd)
+    let span = raw[min(raw.count, col - 1)..<max(min(raw.count, col - 1), endOnLine - lineStart)]
+    let width = max(1, span.filter { ($0 & 0xC0) != 0x80 }.count)
+    marker += "^" + String(repeating: "~", count: width - 1)
+    var out = text + "\n" + paint(marker, "1;32") + "\n"
+    for fix in fixIts where fix.range.start >= lineStart && fix.range.start <= lineEnd {
+      let fixCol = fix.range.start - lineStart
+      var pad = ""
+      for b in raw.prefix(fixCol) where (b & 0xC0) != 0x80 { pad += b == 9 ? "\t" : " " }
+      out += paint(pad + fix.replacement, "32") + "\n"
+    }
+    return out
+  }
+
+  /// One JSON object per diagnostic: file, line, column, severity, id, message, notes.
+  public static func json(_ ds: [Diagnostic], in file: SourceFile) -> [JSONValue] {
+    ds.map { d in
+      let (line, col) = file.lineAndColumn(of: d.range.start)
+      let (eline, ecol) = file.lineAndColumn(of: d.range.end)
+      let notes: [JSONValue] = d.notes.map { n in
+        var obj: [(String, JSONValue)] = [("message", .string(n.message))]
+        if let r = n.range {
+          let (nl, nc) = file.lineAndColumn(of: r.start)
+          obj.append(("line", .int(nl)))
+          obj.append(("column", .int(nc)))
+        }
+        return .object(obj)
+      }
+      let fixes: [JSONValue] = d.fixIts.map { f in
+        let (fl, fc) = file.lineAndColumn(of: f.range.start)
+        let (el, ec) = file.lineAndColumn(of: f.range.end)
+        return .object([
+          ("line", .int(fl)), ("column", .int(fc)), ("end_line", .int(el)), ("end_column", .int(ec)),
+          ("replacement", .string(f.replacement)),
+        ])
+      }
+      return .object([
+        ("file", .string(file.path)), ("line", .int(line)), ("column", .int(col)),
+        ("end_line", .int(eline)), ("end_column", .int(ecol)),
+        ("severity", .string(d.severity.rawValue)), ("id", .string(d.id)),
+        ("message", .string(d.message)), ("notes", .array(notes)), ("fixits", .array(fixes)),
+      ])
+    }
+  }
+}

@@ -1,0 +1,213 @@
+import Foundation
+import NetcBasic
+import NetcReport
+import NetcSema
+
+/// What a command printed and how it ended; `main` writes it out, tests read it.
+public struct CommandResult: Sendable {
+  public var stdout = ""
+  public var stderr = ""
+  public var status: Int32 = 0
+}
+
+/// Where the output goes, so colour is decided once per run.
+public struct Terminal: Sendable {
+  public var stderrIsTerminal: Bool
+  public var environment: [String: String]
+  public init(stderrIsTerminal: Bool = false, environment: [String: String] = [:]) {
+    self.stderrIsTerminal = stderrIsTerminal
+    self.environment = environment
+  }
+}
+
+public enum Driver {
+  public static func main(_ argv: [String]) -> Int32 {
+    let terminal = Terminal(stderrIsTerminal: isatty(2) == 1, environment: ProcessInfo.processInfo.environment)
+    let result = run(Array(argv.dropFirst()), terminal: terminal)
+    FileHandle.standardOutput.write(Data(result.stdout.utf8))
+    FileHandle.standardError.write(Data(result.stderr.utf8))
+    return result.status
+  }
+
+  public static func run(_ args: [String], terminal: Terminal = Terminal()) -> CommandResult {
+    var r = CommandResult()
+    do {
+      guard let command = args.first else {
+        r.stderr = Help.overview
+        r.status = 2
+        return r
+      }
+      let rest = Array(args.dropFirst())
+      switch command {
+      case "--help", "-h":
+        r.stdout = Help.overview
+      case "--version":
+        r.stdout = Help.version + "\n"
+      case "help":
+        guard let topic = rest.first else { r.stdout = Help.overview; return r }
+        guard let text = Help.text(for: topic) else {
+          throw UsageError(message: "no help for '\(topic)': netc's commands are check and params", command: nil)
+        }
+        r.stdout = text
+      case "check":
+        try CheckCommand.run(rest, terminal, &r)
+      case "params":
+        try ParamsCommand.run(rest, terminal, &r)
+      default:
+        let hint = Suggest.closest(to: command, in: ["check", "params", "help"]).map { "; did you mean '\($0)'?" } ?? ""
+        throw UsageError(message: "unknown command '\(command)'\(hint)", command: nil)
+      }
+    } catch let e as UsageError {
+      r.stderr += "netc\(e.command.map { " " + $0 } ?? ""): error: \(e.message)\n"
+      r.stderr += "See 'netc help\(e.command.map { " " + $0 } ?? "")'.\n"
+      r.status = 2
+    } catch {
+      r.stderr += "netc: error: \(error)\n"
+      r.status = 1
+    }
+    return r
+  }
+}
+
+/// Options every command shares: batch, colour, diagnostics format, stage timing.
+struct CommonOptions {
+  static let valued: Set<String> = ["--batch", "--color", "--diagnostics-format"]
+  static let flags: Set<String> = ["--time-stages"]
+
+  var batch: Int
+  var useColor: Bool
+  var jsonDiagnostics: Bool
+  var timeStages: Bool
+
+  init(_ a: Arguments, command: String, terminal: Terminal) throws {
+    batch = try a.int("--batch", default: 1, range: 1...65536, command: command)
+    let color = try a.choice("--color", ["auto", "always", "never"], default: "auto", command: command)
+    let noColorEnv = terminal.environment["NO_COLOR"].map { !$0.isEmpty } ?? false
+    let dumb = terminal.environment["TERM"] == "dumb"
+    useColor = color == "always" || (color == "auto" && terminal.stderrIsTerminal && !noColorEnv && !dumb)
+    jsonDiagnostics = try a.choice("--diagnostics-format", ["text", "json"], default: "text", command: command) == "json"
+    timeStages = a.flags.contains("--time-stages")
+  }
+
+  /// Compiles one file and writes its diagnostics to stderr; returns the compilation.
+  func compile(_ path: String, into r: inout CommandResult) -> Compilation? {
+    let t0 = DispatchTime.now()
+    switch Pipeline.read(path: path) {
+    case .failure(let e):
+      if jsonDiagnostics {
+        r.stderr += JSONValue.object([("file", .string(path)), ("severity", .string("error")),
+                                      ("id", .string("cannot-read")), ("message", .string(e.message))]).rendered(indent: 0) + "\n"
+      } else {
+        r.stderr += "\(path): error: \(e.message)\n"
+      }
+      return nil
+    case .success(let bytes):
+      let readSeconds = Double(DispatchTime.now().uptimeNanoseconds - t0.uptimeNanoseconds) / 1e9
+      var c = Pipeline.compile(path: path, bytes: bytes, batch: batch)
+      c.timings.insert(("read", readSeconds), at: 0)
+      report(c, into: &r)
+      return c
+    }
+  }
+
+  func report(_ c: Compilation, into r: inout CommandResult) {
+    let ds = c.diagnostics.diagnostics
+    if jsonDiagnostics {
+      for d in DiagnosticRenderer.json(ds, in: c.file) { r.stderr += d.rendered(indent: 0) + "\n" }
+      return
+    }
+    r.stderr += DiagnosticRenderer(useColor: useColor).render(ds, in: c.file)
+    let errors = c.diagnostics.errorCount + c.diagnostics.suppressedErrors
+    let warnings = ds.filter { $0.severity == .warning }.count
+    if c.diagnostics.suppressedErrors > 0 {
+      r.stderr += "\(c.file.path): note: \(c.diagnostics.suppressedErrors) more errors not shown\n"
+    }
+    if errors > 0 || warnings > 0 {
+      var parts: [String] = []
+      if warnings > 0 { parts.append("\(warnings) warning\(warnings == 1 ? "" : "s")") }
+      if errors > 0 { parts.append("\(errors) error\(errors == 1 ? "" : "s")") }
+      r.stderr += parts.joined(separator: " and ") + " generated.\n"
+    }
+  }
+
+  func printTimings(_ timings: [(stage: String, seconds: Double)], extra: [(String, Double)] = [], into r: inout CommandResult) {
+    guard timeStages else { return }
+    let all = timings + extra
+    let total = all.reduce(0) { $0 + $1.1 }
+    let parts = all.map { String(format: "%@ %.3f ms", $0.0, $0.1 * 1000) }
+    r.stderr += "time: " + parts.joined(separator: ", ") + String(format: ", total %.3f ms\n", total * 1000)
+  }
+}
+
+enum CheckCommand {
+  static func run(_ args: [String], _ terminal: Terminal, _ r: inout CommandResult) throws {
+    let a = try Arguments(args, command: "check", valued: CommonOptions.valued.union(["--format"]),
+                          flags: CommonOptions.flags)
+    if a.flags.contains("--help") { r.stdout = Help.check; return }
+    let common = try CommonOptions(a, command: "check", terminal: terminal)
+    let json = try a.choice("--format", ["text", "json"], default: "text", command: "check") == "json"
+    guard !a.positional.isEmpty else { throw UsageError(message: "no input files", command: "check") }
+    var results: [JSONValue] = []
+    var failed = false
+    for path in a.positional {
+      let c = common.compile(path, into: &r)
+      guard let c, let net = c.network else {
+        failed = true
+        results.append(.object([("file", .string(path)), ("ok", .bool(false)),
+                                ("errors", .int((c?.diagnostics.errorCount ?? 1) + (c?.diagnostics.suppressedErrors ?? 0)))]))
+        continue
+      }
+      let t0 = DispatchTime.now()
+      let s = Summary(net, batch: common.batch)
+      if json {
+        results.append(.object([
+          ("file", .string(path)), ("ok", .bool(true)), ("network", .string(net.name)),
+          ("input_shape", .array(([common.batch] + net.input.dims).map { .int($0) })),
+          ("output_shapes", .array(net.outputs.map { .array(([common.batch] + net.values[$0].dims).map { .int($0) }) })),
+          ("total_params", .int(s.totalParams)), ("trainable_params", .int(s.trainableParams)),
+          ("total_mult_adds", .int(s.totalMultAdds)),
+          ("warnings", .int(c.diagnostics.diagnostics.filter { $0.severity == .warning }.count)),
+        ]))
+      } else {
+        let outs = net.outputs.map { "\(common.batch)x\(net.values[$0])" }.joined(separator: ", ")
+        r.stdout += "\(path): \(net.name): \(common.batch)x\(net.input) -> \(outs), "
+          + "\(grouped(s.totalParams)) params, \(grouped(s.totalMultAdds)) mult-adds\n"
+      }
+      let report = Double(DispatchTime.now().uptimeNanoseconds - t0.uptimeNanoseconds) / 1e9
+      common.printTimings(c.timings, extra: [("report", report)], into: &r)
+    }
+    if json { r.stdout += JSONValue.array(results).rendered() + "\n" }
+    r.status = failed ? 1 : 0
+  }
+}
+
+enum ParamsCommand {
+  static func run(_ args: [String], _ terminal: Terminal, _ r: inout CommandResult) throws {
+    let a = try Arguments(args, command: "params", valued: CommonOptions.valued.union(["--format", "--dtype", "--depth"]),
+                          flags: CommonOptions.flags)
+    if a.flags.contains("--help") { r.stdout = Help.params; return }
+    let common = try CommonOptions(a, command: "params", terminal: terminal)
+    let format = try a.choice("--format", ["torchsummary", "torchinfo", "json", "markdown"], default: "torchsummary",
+                              command: "params")
+    let dtype = DType(rawValue: try a.choice("--dtype", DType.allCases.map(\.rawValue), default: "f32", command: "params"))!
+    let depth = try a.int("--depth", default: 3, range: 1...64, command: "params")
+    guard a.positional.count == 1 else {
+      throw UsageError(message: a.positional.isEmpty ? "no input file" : "'params' takes one file, found \(a.positional.count)",
+                       command: "params")
+    }
+    guard let c = common.compile(a.positional[0], into: &r), let net = c.network else {
+      r.status = 1
+      return
+    }
+    let t0 = DispatchTime.now()
+    let s = Summary(net, batch: common.batch, dtype: dtype)
+    switch format {
+    case "torchinfo": r.stdout += TorchInfoPrinter.render(s, depth: depth)
+    case "json": r.stdout += JSONPrinter.value(s, file: c.file).rendered() + "\n"
+    case "markdown": r.stdout += MarkdownPrinter.render(s)
+    default: r.stdout += TorchSummaryPrinter.render(s, batchGiven: a.values["--batch"] != nil)
+    }
+    let report = Double(DispatchTime.now().uptimeNanoseconds - t0.uptimeNanoseconds) / 1e9
+    common.printTimings(c.timings, extra: [("report", report)], into: &r)
+  }
+}

@@ -1,0 +1,81 @@
+/// Help texts, in the layout of swift-argument-parser.
+enum Help {
+  static let version = "netc 0.1.0"
+
+  static let overview = """
+    OVERVIEW: netc compiles descriptions of convolutional networks: it checks every shape with PyTorch's
+    rules and counts parameters, multiply-adds and memory.
+
+    USAGE: netc <command> [<options>] <file> ...
+
+    COMMANDS:
+      check                   Check .net files and print each one's output shape and size.
+      params                  Print a layer table: output shapes, parameters, mult-adds, memory.
+      help <command>          Show help for a command.
+
+    OPTIONS:
+      --version               Show the version.
+      -h, --help              Show help information.
+
+    EXAMPLES:
+      netc check specs/*.net
+      netc params specs/vgg16.net
+      netc params specs/resnet50.net --format torchinfo --depth 2
+
+    """
+
+  static let common = """
+      --batch <n>             Batch size (default: 1).
+      --color <when>          Colour diagnostics: auto, always or never (default: auto, only on a terminal).
+      --diagnostics-format <format>
+                              Diagnostics as text or json (one JSON object per line on stderr).
+      --time-stages           Print the time each compiler stage took, on stderr.
+      -h, --help              Show help information.
+    """
+
+  static let check = """
+    OVERVIEW: Check .net files: parse them, infer every layer's shape, and report mistakes.
+
+    USAGE: netc check [<options>] <file> ...
+
+    ARGUMENTS:
+      <file>                  A network description (.net). Several may be given.
+
+    OPTIONS:
+      --format <format>       text or json (default: text).
+    \(common)
+
+    Prints one line per file: its output shape, parameter count and multiply-adds. Diagnostics go to
+    stderr. Exit status: 0 if every file checks, 1 if any has an error, 2 on a usage error.
+
+    """
+
+  static let params = """
+    OVERVIEW: Print a network's layer table: output shapes, parameters, multiply-adds and memory.
+
+    USAGE: netc params [<options>] <file>
+
+    ARGUMENTS:
+      <file>                  A network description (.net).
+
+    OPTIONS:
+      --format <format>       torchsummary (default), torchinfo, json or markdown.
+      --dtype <dtype>         Element type for the memory figures: f32 (default), f16 or bf16.
+      --depth <n>             For torchinfo: how many levels of blocks to show (default: 3).
+    \(common)
+
+    The default table is byte for byte what torchsummary prints for the same PyTorch model. Blocks
+    print one row after their contents, as PyTorch modules do; functional layers such as 'relu()'
+    print none.
+
+    """
+
+  static func text(for command: String) -> String? {
+    switch command {
+    case "check": return check
+    case "params": return params
+    case "help": return overview
+    default: return nil
+    }
+  }
+}

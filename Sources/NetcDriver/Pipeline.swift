@@ -1,0 +1,62 @@
+// NetcDriver: the pipeline and the commands, as a library; `netc/main.swift` only calls `Driver.main`.
+import Foundation
+import NetcBasic
+import NetcSema
+import NetcSyntax
+
+/// The compiler's stages, top to bottom: read -> tokens and syntax tree -> checked network.
+public struct Compilation {
+  public var file: SourceFile
+  public var diagnostics: DiagnosticEngine
+  public var syntax: NetworkSyntax?
+  public var network: CheckedNetwork?
+  public var timings: [(stage: String, seconds: Double)] = []
+}
+
+public enum Pipeline {
+  /// Largest source file netc reads; a network description is a few kilobytes.
+  public static let maxSourceBytes = 8 << 20
+
+  public static func compile(path: String, bytes: [UInt8], batch: Int = 1) -> Compilation {
+    let file = SourceFile(path: path, bytes: bytes)
+    var c = Compilation(file: file, diagnostics: DiagnosticEngine(file: file))
+    var t0 = DispatchTime.now()
+    func lap(_ stage: String) {
+      let t1 = DispatchTime.now()
+      c.timings.append((stage, Double(t1.uptimeNanoseconds - t0.uptimeNanoseconds) / 1e9))
+      t0 = t1
+    }
+    let syntax = Parser.parse(file, diagnostics: &c.diagnostics)
+    c.syntax = syntax
+    lap("parse")
+    // Shapes are checked even after syntax errors: the parser recovered, and the checker skips what
+    // it could not parse, so one run reports both kinds of mistake.
+    c.network = Checker.check(syntax, file: file, batch: batch, diagnostics: &c.diagnostics)
+    lap("check")
+    return c
+  }
+
+  /// Reads a source file, refusing what is not a plausible `.net` file before any stage sees it.
+  public static func read(path: String) -> Result<[UInt8], ReadError> {
+    var isDir: ObjCBool = false
+    guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else { return .failure(.notFound) }
+    if isDir.boolValue { return .failure(.isDirectory) }
+    guard let attrs = try? FileManager.default.attributesOfItem(atPath: path) else { return .failure(.unreadable) }
+    if let size = attrs[.size] as? NSNumber, size.intValue > maxSourceBytes { return .failure(.tooLarge(size.intValue)) }
+    guard let data = FileManager.default.contents(atPath: path) else { return .failure(.unreadable) }
+    if data.count > maxSourceBytes { return .failure(.tooLarge(data.count)) }
+    return .success([UInt8](data))
+  }
+
+  public enum ReadError: Error, Equatable {
+    case notFound, isDirectory, unreadable, tooLarge(Int)
+    public var message: String {
+      switch self {
+      case .notFound: return "no such file"
+      case .isDirectory: return "is a directory, not a .net file"
+      case .unreadable: return "cannot be read"
+      case .tooLarge(let n): return "is \(grouped(n)) bytes; netc reads source files up to \(grouped(Pipeline.maxSourceBytes)) bytes"
+      }
+    }
+  }
+}

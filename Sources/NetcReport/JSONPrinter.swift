@@ -1,0 +1,62 @@
+import Foundation
+import NetcBasic
+import NetcSema
+
+/// `netc params --format json`: totals, memory, and one object per row.
+public enum JSONPrinter {
+  public static func value(_ s: Summary, file: SourceFile) -> JSONValue {
+    let m = s.memory
+    let net = s.network
+    func shape(_ x: Shape) -> JSONValue { .array(([s.batch] + x.dims).map { .int($0) }) }
+    let layers: [JSONValue] = s.rows.map { r in
+      let (line, col) = file.lineAndColumn(of: r.range.start)
+      return .object([
+        ("index", .int(r.index)), ("name", .string("\(r.type)-\(r.index)")), ("type", .string(r.type)),
+        ("kind", .string(r.isBlock ? "block" : "layer")), ("output_shape", shape(r.output)),
+        ("params", .int(r.params)), ("trainable_params", .int(r.trainableParams)),
+        ("mult_adds", .int(r.multAdds * s.batch)), ("line", .int(line)), ("column", .int(col)),
+      ])
+    }
+    return .object([
+      ("network", .string(net.name)), ("file", .string(file.path)), ("batch", .int(s.batch)),
+      ("dtype", .string(s.dtype.rawValue)), ("input_shape", shape(net.input)),
+      ("output_shapes", .array(net.outputs.map { shape(net.values[$0]) })),
+      ("total_params", .int(s.totalParams)), ("trainable_params", .int(s.trainableParams)),
+      ("non_trainable_params", .int(s.totalParams - s.trainableParams)), ("buffers", .int(net.totalBuffers)),
+      ("total_mult_adds", .int(s.totalMultAdds)),
+      ("memory", .object([
+        ("bytes_per_element", .int(s.dtype.byteSize)),
+        ("input_bytes", .double(m.inputBytes)), ("forward_backward_bytes", .double(m.forwardBackwardBytes)),
+        ("params_bytes", .double(m.paramBytes)), ("total_bytes", .double(m.totalBytes)),
+        ("input_mb", .double(round2(m.inputBytes))), ("forward_backward_mb", .double(round2(m.forwardBackwardBytes))),
+        ("params_mb", .double(round2(m.paramBytes))), ("total_mb", .double(round2(m.totalBytes))),
+      ])),
+      ("layers", .array(layers)),
+    ])
+  }
+
+  static func round2(_ bytes: Double) -> Double { (bytes / 1_048_576 * 100).rounded() / 100 }
+}
+
+/// `netc params --format markdown`: a table for a README or a lecture note.
+public enum MarkdownPrinter {
+  public static func render(_ s: Summary) -> String {
+    var out = "| # | Layer | Output shape | Params | Mult-adds |\n|---:|---|---|---:|---:|\n"
+    for r in s.rows {
+      let shape = ([String(s.batch)] + r.output.dims.map(String.init)).joined(separator: " × ")
+      let name = r.isBlock ? "**\(r.type)**" : r.type
+      out += "| \(r.index) | \(name) | \(shape) | \(grouped(r.params)) | \(grouped(r.multAdds * s.batch)) |\n"
+    }
+    let m = s.memory
+    out += "\n"
+    out += "| Total | |\n|---|---:|\n"
+    out += "| Parameters | \(grouped(s.totalParams)) |\n"
+    out += "| Trainable | \(grouped(s.trainableParams)) |\n"
+    out += "| Mult-adds | \(grouped(s.totalMultAdds)) |\n"
+    out += "| Input (MB, \(s.dtype.rawValue)) | \(mb(m.inputBytes)) |\n"
+    out += "| Forward/backward (MB, \(s.dtype.rawValue)) | \(mb(m.forwardBackwardBytes)) |\n"
+    out += "| Parameters (MB, \(s.dtype.rawValue)) | \(mb(m.paramBytes)) |\n"
+    out += "| Estimated total (MB, \(s.dtype.rawValue)) | \(mb(m.totalBytes)) |\n"
+    return out
+  }
+}

@@ -1,0 +1,104 @@
+import Foundation
+import NetcBasic
+import NetcSema
+
+/// A torchinfo-style table: nested by block, with depth-idx labels, parameters and multiply-adds.
+/// A block shows `--` when its contents are listed, and its totals when `depth` hides them.
+public enum TorchInfoPrinter {
+  final class Node {
+    var label: String
+    var output: Shape?
+    var params = 0
+    var multAdds = 0
+    var children: [Node] = []
+    init(_ label: String) { self.label = label }
+    var totalParams: Int { params + children.reduce(0) { $0 + $1.totalParams } }
+    var totalMultAdds: Int { multAdds + children.reduce(0) { $0 + $1.totalMultAdds } }
+  }
+
+  static func tree(_ s: Summary) -> Node {
+    let net = s.network
+    let root = Node(net.name)
+    root.output = net.output
+    var nodes: [Int: Node] = [:]
+    func node(forScope scope: Int) -> Node {
+      var chain: [Int] = []
+      var cur: Int? = scope
+      while let c = cur {
+        if case .block = net.scopes[c].kind { chain.append(c) }
+        cur = net.scopes[c].parent
+      }
+      var parent = root
+      for c in chain.reversed() {
+        if let n = nodes[c] { parent = n; continue }
+        guard case .block(_, let moduleName) = net.scopes[c].kind else { continue }
+        let n = Node(moduleName)
+        n.output = net.scopes[c].output.map { net.values[$0] }
+        parent.children.append(n)
+        nodes[c] = n
+        parent = n
+      }
+      return parent
+    }
+    for event in net.events {
+      switch event {
+      case .op(let i):
+        let op = net.ops[i]
+        guard op.isModule else { continue }
+        let leaf = Node(op.moduleName)
+        leaf.output = net.values[op.output]
+        leaf.params = op.paramCount
+        leaf.multAdds = op.multAdds
+        node(forScope: op.scope).children.append(leaf)
+      case .close(let sc):
+        _ = node(forScope: sc)
+      }
+    }
+    return root
+  }
+
+  public static func render(_ s: Summary, depth maxDepth: Int = 3) -> String {
+    let root = tree(s)
+    let rule = String(repeating: "=", count: 115)
+    var out = rule + "\n"
+    out += row("Layer (type:depth-idx)", "Output Shape", "Param #", "Mult-Adds") + "\n"
+    out += rule + "\n"
+    out += row(root.label, shape(root.output, s.batch), "--", "--") + "\n"
+    var counters = [Int](repeating: 0, count: maxDepth + 2)
+    func walk(_ n: Node, _ depth: Int) {
+      counters[depth] += 1
+      let prefix = depth == 1 ? "├─" : String(repeating: "│    ", count: depth - 1) + "└─"
+      let expanded = !n.children.isEmpty && depth < maxDepth
+      let params = expanded ? "--" : (n.totalParams == 0 ? "--" : grouped(n.totalParams))
+      let macs = expanded ? "--" : (n.totalMultAdds == 0 ? "--" : grouped(n.totalMultAdds * s.batch))
+      out += row("\(prefix)\(n.label): \(depth)-\(counters[depth])", shape(n.output, s.batch), params, macs) + "\n"
+      if expanded { for c in n.children { walk(c, depth + 1) } }
+    }
+    for c in root.children { walk(c, 1) }
+    let m = s.memory
+    let macs = Double(s.totalMultAdds)
+    let (unit, scale) = macs >= 1e9 ? ("G", 1e9) : macs >= 1e6 ? ("M", 1e6) : macs >= 1e3 ? ("K", 1e3) : ("", 1)
+    out += rule + "\n"
+    out += "Total params: \(grouped(s.totalParams))\n"
+    out += "Trainable params: \(grouped(s.trainableParams))\n"
+    out += "Non-trainable params: \(grouped(s.totalParams - s.trainableParams))\n"
+    out += "Total mult-adds (\(unit.isEmpty ? "units" : unit)): \(String(format: "%.2f", macs / scale))\n"
+    out += rule + "\n"
+    out += "Input size (MB): \(mb(m.inputBytes))\n"
+    out += "Forward/backward pass size (MB): \(mb(m.forwardBackwardBytes))\n"
+    out += "Params size (MB): \(mb(m.paramBytes))\n"
+    out += "Estimated Total Size (MB): \(mb(m.totalBytes))\n"
+    out += rule + "\n"
+    return out
+  }
+
+  static func shape(_ s: Shape?, _ batch: Int) -> String {
+    guard let s else { return "--" }
+    return "[" + ([String(batch)] + s.dims.map(String.init)).joined(separator: ", ") + "]"
+  }
+
+  static func row(_ a: String, _ b: String, _ c: String, _ d: String) -> String {
+    let line = rightPad(a, 41) + rightPad(b, 26) + rightPad(c, 26) + d
+    return String(line.reversed().drop(while: { $0 == " " }).reversed())
+  }
+}

@@ -1,0 +1,236 @@
+import NetcBasic
+import NetcSyntax
+
+/// What a layer accepts: positional argument names in order, option spellings, and flags.
+struct LayerSignature: Sendable {
+  var positional: [String]
+  var required: Int
+  /// Spelling as written -> canonical option name (`s` and `stride` both mean `stride`).
+  var options: [String: String]
+  var flags: Set<String>
+  /// An example of correct use, for notes.
+  var usage: String
+}
+
+/// A layer's arguments bound to names and evaluated in the environment of block parameters.
+struct LayerArgs {
+  let keyword: String
+  let keywordRange: SourceRange
+  let signature: LayerSignature
+  private(set) var values: [String: LayerArg] = [:]
+  private(set) var flags: [String: SourceRange] = [:]
+  let env: [String: Int]
+
+  /// Binds arguments, reporting unknown options, duplicates and missing ones. Returns nil on error.
+  init?(_ layer: LayerSyntax, _ signature: LayerSignature, env: [String: Int], _ diags: inout DiagnosticEngine) {
+    self.keyword = layer.keyword
+    self.keywordRange = layer.keywordRange
+    self.signature = signature
+    self.env = env
+    var ok = true
+    var nextPositional = 0
+    for arg in layer.args {
+      if let key = arg.key {
+        guard let canonical = signature.options[key] else {
+          let all = Set(signature.options.keys).union(signature.flags)
+          let hint = Suggest.closest(to: key, in: all).map { "; did you mean '\($0)'?" } ?? ""
+          diags.error("unknown-option", "'\(layer.keyword)' has no option '\(key)'\(hint)",
+                      at: arg.keyRange ?? arg.range, notes: [Note("usage: \(signature.usage)")])
+          ok = false
+          continue
+        }
+        if let prev = values[canonical] {
+          diags.error("duplicate-option", "option '\(canonical)' is given twice", at: arg.range,
+                      notes: [Note("first given here", at: prev.range)])
+          ok = false
+          continue
+        }
+        values[canonical] = arg
+        continue
+      }
+      // A bare name that is not a block parameter is a flag.
+      if case .expr(.name(let word, let r)) = arg.value, env[word] == nil {
+        if signature.flags.contains(word) {
+          flags[word] = r
+          continue
+        }
+        if signature.options[word] != nil {
+          diags.error("missing-value", "option '\(word)' needs a value, as in '\(word)=...'", at: r)
+          ok = false
+          continue
+        }
+        do {
+          let all = Set(signature.options.keys).union(signature.flags).union(env.keys)
+          let hint = Suggest.closest(to: word, in: all).map { "; did you mean '\($0)'?" } ?? ""
+          let what = env.isEmpty ? "'\(layer.keyword)' has no option '\(word)'" :
+            "'\(word)' is neither an option of '\(layer.keyword)' nor a parameter of the block"
+          diags.error("unknown-option", what + hint, at: r, notes: [Note("usage: \(signature.usage)")])
+          ok = false
+          continue
+        }
+      }
+      guard nextPositional < signature.positional.count else {
+        diags.error("too-many-arguments", "too many arguments for '\(layer.keyword)'", at: arg.range,
+                    notes: [Note("usage: \(signature.usage)")])
+        ok = false
+        continue
+      }
+      let name = signature.positional[nextPositional]
+      nextPositional += 1
+      if let prev = values[name] {
+        diags.error("duplicate-option", "'\(name)' is given twice", at: arg.range,
+                    notes: [Note("first given here", at: prev.range)])
+        ok = false
+        continue
+      }
+      values[name] = arg
+    }
+    if ok && nextPositional < signature.required {
+      let missing = signature.positional[nextPositional]
+      let alreadyNamed = values[missing] != nil
+      if !alreadyNamed {
+        diags.error("missing-argument", "'\(layer.keyword)' needs its \(missing)", at: layer.keywordRange,
+                    notes: [Note("usage: \(signature.usage)")])
+        ok = false
+      }
+    }
+    if !ok { return nil }
+  }
+
+  func has(_ name: String) -> Bool { values[name] != nil }
+  func flag(_ name: String) -> Bool { flags[name] != nil }
+  func range(_ name: String) -> SourceRange { values[name]?.range ?? keywordRange }
+
+  /// The bare word given for `name` (`pad=same`, `bilinear`), if it is one.
+  func word(_ name: String) -> String? {
+    guard let arg = values[name], case .expr(.name(let w, _)) = arg.value, env[w] == nil else { return nil }
+    return w
+  }
+
+  func int(_ name: String, default def: Int? = nil, min lower: Int = 1, _ diags: inout DiagnosticEngine) -> Int? {
+    guard let arg = values[name] else { return def }
+    switch arg.value {
+    case .dims(let ds, let r):
+      if ds.count == 1 { return checkedInt(ds[0], name, lower, &diags) }
+      diags.error("expected-integer", "'\(name)' of '\(keyword)' takes one integer, found the shape '\(ds.count)-d'", at: r)
+      return nil
+    case .expr(let e):
+      return checkedInt(e, name, lower, &diags)
+    }
+  }
+
+  /// An integer or an `HxW` pair.
+  func pair(_ name: String, default def: (Int, Int)? = nil, min lower: Int = 1,
+            _ diags: inout DiagnosticEngine) -> (Int, Int)? {
+    guard let arg = values[name] else { return def }
+    switch arg.value {
+    case .dims(let ds, let r):
+      guard ds.count == 2 else {
+        diags.error("expected-pair", "'\(name)' of '\(keyword)' takes one integer or a pair such as 3x3, found \(ds.count) numbers", at: r)
+        return nil
+      }
+      guard let a = checkedInt(ds[0], name, lower, &diags), let b = checkedInt(ds[1], name, lower, &diags) else { return nil }
+      return (a, b)
+    case .expr(let e):
+      guard let v = checkedInt(e, name, lower, &diags) else { return nil }
+      return (v, v)
+    }
+  }
+
+  func double(_ name: String, default def: Double, _ diags: inout DiagnosticEngine) -> Double? {
+    guard let arg = values[name] else { return def }
+    guard case .expr(let e) = arg.value, let v = Evaluator.evaluate(e, env: env, &diags) else {
+      if case .dims(_, let r) = arg.value {
+        diags.error("expected-number", "'\(name)' of '\(keyword)' takes a number", at: r)
+      }
+      return nil
+    }
+    switch v {
+    case .int(let i): return Double(i)
+    case .double(let d):
+      guard d.isFinite else {
+        diags.error("bad-number", "'\(name)' of '\(keyword)' must be a finite number", at: e.range)
+        return nil
+      }
+      return d
+    }
+  }
+
+  private func checkedInt(_ e: Expr, _ name: String, _ lower: Int, _ diags: inout DiagnosticEngine) -> Int? {
+    guard let v = Evaluator.evaluate(e, env: env, &diags) else { return nil }
+    guard case .int(let i) = v else {
+      diags.error("expected-integer", "'\(name)' of '\(keyword)' must be an integer", at: e.range)
+      return nil
+    }
+    if i < lower {
+      let bound = lower == 0 ? "zero or more" : "at least \(lower)"
+      diags.error("out-of-range", "\(name) of '\(keyword)' must be \(bound), found \(i)", at: e.range)
+      return nil
+    }
+    if i > Checker.maxSize {
+      diags.error("absurd-size", "\(name) of '\(keyword)' is \(grouped(i)), beyond netc's limit of \(grouped(Checker.maxSize))",
+                  at: e.range)
+      return nil
+    }
+    return i
+  }
+}
+
+enum Value { case int(Int), double(Double) }
+
+/// Evaluates argument expressions with checked arithmetic.
+enum Evaluator {
+  static func evaluate(_ e: Expr, env: [String: Int], _ diags: inout DiagnosticEngine) -> Value? {
+    switch e {
+    case .int(let v, _):
+      guard let v else { return nil }  // the parser reported the overflow
+      return .int(v)
+    case .float(let d, _): return .double(d)
+    case .name(let n, let r):
+      if let v = env[n] { return .int(v) }
+      let hint = Suggest.closest(to: n, in: env.keys).map { "; did you mean '\($0)'?" } ?? ""
+      diags.error("unknown-name", "unknown name '\(n)'\(hint)", at: r,
+                  notes: env.isEmpty ? [Note("names in sizes are parameters of the enclosing block")] : [])
+      return nil
+    case .negate(let x, let r):
+      guard let v = evaluate(x, env: env, &diags) else { return nil }
+      switch v {
+      case .int(let i):
+        if i == Int.min {
+          diags.error("integer-overflow", "arithmetic overflow", at: r)
+          return nil
+        }
+        return .int(-i)
+      case .double(let d): return .double(-d)
+      }
+    case .binary(let op, let a, let b, let r):
+      guard let va = evaluate(a, env: env, &diags), let vb = evaluate(b, env: env, &diags) else { return nil }
+      guard case .int(let x) = va, case .int(let y) = vb else {
+        diags.error("expected-integer", "arithmetic works on integers only", at: r)
+        return nil
+      }
+      let result: (Int, Bool)
+      switch op {
+      case .add: result = x.addingReportingOverflow(y)
+      case .sub: result = x.subtractingReportingOverflow(y)
+      case .mul: result = x.multipliedReportingOverflow(by: y)
+      case .div:
+        if y == 0 {
+          diags.error("division-by-zero", "division by zero", at: r)
+          return nil
+        }
+        if x % y != 0 {
+          diags.error("inexact-division", "\(x) / \(y) is not a whole number", at: r,
+                      notes: [Note("sizes must be integers; netc does not round")])
+          return nil
+        }
+        result = x.dividedReportingOverflow(by: y)
+      }
+      if result.1 {
+        diags.error("integer-overflow", "arithmetic overflow in '\(x) \(op.rawValue) \(y)'", at: r)
+        return nil
+      }
+      return .int(result.0)
+    }
+  }
+}

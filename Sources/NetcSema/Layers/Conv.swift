@@ -1,0 +1,127 @@
+import NetcBasic
+import NetcSyntax
+
+/// `conv` (Conv2d) and `convt` (ConvTranspose2d).
+enum ConvLayers {
+  static let options: [String: String] = [
+    "s": "stride", "stride": "stride", "p": "pad", "pad": "pad", "padding": "pad",
+    "d": "dilation", "dilation": "dilation", "g": "groups", "groups": "groups",
+  ]
+
+  static let specs: [LayerSpec] = [
+    LayerSpec(
+      keyword: "conv",
+      signature: LayerSignature(positional: ["kernel", "channels"], required: 2, options: options,
+                                flags: ["nobias", "dw", "frozen"], usage: "conv 3x3 64 s1 p1"),
+      check: { check($0, $1, $2, transposed: false, &$3) }),
+    LayerSpec(
+      keyword: "convt",
+      signature: LayerSignature(positional: ["kernel", "channels"], required: 2,
+                                options: options.merging(["out_pad": "out_pad", "output_padding": "out_pad"]) { a, _ in a },
+                                flags: ["nobias", "dw", "frozen"], usage: "convt 4x4 64 s2 p1"),
+      check: { check($0, $1, $2, transposed: true, &$3) }),
+  ]
+
+  static func check(_ a: LayerArgs, _ input: LayerInput, _ at: SourceRange, transposed: Bool,
+                    _ diags: inout DiagnosticEngine) -> Resolved? {
+    guard LayerCheck.requireSpatial(a.keyword, input, at, &diags) else { return nil }
+    let x = input.shape
+    guard let kernel = a.pair("kernel", &diags), let outC = a.int("channels", &diags),
+      let stride = a.pair("stride", default: (1, 1), &diags),
+      let dilation = a.pair("dilation", default: (1, 1), &diags),
+      var groups = a.int("groups", default: 1, &diags),
+      let outPad = a.pair("out_pad", default: (0, 0), min: 0, &diags)
+    else { return nil }
+    if a.flag("dw") {
+      if a.has("groups") {
+        diags.error("conflicting-options", "'dw' and 'groups' both set the groups", at: a.range("groups"))
+        return nil
+      }
+      groups = x.channels
+    }
+    var padTop = 0, padLeft = 0, padBottom = 0, padRight = 0
+    if a.word("pad") == "same" {
+      if transposed || stride != (1, 1) {
+        diags.error("same-padding-stride", "'pad=same' needs stride 1\(transposed ? " and a plain conv" : ""), as in PyTorch",
+                    at: a.range("pad"), notes: [Note("write the padding out, such as 'p1' for a 3x3 kernel")])
+        return nil
+      }
+      let totalH = dilation.0 * (kernel.0 - 1), totalW = dilation.1 * (kernel.1 - 1)
+      padTop = totalH / 2; padBottom = totalH - padTop
+      padLeft = totalW / 2; padRight = totalW - padLeft
+    } else if let w = a.word("pad") {
+      diags.error("bad-padding", "padding must be a number, a pair such as 1x2, or 'same'; found '\(w)'",
+                  at: a.range("pad"))
+      return nil
+    } else {
+      guard let p = a.pair("pad", default: (0, 0), min: 0, &diags) else { return nil }
+      padTop = p.0; padBottom = p.0; padLeft = p.1; padRight = p.1
+    }
+    if x.channels % groups != 0 || outC % groups != 0 {
+      let which = x.channels % groups != 0 ? "input channels (\(x.channels))" : "output channels (\(outC))"
+      diags.error("groups-mismatch", "\(which) must divide by groups (\(groups))", at: a.has("groups") ? a.range("groups") : at,
+                  notes: [Note("Conv2d needs both in_channels and out_channels divisible by groups")])
+      return nil
+    }
+    if transposed && (outPad.0 >= max(stride.0, dilation.0) || outPad.1 >= max(stride.1, dilation.1)) {
+      diags.error("bad-output-padding", "output padding must be smaller than the stride or the dilation",
+                  at: a.range("out_pad"))
+      return nil
+    }
+    var outH = 0, outW = 0
+    do {
+      if transposed {
+        outH = try SpatialRule.transposedOutputSize(input: x.height, kernel: kernel.0, stride: stride.0, pad: padTop,
+                                                    dilation: dilation.0, outputPadding: outPad.0)
+        outW = try SpatialRule.transposedOutputSize(input: x.width, kernel: kernel.1, stride: stride.1, pad: padLeft,
+                                                    dilation: dilation.1, outputPadding: outPad.1)
+      } else {
+        outH = try SpatialRule.outputSize(input: x.height, kernel: kernel.0, stride: stride.0, padBefore: padTop,
+                                          padAfter: padBottom, dilation: dilation.0, ceil: false)
+        outW = try SpatialRule.outputSize(input: x.width, kernel: kernel.1, stride: stride.1, padBefore: padLeft,
+                                          padAfter: padRight, dilation: dilation.1, ceil: false)
+      }
+    } catch {
+      diags.error("size-overflow", "the output size of '\(a.keyword)' overflows", at: at)
+      return nil
+    }
+    if outH <= 0 || outW <= 0 {
+      let spanH = dilation.0 * (kernel.0 - 1) + 1, spanW = dilation.1 * (kernel.1 - 1) + 1
+      let padded = "\(x.height + padTop + padBottom)x\(x.width + padLeft + padRight)"
+      diags.error("kernel-too-large",
+                  "\(a.keyword == "conv" ? "the kernel" : "the transposed conv") leaves no output: kernel \(spanH)x\(spanW) on a padded input of \(padded)",
+                  at: at, notes: [Note("the input is \(x)")])
+      return nil
+    }
+    if !transposed {
+      warnDropped(a, x, kernel, stride, (padTop, padLeft), (padBottom, padRight), dilation, at, &diags)
+    }
+    let trainable = !a.flag("frozen")
+    let weight = transposed ? [x.channels, outC / groups, kernel.0, kernel.1] : [outC, x.channels / groups, kernel.0, kernel.1]
+    var params = [LayerCheck.tensor("weight", weight, trainable: trainable)]
+    if !a.flag("nobias") { params.append(LayerCheck.tensor("bias", [outC], trainable: trainable)) }
+    let attrs = ConvAttrs(inChannels: x.channels, outChannels: outC, kernel: kernel, stride: stride,
+                          padTop: padTop, padLeft: padLeft, padBottom: padBottom, padRight: padRight,
+                          dilation: dilation, groups: groups, bias: !a.flag("nobias"), transposed: transposed,
+                          outputPadding: outPad)
+    return Resolved(op: .conv(attrs), output: Shape([outC, outH, outW]), params: params)
+  }
+
+  /// PyTorch silently ignores input rows and columns after the last full window; say so when real data
+  /// (not padding) is lost.
+  static func warnDropped(_ a: LayerArgs, _ x: Shape, _ kernel: (Int, Int), _ stride: (Int, Int),
+                          _ before: (Int, Int), _ after: (Int, Int), _ dilation: (Int, Int), _ at: SourceRange,
+                          _ diags: inout DiagnosticEngine) {
+    let rows = SpatialRule.droppedInput(input: x.height, kernel: kernel.0, stride: stride.0, padBefore: before.0,
+                                        padAfter: after.0, dilation: dilation.0)
+    let cols = SpatialRule.droppedInput(input: x.width, kernel: kernel.1, stride: stride.1, padBefore: before.1,
+                                        padAfter: after.1, dilation: dilation.1)
+    guard rows > 0 || cols > 0 else { return }
+    var parts: [String] = []
+    if rows > 0 { parts.append("the last \(rows == 1 ? "row" : "\(rows) rows")") }
+    if cols > 0 { parts.append("the last \(cols == 1 ? "column" : "\(cols) columns")") }
+    diags.warning("dropped-input",
+                  "'\(a.keyword)' never reads \(parts.joined(separator: " and ")) of its \(x) input",
+                  at: at, notes: [Note("stride \(stride.0 == stride.1 ? "\(stride.0)" : "\(stride.0)x\(stride.1)") does not divide the padded input evenly, and PyTorch floors; adjust the padding or the input size to use every pixel")])
+  }
+}

@@ -1,0 +1,71 @@
+import NetcBasic
+
+/// A learnable tensor (or a buffer such as batch norm's running mean) with PyTorch's attribute name.
+public struct ParamTensor: Equatable, Sendable {
+  public var name: String          // "weight", "bias", "running_mean", "running_var"
+  public var shape: [Int]
+  public var trainable: Bool
+  public var elementCount: Int { shape.reduce(1, *) }
+}
+
+/// One operation in execution order.
+public struct CheckedOp: Sendable {
+  public var op: Op
+  public var inputs: [Int]         // value ids
+  public var output: Int           // value id
+  public var range: SourceRange    // the layer in the source
+  public var scope: Int            // innermost enclosing scope
+  /// A module prints a row in `netc params`; a functional call (`relu()`) or a combinator does not.
+  public var isModule: Bool
+  public var moduleName: String
+  public var params: [ParamTensor]
+  public var buffers: [ParamTensor]
+  /// Multiply-adds for one batch item, by torchinfo's convention.
+  public var multAdds: Int
+
+  public var paramCount: Int { params.reduce(0) { $0 + $1.elementCount } }
+  public var trainableParamCount: Int { params.filter(\.trainable).reduce(0) { $0 + $1.elementCount } }
+  public var bufferCount: Int { buffers.reduce(0) { $0 + $1.elementCount } }
+}
+
+public enum ScopeKind: Equatable, Sendable {
+  case network
+  /// A use of a named block; prints a row (as a PyTorch module) when it closes.
+  case block(name: String, moduleName: String)
+  case combinator(String)
+  case branch(Int)
+  case side
+}
+
+public struct Scope: Sendable {
+  public var kind: ScopeKind
+  public var parent: Int?          // nil for the network scope
+  public var range: SourceRange
+  public var depth: Int
+  /// The value the scope produced; set when it closes (nil if checking failed inside it).
+  public var output: Int?
+}
+
+/// Rows in call order: an op ran, or a scope closed (a block's own row comes after its contents).
+public enum Event: Equatable, Sendable {
+  case op(Int)
+  case close(Int)
+}
+
+/// The result of checking: the network as a list of operations on values with known shapes.
+public struct CheckedNetwork: Sendable {
+  public var name: String
+  public var input: Shape
+  public var values: [Shape]       // value 0 is the input
+  public var ops: [CheckedOp]
+  public var scopes: [Scope]
+  public var events: [Event]
+  /// The main output first, then side outputs in the order they were defined.
+  public var outputs: [Int]
+
+  public var output: Shape { values[outputs[0]] }
+  public var totalParams: Int { ops.reduce(0) { $0 + $1.paramCount } }
+  public var trainableParams: Int { ops.reduce(0) { $0 + $1.trainableParamCount } }
+  public var totalBuffers: Int { ops.reduce(0) { $0 + $1.bufferCount } }
+  public var totalMultAdds: Int { ops.reduce(0) { $0 + $1.multAdds } }
+}

@@ -1,0 +1,183 @@
+import NetcBasic
+
+/// Turns bytes into tokens in one pass (clox's scanner, on bytes). Comments run from `#` to the end of
+/// the line. Newlines are tokens: they separate layers. Bytes outside ASCII are allowed only in comments,
+/// and only as valid UTF-8.
+public struct Lexer {
+  public static func tokenize(_ file: SourceFile, diagnostics: inout DiagnosticEngine) -> [Token] {
+    // A NUL byte means this is not a text file; one error says so instead of one per line.
+    if let nul = file.bytes.firstIndex(of: 0) {
+      diagnostics.error("binary-file", "this is not a text file (it contains a NUL byte)", at: SourceRange(nul, nul + 1),
+                        notes: [Note("netc reads network descriptions written as text, such as specs/lenet5.net")])
+      return [Token(.eof, SourceRange.point(file.bytes.count))]
+    }
+    var lexer = Lexer(bytes: file.bytes)
+    // A UTF-8 byte order mark is harmless; skip it.
+    if file.bytes.starts(with: [0xEF, 0xBB, 0xBF]) { lexer.pos = 3 }
+    return lexer.run(&diagnostics)
+  }
+
+  private let bytes: [UInt8]
+  private var pos = 0
+  private var tokens: [Token] = []
+
+  private init(bytes: [UInt8]) { self.bytes = bytes }
+
+  private func peek(_ ahead: Int = 0) -> UInt8 {
+    let i = pos + ahead
+    return i < bytes.count ? bytes[i] : 0
+  }
+
+  private static func isDigit(_ b: UInt8) -> Bool { b >= 48 && b <= 57 }
+  private static func isIdentStart(_ b: UInt8) -> Bool {
+    (b >= 65 && b <= 90) || (b >= 97 && b <= 122) || b == 95
+  }
+  private static func isIdentContinue(_ b: UInt8) -> Bool { isIdentStart(b) || isDigit(b) }
+
+  private mutating func add(_ kind: TokenKind, from start: Int) {
+    tokens.append(Token(kind, SourceRange(start, pos)))
+  }
+
+  private mutating func run(_ diags: inout DiagnosticEngine) -> [Token] {
+    while pos < bytes.count {
+      let start = pos
+      let b = bytes[pos]
+      switch b {
+      case UInt8(ascii: " "), UInt8(ascii: "\t"), UInt8(ascii: "\r"):
+        pos += 1
+      case UInt8(ascii: "\n"):
+        pos += 1
+        add(.newline, from: start)
+      case UInt8(ascii: "#"):
+        while pos < bytes.count, bytes[pos] != UInt8(ascii: "\n") {
+          if bytes[pos] >= 0x80 {
+            let n = Lexer.utf8SequenceLength(bytes, at: pos)
+            if n == 0 {
+              diags.error("invalid-utf8", "invalid UTF-8 byte 0x\(Lexer.hex(bytes[pos])) in comment",
+                          at: SourceRange(pos, pos + 1))
+              pos += 1
+            } else {
+              pos += n
+            }
+          } else {
+            pos += 1
+          }
+        }
+      case _ where Lexer.isDigit(b):
+        lexNumber()
+      case _ where Lexer.isIdentStart(b):
+        while pos < bytes.count, Lexer.isIdentContinue(bytes[pos]) { pos += 1 }
+        add(.identifier, from: start)
+      default:
+        pos += 1
+        switch b {
+        case UInt8(ascii: "("): add(.lParen, from: start)
+        case UInt8(ascii: ")"): add(.rParen, from: start)
+        case UInt8(ascii: "{"): add(.lBrace, from: start)
+        case UInt8(ascii: "}"): add(.rBrace, from: start)
+        case UInt8(ascii: "<"): add(.lAngle, from: start)
+        case UInt8(ascii: ">"): add(.rAngle, from: start)
+        case UInt8(ascii: "|"): add(.pipe, from: start)
+        case UInt8(ascii: ","): add(.comma, from: start)
+        case UInt8(ascii: "@"): add(.at, from: start)
+        case UInt8(ascii: "*"): add(.star, from: start)
+        case UInt8(ascii: "/"): add(.slash, from: start)
+        case UInt8(ascii: "+"): add(.plus, from: start)
+        case UInt8(ascii: ":"): add(.colon, from: start)
+        case UInt8(ascii: "-"):
+          if peek() == UInt8(ascii: ">") { pos += 1; add(.arrow, from: start) } else { add(.minus, from: start) }
+        case UInt8(ascii: "="):
+          if peek() == UInt8(ascii: ">") { pos += 1; add(.fatArrow, from: start) } else { add(.equals, from: start) }
+        default:
+          reportBadByte(b, at: start, &diags)
+        }
+      }
+    }
+    tokens.append(Token(.eof, SourceRange.point(bytes.count)))
+    return tokens
+  }
+
+  private mutating func reportBadByte(_ b: UInt8, at start: Int, _ diags: inout DiagnosticEngine) {
+    if b >= 0x80 {
+      let n = Lexer.utf8SequenceLength(bytes, at: start)
+      if n == 0 {
+        diags.error("invalid-utf8", "invalid UTF-8 byte 0x\(Lexer.hex(b))", at: SourceRange(start, start + 1))
+      } else {
+        pos = start + n
+        let ch = String(decoding: bytes[start..<pos], as: UTF8.self)
+        diags.error("unexpected-character", "unexpected character '\(ch)'", at: SourceRange(start, pos),
+                    notes: [Note("names and keywords are ASCII; non-ASCII text may appear only in '#' comments")])
+      }
+    } else if b == UInt8(ascii: ";") {
+      diags.error("unexpected-character", "unexpected character ';'", at: SourceRange(start, pos),
+                  notes: [Note("layers are separated by a newline or ','")],
+                  fixIts: [FixIt(range: SourceRange(start, pos), replacement: ",")])
+    } else if b >= 32 && b < 127 {
+      diags.error("unexpected-character", "unexpected character '\(String(UnicodeScalar(b)))'",
+                  at: SourceRange(start, pos))
+    } else {
+      diags.error("unexpected-character", "unexpected control character 0x\(Lexer.hex(b))",
+                  at: SourceRange(start, pos))
+    }
+    add(.invalid, from: start)
+  }
+
+  /// `64`, `0.5`, `1e-5`, and the `x` of `3x3`, which is a token of its own only between two numbers.
+  private mutating func lexNumber() {
+    let start = pos
+    while Lexer.isDigit(peek()) { pos += 1 }
+    var isFloat = false
+    if peek() == UInt8(ascii: "."), Lexer.isDigit(peek(1)) {
+      isFloat = true
+      pos += 1
+      while Lexer.isDigit(peek()) { pos += 1 }
+    }
+    if peek() == UInt8(ascii: "e") || peek() == UInt8(ascii: "E") {
+      let signed = peek(1) == UInt8(ascii: "-") || peek(1) == UInt8(ascii: "+")
+      if Lexer.isDigit(peek(signed ? 2 : 1)) {
+        isFloat = true
+        pos += signed ? 2 : 1
+        while Lexer.isDigit(peek()) { pos += 1 }
+      }
+    }
+    add(isFloat ? .float : .int, from: start)
+    if !isFloat, peek() == UInt8(ascii: "x"), Lexer.isDigit(peek(1)) {
+      let xStart = pos
+      pos += 1
+      add(.by, from: xStart)
+      lexNumber()
+    } else if Lexer.isIdentContinue(peek()) {
+      // `3a` or `64ch`: lex the tail as a name so the parser reports one clear error at it.
+      let tailStart = pos
+      while pos < bytes.count, Lexer.isIdentContinue(bytes[pos]) { pos += 1 }
+      add(.identifier, from: tailStart)
+    }
+  }
+
+  /// Length of the valid UTF-8 sequence starting at `i`, or 0 if the bytes there are not valid UTF-8.
+  static func utf8SequenceLength(_ bytes: [UInt8], at i: Int) -> Int {
+    let b0 = bytes[i]
+    let n: Int
+    let minScalar: UInt32
+    var scalar: UInt32
+    switch b0 {
+    case 0xC2...0xDF: n = 2; minScalar = 0x80; scalar = UInt32(b0 & 0x1F)
+    case 0xE0...0xEF: n = 3; minScalar = 0x800; scalar = UInt32(b0 & 0x0F)
+    case 0xF0...0xF4: n = 4; minScalar = 0x10000; scalar = UInt32(b0 & 0x07)
+    default: return 0
+    }
+    guard i + n <= bytes.count else { return 0 }
+    for k in 1..<n {
+      let b = bytes[i + k]
+      guard b & 0xC0 == 0x80 else { return 0 }
+      scalar = (scalar << 6) | UInt32(b & 0x3F)
+    }
+    if scalar < minScalar || scalar > 0x10FFFF || (scalar >= 0xD800 && scalar <= 0xDFFF) { return 0 }
+    return n
+  }
+
+  static func hex(_ b: UInt8) -> String {
+    let s = String(b, radix: 16, uppercase: true)
+    return s.count == 1 ? "0" + s : s
+  }
+}

@@ -1,0 +1,649 @@
+import NetcBasic
+
+// The parser: recursive descent over the token array, one function per grammar rule of Grammar.md.
+//
+// It never stops at the first error. A malformed layer becomes an `.bad` element, the parser reports
+// one error and skips to the next separator at the same bracket depth (clox's panic mode), so one typo
+// does not cascade and the rest of the file is still checked. Nesting beyond `Limits.maxNesting` is a
+// diagnostic, not a stack overflow: after it the parser abandons the file.
+
+public enum Limits {
+  /// Deepest nesting of groups, combinators and blocks in the source.
+  public static let maxNesting = 64
+  /// Deepest nesting inside one arithmetic expression.
+  public static let maxExpressionDepth = 64
+}
+
+public struct Parser {
+  /// Layer keywords: these are layers, never block names, and `keyword(...)` is their functional form.
+  public static let layerKeywords: Set<String> = [
+    "conv", "convt", "maxpool", "avgpool", "adaptive_avgpool", "adaptive_maxpool", "global_avgpool",
+    "global_maxpool", "fc", "linear", "flatten", "dropout", "bn", "lrn", "upsample", "identity",
+    "relu", "relu6", "leaky_relu", "sigmoid", "tanh", "silu", "gelu", "softmax",
+  ]
+  public static let combinatorKeywords: Set<String> = ["inception", "concat", "residual", "add", "mul", "side"]
+  static let reservedWords: Set<String> = ["network", "input", "block", "as"]
+
+  public static func parse(_ file: SourceFile, diagnostics: inout DiagnosticEngine) -> NetworkSyntax {
+    let tokens = Lexer.tokenize(file, diagnostics: &diagnostics)
+    var parser = Parser(file: file, tokens: tokens)
+    let tree = parser.parseFile(&diagnostics)
+    return tree
+  }
+
+  private let file: SourceFile
+  private let tokens: [Token]
+  private var index = 0
+  private var depth = 0
+  private var abandoned = false
+
+  private init(file: SourceFile, tokens: [Token]) {
+    self.file = file
+    // Invalid bytes have been reported by the lexer; dropping them lets the parser see the rest.
+    self.tokens = tokens.filter { $0.kind != .invalid }
+  }
+
+  // MARK: Token helpers
+
+  private var current: Token { tokens[index] }
+  private func peek(_ n: Int = 1) -> Token { tokens[min(index + n, tokens.count - 1)] }
+  private func text(_ t: Token) -> String { file.text(t.range) }
+  private func at(_ kind: TokenKind) -> Bool { current.kind == kind }
+  private func atWord(_ word: String) -> Bool { at(.identifier) && text(current) == word }
+
+  @discardableResult
+  private mutating func advance() -> Token {
+    let t = current
+    if index < tokens.count - 1 { index += 1 }
+    return t
+  }
+
+  private func describe(_ t: Token) -> String {
+    switch t.kind {
+    case .identifier, .int, .float: return "'\(text(t))'"
+    default: return t.kind.spelling
+    }
+  }
+
+  private mutating func expect(_ kind: TokenKind, _ what: String, _ diags: inout DiagnosticEngine) -> Bool {
+    if at(kind) { advance(); return true }
+    diags.error("expected-token", "expected \(what), found \(describe(current))", at: current.range)
+    return false
+  }
+
+  private var atSeparatorOrCloser: Bool {
+    switch current.kind {
+    case .newline, .comma, .pipe, .rAngle, .rParen, .rBrace, .eof: return true
+    default: return false
+    }
+  }
+
+  /// Skips to the next separator or closer at the current bracket depth (panic mode).
+  private mutating func synchronize() {
+    var balance = 0
+    while !at(.eof) {
+      switch current.kind {
+      case .lParen, .lBrace, .lAngle: balance += 1
+      case .rParen, .rBrace, .rAngle:
+        if balance == 0 { return }
+        balance -= 1
+      case .newline, .comma, .pipe:
+        if balance == 0 { return }
+      default: break
+      }
+      advance()
+    }
+  }
+
+  private mutating func skipNewlines() {
+    while at(.newline) { advance() }
+  }
+
+  private mutating func enterNesting(_ range: SourceRange, _ diags: inout DiagnosticEngine) -> Bool {
+    depth += 1
+    if depth > Limits.maxNesting {
+      diags.error("nesting-too-deep", "nesting is deeper than \(Limits.maxNesting) levels", at: range,
+                  notes: [Note("flatten the structure, or define a named block for the repeated part")])
+      abandoned = true
+      index = tokens.count - 1
+      return false
+    }
+    return true
+  }
+
+  // MARK: File
+
+  private mutating func parseFile(_ diags: inout DiagnosticEngine) -> NetworkSyntax {
+    var tree = NetworkSyntax(name: nil, nameRange: nil, input: nil, blocks: [], body: [],
+                             endOfFile: SourceRange.point(file.bytes.count))
+    skipNewlines()
+    if atWord("network") {
+      advance()
+      if at(.identifier) {
+        tree.name = text(current)
+        tree.nameRange = current.range
+        advance()
+      } else {
+        diags.error("expected-token", "expected a network name after 'network', found \(describe(current))",
+                    at: current.range)
+      }
+      endStatement(&diags)
+    }
+    while !at(.eof) && !abandoned {
+      skipNewlines()
+      if at(.eof) { break }
+      if atWord("block") {
+        if let block = parseBlock(&diags) { tree.blocks.append(block) }
+        endStatement(&diags)
+      } else if atWord("input") {
+        let decl = parseInput(&diags)
+        if let first = tree.input {
+          diags.error("duplicate-input", "the network already has an input", at: decl.range,
+                      notes: [Note("the first 'input' is here", at: first.range)])
+        } else if let firstLayer = tree.body.first {
+          diags.error("input-after-layers", "'input' must come before the first layer", at: decl.range,
+                      notes: [Note("the first layer is here", at: firstLayer.range)])
+        } else {
+          tree.input = decl
+        }
+        endStatement(&diags)
+      } else if atWord("network") {
+        diags.error("misplaced-network", "'network NAME' must be the first line of the file",
+                    at: current.range)
+        advance()
+        synchronize()
+      } else if at(.rBrace) || at(.rAngle) || at(.rParen) || at(.pipe) {
+        diags.error("unbalanced", "unexpected \(describe(current)) with nothing open", at: current.range)
+        advance()
+      } else {
+        tree.body.append(contentsOf: parseLine(&diags))
+      }
+    }
+    return tree
+  }
+
+  /// After a statement only a newline (or the end of the file) may follow.
+  private mutating func endStatement(_ diags: inout DiagnosticEngine) {
+    if at(.newline) || at(.eof) { skipNewlines(); return }
+    diags.error("expected-token", "expected end of line, found \(describe(current))", at: current.range)
+    while !at(.newline) && !at(.eof) { advance() }
+  }
+
+  /// One top-level line: elements separated by commas.
+  private mutating func parseLine(_ diags: inout DiagnosticEngine) -> [Element] {
+    var elements: [Element] = []
+    while !abandoned {
+      elements.append(parseElement(&diags))
+      if at(.comma) {
+        advance()
+        skipNewlines()
+        if at(.eof) { break }
+        continue
+      }
+      if at(.newline) || at(.eof) { break }
+      diags.error("expected-token", "expected ',' or end of line after a layer, found \(describe(current))",
+                  at: current.range)
+      while !at(.newline) && !at(.eof) { advance() }
+      break
+    }
+    return elements
+  }
+
+  private mutating func parseInput(_ diags: inout DiagnosticEngine) -> InputDecl {
+    let start = advance().range
+    var dims: [Expr] = []
+    if at(.int) {
+      dims = parseDims(&diags).0
+    } else {
+      diags.error("expected-token", "expected the input shape (such as '3x224x224'), found \(describe(current))",
+                  at: current.range)
+    }
+    let end = tokens[max(0, index - 1)].range
+    return InputDecl(dims: dims, range: start.union(end))
+  }
+
+  // MARK: Blocks
+
+  private mutating func parseBlock(_ diags: inout DiagnosticEngine) -> BlockDecl? {
+    let start = advance().range
+    guard at(.identifier) else {
+      diags.error("expected-token", "expected a block name after 'block', found \(describe(current))",
+                  at: current.range)
+      synchronizeToLineEnd()
+      return nil
+    }
+    let nameTok = advance()
+    let name = text(nameTok)
+    if Parser.layerKeywords.contains(name) || Parser.combinatorKeywords.contains(name)
+      || Parser.reservedWords.contains(name)
+    {
+      diags.error("reserved-name", "'\(name)' is a keyword and cannot name a block", at: nameTok.range)
+    }
+    var params: [ParamDecl] = []
+    if at(.lParen) {
+      advance()
+      skipNewlines()
+      while !at(.rParen) && !at(.eof) {
+        guard at(.identifier) else {
+          diags.error("expected-token", "expected a parameter name, found \(describe(current))", at: current.range)
+          while !at(.rParen) && !at(.lBrace) && !at(.newline) && !at(.eof) { advance() }
+          break
+        }
+        let p = advance()
+        var def: Expr?
+        if at(.equals) {
+          advance()
+          def = parseExpr(&diags)
+        }
+        params.append(ParamDecl(name: text(p), range: p.range, defaultValue: def))
+        skipNewlines()
+        if at(.comma) { advance(); skipNewlines() } else { break }
+      }
+      _ = expect(.rParen, "')' after the block's parameters", &diags)
+    }
+    var moduleName: String?
+    if atWord("as") {
+      advance()
+      if at(.identifier) { moduleName = text(advance()) } else {
+        diags.error("expected-token", "expected a module name after 'as', found \(describe(current))",
+                    at: current.range)
+      }
+    }
+    skipNewlines()
+    guard at(.lBrace) else {
+      diags.error("expected-token", "expected '{' to open the body of block '\(name)', found \(describe(current))",
+                  at: current.range)
+      synchronizeToLineEnd()
+      return nil
+    }
+    let open = advance()
+    guard enterNesting(open.range, &diags) else { return nil }
+    let body = parseSequence(closer: .rBrace, &diags)
+    depth -= 1
+    let end = current.range
+    if !expect(.rBrace, "'}' to close block '\(name)'", &diags) {
+      diags.emit(Diagnostic(.note, "block-opened-here", "block '\(name)' opened here", at: open.range))
+    }
+    return BlockDecl(name: name, nameRange: nameTok.range, params: params, moduleName: moduleName, body: body,
+                     range: start.union(end))
+  }
+
+  private mutating func synchronizeToLineEnd() {
+    while !at(.newline) && !at(.eof) { advance() }
+  }
+
+  // MARK: Sequences and elements
+
+  /// Elements separated by newlines or commas, up to (not including) `closer` or a `|` inside a combinator.
+  private mutating func parseSequence(closer: TokenKind, stopAtPipe: Bool = false,
+                                      _ diags: inout DiagnosticEngine) -> [Element] {
+    var elements: [Element] = []
+    while !abandoned {
+      while at(.newline) || at(.comma) { advance() }
+      if at(closer) || at(.eof) || (stopAtPipe && at(.pipe)) { break }
+      if at(.rBrace) || at(.rParen) || at(.rAngle) || at(.pipe) {
+        diags.error("unbalanced", "expected \(closer.spelling), found \(describe(current))", at: current.range)
+        break
+      }
+      let e = parseElement(&diags)
+      elements.append(e)
+      if at(.newline) || at(.comma) || at(closer) || at(.eof) || (stopAtPipe && at(.pipe)) { continue }
+      diags.error("expected-token",
+                  "expected ',' or end of line after a layer, found \(describe(current))", at: current.range)
+      synchronize()
+    }
+    return elements
+  }
+
+  private mutating func parseElement(_ diags: inout DiagnosticEngine) -> Element {
+    let start = current.range
+    var kind: ElementKind
+    switch current.kind {
+    case .lParen:
+      let open = advance()
+      guard enterNesting(open.range, &diags) else { return Element(kind: .bad, range: open.range) }
+      let body = parseSequence(closer: .rParen, &diags)
+      depth -= 1
+      if !expect(.rParen, "')' to close the group opened at column \(file.lineAndColumn(of: open.range.start).column)", &diags) {
+        synchronize()
+      }
+      kind = .group(body)
+    case .at:
+      advance()
+      if at(.identifier) {
+        kind = .reference(text(advance()))
+      } else {
+        diags.error("expected-token", "expected a tensor name after '@', found \(describe(current))",
+                    at: current.range)
+        kind = .bad
+      }
+    case .identifier:
+      let word = text(current)
+      if Parser.combinatorKeywords.contains(word) && peek().kind == .lAngle {
+        kind = parseCombinator(&diags)
+      } else if Parser.layerKeywords.contains(word) {
+        kind = parseLayer(&diags)
+      } else if peek().kind == .lParen {
+        kind = parseCall(&diags)
+      } else if Parser.reservedWords.contains(word) {
+        diags.error("misplaced-keyword", "'\(word)' cannot appear inside a network body", at: current.range,
+                    notes: word == "block" ? [Note("blocks are defined at the top level of the file")] : [])
+        advance()
+        synchronize()
+        kind = .bad
+      } else {
+        // An unknown word: parse it as a layer so the checker can name it and suggest the right one.
+        kind = parseLayer(&diags)
+      }
+    default:
+      diags.error("expected-layer", "expected a layer, found \(describe(current))", at: current.range)
+      if !atSeparatorOrCloser { advance() }
+      synchronize()
+      return Element(kind: .bad, range: start)
+    }
+    var element = Element(kind: kind, range: start.union(tokens[max(0, index - 1)].range))
+    parseSuffixes(into: &element, &diags)
+    return element
+  }
+
+  private func isRepetitionWord(_ t: Token) -> Bool {
+    guard t.kind == .identifier else { return false }
+    let s = Array(file.bytes[t.range.start..<t.range.end])
+    guard s.first == UInt8(ascii: "x") else { return false }
+    return s.count == 1 || s.dropFirst().allSatisfy { $0 >= 48 && $0 <= 57 }
+  }
+
+  private mutating func parseSuffixes(into element: inout Element, _ diags: inout DiagnosticEngine) {
+    while !abandoned {
+      if isRepetitionWord(current) {
+        let t = advance()
+        var count: Expr
+        if t.range.end - t.range.start > 1 {
+          let digits = SourceRange(t.range.start + 1, t.range.end)
+          count = .int(parseIntLiteral(digits, &diags), digits)
+        } else if at(.int) || at(.identifier) || at(.lParen) {
+          count = parseFactor(&diags, depth: 0)
+        } else {
+          diags.error("expected-token", "expected a repetition count after 'x', found \(describe(current))",
+                      at: current.range)
+          return
+        }
+        if element.repeatCount != nil {
+          diags.error("duplicate-repeat", "the element already has a repetition count", at: t.range.union(count.range),
+                      notes: [Note("wrap it in '( ... )' to repeat a repeated group")])
+        } else {
+          element.repeatCount = count
+        }
+        element.range = element.range.union(count.range)
+      } else if at(.arrow) {
+        let arrow = advance()
+        guard at(.int) else {
+          diags.error("expected-token", "expected a shape after '->' (such as '64x56x56'), found \(describe(current))",
+                      at: current.range)
+          return
+        }
+        let (dims, r) = parseDims(&diags)
+        element.suffixes.append(.expectShape(dims, arrow.range.union(r)))
+      } else if at(.fatArrow) {
+        advance()
+        guard at(.identifier) else {
+          diags.error("expected-token", "expected a tensor name after '=>', found \(describe(current))",
+                      at: current.range)
+          return
+        }
+        let t = advance()
+        element.suffixes.append(.bind(text(t), t.range))
+      } else {
+        return
+      }
+    }
+  }
+
+  private mutating func parseCombinator(_ diags: inout DiagnosticEngine) -> ElementKind {
+    let kw = advance()
+    let open = advance()  // '<'
+    guard enterNesting(open.range, &diags) else { return .bad }
+    defer { depth -= 1 }
+    var branches: [[Element]] = []
+    var branchRanges: [SourceRange] = [open.range]
+    while !abandoned {
+      branches.append(parseSequence(closer: .rAngle, stopAtPipe: true, &diags))
+      if at(.pipe) {
+        branchRanges.append(advance().range)
+        continue
+      }
+      break
+    }
+    if !at(.rAngle) {
+      diags.error("expected-token", "expected '>' to close '\(text(kw))<', found \(describe(current))",
+                  at: current.range, notes: [Note("'\(text(kw))<' opened here", at: open.range)])
+      synchronize()
+      if at(.rAngle) { advance() }
+    } else {
+      advance()
+    }
+    return .combinator(CombinatorSyntax(keyword: text(kw), keywordRange: kw.range, branches: branches,
+                                        branchRanges: branchRanges))
+  }
+
+  private mutating func parseCall(_ diags: inout DiagnosticEngine) -> ElementKind {
+    let nameTok = advance()
+    advance()  // '('
+    var args: [CallSyntax.Arg] = []
+    skipNewlines()
+    while !at(.rParen) && !at(.eof) && !abandoned {
+      var label: String?
+      var labelRange: SourceRange?
+      if at(.identifier) && peek().kind == .equals {
+        label = text(current)
+        labelRange = advance().range
+        advance()
+      }
+      let value = parseExpr(&diags)
+      args.append(CallSyntax.Arg(label: label, labelRange: labelRange, value: value))
+      skipNewlines()
+      if at(.comma) {
+        advance()
+        skipNewlines()
+      } else if !at(.rParen) {
+        diags.error("expected-token", "expected ',' or ')' in the arguments of '\(text(nameTok))', found \(describe(current))",
+                    at: current.range)
+        while !at(.rParen) && !at(.newline) && !at(.eof) { advance() }
+        break
+      }
+    }
+    if at(.rParen) { advance() } else if !diags.hasErrors || !at(.newline) {
+      diags.error("expected-token", "expected ')' to close the arguments of '\(text(nameTok))', found \(describe(current))",
+                  at: current.range)
+    }
+    return .call(CallSyntax(name: text(nameTok), nameRange: nameTok.range, args: args))
+  }
+
+  // MARK: Layers
+
+  private mutating func parseLayer(_ diags: inout DiagnosticEngine) -> ElementKind {
+    let kw = advance()
+    var functional = false
+    if at(.lParen) && current.range.start == kw.range.end {
+      functional = true
+      advance()
+    }
+    var args: [LayerArg] = []
+    while !abandoned {
+      if functional && at(.rParen) { advance(); break }
+      if atSeparatorOrCloser || at(.arrow) || at(.fatArrow) || isRepetitionWord(current) {
+        if functional {
+          diags.error("expected-token", "expected ')' to close '\(text(kw))(', found \(describe(current))",
+                      at: current.range)
+        }
+        break
+      }
+      guard let arg = parseLayerArg(&diags) else {
+        synchronize()
+        return .bad
+      }
+      args.append(arg)
+    }
+    return .layer(LayerSyntax(keyword: text(kw), keywordRange: kw.range, functional: functional, args: args))
+  }
+
+  /// `64`, `3x3`, `c*4`, `0.5`, `ceil`, `stride=2`, `pad=same`, `s2`, `p1x2`.
+  private mutating func parseLayerArg(_ diags: inout DiagnosticEngine) -> LayerArg? {
+    if at(.identifier) && peek().kind == .equals {
+      let key = advance()
+      advance()
+      let value: LayerArg.Value
+      if at(.int) && peek().kind == .by {
+        let (dims, r) = parseDims(&diags)
+        value = .dims(dims, r)
+      } else if at(.int) || at(.float) || at(.identifier) || at(.lParen) || at(.minus) {
+        value = .expr(parseExpr(&diags))
+      } else {
+        diags.error("expected-token", "expected a value after '\(text(key))=', found \(describe(current))",
+                    at: current.range)
+        return nil
+      }
+      let arg = LayerArg(key: text(key), keyRange: key.range, value: value, range: key.range)
+      return LayerArg(key: arg.key, keyRange: arg.keyRange, value: value, range: key.range.union(arg.valueRange))
+    }
+    if at(.identifier), let compact = compactOption(current, &diags) {
+      advance()
+      return compact
+    }
+    if at(.int) && peek().kind == .by {
+      let (dims, r) = parseDims(&diags)
+      return LayerArg(key: nil, keyRange: nil, value: .dims(dims, r), range: r)
+    }
+    if at(.int) || at(.float) || at(.identifier) || at(.lParen) || at(.minus) {
+      let e = parseExpr(&diags)
+      return LayerArg(key: nil, keyRange: nil, value: .expr(e), range: e.range)
+    }
+    diags.error("unexpected-token", "unexpected \(describe(current)) in a layer's arguments", at: current.range)
+    return nil
+  }
+
+  /// The compact options of the brief's notation: `s2` stride, `p1` / `p1x2` padding, `d2` dilation,
+  /// `g32` groups. Anything else is not compact and is left to the expression parser.
+  private func compactOption(_ t: Token, _ diags: inout DiagnosticEngine) -> LayerArg? {
+    let bytes = Array(file.bytes[t.range.start..<t.range.end])
+    guard bytes.count >= 2, let letter = bytes.first,
+      [UInt8(ascii: "s"), UInt8(ascii: "p"), UInt8(ascii: "d"), UInt8(ascii: "g")].contains(letter)
+    else { return nil }
+    var parts: [SourceRange] = []
+    var i = 1
+    while i < bytes.count {
+      let begin = i
+      while i < bytes.count, bytes[i] >= 48, bytes[i] <= 57 { i += 1 }
+      if i == begin { return nil }
+      parts.append(SourceRange(t.range.start + begin, t.range.start + i))
+      if i < bytes.count {
+        guard bytes[i] == UInt8(ascii: "x"), letter == UInt8(ascii: "p") || letter == UInt8(ascii: "s") || letter == UInt8(ascii: "d") else {
+          return nil
+        }
+        i += 1
+        if i == bytes.count { return nil }
+      }
+    }
+    let keyRange = SourceRange(t.range.start, t.range.start + 1)
+    let exprs = parts.map { Expr.int(parseIntLiteral($0, &diags), $0) }
+    let valueRange = SourceRange(t.range.start + 1, t.range.end)
+    let value: LayerArg.Value = exprs.count == 1 ? .expr(exprs[0]) : .dims(exprs, valueRange)
+    return LayerArg(key: String(UnicodeScalar(letter)), keyRange: keyRange, value: value, range: t.range)
+  }
+
+  /// `3x224x224` or a single integer; every part is an integer literal.
+  private mutating func parseDims(_ diags: inout DiagnosticEngine) -> ([Expr], SourceRange) {
+    var dims: [Expr] = []
+    let start = current.range
+    var end = start
+    while at(.int) {
+      let t = advance()
+      end = t.range
+      dims.append(.int(parseIntLiteral(t.range, &diags), t.range))
+      if at(.by) { advance() } else { break }
+    }
+    return (dims, start.union(end))
+  }
+
+  private func parseIntLiteral(_ r: SourceRange, _ diags: inout DiagnosticEngine) -> Int? {
+    var value = 0
+    for b in file.bytes[r.start..<r.end] {
+      let (m, o1) = value.multipliedReportingOverflow(by: 10)
+      let (a, o2) = m.addingReportingOverflow(Int(b) - 48)
+      if o1 || o2 {
+        diags.error("integer-overflow", "integer literal '\(file.text(r))' does not fit in 64 bits", at: r)
+        return nil
+      }
+      value = a
+    }
+    return value
+  }
+
+  // MARK: Expressions
+
+  private mutating func parseExpr(_ diags: inout DiagnosticEngine, depth: Int = 0) -> Expr {
+    var lhs = parseTerm(&diags, depth: depth)
+    while at(.plus) || at(.minus) {
+      let op: Expr.BinaryOp = at(.plus) ? .add : .sub
+      advance()
+      let rhs = parseTerm(&diags, depth: depth)
+      lhs = .binary(op, lhs, rhs, lhs.range.union(rhs.range))
+    }
+    return lhs
+  }
+
+  private mutating func parseTerm(_ diags: inout DiagnosticEngine, depth: Int) -> Expr {
+    var lhs = parseFactor(&diags, depth: depth)
+    while at(.star) || at(.slash) {
+      let op: Expr.BinaryOp = at(.star) ? .mul : .div
+      advance()
+      let rhs = parseFactor(&diags, depth: depth)
+      lhs = .binary(op, lhs, rhs, lhs.range.union(rhs.range))
+    }
+    return lhs
+  }
+
+  private mutating func parseFactor(_ diags: inout DiagnosticEngine, depth: Int) -> Expr {
+    let t = current
+    if depth > Limits.maxExpressionDepth {
+      diags.error("nesting-too-deep", "expression is nested deeper than \(Limits.maxExpressionDepth) levels", at: t.range)
+      abandoned = true
+      index = tokens.count - 1
+      return .int(0, t.range)
+    }
+    switch t.kind {
+    case .int:
+      advance()
+      return .int(parseIntLiteral(t.range, &diags), t.range)
+    case .float:
+      advance()
+      return .float(Double(file.text(t.range)) ?? .nan, t.range)
+    case .identifier:
+      advance()
+      return .name(text(t), t.range)
+    case .minus:
+      advance()
+      let inner = parseFactor(&diags, depth: depth + 1)
+      return .negate(inner, t.range.union(inner.range))
+    case .lParen:
+      advance()
+      let inner = parseExpr(&diags, depth: depth + 1)
+      let close = current.range
+      _ = expect(.rParen, "')' to close the expression", &diags)
+      return rewrap(inner, t.range.union(close))
+    default:
+      diags.error("expected-token", "expected a number or a parameter name, found \(describe(t))", at: t.range)
+      return .int(nil, t.range)
+    }
+  }
+
+  private func rewrap(_ e: Expr, _ r: SourceRange) -> Expr {
+    switch e {
+    case .int(let v, _): return .int(v, r)
+    case .float(let v, _): return .float(v, r)
+    case .name(let n, _): return .name(n, r)
+    case .negate(let x, _): return .negate(x, r)
+    case .binary(let op, let a, let b, _): return .binary(op, a, b, r)
+    }
+  }
+}

@@ -1,0 +1,55 @@
+// NetcSyntax: source text -> tokens -> syntax tree. Every node carries the byte range it came from.
+import NetcBasic
+
+public enum TokenKind: Equatable, Sendable {
+  case int          // 64
+  case float        // 0.5, 1e-5
+  case identifier   // conv, relu, BasicBlock, s2, p1x2, x3
+  case by           // the 'x' inside 3x3 (only directly between two numbers)
+  case lParen, rParen, lBrace, rBrace, lAngle, rAngle
+  case pipe, comma, equals, arrow, fatArrow, at, star, slash, plus, minus, colon
+  case newline
+  case eof
+  case invalid      // a byte that starts no token; the lexer has reported it
+}
+
+public struct Token: Equatable, Sendable {
+  public var kind: TokenKind
+  public var range: SourceRange
+  public init(_ kind: TokenKind, _ range: SourceRange) {
+    self.kind = kind
+    self.range = range
+  }
+}
+
+extension TokenKind {
+  /// How the token is named in "expected X, found Y" messages.
+  public var spelling: String {
+    switch self {
+    case .int: return "integer"
+    case .float: return "number"
+    case .identifier: return "name"
+    case .by: return "'x'"
+    case .lParen: return "'('"
+    case .rParen: return "')'"
+    case .lBrace: return "'{'"
+    case .rBrace: return "'}'"
+    case .lAngle: return "'<'"
+    case .rAngle: return "'>'"
+    case .pipe: return "'|'"
+    case .comma: return "','"
+    case .equals: return "'='"
+    case .arrow: return "'->'"
+    case .fatArrow: return "'=>'"
+    case .at: return "'@'"
+    case .star: return "'*'"
+    case .slash: return "'/'"
+    case .plus: return "'+'"
+    case .minus: return "'-'"
+    case .colon: return "':'"
+    case .newline: return "end of line"
+    case .eof: return "end of file"
+    case .invalid: return "invalid character"
+    }
+  }
+}

@@ -1,0 +1,4 @@
+import Foundation
+import NetcDriver
+
+exit(Driver.main(CommandLine.arguments))
