@@ -30,6 +30,11 @@ public indirect enum JSONValue: Sendable, Equatable {
     case .string(let s): out += JSONValue.quote(s)
     case .array(let xs):
       if xs.isEmpty { out += "[]"; return }
+      // Shapes and other lists of scalars read best on one line: [1, 3, 224, 224].
+      if indent > 0, xs.allSatisfy(\.isScalar) {
+        out += "[" + xs.map { $0.rendered(indent: 0) }.joined(separator: ", ") + "]"
+        return
+      }
       out += "[" + nl
       for (i, x) in xs.enumerated() {
         out += pad
@@ -46,6 +51,13 @@ public indirect enum JSONValue: Sendable, Equatable {
         out += (i + 1 < kv.count ? "," : "") + nl
       }
       out += closePad + "}"
+    }
+  }
+
+  var isScalar: Bool {
+    switch self {
+    case .array, .object: return false
+    default: return true
     }
   }
 

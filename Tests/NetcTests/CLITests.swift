@@ -1,0 +1,103 @@
+import Foundation
+import NetcDriver
+import Testing
+
+@Suite struct CLITests {
+  let spec = Paths.specs.appendingPathComponent("lenet5.net").path
+
+  @Test func helpAndVersion() {
+    for args in [["--help"], ["-h"], ["help"], ["help", "check"], ["help", "params"], ["check", "--help"], ["params", "-h"]] {
+      let r = Driver.run(args)
+      #expect(r.status == 0, "\(args)")
+      #expect(r.stdout.contains("USAGE: netc"), "\(args)")
+      #expect(r.stderr.isEmpty)
+    }
+    let v = Driver.run(["--version"])
+    #expect(v.stdout == "netc 0.1.0\n")
+  }
+
+  @Test func usageErrorsExitTwo() {
+    let cases: [([String], String)] = [
+      ([], "USAGE"),
+      (["chek", spec], "unknown command 'chek'; did you mean 'check'?"),
+      (["params", "--fromat", "json", spec], "unknown option '--fromat'; did you mean '--format'?"),
+      (["params", "--format", "yaml", spec], "'--format' must be one of torchsummary, torchinfo, json, markdown"),
+      (["params", "--batch", "0", spec], "'--batch' must be an integer from 1"),
+      (["params", "--batch", spec], "'--batch' must be an integer"),
+      (["params", "--dtype", "f64", spec], "'--dtype' must be one of f32, f16, bf16"),
+      (["params"], "no input file"),
+      (["params", spec, spec], "'params' takes one file, found 2"),
+      (["check"], "no input files"),
+      (["help", "frobnicate"], "no help for 'frobnicate'"),
+    ]
+    for (args, message) in cases {
+      let r = Driver.run(args)
+      #expect(r.status == 2, "\(args)")
+      #expect(r.stderr.contains(message), "\(args): \(r.stderr)")
+      #expect(r.stdout.isEmpty)
+    }
+  }
+
+  @Test func userErrorsExitOne() {
+    let missing = Driver.run(["check", "/nonexistent/x.net"])
+    #expect(missing.status == 1)
+    #expect(missing.stderr == "/nonexistent/x.net: error: no such file\n")
+    let dir = Driver.run(["check", Paths.specs.path])
+    #expect(dir.status == 1)
+    #expect(dir.stderr.contains("is a directory"))
+  }
+
+  @Test func checkPrintsOneLinePerFileAndFailsIfAnyFails() {
+    let bug = Paths.specs.appendingPathComponent("examples/simple_inception_bug.net").path
+    let r = Driver.run(["check", spec, bug])
+    #expect(r.status == 1)
+    #expect(r.stdout.hasSuffix("LeNet5: 1x1x32x32 -> 1x2, 61,026 params, 422,358 mult-adds\n"))
+    #expect(r.stderr.contains("1 error generated."))
+  }
+
+  @Test func colourOnlyWhenAsked() {
+    let bug = Paths.specs.appendingPathComponent("examples/simple_inception_bug.net").path
+    #expect(!Driver.run(["check", bug]).stderr.contains("\u{1B}["))
+    #expect(Driver.run(["check", "--color", "always", bug]).stderr.contains("\u{1B}[1;31merror:"))
+    let tty = Terminal(stderrIsTerminal: true, environment: [:])
+    #expect(Driver.run(["check", bug], terminal: tty).stderr.contains("\u{1B}["))
+    let noColor = Terminal(stderrIsTerminal: true, environment: ["NO_COLOR": "1"])
+    #expect(!Driver.run(["check", bug], terminal: noColor).stderr.contains("\u{1B}["))
+  }
+
+  @Test func timeStagesReportsEveryStage() {
+    let r = Driver.run(["check", "--time-stages", spec])
+    #expect(r.status == 0)
+    for stage in ["read", "parse", "check", "report", "total"] { #expect(r.stderr.contains(stage)) }
+  }
+
+  /// The built executable: exit statuses and streams reach the shell.
+  @Test func executableEndToEnd() throws {
+    let exe = Paths.root.appendingPathComponent(".build/debug/netc")
+    guard FileManager.default.isExecutableFile(atPath: exe.path) else {
+      Issue.record("no built netc at \(exe.path)")
+      return
+    }
+    func run(_ args: [String]) throws -> (Int32, String, String) {
+      let p = Process()
+      p.executableURL = exe
+      p.arguments = args
+      let out = Pipe(), err = Pipe()
+      p.standardOutput = out
+      p.standardError = err
+      try p.run()
+      let o = out.fileHandleForReading.readDataToEndOfFile()
+      let e = err.fileHandleForReading.readDataToEndOfFile()
+      p.waitUntilExit()
+      return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+    }
+    let ok = try run(["check", spec])
+    #expect(ok.0 == 0)
+    #expect(ok.1.contains("61,026 params"))
+    let bad = try run(["check", Paths.specs.appendingPathComponent("examples/simple_inception_bug.net").path])
+    #expect(bad.0 == 1)
+    #expect(bad.2.contains("error:"))
+    let usage = try run(["params", "--nope"])
+    #expect(usage.0 == 2)
+  }
+}

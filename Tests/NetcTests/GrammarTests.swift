@@ -1,0 +1,65 @@
+import Foundation
+import NetcBasic
+import NetcDriver
+import NetcSyntax
+import Testing
+
+/// Grammar.md stays the language: every example in it parses, and the complete ones check.
+@Suite struct GrammarTests {
+  static func examples() throws -> [String] {
+    let text = try readText(Paths.root.appendingPathComponent("Grammar.md"))
+    var blocks: [String] = []
+    var current: [Substring]?
+    var inFence = false
+    for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
+      if line.hasPrefix("```") {
+        if inFence {
+          if let c = current { blocks.append(c.joined(separator: "\n")) }
+          current = nil
+        } else if line == "```" {
+          current = []  // ```ebnf blocks are grammar, not examples
+        }
+        inFence.toggle()
+        continue
+      }
+      current?.append(line)
+    }
+    return blocks
+  }
+
+  @Test func everyExampleParses() throws {
+    let examples = try Self.examples()
+    #expect(examples.count >= 10)  // one per construct
+    for source in examples {
+      let file = SourceFile(path: "Grammar.md", text: source)
+      var diags = DiagnosticEngine(file: file)
+      _ = Parser.parse(file, diagnostics: &diags)
+      let text = DiagnosticRenderer(useColor: false).render(diags.diagnostics, in: file)
+      let ok = !diags.hasErrors
+      #expect(ok, "\(text)")
+    }
+  }
+
+  /// Every example but the layer catalogue is a whole network and checks without errors.
+  @Test func examplesCheck() throws {
+    for source in try Self.examples() where !source.contains("conv 3x3 64 s1 p1") {
+      let c = compile(source)
+      let text = DiagnosticRenderer(useColor: false).render(c.diagnostics.diagnostics, in: c.file)
+      let ok = !c.diagnostics.hasErrors && c.network != nil
+      #expect(ok, "\(source)\n\(text)")
+    }
+  }
+
+  /// Each line of the layer catalogue checks on its own after a suitable input.
+  @Test func layerCatalogueLines() throws {
+    let catalogue = try #require(try Self.examples().first { $0.contains("conv 3x3 64 s1 p1") })
+    for line in catalogue.split(separator: "\n") {
+      let layer = line.split(separator: "#")[0].trimmingCharacters(in: .whitespaces)
+      let input = layer.hasPrefix("fc") || layer.hasPrefix("dropout") ? "89888" : "192x28x28"
+      let c = compile("input \(input)\n\(layer)\n")
+      let text = DiagnosticRenderer(useColor: false).render(c.diagnostics.diagnostics, in: c.file)
+      let ok = !c.diagnostics.hasErrors
+      #expect(ok, "\(layer)\n\(text)")
+    }
+  }
+}

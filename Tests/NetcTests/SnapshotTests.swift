@@ -1,0 +1,31 @@
+import Foundation
+import NetcDriver
+import Testing
+
+/// Golden files for the formats that have no external reference. Re-record with NETC_RECORD=1.
+@Suite struct SnapshotTests {
+  static let cases: [(args: [String], snapshot: String)] = [
+    (["params", "--format", "torchinfo", "specs/resnet18.net"], "resnet18.torchinfo.golden"),
+    (["params", "--format", "torchinfo", "--depth", "1", "specs/resnet50.net"], "resnet50.depth1.torchinfo.golden"),
+    (["params", "--format", "torchinfo", "specs/googlenet.net"], "googlenet.torchinfo.golden"),
+    (["params", "--format", "torchinfo", "specs/simple_inception.net"], "simple_inception.torchinfo.golden"),
+    (["params", "--format", "json", "specs/lenet5.net"], "lenet5.json.golden"),
+    (["params", "--format", "json", "--batch", "2", "--dtype", "f16", "specs/simple_inception.net"],
+     "simple_inception.b2.f16.json.golden"),
+    (["params", "--format", "markdown", "specs/lenet5.net"], "lenet5.markdown.golden"),
+    (["params", "--format", "markdown", "--dtype", "bf16", "specs/alexnet.net"], "alexnet.bf16.markdown.golden"),
+    (["params", "--batch", "4", "specs/lenet5.net"], "lenet5.b4.torchsummary.golden"),
+    (["check", "--format", "json", "specs/lenet5.net", "specs/googlenet_paper.net"], "check.json.golden"),
+  ]
+
+  @Test(arguments: cases)
+  func output(args: [String], snapshot: String) throws {
+    // Paths relative to the package root, so the golden files do not hold a machine's absolute path.
+    let previous = FileManager.default.currentDirectoryPath
+    FileManager.default.changeCurrentDirectoryPath(Paths.root.path)
+    defer { FileManager.default.changeCurrentDirectoryPath(previous) }
+    let r = Driver.run(args)
+    #expect(r.status == 0, "\(r.stderr)")
+    try assertSnapshot(r.stdout, snapshot)
+  }
+}

@@ -1,0 +1,71 @@
+import Foundation
+import NetcBasic
+import NetcDriver
+import NetcReport
+import NetcSema
+import NetcSyntax
+import Testing
+
+/// Paths of the package and of the reference figures beside it.
+enum Paths {
+  static let tests = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+  static let root = tests.deletingLastPathComponent().deletingLastPathComponent()
+  static let specs = root.appendingPathComponent("specs")
+  static let inputs = tests.appendingPathComponent("Inputs")
+  static let snapshots = tests.appendingPathComponent("Snapshots")
+  /// `../shared/reference`, which CI places beside the clone.
+  static let reference = root.deletingLastPathComponent().appendingPathComponent("shared/reference")
+}
+
+func readText(_ url: URL) throws -> String {
+  try String(contentsOf: url, encoding: .utf8)
+}
+
+/// Compiles source text in memory.
+func compile(_ source: String, path: String = "test.net", batch: Int = 1) -> Compilation {
+  Pipeline.compile(path: path, bytes: Array(source.utf8), batch: batch)
+}
+
+/// Checks a source that must be free of errors and returns the network.
+func network(_ source: String, sourceLocation: SourceLocation = #_sourceLocation) throws -> CheckedNetwork {
+  let c = compile(source)
+  let rendered = DiagnosticRenderer(useColor: false).render(c.diagnostics.diagnostics, in: c.file)
+  let ok = !c.diagnostics.hasErrors
+  #expect(ok, "unexpected diagnostics:\n\(rendered)", sourceLocation: sourceLocation)
+  return try #require(c.network, sourceLocation: sourceLocation)
+}
+
+/// The rendered diagnostics of a source, for tests that expect errors.
+func diagnostics(_ source: String) -> String {
+  let c = compile(source)
+  return DiagnosticRenderer(useColor: false).render(c.diagnostics.diagnostics, in: c.file)
+}
+
+/// Compares `actual` with the snapshot file `name`; with NETC_RECORD=1 rewrites it (and fails, so a
+/// recording run is never mistaken for a passing one).
+func assertSnapshot(_ actual: String, _ name: String, sourceLocation: SourceLocation = #_sourceLocation) throws {
+  let url = Paths.snapshots.appendingPathComponent(name)
+  if ProcessInfo.processInfo.environment["NETC_RECORD"] == "1" {
+    try actual.write(to: url, atomically: true, encoding: .utf8)
+    Issue.record("recorded snapshot \(name); run again without NETC_RECORD", sourceLocation: sourceLocation)
+    return
+  }
+  guard FileManager.default.fileExists(atPath: url.path) else {
+    Issue.record("missing snapshot \(name); run with NETC_RECORD=1 to create it", sourceLocation: sourceLocation)
+    return
+  }
+  let expected = try readText(url)
+  #expect(actual == expected, "output differs from Snapshots/\(name)", sourceLocation: sourceLocation)
+  if actual != expected { print(firstDifference(actual, expected)) }
+}
+
+func firstDifference(_ a: String, _ b: String) -> String {
+  let la = a.split(separator: "\n", omittingEmptySubsequences: false)
+  let lb = b.split(separator: "\n", omittingEmptySubsequences: false)
+  for i in 0..<max(la.count, lb.count) {
+    let x = i < la.count ? String(la[i]) : "<none>"
+    let y = i < lb.count ? String(lb[i]) : "<none>"
+    if x != y { return "line \(i + 1):\n  actual:   \(x)\n  expected: \(y)" }
+  }
+  return "no difference"
+}
