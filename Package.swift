@@ -18,7 +18,7 @@ let package = Package(
     .executableTarget(name: "netc", dependencies: ["NetcDriver"]),
     .testTarget(
       name: "NetcTests",
-      dependencies: ["NetcBasic", "NetcSyntax", "NetcSema", "NetcReport", "NetcDriver"],
+      dependencies: ["NetcBasic", "NetcSyntax", "NetcSema", "NetcReport", "NetcDriver", "netc"],
       exclude: ["Inputs", "Snapshots"]
     ),
   ]

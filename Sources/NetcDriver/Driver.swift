@@ -1,4 +1,9 @@
-import Foundation
+import Dispatch
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Darwin)
+  import Darwin
+#endif
 import NetcBasic
 import NetcReport
 import NetcSema
@@ -22,11 +27,26 @@ public struct Terminal: Sendable {
 
 public enum Driver {
   public static func main(_ argv: [String]) -> Int32 {
-    let terminal = Terminal(stderrIsTerminal: isatty(2) == 1, environment: ProcessInfo.processInfo.environment)
+    var environment: [String: String] = [:]
+    for name in ["NO_COLOR", "TERM"] {
+      if let v = getenv(name) { environment[name] = String(cString: v) }
+    }
+    let terminal = Terminal(stderrIsTerminal: isatty(2) == 1, environment: environment)
     let result = run(Array(argv.dropFirst()), terminal: terminal)
-    FileHandle.standardOutput.write(Data(result.stdout.utf8))
-    FileHandle.standardError.write(Data(result.stderr.utf8))
+    writeAll(1, result.stdout)
+    writeAll(2, result.stderr)
     return result.status
+  }
+
+  private static func writeAll(_ fd: Int32, _ text: String) {
+    var bytes = Array(text.utf8)
+    var offset = 0
+    while offset < bytes.count {
+      let n = bytes.withUnsafeMutableBytes { write(fd, $0.baseAddress! + offset, $0.count - offset) }
+      if n < 0 && errno == EINTR { continue }
+      if n <= 0 { return }  // a closed pipe: nothing more can be said
+      offset += n
+    }
   }
 
   public static func run(_ args: [String], terminal: Terminal = Terminal()) -> CommandResult {
@@ -134,8 +154,8 @@ struct CommonOptions {
     guard timeStages else { return }
     let all = timings + extra
     let total = all.reduce(0) { $0 + $1.1 }
-    let parts = all.map { String(format: "%@ %.3f ms", $0.0, $0.1 * 1000) }
-    r.stderr += "time: " + parts.joined(separator: ", ") + String(format: ", total %.3f ms\n", total * 1000)
+    let parts = all.map { "\($0.0) \(fixed($0.1 * 1000, 3)) ms" }
+    r.stderr += "time: " + parts.joined(separator: ", ") + ", total \(fixed(total * 1000, 3)) ms\n"
   }
 }
 

@@ -1,5 +1,8 @@
 // NetcDriver: the pipeline and the commands, as a library; `netc/main.swift` only calls `Driver.main`.
-import Foundation
+import Dispatch
+#if canImport(Glibc)
+  import Glibc
+#endif
 import NetcBasic
 import NetcSema
 import NetcSyntax
@@ -38,14 +41,27 @@ public enum Pipeline {
 
   /// Reads a source file, refusing what is not a plausible `.net` file before any stage sees it.
   public static func read(path: String) -> Result<[UInt8], ReadError> {
-    var isDir: ObjCBool = false
-    guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else { return .failure(.notFound) }
-    if isDir.boolValue { return .failure(.isDirectory) }
-    guard let attrs = try? FileManager.default.attributesOfItem(atPath: path) else { return .failure(.unreadable) }
-    if let size = attrs[.size] as? NSNumber, size.intValue > maxSourceBytes { return .failure(.tooLarge(size.intValue)) }
-    guard let data = FileManager.default.contents(atPath: path) else { return .failure(.unreadable) }
-    if data.count > maxSourceBytes { return .failure(.tooLarge(data.count)) }
-    return .success([UInt8](data))
+    let fd = open(path, O_RDONLY)
+    guard fd >= 0 else { return .failure(errno == ENOENT || errno == ENOTDIR ? .notFound : .unreadable) }
+    defer { close(fd) }
+    var st = stat()
+    guard fstat(fd, &st) == 0 else { return .failure(.unreadable) }
+    if (st.st_mode & S_IFMT) == S_IFDIR { return .failure(.isDirectory) }
+    if Int(st.st_size) > maxSourceBytes { return .failure(.tooLarge(Int(st.st_size))) }
+    // Read to the end rather than trusting the size: pipes and /proc files report 0.
+    var bytes: [UInt8] = []
+    var chunk = [UInt8](repeating: 0, count: 65536)
+    while true {
+      let n = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+      if n < 0 {
+        if errno == EINTR { continue }
+        return .failure(errno == EISDIR ? .isDirectory : .unreadable)
+      }
+      if n == 0 { break }
+      bytes.append(contentsOf: chunk[0..<n])
+      if bytes.count > maxSourceBytes { return .failure(.tooLarge(bytes.count)) }
+    }
+    return .success(bytes)
   }
 
   public enum ReadError: Error, Equatable {

@@ -1,6 +1,5 @@
 // NetcReport: printers of a checked network (torchsummary, torchinfo, JSON, Markdown). They only read
 // the CheckedNetwork; nothing here changes it.
-import Foundation
 import NetcBasic
 import NetcSema
 
@@ -68,7 +67,7 @@ public struct Summary: Sendable {
   }
 }
 
-func mb(_ bytes: Double) -> String { String(format: "%.2f", bytes / 1_048_576) }
+func mb(_ bytes: Double) -> String { fixed(bytes / 1_048_576, 2) }
 
 func leftPad(_ s: String, _ width: Int) -> String {
   s.count >= width ? s : String(repeating: " ", count: width - s.count) + s

@@ -1,4 +1,3 @@
-import Foundation
 import NetcBasic
 import NetcSema
 
@@ -82,7 +81,7 @@ public enum TorchInfoPrinter {
     out += "Total params: \(grouped(s.totalParams))\n"
     out += "Trainable params: \(grouped(s.trainableParams))\n"
     out += "Non-trainable params: \(grouped(s.totalParams - s.trainableParams))\n"
-    out += "Total mult-adds (\(unit.isEmpty ? "units" : unit)): \(String(format: "%.2f", macs / scale))\n"
+    out += "Total mult-adds (\(unit.isEmpty ? "units" : unit)): \(fixed(macs / scale, 2))\n"
     out += rule + "\n"
     out += "Input size (MB): \(mb(m.inputBytes))\n"
     out += "Forward/backward pass size (MB): \(mb(m.forwardBackwardBytes))\n"
