@@ -5,8 +5,9 @@ import NetcSyntax
 /// tensors, infers every shape, and reports each problem where it happens. After an error the value is
 /// "poisoned" (nil) and the layers that depend on it are skipped, so one mistake gives one diagnostic.
 public final class Checker {
-  /// Largest single size a spec may write (channels, kernel, ...).
-  public static let maxSize = 1 << 40
+  /// Largest single size a spec may write (channels, kernel, stride, ...): 2^31, so that the product of
+  /// any two stays far inside 64 bits.
+  public static let maxSize = 1 << 31
   /// Largest tensor, in elements, batch included.
   public static let maxElements = 1 << 40
   public static let maxRepeat = 100_000
@@ -40,6 +41,7 @@ public final class Checker {
   private var sideOutputs: [Int] = []
   private var callStack: [(name: String, range: SourceRange)] = []
   private var aborted = false
+  private var totalMultAdds = 0
 
   private init(file: SourceFile, batch: Int, diagnostics: DiagnosticEngine) {
     self.file = file
@@ -245,6 +247,20 @@ public final class Checker {
     }
     guard let resolved else { return nil }
     guard checkElementCount(resolved.output, at: e.range) else { return nil }
+    for p in resolved.params {
+      guard let n = try? cproduct(p.shape), n <= Checker.maxElements else {
+        error("tensor-too-large", "the \(p.name) of '\(layer.keyword)' would hold more than \(grouped(Checker.maxElements)) elements",
+              at: e.range, notes: [Note("its shape would be \(p.shape.map(String.init).joined(separator: "x"))")])
+        return nil
+      }
+    }
+    let multAdds = Cost.multAdds(resolved.op, params: resolved.params, output: resolved.output)
+    guard let total = try? cadd(totalMultAdds, multAdds), (try? cmul(total, batch)) != nil else {
+      error("size-overflow", "the network's multiply-adds no longer fit in 64 bits", at: e.range)
+      aborted = true
+      return nil
+    }
+    totalMultAdds = total
     let out = newValue(resolved.output)
     if case .flatten = resolved.op, x.shape.isSpatial {
       flattenedFrom[out] = x.shape
@@ -256,7 +272,7 @@ public final class Checker {
     appendOp(CheckedOp(op: resolved.op, inputs: [input], output: out, range: e.range, scope: scopeStack.last!,
                        isModule: !layer.functional, moduleName: resolved.op.moduleName(inputIsFlat: !x.shape.isSpatial),
                        params: resolved.params, buffers: resolved.buffers,
-                       multAdds: Cost.multAdds(resolved.op, params: resolved.params, output: resolved.output)))
+                       multAdds: multAdds))
     return out
   }
 

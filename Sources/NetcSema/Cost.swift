@@ -5,6 +5,7 @@ public enum Cost {
   static func multAdds(_ op: Op, params: [ParamTensor], output: Shape) -> Int {
     let count = params.reduce(0) { $0 + $1.elementCount }
     if case .conv = op, output.isSpatial {
+      // Saturates; the checker rejects a network whose total does not fit.
       return (try? cmul(count, cmul(output.height, output.width))) ?? Int.max
     }
     return count

@@ -53,6 +53,7 @@ enum PoolLayers {
       let dilation = a.pair("dilation", default: (1, 1), &diags)
     else { return nil }
     // PyTorch: padding at most half the (effective) kernel.
+    // Both factors are at most 2^31 (Checker.maxSize), so the products fit.
     let limitH = kind == .max ? (dilation.0 * (kernel.0 - 1) + 1) / 2 : kernel.0 / 2
     let limitW = kind == .max ? (dilation.1 * (kernel.1 - 1) + 1) / 2 : kernel.1 / 2
     if pad.0 > limitH || pad.1 > limitW {
