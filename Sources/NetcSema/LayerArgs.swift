@@ -59,15 +59,13 @@ struct LayerArgs {
           ok = false
           continue
         }
-        do {
-          let all = Set(signature.options.keys).union(signature.flags).union(env.keys)
-          let hint = Suggest.closest(to: word, in: all).map { "; did you mean '\($0)'?" } ?? ""
-          let what = env.isEmpty ? "'\(layer.keyword)' has no option '\(word)'" :
-            "'\(word)' is neither an option of '\(layer.keyword)' nor a parameter of the block"
-          diags.error("unknown-option", what + hint, at: r, notes: [Note("usage: \(signature.usage)")])
-          ok = false
-          continue
-        }
+        let all = Set(signature.options.keys).union(signature.flags).union(env.keys)
+        let hint = Suggest.closest(to: word, in: all).map { "; did you mean '\($0)'?" } ?? ""
+        let what = env.isEmpty ? "'\(layer.keyword)' has no option '\(word)'" :
+          "'\(word)' is neither an option of '\(layer.keyword)' nor a parameter of the block"
+        diags.error("unknown-option", what + hint, at: r, notes: [Note("usage: \(signature.usage)")])
+        ok = false
+        continue
       }
       guard nextPositional < signature.positional.count else {
         diags.error("too-many-arguments", "too many arguments for '\(layer.keyword)'", at: arg.range,

@@ -452,7 +452,8 @@ public struct Parser {
         break
       }
     }
-    if at(.rParen) { advance() } else if !diags.hasErrors || !at(.newline) {
+    // A second error on the same line is dropped by the engine, so this cannot cascade.
+    if at(.rParen) { advance() } else {
       diags.error("expected-token", "expected ')' to close the arguments of '\(text(nameTok))', found \(describe(current))",
                   at: current.range)
     }
