@@ -2,7 +2,7 @@
 import PackageDescription
 
 // One target per compiler stage; a stage imports only the stages before it:
-// NetcBasic <- NetcSyntax <- NetcSema <- NetcReport <- NetcDriver <- netc
+// NetcBasic <- NetcSyntax <- NetcSema <- {NetcReport, NetcIR} <- NetcDriver <- netc
 let package = Package(
   name: "netc",
   products: [
@@ -14,11 +14,12 @@ let package = Package(
     .target(name: "NetcSyntax", dependencies: ["NetcBasic"]),
     .target(name: "NetcSema", dependencies: ["NetcBasic", "NetcSyntax"]),
     .target(name: "NetcReport", dependencies: ["NetcBasic", "NetcSema"]),
-    .target(name: "NetcDriver", dependencies: ["NetcBasic", "NetcSyntax", "NetcSema", "NetcReport"]),
+    .target(name: "NetcIR", dependencies: ["NetcBasic", "NetcSema"]),
+    .target(name: "NetcDriver", dependencies: ["NetcBasic", "NetcSyntax", "NetcSema", "NetcReport", "NetcIR"]),
     .executableTarget(name: "netc", dependencies: ["NetcDriver"]),
     .testTarget(
       name: "NetcTests",
-      dependencies: ["NetcBasic", "NetcSyntax", "NetcSema", "NetcReport", "NetcDriver", "netc"],
+      dependencies: ["NetcBasic", "NetcSyntax", "NetcSema", "NetcReport", "NetcIR", "NetcDriver", "netc"],
       exclude: ["Inputs", "Snapshots"]
     ),
   ]

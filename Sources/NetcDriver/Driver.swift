@@ -5,6 +5,7 @@ import Dispatch
   import Darwin
 #endif
 import NetcBasic
+import NetcIR
 import NetcReport
 import NetcSema
 
@@ -66,15 +67,17 @@ public enum Driver {
       case "help":
         guard let topic = rest.first else { r.stdout = Help.overview; return r }
         guard let text = Help.text(for: topic) else {
-          throw UsageError(message: "no help for '\(topic)': netc's commands are check and params", command: nil)
+          throw UsageError(message: "no help for '\(topic)': netc's commands are check, params and plan", command: nil)
         }
         r.stdout = text
       case "check":
         try CheckCommand.run(rest, terminal, &r)
       case "params":
         try ParamsCommand.run(rest, terminal, &r)
+      case "plan":
+        try PlanCommand.run(rest, terminal, &r)
       default:
-        let hint = Suggest.closest(to: command, in: ["check", "params", "help"]).map { "; did you mean '\($0)'?" } ?? ""
+        let hint = Suggest.closest(to: command, in: ["check", "params", "plan", "help"]).map { "; did you mean '\($0)'?" } ?? ""
         throw UsageError(message: "unknown command '\(command)'\(hint)", command: nil)
       }
     } catch let e as UsageError {
@@ -229,5 +232,27 @@ enum ParamsCommand {
     }
     let report = Double(DispatchTime.now().uptimeNanoseconds - t0.uptimeNanoseconds) / 1e9
     common.printTimings(c.timings, extra: [("report", report)], into: &r)
+  }
+}
+
+enum PlanCommand {
+  static func run(_ args: [String], _ terminal: Terminal, _ r: inout CommandResult) throws {
+    let a = try Arguments(args, command: "plan", valued: CommonOptions.valued, flags: CommonOptions.flags)
+    if a.flags.contains("--help") { r.stdout = Help.plan; return }
+    let common = try CommonOptions(a, command: "plan", terminal: terminal)
+    guard a.positional.count == 1 else {
+      throw UsageError(message: a.positional.isEmpty ? "no input file" : "'plan' takes one file, found \(a.positional.count)",
+                       command: "plan")
+    }
+    guard let c = common.compile(a.positional[0], into: &r), let net = c.network else {
+      r.status = 1
+      return
+    }
+    let t0 = DispatchTime.now()
+    let graph = Lowering.lower(net)
+    let plan = BufferPlan(graph)
+    r.stdout += PlanPrinter.render(graph, plan, file: c.file)
+    let lowering = Double(DispatchTime.now().uptimeNanoseconds - t0.uptimeNanoseconds) / 1e9
+    common.printTimings(c.timings, extra: [("lower", lowering)], into: &r)
   }
 }

@@ -11,6 +11,7 @@ enum Help {
     COMMANDS:
       check                   Check .net files and print each one's output shape and size.
       params                  Print a layer table: output shapes, parameters, mult-adds, memory.
+      plan                    Print the lowered graph and its static buffer plan.
       help <command>          Show help for a command.
 
     OPTIONS:
@@ -70,10 +71,30 @@ enum Help {
 
     """
 
+  static let plan = """
+    OVERVIEW: Print the network as netc runs it: the lowered graph and its static buffer plan.
+
+    USAGE: netc plan [<options>] <file>
+
+    ARGUMENTS:
+      <file>                  A network description (.net).
+
+    OPTIONS:
+    \(common)
+
+    Lowering folds batch norm into the convolution or linear layer before it, fuses activations and
+    residual additions into the layer that produces their input, drops dropout, makes flatten a view and
+    lets the branches of a concatenation write straight into their slice of its output. Buffers are
+    planned by liveness: one arena, reused as soon as a value is dead. Each line shows a value, its
+    operation, its inputs, its shape, its place in the arena and the weights it reads.
+
+    """
+
   static func text(for command: String) -> String? {
     switch command {
     case "check": return check
     case "params": return params
+    case "plan": return plan
     case "help": return overview
     default: return nil
     }

@@ -1,0 +1,207 @@
+import NetcBasic
+import NetcSema
+
+/// The lowering pipeline, in order. Each pass is a function from graph to graph, listed here once.
+public enum Lowering {
+  public static func lower(_ net: CheckedNetwork) -> LoweredGraph {
+    var g = translate(net)
+    g = Passes.foldBatchNorm(g)
+    g = Passes.fuseResidualAdd(g)
+    g = Passes.fuseActivation(g)
+    g = Passes.concatInPlace(g)
+    Verifier.verify(g)
+    return g
+  }
+
+  /// Canonical tensor names: the k-th layer with parameters or buffers, in execution order, is named
+  /// `conv<k>`, `convt<k>`, `fc<k>` or `bn<k>`, and its tensors `<name>.weight`, `.bias`, `.running_mean`,
+  /// `.running_var`. PyTorch's state_dict lists a model's modules in the same order for every network in
+  /// specs/, so weights map by position.
+  public static func canonicalNames(_ net: CheckedNetwork) -> [Int: String] {
+    var names: [Int: String] = [:]
+    var k = 0
+    for (i, op) in net.ops.enumerated() where !op.params.isEmpty || !op.buffers.isEmpty {
+      k += 1
+      let prefix: String
+      switch op.op {
+      case .conv(let a): prefix = a.transposed ? "convt" : "conv"
+      case .linear: prefix = "fc"
+      default: prefix = "bn"
+      }
+      names[i] = "\(prefix)\(k)"
+    }
+    return names
+  }
+
+  static func translate(_ net: CheckedNetwork) -> LoweredGraph {
+    let names = canonicalNames(net)
+    var g = LoweredGraph(name: net.name, input: 0, outputs: net.outputs, shapes: net.values, nodes: [], aliases: [:],
+                         tensors: [], inPlaceConcats: [])
+    for (i, op) in net.ops.enumerated() {
+      if let name = names[i] {
+        for t in op.params + op.buffers { g.tensors.append(("\(name).\(t.name)", t.shape)) }
+      }
+      func node(_ kind: NodeKind, activation: Activation? = nil) {
+        g.nodes.append(Node(kind: kind, inputs: op.inputs, output: op.output, residual: nil, activation: activation,
+                            source: op.range))
+      }
+      switch op.op {
+      case .dropout, .identity, .flatten:
+        g.aliases[op.output] = op.inputs[0]
+      case .conv(let a):
+        node(.conv(a, weights: names[i]!, bias: a.bias, batchNorm: nil))
+      case .linear(let inF, let outF, let bias):
+        node(.linear(inFeatures: inF, outFeatures: outF, weights: names[i]!, bias: bias, batchNorm: nil))
+      case .batchNorm(let c, let eps, _, let affine):
+        node(.batchNorm(BatchNormRef(name: names[i]!, channels: c, eps: eps, affine: affine)))
+      case .pool(let a): node(.pool(a))
+      case .adaptivePool(let k, let h, let w): node(.adaptivePool(k, outH: h, outW: w))
+      case .lrn(let size, let alpha, let beta, let k): node(.lrn(size: size, alpha: alpha, beta: beta, k: k))
+      case .upsample(_, _, let mode, let align): node(.upsample(mode: mode, alignCorners: align))
+      case .softmax: node(.softmax)
+      case .activation(let act): node(.activation, activation: act)
+      case .add: node(.add)
+      case .mul: node(.mul)
+      case .concat: node(.concat)
+      }
+    }
+    return g
+  }
+}
+
+/// The rewrites. Each keeps the graph's meaning; `Verifier` checks the result.
+enum Passes {
+  /// How many times each storage value is read (graph outputs count as a read).
+  static func readers(_ g: LoweredGraph) -> [Int: Int] {
+    var count: [Int: Int] = [:]
+    for n in g.nodes {
+      for v in n.inputs + (n.residual.map { [$0] } ?? []) { count[g.storage(of: v), default: 0] += 1 }
+    }
+    for o in g.outputs { count[g.storage(of: o), default: 0] += 1 }
+    return count
+  }
+
+  static func producers(_ g: LoweredGraph) -> [Int: Int] {
+    var p: [Int: Int] = [:]
+    for (i, n) in g.nodes.enumerated() { p[n.output] = i }
+    return p
+  }
+
+  /// conv/linear followed by batch norm: the statistics become a scale and shift of the weights and bias,
+  /// applied when the weights are loaded.
+  static func foldBatchNorm(_ g: LoweredGraph) -> LoweredGraph {
+    var g = g
+    var removed = Set<Int>()
+    let count = readers(g)
+    let producer = producers(g)
+    for (i, n) in g.nodes.enumerated() {
+      guard case .batchNorm(let bn) = n.kind, let p = producer[g.storage(of: n.inputs[0])],
+        count[g.nodes[p].output] == 1, g.nodes[p].activation == nil, g.nodes[p].residual == nil
+      else { continue }
+      switch g.nodes[p].kind {
+      case .conv(let a, let w, let bias, nil):
+        g.nodes[p].kind = .conv(a, weights: w, bias: bias, batchNorm: bn)
+      case .linear(let inF, let outF, let w, let bias, nil):
+        g.nodes[p].kind = .linear(inFeatures: inF, outFeatures: outF, weights: w, bias: bias, batchNorm: bn)
+      default: continue
+      }
+      // The producer now writes the batch norm's output; its own output becomes a view of it.
+      g.aliases[g.nodes[p].output] = n.output
+      g.nodes[p].output = n.output
+      removed.insert(i)
+    }
+    g.nodes = g.nodes.enumerated().filter { !removed.contains($0.offset) }.map(\.element)
+    return g
+  }
+
+  /// add(conv(x), shortcut): the convolution adds the shortcut as it writes, and takes the add's place in
+  /// the order (the shortcut may be computed after the convolution's inputs).
+  static func fuseResidualAdd(_ g: LoweredGraph) -> LoweredGraph {
+    var g = g
+    var count = readers(g)
+    var i = 0
+    while i < g.nodes.count {
+      let n = g.nodes[i]
+      guard case .add = n.kind, n.inputs.count == 2, n.activation == nil else { i += 1; continue }
+      let producer = producers(g)
+      var fused = false
+      for (k, v) in n.inputs.enumerated() {
+        let other = n.inputs[1 - k]
+        guard let p = producer[g.storage(of: v)], p < i, count[g.storage(of: v)] == 1,
+          g.storage(of: other) != g.storage(of: v), case .conv = g.nodes[p].kind,
+          g.nodes[p].activation == nil, g.nodes[p].residual == nil
+        else { continue }
+        var conv = g.nodes[p]
+        g.aliases[conv.output] = n.output
+        conv.output = n.output
+        conv.residual = other
+        g.nodes[i] = conv
+        g.nodes.remove(at: p)
+        count = readers(g)
+        fused = true
+        break
+      }
+      if !fused { i += 1 }
+    }
+    return g
+  }
+
+  /// An activation right after a node becomes that node's epilogue.
+  static func fuseActivation(_ g: LoweredGraph) -> LoweredGraph {
+    var g = g
+    var removed = Set<Int>()
+    let count = readers(g)
+    let producer = producers(g)
+    for (i, n) in g.nodes.enumerated() {
+      guard case .activation = n.kind, let act = n.activation, let p = producer[g.storage(of: n.inputs[0])],
+        !removed.contains(p), count[g.storage(of: n.inputs[0])] == 1, g.nodes[p].activation == nil
+      else { continue }
+      switch g.nodes[p].kind {
+      case .concat, .softmax, .activation: continue
+      default: break
+      }
+      g.aliases[g.nodes[p].output] = n.output
+      g.nodes[p].output = n.output
+      g.nodes[p].activation = act
+      removed.insert(i)
+    }
+    g.nodes = g.nodes.enumerated().filter { !removed.contains($0.offset) }.map(\.element)
+    return g
+  }
+
+  /// A concatenation whose inputs are each computed only for it: their producers write straight into
+  /// their slice of its output, and the concatenation itself does nothing at run time.
+  static func concatInPlace(_ g: LoweredGraph) -> LoweredGraph {
+    var g = g
+    let count = readers(g)
+    let producer = producers(g)
+    for n in g.nodes {
+      guard case .concat = n.kind else { continue }
+      let storages = n.inputs.map { g.storage(of: $0) }
+      let ok = Set(storages).count == storages.count && storages.allSatisfy { s in
+        guard let p = producer[s], count[s] == 1, !g.inPlaceConcats.contains(s) else { return false }
+        if case .concat = g.nodes[p].kind { return false }
+        return true
+      }
+      if ok { g.inPlaceConcats.insert(n.output) }
+    }
+    return g
+  }
+}
+
+/// Checks the invariants every backend relies on; a failure is a bug in netc, not in the user's spec.
+enum Verifier {
+  static func verify(_ g: LoweredGraph) {
+    var defined: Set<Int> = [g.input]
+    for n in g.nodes {
+      for v in n.inputs + (n.residual.map { [$0] } ?? []) where !defined.contains(g.storage(of: v)) {
+        preconditionFailure("netc internal error: node reads value \(v) before it is computed")
+      }
+      if g.aliases[n.output] != nil { preconditionFailure("netc internal error: node writes a view \(n.output)") }
+      defined.insert(n.output)
+    }
+    for o in g.outputs where !defined.contains(g.storage(of: o)) {
+      preconditionFailure("netc internal error: output \(o) is never computed")
+    }
+  }
+}

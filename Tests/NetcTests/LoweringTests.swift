@@ -1,0 +1,93 @@
+import Foundation
+import NetcDriver
+import NetcIR
+import NetcSema
+import Testing
+
+@Suite struct LoweringTests {
+  static let specs = ((try? FileManager.default.contentsOfDirectory(atPath: Paths.specs.path)) ?? [])
+    .filter { $0.hasSuffix(".net") }.sorted()
+
+  func lowered(_ spec: String) throws -> (LoweredGraph, BufferPlan) {
+    let source = try readText(Paths.specs.appendingPathComponent(spec))
+    let g = Lowering.lower(try network(source))
+    return (g, BufferPlan(g))
+  }
+
+  /// No two values that are alive at the same time share memory, for batch 1 and batch 3.
+  @Test(arguments: specs)
+  func planNeverOverlapsLiveValues(spec: String) throws {
+    let (g, plan) = try lowered(spec)
+    var def: [Int: Int] = [g.input: -1]
+    var last: [Int: Int] = [:]
+    for (i, n) in g.nodes.enumerated() {
+      def[n.output] = i
+      for v in n.inputs + (n.residual.map { [$0] } ?? []) { last[g.storage(of: v)] = i }
+    }
+    for o in g.outputs { last[g.storage(of: o)] = g.nodes.count }
+    // A slice of an in-place concatenation lives as long as the concatenation.
+    var sliceOwner: [Int: Int] = [:]
+    for n in g.nodes where g.inPlaceConcats.contains(n.output) {
+      for v in n.inputs { sliceOwner[g.storage(of: v)] = n.output }
+    }
+    let values = Array(def.keys)
+    for batch in [1, 3] {
+      func ranges(_ v: Int) -> [Range<Int>] {
+        let p = plan.placements[v]!
+        let n = g.shapes[v].elementCount
+        return (0..<batch).map { b in
+          let start = p.base * batch + b * p.itemStride + p.itemOffset
+          return start..<(start + n)
+        }
+      }
+      for v in values {
+        for r in ranges(v) { #expect(r.upperBound <= plan.arenaSize * batch, "\(spec): %\(v) leaves the arena") }
+      }
+      for (i, a) in values.enumerated() {
+        for b in values[(i + 1)...] {
+          if sliceOwner[a] == b || sliceOwner[b] == a { continue }
+          let (a0, a1) = (def[a]!, max(last[a] ?? def[a]!, last[sliceOwner[a] ?? a] ?? 0))
+          let (b0, b1) = (def[b]!, max(last[b] ?? def[b]!, last[sliceOwner[b] ?? b] ?? 0))
+          guard a0 <= b1 && b0 <= a1 else { continue }
+          for ra in ranges(a) {
+            for rb in ranges(b) {
+              #expect(!ra.overlaps(rb), "\(spec) batch \(batch): %\(a) and %\(b) are alive together and share memory")
+            }
+          }
+        }
+      }
+    }
+    #expect(plan.arenaSize <= plan.unsharedSize)
+  }
+
+  @Test func resnet18FoldsEveryBatchNormAndFusesEveryActivation() throws {
+    let (g, plan) = try lowered("resnet18.net")
+    // 20 convolutions, the stem's max pool, the global average pool and the classifier.
+    #expect(g.nodes.count == 23)
+    let convs = g.nodes.filter { if case .conv(_, _, _, let bn) = $0.kind { return bn != nil }; return false }
+    #expect(convs.count == 20)
+    #expect(g.nodes.filter { $0.residual != nil }.count == 8)
+    #expect(!g.nodes.contains { if case .batchNorm = $0.kind { return true }; if case .activation = $0.kind { return true }; return false })
+    #expect(plan.arenaSize < plan.unsharedSize / 2)
+    #expect(g.tensors.count == 20 + 20 * 4 + 2)
+    #expect(g.tensors.first!.name == "conv1.weight")
+    #expect(g.tensors.last!.name == "fc41.bias")
+  }
+
+  @Test func googlenetConcatenatesInPlace() throws {
+    let (g, _) = try lowered("googlenet.net")
+    #expect(g.inPlaceConcats.count == 9)
+  }
+
+  @Test func vggDropsDropoutAndFlatten() throws {
+    let (g, _) = try lowered("vgg16.net")
+    // 13 convolutions, 5 max pools, the adaptive pool, three linear layers.
+    #expect(g.nodes.count == 22)
+  }
+
+  @Test func planCommandPrintsTheGraph() throws {
+    let r = Driver.run(["plan", Paths.specs.appendingPathComponent("lenet5.net").path])
+    #expect(r.status == 0)
+    try assertSnapshot(r.stdout.replacingOccurrences(of: Paths.root.path + "/", with: ""), "lenet5.plan.golden")
+  }
+}
