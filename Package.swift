@@ -15,11 +15,13 @@ let package = Package(
     .target(name: "NetcSema", dependencies: ["NetcBasic", "NetcSyntax"]),
     .target(name: "NetcReport", dependencies: ["NetcBasic", "NetcSema"]),
     .target(name: "NetcIR", dependencies: ["NetcBasic", "NetcSema"]),
-    .target(name: "NetcDriver", dependencies: ["NetcBasic", "NetcSyntax", "NetcSema", "NetcReport", "NetcIR"]),
+    .target(name: "NetcRuntime", dependencies: ["NetcBasic", "NetcSema", "NetcIR"],
+            swiftSettings: [.unsafeFlags(["-Ounchecked"]), .swiftLanguageMode(.v5)]),
+    .target(name: "NetcDriver", dependencies: ["NetcBasic", "NetcSyntax", "NetcSema", "NetcReport", "NetcIR", "NetcRuntime"]),
     .executableTarget(name: "netc", dependencies: ["NetcDriver"]),
     .testTarget(
       name: "NetcTests",
-      dependencies: ["NetcBasic", "NetcSyntax", "NetcSema", "NetcReport", "NetcIR", "NetcDriver", "netc"],
+      dependencies: ["NetcBasic", "NetcSyntax", "NetcSema", "NetcReport", "NetcIR", "NetcRuntime", "NetcDriver", "netc"],
       exclude: ["Inputs", "Snapshots"]
     ),
   ]

@@ -67,7 +67,7 @@ public enum Driver {
       case "help":
         guard let topic = rest.first else { r.stdout = Help.overview; return r }
         guard let text = Help.text(for: topic) else {
-          throw UsageError(message: "no help for '\(topic)': netc's commands are check, params and plan", command: nil)
+          throw UsageError(message: "no help for '\(topic)': netc's commands are check, params, plan, init and run", command: nil)
         }
         r.stdout = text
       case "check":
@@ -76,10 +76,20 @@ public enum Driver {
         try ParamsCommand.run(rest, terminal, &r)
       case "plan":
         try PlanCommand.run(rest, terminal, &r)
+      case "init":
+        try InitCommand.run(rest, terminal, &r)
+      case "run":
+        try RunCommand.run(rest, terminal, &r)
       default:
-        let hint = Suggest.closest(to: command, in: ["check", "params", "plan", "help"]).map { "; did you mean '\($0)'?" } ?? ""
+        let hint = Suggest.closest(to: command, in: ["check", "params", "plan", "init", "run", "help"]).map { "; did you mean '\($0)'?" } ?? ""
         throw UsageError(message: "unknown command '\(command)'\(hint)", command: nil)
       }
+    } catch let e as UserError {
+      r.stderr += "netc: error: \(e.message)\n"
+      r.status = 1
+    } catch let e as Files.WriteError {
+      r.stderr += "netc: error: \(e.message)\n"
+      r.status = 1
     } catch let e as UsageError {
       r.stderr += "netc\(e.command.map { " " + $0 } ?? ""): error: \(e.message)\n"
       r.stderr += "See 'netc help\(e.command.map { " " + $0 } ?? "")'.\n"

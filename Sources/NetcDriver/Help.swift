@@ -12,6 +12,8 @@ enum Help {
       check                   Check .net files and print each one's output shape and size.
       params                  Print a layer table: output shapes, parameters, mult-adds, memory.
       plan                    Print the lowered graph and its static buffer plan.
+      init                    Write He-initialised weights for a network (safetensors).
+      run                     Run a network with netc's interpreter.
       help <command>          Show help for a command.
 
     OPTIONS:
@@ -90,11 +92,46 @@ enum Help {
 
     """
 
+  static let initHelp = """
+    OVERVIEW: Write He-initialised weights for a network, deterministic for a seed.
+
+    USAGE: netc init [<options>] <spec> -o <file.safetensors>
+
+    OPTIONS:
+      -o <file>               The safetensors file to write (written whole or not at all).
+      --seed <n>              Random seed (default: 0).
+      --dtype <dtype>         f32 (default), f16 or bf16.
+    \(common)
+
+    Convolution and linear weights are drawn from N(0, 2/fan_in) (He et al., as the VGG material
+    prescribes), biases are zero; batch norm starts at weight 1, bias 0, mean 0, variance 1. Tensors are
+    named as README.md describes (conv1.weight, bn2.running_mean, ...).
+
+    """
+
+  static let runHelp = """
+    OVERVIEW: Run a network with netc's interpreter.
+
+    USAGE: netc run [<options>] <spec> --weights <file.safetensors> --input <file.npy|random> [-o <out.npy>]
+
+    OPTIONS:
+      --weights <file>        Weights in safetensors (f32, f16 or bf16), with netc's tensor names.
+      --input <file|random>   An .npy tensor of shape [N, C, H, W] (or [C, H, W]), or 'random'.
+      --seed <n>              Seed for '--input random' (default: 0).
+      -o <file>               Write the output as .npy; without it, print the output shape and, for a
+                              classifier, the five most likely classes.
+      --memory-limit <MiB>    Refuse to allocate more activation memory than this (default: 16384).
+    \(common)
+
+    """
+
   static func text(for command: String) -> String? {
     switch command {
     case "check": return check
     case "params": return params
     case "plan": return plan
+    case "init": return initHelp
+    case "run": return runHelp
     case "help": return overview
     default: return nil
     }

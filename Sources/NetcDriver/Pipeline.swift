@@ -40,16 +40,17 @@ public enum Pipeline {
   }
 
   /// Reads a source file, refusing what is not a plausible `.net` file before any stage sees it.
-  public static func read(path: String) -> Result<[UInt8], ReadError> {
+  public static func read(path: String, limit: Int = maxSourceBytes) -> Result<[UInt8], ReadError> {
     let fd = open(path, O_RDONLY)
     guard fd >= 0 else { return .failure(errno == ENOENT || errno == ENOTDIR ? .notFound : .unreadable) }
     defer { close(fd) }
     var st = stat()
     guard fstat(fd, &st) == 0 else { return .failure(.unreadable) }
     if (st.st_mode & S_IFMT) == S_IFDIR { return .failure(.isDirectory) }
-    if Int(st.st_size) > maxSourceBytes { return .failure(.tooLarge(Int(st.st_size))) }
+    if Int(st.st_size) > limit { return .failure(.tooLarge(Int(st.st_size), limit)) }
     // Read to the end rather than trusting the size: pipes and /proc files report 0.
     var bytes: [UInt8] = []
+    bytes.reserveCapacity(max(0, min(Int(st.st_size), limit)))
     var chunk = [UInt8](repeating: 0, count: 65536)
     while true {
       let n = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
@@ -59,19 +60,19 @@ public enum Pipeline {
       }
       if n == 0 { break }
       bytes.append(contentsOf: chunk[0..<n])
-      if bytes.count > maxSourceBytes { return .failure(.tooLarge(bytes.count)) }
+      if bytes.count > limit { return .failure(.tooLarge(bytes.count, limit)) }
     }
     return .success(bytes)
   }
 
   public enum ReadError: Error, Equatable {
-    case notFound, isDirectory, unreadable, tooLarge(Int)
+    case notFound, isDirectory, unreadable, tooLarge(Int, Int)
     public var message: String {
       switch self {
       case .notFound: return "no such file"
       case .isDirectory: return "is a directory, not a .net file"
       case .unreadable: return "cannot be read"
-      case .tooLarge(let n): return "is \(grouped(n)) bytes; netc reads source files up to \(grouped(Pipeline.maxSourceBytes)) bytes"
+      case .tooLarge(let n, let limit): return "is \(grouped(n)) bytes; netc reads such files up to \(grouped(limit)) bytes"
       }
     }
   }

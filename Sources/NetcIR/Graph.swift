@@ -19,7 +19,8 @@ public enum NodeKind: Equatable, Sendable {
   case pool(PoolAttrs)
   case adaptivePool(PoolKind, outH: Int, outW: Int)
   case lrn(size: Int, alpha: Double, beta: Double, k: Double)
-  case upsample(mode: UpsampleMode, alignCorners: Bool)
+  /// Scales are PyTorch's input-per-output ratios used to find source pixels.
+  case upsample(mode: UpsampleMode, alignCorners: Bool, scaleH: Double, scaleW: Double)
   case softmax
   case activation                  // the op is the epilogue alone
   case add

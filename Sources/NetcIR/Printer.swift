@@ -65,7 +65,7 @@ public enum PlanPrinter {
       if a.ceilMode { s += " ceil" }
     case .adaptivePool(let k, let h, let w): s = "adaptive_\(k == .max ? "max" : "avg")pool \(h)x\(w)"
     case .lrn(let size, _, _, _): s = "lrn \(size)"
-    case .upsample(let mode, _): s = "upsample \(mode.rawValue)"
+    case .upsample(let mode, _, _, _): s = "upsample \(mode.rawValue)"
     case .softmax: s = "softmax"
     case .activation: s = ""
     case .add: s = "add"

@@ -1,0 +1,109 @@
+import NetcBasic
+import NetcIR
+import NetcRuntime
+import NetcSema
+
+/// Largest weight file netc reads: VGG-19 in f32 is 575 MB.
+let maxWeightBytes = 4 << 30
+/// Largest .npy input.
+let maxTensorBytes = 2 << 30
+
+struct UserError: Error { var message: String }
+
+/// Compiles a spec and lowers it, or reports and returns nil.
+func lowered(_ common: CommonOptions, _ path: String, _ r: inout CommandResult) -> (Compilation, LoweredGraph, BufferPlan)? {
+  guard let c = common.compile(path, into: &r), let net = c.network else { return nil }
+  let g = Lowering.lower(net)
+  return (c, g, BufferPlan(g))
+}
+
+enum InitCommand {
+  static func run(_ args: [String], _ terminal: Terminal, _ r: inout CommandResult) throws {
+    let a = try Arguments(args, command: "init", valued: CommonOptions.valued.union(["--seed", "-o", "--dtype"]),
+                          flags: CommonOptions.flags)
+    if a.flags.contains("--help") { r.stdout = Help.initHelp; return }
+    let common = try CommonOptions(a, command: "init", terminal: terminal)
+    let seed = try a.int("--seed", default: 0, range: 0...Int.max, command: "init")
+    let dtype = try a.choice("--dtype", ["f32", "f16", "bf16"], default: "f32", command: "init")
+    guard a.positional.count == 1 else { throw UsageError(message: "'init' takes one spec", command: "init") }
+    guard let out = a.values["-o"] else { throw UsageError(message: "give the output file with '-o W.safetensors'", command: "init") }
+    guard let (_, g, _) = lowered(common, a.positional[0], &r) else { r.status = 1; return }
+    let tensors = WeightLoader.heInit(g, seed: UInt64(seed))
+    let type: ElementType = dtype == "f16" ? .f16 : dtype == "bf16" ? .bf16 : .f32
+    try Files.writeAtomically(SafeTensors.write(tensors, as: type), to: out)
+    let count = tensors.reduce(0) { $0 + $1.data.count }
+    r.stderr += "wrote \(tensors.count) tensors (\(grouped(count)) values, \(dtype)) to \(out)\n"
+  }
+}
+
+enum RunCommand {
+  static func run(_ args: [String], _ terminal: Terminal, _ r: inout CommandResult) throws {
+    let a = try Arguments(args, command: "run",
+                          valued: CommonOptions.valued.union(["--weights", "--input", "--seed", "-o", "--memory-limit"]),
+                          flags: CommonOptions.flags)
+    if a.flags.contains("--help") { r.stdout = Help.runHelp; return }
+    let common = try CommonOptions(a, command: "run", terminal: terminal)
+    guard a.positional.count == 1 else { throw UsageError(message: "'run' takes one spec", command: "run") }
+    guard let weightsPath = a.values["--weights"] else {
+      throw UsageError(message: "give the weights with '--weights W.safetensors' (make some with 'netc init')", command: "run")
+    }
+    guard let inputArg = a.values["--input"] else {
+      throw UsageError(message: "give an input with '--input X.npy' or '--input random'", command: "run")
+    }
+    let seed = try a.int("--seed", default: 0, range: 0...Int.max, command: "run")
+    let limitMB = try a.int("--memory-limit", default: Interpreter.defaultMemoryLimit >> 20, range: 1...(1 << 30), command: "run")
+    guard let (_, g, plan) = lowered(common, a.positional[0], &r) else { r.status = 1; return }
+    do {
+      let weights = try WeightLoader.load(g, safetensors: try Files.read(weightsPath, limit: maxWeightBytes))
+      let item = g.shapes[g.input]
+      var batch = common.batch
+      var input: [Float]
+      if inputArg == "random" {
+        var rng = SplitMix64(seed: UInt64(seed))
+        input = (0..<(item.elementCount * batch)).map { _ in Float(rng.normal()) }
+      } else {
+        let (shape, data) = try NPY.read(try Files.read(inputArg, limit: maxTensorBytes))
+        if shape.count == item.dims.count + 1 && Array(shape.dropFirst()) == item.dims {
+          batch = shape[0]
+        } else if shape != item.dims {
+          throw UserError(message: "'\(inputArg)' holds a tensor of shape \(shape); this network takes [N, \(item.dims.map(String.init).joined(separator: ", "))]")
+        }
+        guard batch >= 1 else { throw UserError(message: "'\(inputArg)' holds an empty batch") }
+        input = data
+      }
+      let interpreter = try Interpreter(graph: g, plan: plan, weights: weights, batch: batch, memoryLimit: limitMB << 20)
+      let outputs = interpreter.run(input)
+      if let out = a.values["-o"] {
+        let shape = [batch] + g.shapes[g.outputs[0]].dims
+        try Files.writeAtomically(NPY.write(shape: shape, data: outputs[0]), to: out)
+      } else {
+        r.stdout += summary(g, outputs, batch: batch)
+      }
+    } catch let e as TensorFileError {
+      throw UserError(message: e.message)
+    }
+  }
+
+  /// The output shape and, for a classifier, each item's five most likely classes.
+  static func summary(_ g: LoweredGraph, _ outputs: [[Float]], batch: Int) -> String {
+    let shape = g.shapes[g.outputs[0]]
+    var s = "output: \(batch)x\(shape)\n"
+    guard shape.dims.count == 1, shape.dims[0] >= 2 else { return s }
+    let n = shape.dims[0]
+    let endsInSoftmax = g.nodes.last.map { if case .softmax = $0.kind { return true }; return false } ?? false
+    for b in 0..<batch {
+      let row = Array(outputs[0][(b * n)..<((b + 1) * n)])
+      var probs = row
+      if !endsInSoftmax {
+        let m = row.max()!
+        let e = row.map { Double(netcExpPublic($0 - m)) }
+        let total = e.reduce(0, +)
+        probs = e.map { Float($0 / total) }
+      }
+      let top = probs.enumerated().sorted { $0.element > $1.element }.prefix(5)
+      s += batch > 1 ? "item \(b):\n" : ""
+      for (cls, p) in top { s += "  class \(cls): \(fixed(Double(p), 4))\n" }
+    }
+    return s
+  }
+}

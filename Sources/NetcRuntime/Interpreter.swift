@@ -1,0 +1,237 @@
+import NetcBasic
+import NetcIR
+import NetcSema
+
+/// Runs a lowered graph with netc's kernels. Everything is allocated once, in `init`: the activation arena
+/// (the buffer plan, scaled by the batch), the im2col scratch and the prepared weights (batch norm folded
+/// in). `run` allocates nothing but its result arrays.
+public final class Interpreter {
+  public let graph: LoweredGraph
+  public let plan: BufferPlan
+  public let batch: Int
+  private let arena: UnsafeMutablePointer<Float>
+  private let arenaCount: Int
+  private let scratch: UnsafeMutablePointer<Float>
+  private var prepared: [Prepared] = []
+  private var owned: [UnsafeMutablePointer<Float>] = []
+
+  /// Largest arena netc allocates unless told otherwise: 16 GiB of floats.
+  public static let defaultMemoryLimit = 16 << 30
+
+  struct Prepared {
+    var weight: UnsafeMutablePointer<Float>?
+    var bias: UnsafeMutablePointer<Float>?
+    var act = 0
+    var slope: Float = 0
+  }
+
+  public init(graph: LoweredGraph, plan: BufferPlan, weights: [String: [Float]], batch: Int,
+              memoryLimit: Int = Interpreter.defaultMemoryLimit) throws {
+    self.graph = graph
+    self.plan = plan
+    self.batch = batch
+    var scratchSize = 0
+    for n in graph.nodes {
+      if case .conv(let a, _, _, _) = n.kind, !a.transposed { scratchSize = max(scratchSize, Self.geometry(n, a, graph).scratchSize) }
+    }
+    let (count, o1) = plan.arenaSize.multipliedReportingOverflow(by: batch)
+    let bytes = (count + scratchSize) * 4
+    guard !o1, bytes <= memoryLimit else {
+      throw TensorFileError("running this network at batch \(batch) needs \(bytes) bytes of activations, above the limit of \(memoryLimit)")
+    }
+    arenaCount = count
+    arena = Self.allocate(max(1, count))
+    scratch = Self.allocate(max(1, scratchSize))
+    for n in graph.nodes { prepared.append(try prepare(n, weights)) }
+  }
+
+  deinit {
+    arena.deallocate()
+    scratch.deallocate()
+    for p in owned { p.deallocate() }
+  }
+
+  static func allocate(_ n: Int) -> UnsafeMutablePointer<Float> {
+    let raw = UnsafeMutableRawPointer.allocate(byteCount: n * 4, alignment: 64)
+    let p = raw.bindMemory(to: Float.self, capacity: n)
+    p.initialize(repeating: 0, count: n)
+    return p
+  }
+
+  private func copyOwned(_ xs: [Float]) -> UnsafeMutablePointer<Float> {
+    let p = Self.allocate(max(1, xs.count))
+    xs.withUnsafeBufferPointer { p.update(from: $0.baseAddress!, count: xs.count) }
+    owned.append(p)
+    return p
+  }
+
+  static func activation(_ a: Activation?) -> (Int, Float) {
+    switch a {
+    case nil: return (NetcAct.none, 0)
+    case .relu: return (NetcAct.relu, 0)
+    case .relu6: return (NetcAct.relu6, 0)
+    case .sigmoid: return (NetcAct.sigmoid, 0)
+    case .tanh: return (NetcAct.tanh, 0)
+    case .silu: return (NetcAct.silu, 0)
+    case .gelu: return (NetcAct.gelu, 0)
+    case .leakyRelu(let s): return (NetcAct.leaky, Float(s))
+    }
+  }
+
+  /// Batch norm as a per-channel scale and shift.
+  static func batchNormAffine(_ bn: BatchNormRef, _ w: [String: [Float]]) -> (scale: [Float], shift: [Float]) {
+    let mean = w["\(bn.name).running_mean"]!, variance = w["\(bn.name).running_var"]!
+    let gamma = bn.affine ? w["\(bn.name).weight"]! : [Float](repeating: 1, count: bn.channels)
+    let beta = bn.affine ? w["\(bn.name).bias"]! : [Float](repeating: 0, count: bn.channels)
+    var scale = [Float](repeating: 0, count: bn.channels), shift = scale
+    for c in 0..<bn.channels {
+      let s = Double(gamma[c]) / (Double(variance[c]) + bn.eps).squareRoot()
+      scale[c] = Float(s)
+      shift[c] = Float(Double(beta[c]) - Double(mean[c]) * s)
+    }
+    return (scale, shift)
+  }
+
+  /// Folds batch norm into weights and bias: w' = w * s[out], b' = b * s + shift.
+  static func fold(weight: [Float], bias: [Float]?, outChannels: Int, outIndex: (Int) -> Int,
+                   bn: BatchNormRef?, _ w: [String: [Float]]) -> ([Float], [Float]?) {
+    guard let bn else { return (weight, bias) }
+    let (scale, shift) = batchNormAffine(bn, w)
+    var folded = weight
+    for i in 0..<folded.count { folded[i] *= scale[outIndex(i)] }
+    var b = [Float](repeating: 0, count: outChannels)
+    for c in 0..<outChannels { b[c] = (bias?[c] ?? 0) * scale[c] + shift[c] }
+    return (folded, b)
+  }
+
+  private func prepare(_ n: Node, _ w: [String: [Float]]) throws -> Prepared {
+    var p = Prepared()
+    (p.act, p.slope) = Self.activation(n.activation)
+    switch n.kind {
+    case .conv(let a, let name, let hasBias, let bn):
+      let weight = w["\(name).weight"]!
+      let perOut = weight.count / (a.transposed ? a.inChannels : a.outChannels)
+      let coutG = a.outChannels / a.groups
+      let kk = a.kernel.h * a.kernel.w
+      let outIndex: (Int) -> Int = a.transposed
+        ? { i in let ic = i / (coutG * kk); return (ic / (a.inChannels / a.groups)) * coutG + (i / kk) % coutG }
+        : { i in i / perOut }
+      let (fw, fb) = Self.fold(weight: weight, bias: hasBias ? w["\(name).bias"] : nil, outChannels: a.outChannels,
+                               outIndex: outIndex, bn: bn, w)
+      p.weight = copyOwned(fw)
+      p.bias = fb.map(copyOwned)
+    case .linear(let inF, let outF, let name, let hasBias, let bn):
+      let (fw, fb) = Self.fold(weight: w["\(name).weight"]!, bias: hasBias ? w["\(name).bias"] : nil, outChannels: outF,
+                               outIndex: { $0 / inF }, bn: bn, w)
+      p.weight = copyOwned(fw)
+      p.bias = fb.map(copyOwned)
+    case .batchNorm(let bn):
+      let (scale, shift) = Self.batchNormAffine(bn, w)
+      p.weight = copyOwned(scale)
+      p.bias = copyOwned(shift)
+    default: break
+    }
+    return p
+  }
+
+  static func geometry(_ n: Node, _ a: ConvAttrs, _ g: LoweredGraph) -> NetcConvGeometry {
+    let x = g.shapes[n.inputs[0]], y = g.shapes[n.output]
+    return NetcConvGeometry(inC: x.dims[0], inH: x.dims[1], inW: x.dims[2], outC: y.dims[0], outH: y.dims[1],
+                            outW: y.dims[2], kH: a.kernel.h, kW: a.kernel.w, sH: a.stride.h, sW: a.stride.w,
+                            padT: a.padTop, padL: a.padLeft, dH: a.dilation.h, dW: a.dilation.w, groups: a.groups)
+  }
+
+  private func pointer(_ v: Int) -> (UnsafeMutablePointer<Float>, Int) {
+    let p = plan.placement(of: v, in: graph)
+    return (arena + p.base * batch + p.itemOffset, p.itemStride)
+  }
+
+  /// Runs one batch. `input` holds `batch` items of the input shape, contiguous; returns each output's
+  /// `batch` items, contiguous.
+  public func run(_ input: UnsafePointer<Float>) -> [[Float]] {
+    let (x, xs) = pointer(graph.input)
+    let itemSize = graph.shapes[graph.input].elementCount
+    for b in 0..<batch { (x + b * xs).update(from: input + b * itemSize, count: itemSize) }
+    for (i, n) in graph.nodes.enumerated() { execute(n, prepared[i]) }
+    return graph.outputs.map { o in
+      let (y, ys) = pointer(o)
+      let size = graph.shapes[o].elementCount
+      var out = [Float](repeating: 0, count: size * batch)
+      out.withUnsafeMutableBufferPointer { buf in
+        for b in 0..<batch { (buf.baseAddress! + b * size).update(from: y + b * ys, count: size) }
+      }
+      return out
+    }
+  }
+
+  public func run(_ input: [Float]) -> [[Float]] {
+    input.withUnsafeBufferPointer { run($0.baseAddress!) }
+  }
+
+  private func execute(_ n: Node, _ p: Prepared) {
+    if graph.inPlaceConcats.contains(n.output) { return }
+    let (y, ys) = pointer(n.output)
+    let (x, xs) = pointer(n.inputs[0])
+    let inShape = graph.shapes[n.inputs[0]], outShape = graph.shapes[n.output]
+    switch n.kind {
+    case .conv(let a, _, _, _):
+      let g = Self.geometry(n, a, graph)
+      let r = n.residual.map { pointer($0) }
+      if a.transposed {
+        netcConvTranspose2d(g, batch: batch, input: x, inStride: xs, weight: p.weight!, bias: p.bias,
+                            residual: r.map { UnsafePointer($0.0) }, resStride: r?.1 ?? 0, output: y, outStride: ys,
+                            act: p.act, slope: p.slope)
+      } else {
+        netcConv2d(g, batch: batch, input: x, inStride: xs, weight: p.weight!, bias: p.bias,
+                   residual: r.map { UnsafePointer($0.0) }, resStride: r?.1 ?? 0, output: y, outStride: ys,
+                   act: p.act, slope: p.slope, scratch: scratch)
+      }
+    case .linear(let inF, let outF, _, _, _):
+      netcLinear(inFeatures: inF, outFeatures: outF, batch: batch, input: x, inStride: xs, weight: p.weight!,
+                 bias: p.bias, output: y, outStride: ys, act: p.act, slope: p.slope)
+    case .batchNorm, .activation:
+      let c = inShape.dims[0]
+      netcChannelAffine(channels: c, pixels: inShape.elementCount / c, batch: batch, scale: p.weight, shift: p.bias,
+                        input: x, inStride: xs, output: y, outStride: ys, act: p.act, slope: p.slope)
+    case .pool(let a):
+      let g = NetcConvGeometry(inC: inShape.dims[0], inH: inShape.dims[1], inW: inShape.dims[2], outC: outShape.dims[0],
+                               outH: outShape.dims[1], outW: outShape.dims[2], kH: a.kernel.h, kW: a.kernel.w,
+                               sH: a.stride.h, sW: a.stride.w, padT: a.pad.h, padL: a.pad.w, dH: a.dilation.h,
+                               dW: a.dilation.w, groups: 1)
+      netcPool(g, isMax: a.kind == .max, countIncludePad: a.countIncludePad, batch: batch, input: x, inStride: xs,
+               output: y, outStride: ys, act: p.act, slope: p.slope)
+    case .adaptivePool(let k, let oh, let ow):
+      netcAdaptivePool(channels: inShape.dims[0], inH: inShape.dims[1], inW: inShape.dims[2], outH: oh, outW: ow,
+                       isMax: k == .max, batch: batch, input: x, inStride: xs, output: y, outStride: ys,
+                       act: p.act, slope: p.slope)
+    case .lrn(let size, let alpha, let beta, let k):
+      netcLRN(channels: inShape.dims[0], pixels: inShape.elementCount / inShape.dims[0], size: size, alpha: Float(alpha),
+              beta: Float(beta), k: Float(k), batch: batch, input: x, inStride: xs, output: y, outStride: ys,
+              act: p.act, slope: p.slope)
+    case .upsample(let mode, let align, let sh, let sw):
+      netcUpsample(channels: inShape.dims[0], inH: inShape.dims[1], inW: inShape.dims[2], outH: outShape.dims[1],
+                   outW: outShape.dims[2], bilinear: mode == .bilinear, alignCorners: align, scaleH: sh, scaleW: sw,
+                   batch: batch, input: x, inStride: xs, output: y, outStride: ys, act: p.act, slope: p.slope)
+    case .softmax:
+      let c = inShape.dims[0]
+      netcSoftmax(channels: c, pixels: inShape.elementCount / c, batch: batch, input: x, inStride: xs, output: y, outStride: ys)
+    case .add, .mul:
+      let ins = n.inputs.map { v -> (UnsafePointer<Float>, Int, [Int]) in
+        let (ptr, s) = pointer(v)
+        return (UnsafePointer(ptr), s, graph.shapes[v].dims)
+      }
+      let isMul: Bool
+      if case .mul = n.kind { isMul = true } else { isMul = false }
+      netcElementwise(isMul: isMul, shape: outShape.dims, inputs: ins, batch: batch, output: y, outStride: ys,
+                      act: p.act, slope: p.slope)
+    case .concat:
+      var offset = 0
+      for v in n.inputs {
+        let (ptr, s) = pointer(v)
+        let count = graph.shapes[v].elementCount
+        netcCopy(count: count, batch: batch, input: ptr, inStride: s, output: y + offset, outStride: ys)
+        offset += count
+      }
+    }
+  }
+}
