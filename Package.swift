@@ -16,7 +16,7 @@ let package = Package(
     .target(name: "NetcReport", dependencies: ["NetcBasic", "NetcSema"]),
     .target(name: "NetcIR", dependencies: ["NetcBasic", "NetcSema"]),
     .target(name: "NetcRuntime", dependencies: ["NetcBasic", "NetcSema", "NetcIR"],
-            swiftSettings: [.unsafeFlags(["-Ounchecked"]), .swiftLanguageMode(.v5)]),
+            swiftSettings: [.unsafeFlags(["-Ounchecked", "-target-cpu", "native"]), .swiftLanguageMode(.v5)]),
     .target(name: "NetcDriver", dependencies: ["NetcBasic", "NetcSyntax", "NetcSema", "NetcReport", "NetcIR", "NetcRuntime"]),
     .executableTarget(name: "netc", dependencies: ["NetcDriver"]),
     .testTarget(

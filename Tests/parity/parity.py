@@ -1,0 +1,151 @@
+"""Numerical parity of netc with PyTorch.
+
+For each spec: take the PyTorch model (torchvision's own for the torchvision specs, the independent
+definitions in ../shared/reference/seed_models.py for the seed networks), give it random weights with
+non-trivial batch-norm statistics, map its state_dict onto netc's tensor names by position (README.md,
+"Weights"), run one random input through PyTorch in eval mode and through `netc run`, and require
+max|netc - torch| <= 1e-4 * max(1, max|torch|). Also at batch 2, and with the weights stored as f16.
+
+usage: parity.py [--netc PATH] [SPEC ...]
+"""
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+
+import numpy as np
+import torch
+import torchvision.models as tvm
+from safetensors.numpy import load_file, save_file
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(os.path.dirname(ROOT), "shared", "reference"))
+import seed_models  # noqa: E402
+
+MODELS = {
+    "lenet5": (seed_models.LeNetTable, (1, 32, 32)),
+    "lenet_224": (seed_models.SeedLeNet224, (3, 224, 224)),
+    "alexnet_table": (seed_models.AlexNetTable, (3, 227, 227)),
+    "simple_inception": (seed_models.SimpleInceptionFixed, (3, 32, 32)),
+    "alexnet": (tvm.alexnet, (3, 224, 224)),
+    "vgg11": (tvm.vgg11, (3, 224, 224)),
+    "vgg13": (tvm.vgg13, (3, 224, 224)),
+    "vgg16": (tvm.vgg16, (3, 224, 224)),
+    "vgg16_bn": (tvm.vgg16_bn, (3, 224, 224)),
+    "vgg19": (tvm.vgg19, (3, 224, 224)),
+    "googlenet": (lambda: tvm.googlenet(aux_logits=False, init_weights=True), (3, 224, 224)),
+    "resnet18": (tvm.resnet18, (3, 224, 224)),
+    "resnet34": (tvm.resnet34, (3, 224, 224)),
+    "resnet50": (tvm.resnet50, (3, 224, 224)),
+    "resnet101": (tvm.resnet101, (3, 224, 224)),
+    "resnet152": (tvm.resnet152, (3, 224, 224)),
+}
+
+
+def randomize(model, gen):
+    """Random weights, and batch-norm statistics far from the identity, so folding is really tested."""
+    with torch.no_grad():
+        for m in model.modules():
+            if isinstance(m, (torch.nn.BatchNorm1d, torch.nn.BatchNorm2d)):
+                m.weight.uniform_(0.5, 1.5, generator=gen)
+                m.bias.normal_(0, 0.2, generator=gen)
+                m.running_mean.normal_(0, 0.2, generator=gen)
+                m.running_var.uniform_(0.5, 2.0, generator=gen)
+            elif isinstance(m, (torch.nn.Conv2d, torch.nn.ConvTranspose2d, torch.nn.Linear)):
+                fan_in = m.weight[0].numel()
+                m.weight.normal_(0, (2.0 / fan_in) ** 0.5, generator=gen)
+                if m.bias is not None:
+                    m.bias.normal_(0, 0.1, generator=gen)
+
+
+def netc_names(netc, spec, tmp):
+    path = os.path.join(tmp, "names.safetensors")
+    subprocess.run([netc, "init", spec, "-o", path], check=True, capture_output=True)
+    with open(path, "rb") as f:
+        n = int.from_bytes(f.read(8), "little")
+        import json
+        header = json.loads(f.read(n))
+    header.pop("__metadata__", None)
+    # Tensors appear in the file in netc's order (their data offsets grow).
+    return [(k, v["shape"]) for k, v in sorted(header.items(), key=lambda kv: kv[1]["data_offsets"][0])]
+
+
+def mapped_weights(model, names):
+    """PyTorch's state_dict order is netc's order for these networks: map by position, checking shapes."""
+    torch_items = [(k, v) for k, v in model.state_dict().items() if not k.endswith("num_batches_tracked")]
+    if len(torch_items) != len(names):
+        raise SystemExit(f"tensor count differs: PyTorch {len(torch_items)}, netc {len(names)}")
+    out = {}
+    for (tk, tv), (nk, nshape) in zip(torch_items, names):
+        if list(tv.shape) != list(nshape):
+            raise SystemExit(f"{tk} {list(tv.shape)} does not match netc's {nk} {nshape}")
+        out[nk] = tv.detach().numpy().astype(np.float32).copy()
+    return out
+
+
+def check(name, got, want):
+    tol = 1e-4 * max(1.0, float(np.abs(want).max()))
+    err = float(np.abs(got - want).max())
+    ok = got.shape == want.shape and err <= tol
+    print(f"  {name}: max|diff| {err:.3g} (tolerance {tol:.3g}) {'ok' if ok else 'FAIL'}", flush=True)
+    return ok
+
+
+def run_netc(netc, spec, weights, x, tmp):
+    xin, yout = os.path.join(tmp, "x.npy"), os.path.join(tmp, "y.npy")
+    np.save(xin, x)
+    subprocess.run([netc, "run", spec, "--weights", weights, "--input", xin, "-o", yout], check=True)
+    return np.load(yout)
+
+
+def parity(netc, name, tmp):
+    factory, shape = MODELS[name]
+    spec = os.path.join(ROOT, "specs", f"{name}.net")
+    print(f"{name}:", flush=True)
+    torch.manual_seed(0)
+    gen = torch.Generator().manual_seed(1234)
+    model = factory().eval()
+    randomize(model, gen)
+    weights = mapped_weights(model, netc_names(netc, spec, tmp))
+    wpath = os.path.join(tmp, "w.safetensors")
+    save_file(weights, wpath)
+    ok = True
+    for batch in (1, 2):
+        x = torch.randn((batch,) + shape, generator=gen)
+        with torch.no_grad():
+            want = model(x).numpy()
+        ok &= check(f"batch {batch}, f32 weights", run_netc(netc, spec, wpath, x.numpy(), tmp), want)
+    # f16 weights: PyTorch runs with the same rounded values in f32.
+    half = {k: v.astype(np.float16) for k, v in weights.items()}
+    hpath = os.path.join(tmp, "w16.safetensors")
+    save_file(half, hpath)
+    model.load_state_dict({k: torch.from_numpy(v.astype(np.float32)) for k, v in
+                           zip([k for k in model.state_dict() if not k.endswith("num_batches_tracked")], half.values())},
+                          strict=False)
+    x = torch.randn((1,) + shape, generator=gen)
+    with torch.no_grad():
+        want = model(x).numpy()
+    ok &= check("batch 1, f16 weights", run_netc(netc, spec, hpath, x.numpy(), tmp), want)
+    return ok
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--netc", default=os.path.join(ROOT, ".build", "release", "netc"))
+    ap.add_argument("specs", nargs="*", default=list(MODELS))
+    args = ap.parse_args()
+    torch.set_num_threads(2)
+    passed = failed = 0
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in args.specs:
+            if parity(args.netc, name, tmp):
+                passed += 1
+            else:
+                failed += 1
+    print(f"{passed} passed, {failed} failed")
+    sys.exit(1 if failed else 0)
+
+
+if __name__ == "__main__":
+    main()
