@@ -68,7 +68,8 @@ public struct DiagnosticRenderer: Sendable {
       let fixCol = fix.range.start - lineStart
       var pad = ""
       for b in raw.prefix(fixCol) where (b & 0xC0) != 0x80 { pad += b == 9 ? "\t" : " " }
-      out += paint(pad + fix.replacement, "32") + "\n"
+      let shown = fix.replacement.split(separator: "\n", omittingEmptySubsequences: true).first.map(String.init) ?? ""
+      out += paint(pad + shown, "32") + "\n"
     }
     return out
   }

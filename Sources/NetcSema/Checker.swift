@@ -80,7 +80,10 @@ public final class Checker {
         blocks[b.name] = b
       }
     }
+    // After syntax errors, "no input" or "no layers" is usually their consequence; stay quiet.
+    let hadSyntaxErrors = diags.hasErrors
     guard let inputDecl = tree.input else {
+      if hadSyntaxErrors { return nil }
       if tree.body.isEmpty && tree.blocks.isEmpty {
         error("empty-file", "the file describes no network: it needs an 'input' line and layers",
               at: tree.endOfFile, notes: [Note("a minimal network: 'input 1x28x28', then 'flatten, fc 10'")])
@@ -94,6 +97,7 @@ public final class Checker {
     }
     guard let inputShape = checkInput(inputDecl) else { return nil }
     if tree.body.isEmpty {
+      if hadSyntaxErrors { return nil }
       error("no-layers", "the network has no layers", at: tree.endOfFile)
       return nil
     }
@@ -230,16 +234,24 @@ public final class Checker {
               fixIts: [FixIt(range: SourceRange.point(layer.keywordRange.end), replacement: "()")])
       } else {
         let candidates = Array(LayerRegistry.all.keys) + Array(blocks.keys) + Array(Parser.combinatorKeywords)
-        let hint = Suggest.closest(to: layer.keyword, in: candidates).map { "; did you mean '\($0)'?" } ?? ""
-        var notes: [Note] = []
         if Parser.combinatorKeywords.contains(layer.keyword) {
-          notes.append(Note("'\(layer.keyword)' is a combinator: write '\(layer.keyword)< branch | branch >'"))
+          error("combinator-without-branches", "'\(layer.keyword)' is a combinator: write '\(layer.keyword)< branch | branch >'",
+                at: layer.keywordRange)
+          return nil
         }
-        error("unknown-layer", "unknown layer '\(layer.keyword)'\(hint)", at: layer.keywordRange, notes: notes)
+        let hint = Suggest.closest(to: layer.keyword, in: candidates).map { "; did you mean '\($0)'?" } ?? ""
+        error("unknown-layer", "unknown layer '\(layer.keyword)'\(hint)", at: layer.keywordRange)
       }
       return nil
     }
-    guard let input else { return nil }
+    guard let input else {
+      // The input is unknown after an earlier error, but the arguments can still be checked.
+      reporting { d in
+        guard let args = LayerArgs(layer, spec.signature, env: env.params, &d) else { return }
+        args.evaluateAll(&d)
+      }
+      return nil
+    }
     let x = LayerInput(shape: values[input], flattenedFrom: flattenedFrom[input], flattenedAt: flattenedAt[input])
     let resolved: Resolved? = reporting { d in
       guard let args = LayerArgs(layer, spec.signature, env: env.params, &d) else { return nil }

@@ -54,6 +54,12 @@ struct LayerArgs {
           flags[word] = r
           continue
         }
+        if Parser.layerKeywords.contains(word) {
+          diags.error("missing-separator", "'\(word)' is a layer, not an option of '\(layer.keyword)'; separate layers with ','",
+                      at: r, fixIts: [FixIt(range: SourceRange.point(r.start), replacement: ", ")])
+          ok = false
+          continue
+        }
         if signature.options[word] != nil {
           diags.error("missing-value", "option '\(word)' needs a value, as in '\(word)=...'", at: r)
           ok = false
@@ -96,6 +102,16 @@ struct LayerArgs {
   }
 
   func has(_ name: String) -> Bool { values[name] != nil }
+
+  /// Evaluates every argument, reporting what can be known without the input (unknown names, overflow).
+  func evaluateAll(_ diags: inout DiagnosticEngine) {
+    for (_, arg) in values {
+      switch arg.value {
+      case .expr(let e): if word(arg.key ?? "") == nil { _ = Evaluator.evaluate(e, env: env, &diags) }
+      case .dims: break
+      }
+    }
+  }
   func flag(_ name: String) -> Bool { flags[name] != nil }
   func range(_ name: String) -> SourceRange { values[name]?.range ?? keywordRange }
 
@@ -154,10 +170,15 @@ struct LayerArgs {
     }
   }
 
+  private func spelled(_ e: Expr) -> String {
+    if case .float(let d, _) = e { return "\(d)" }
+    return "a fraction"
+  }
+
   private func checkedInt(_ e: Expr, _ name: String, _ lower: Int, _ diags: inout DiagnosticEngine) -> Int? {
     guard let v = Evaluator.evaluate(e, env: env, &diags) else { return nil }
     guard case .int(let i) = v else {
-      diags.error("expected-integer", "'\(name)' of '\(keyword)' must be an integer", at: e.range)
+      diags.error("expected-integer", "\(name) of '\(keyword)' must be an integer, found \(spelled(e))", at: e.range)
       return nil
     }
     if i < lower {

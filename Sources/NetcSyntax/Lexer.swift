@@ -93,7 +93,10 @@ public struct Lexer {
         }
       }
     }
-    tokens.append(Token(.eof, SourceRange.point(bytes.count)))
+    // The end of the file is reported just after the last token, where a reader looks for what is
+    // missing, rather than on an empty last line.
+    let end = tokens.last(where: { $0.kind != .newline })?.range.end ?? bytes.count
+    tokens.append(Token(.eof, SourceRange.point(end)))
     return tokens
   }
 

@@ -67,6 +67,7 @@ public struct Parser {
 
   private mutating func expect(_ kind: TokenKind, _ what: String, _ diags: inout DiagnosticEngine) -> Bool {
     if at(kind) { advance(); return true }
+    if abandoned { return false }  // everything after the abandon point is unparsed, not wrong
     diags.error("expected-token", "expected \(what), found \(describe(current))", at: current.range)
     return false
   }
@@ -143,6 +144,7 @@ public struct Parser {
         } else if let firstLayer = tree.body.first {
           diags.error("input-after-layers", "'input' must come before the first layer", at: decl.range,
                       notes: [Note("the first layer is here", at: firstLayer.range)])
+          tree.input = decl
         } else {
           tree.input = decl
         }
@@ -304,10 +306,17 @@ public struct Parser {
       guard enterNesting(open.range, &diags) else { return Element(kind: .bad, range: open.range) }
       let body = parseSequence(closer: .rParen, &diags)
       depth -= 1
-      if !expect(.rParen, "')' to close the group opened at column \(file.lineAndColumn(of: open.range.start).column)", &diags) {
+      if at(.rParen) {
+        advance()
+        kind = .group(body)
+      } else {
+        if !abandoned {
+          diags.error("expected-token", "expected ')' to close the group, found \(describe(current))", at: current.range,
+                      notes: [Note("the group opened here", at: open.range)])
+        }
         synchronize()
+        kind = .bad  // its contents are unreliable: checking them would only add noise
       }
-      kind = .group(body)
     case .at:
       advance()
       if at(.identifier) {
@@ -415,13 +424,15 @@ public struct Parser {
       break
     }
     if !at(.rAngle) {
-      diags.error("expected-token", "expected '>' to close '\(text(kw))<', found \(describe(current))",
-                  at: current.range, notes: [Note("'\(text(kw))<' opened here", at: open.range)])
+      if !abandoned {
+        diags.error("expected-token", "expected '>' to close '\(text(kw))<', found \(describe(current))",
+                    at: current.range, notes: [Note("'\(text(kw))<' opened here", at: open.range)])
+      }
       synchronize()
       if at(.rAngle) { advance() }
-    } else {
-      advance()
+      return .bad
     }
+    advance()
     return .combinator(CombinatorSyntax(keyword: text(kw), keywordRange: kw.range, branches: branches,
                                         branchRanges: branchRanges))
   }
