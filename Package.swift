@@ -17,11 +17,13 @@ let package = Package(
     .target(name: "NetcIR", dependencies: ["NetcBasic", "NetcSema"]),
     .target(name: "NetcRuntime", dependencies: ["NetcBasic", "NetcSema", "NetcIR"],
             swiftSettings: [.unsafeFlags(["-Ounchecked", "-target-cpu", "native"]), .swiftLanguageMode(.v5)]),
-    .target(name: "NetcDriver", dependencies: ["NetcBasic", "NetcSyntax", "NetcSema", "NetcReport", "NetcIR", "NetcRuntime"]),
+    .target(name: "NetcBackends", dependencies: ["NetcBasic", "NetcSema", "NetcIR", "NetcRuntime"]),
+    .target(name: "NetcDriver",
+            dependencies: ["NetcBasic", "NetcSyntax", "NetcSema", "NetcReport", "NetcIR", "NetcRuntime", "NetcBackends"]),
     .executableTarget(name: "netc", dependencies: ["NetcDriver"]),
     .testTarget(
       name: "NetcTests",
-      dependencies: ["NetcBasic", "NetcSyntax", "NetcSema", "NetcReport", "NetcIR", "NetcRuntime", "NetcDriver", "netc"],
+      dependencies: ["NetcBasic", "NetcSyntax", "NetcSema", "NetcReport", "NetcIR", "NetcRuntime", "NetcBackends", "NetcDriver", "netc"],
       exclude: ["Inputs", "Snapshots"]
     ),
   ]

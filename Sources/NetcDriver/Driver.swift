@@ -67,7 +67,7 @@ public enum Driver {
       case "help":
         guard let topic = rest.first else { r.stdout = Help.overview; return r }
         guard let text = Help.text(for: topic) else {
-          throw UsageError(message: "no help for '\(topic)': netc's commands are check, params, plan, init and run", command: nil)
+          throw UsageError(message: "no help for '\(topic)': netc's commands are check, params, plan, emit, init and run", command: nil)
         }
         r.stdout = text
       case "check":
@@ -80,8 +80,10 @@ public enum Driver {
         try InitCommand.run(rest, terminal, &r)
       case "run":
         try RunCommand.run(rest, terminal, &r)
+      case "emit":
+        try EmitCommand.run(rest, terminal, &r)
       default:
-        let hint = Suggest.closest(to: command, in: ["check", "params", "plan", "init", "run", "help"]).map { "; did you mean '\($0)'?" } ?? ""
+        let hint = Suggest.closest(to: command, in: ["check", "params", "plan", "init", "run", "emit", "help"]).map { "; did you mean '\($0)'?" } ?? ""
         throw UsageError(message: "unknown command '\(command)'\(hint)", command: nil)
       }
     } catch let e as UserError {

@@ -12,6 +12,7 @@ enum Help {
       check                   Check .net files and print each one's output shape and size.
       params                  Print a layer table: output shapes, parameters, mult-adds, memory.
       plan                    Print the lowered graph and its static buffer plan.
+      emit                    Write the network as Swift source, a PyTorch module or a plan file.
       init                    Write He-initialised weights for a network (safetensors).
       run                     Run a network with netc's interpreter.
       help <command>          Show help for a command.
@@ -125,6 +126,21 @@ enum Help {
 
     """
 
+  static let emitHelp = """
+    OVERVIEW: Write the network for use outside netc.
+
+    USAGE: netc emit --target <target> [<options>] <spec> -o <file>
+
+    OPTIONS:
+      --target <target>       swift: one self-contained Swift file (Foundation and Dispatch only) with a
+                              type named after the network that loads weights and runs batches;
+                              pytorch: a readable nn.Module whose state_dict keys are netc's tensor names;
+                              plan: the lowered graph and buffer plan, for 'netc run'.
+      -o <file>               The file to write (written whole or not at all).
+    \(common)
+
+    """
+
   static func text(for command: String) -> String? {
     switch command {
     case "check": return check
@@ -132,6 +148,7 @@ enum Help {
     case "plan": return plan
     case "init": return initHelp
     case "run": return runHelp
+    case "emit": return emitHelp
     case "help": return overview
     default: return nil
     }

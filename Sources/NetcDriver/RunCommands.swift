@@ -1,3 +1,4 @@
+import NetcBackends
 import NetcBasic
 import NetcIR
 import NetcRuntime
@@ -105,5 +106,32 @@ enum RunCommand {
       for (cls, p) in top { s += "  class \(cls): \(fixed(Double(p), 4))\n" }
     }
     return s
+  }
+}
+
+enum EmitCommand {
+  static let targets = ["swift", "pytorch", "plan"]
+
+  static func run(_ args: [String], _ terminal: Terminal, _ r: inout CommandResult) throws {
+    let a = try Arguments(args, command: "emit", valued: CommonOptions.valued.union(["--target", "-o"]),
+                          flags: CommonOptions.flags)
+    if a.flags.contains("--help") { r.stdout = Help.emitHelp; return }
+    let common = try CommonOptions(a, command: "emit", terminal: terminal)
+    guard let target = a.values["--target"] else {
+      throw UsageError(message: "choose a target with '--target swift', '--target pytorch' or '--target plan'", command: "emit")
+    }
+    guard targets.contains(target) else {
+      throw UsageError(message: "'--target' must be one of \(targets.joined(separator: ", ")), found '\(target)'", command: "emit")
+    }
+    guard a.positional.count == 1 else { throw UsageError(message: "'emit' takes one spec", command: "emit") }
+    guard let out = a.values["-o"] else { throw UsageError(message: "give the output file with '-o FILE'", command: "emit") }
+    guard let (c, g, plan) = lowered(common, a.positional[0], &r), let net = c.network else { r.status = 1; return }
+    let text: String
+    switch target {
+    case "pytorch": text = PyTorchEmitter.emit(net, file: c.file)
+    case "swift": text = SwiftEmitter.emit(g, plan, file: c.file)
+    default: text = PlanFile.write(g, plan)
+    }
+    try Files.writeAtomically(Array(text.utf8), to: out)
   }
 }

@@ -57,7 +57,7 @@ public enum Lowering {
       case .pool(let a): node(.pool(a))
       case .adaptivePool(let k, let h, let w): node(.adaptivePool(k, outH: h, outW: w))
       case .lrn(let size, let alpha, let beta, let k): node(.lrn(size: size, alpha: alpha, beta: beta, k: k))
-      case .upsample(let sh, let sw, let mode, let align):
+      case .upsample(let sh, let sw, let mode, let align, _):
         node(.upsample(mode: mode, alignCorners: align, scaleH: 1 / sh, scaleW: 1 / sw))
       case .softmax: node(.softmax)
       case .activation(let act): node(.activation, activation: act)

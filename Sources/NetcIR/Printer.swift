@@ -43,7 +43,7 @@ public enum PlanPrinter {
     }
   }
 
-  static func describe(_ n: Node) -> String {
+  public static func describe(_ n: Node) -> String {
     var s: String
     switch n.kind {
     case .conv(let a, _, _, let bn):
@@ -77,7 +77,7 @@ public enum PlanPrinter {
     return s
   }
 
-  static func name(_ a: Activation) -> String {
+  public static func name(_ a: Activation) -> String {
     switch a {
     case .relu: return "relu"
     case .relu6: return "relu6"

@@ -78,30 +78,10 @@ public final class Interpreter {
     }
   }
 
-  /// Batch norm as a per-channel scale and shift.
   static func batchNormAffine(_ bn: BatchNormRef, _ w: [String: [Float]]) -> (scale: [Float], shift: [Float]) {
-    let mean = w["\(bn.name).running_mean"]!, variance = w["\(bn.name).running_var"]!
-    let gamma = bn.affine ? w["\(bn.name).weight"]! : [Float](repeating: 1, count: bn.channels)
-    let beta = bn.affine ? w["\(bn.name).bias"]! : [Float](repeating: 0, count: bn.channels)
-    var scale = [Float](repeating: 0, count: bn.channels), shift = scale
-    for c in 0..<bn.channels {
-      let s = Double(gamma[c]) / (Double(variance[c]) + bn.eps).squareRoot()
-      scale[c] = Float(s)
-      shift[c] = Float(Double(beta[c]) - Double(mean[c]) * s)
-    }
-    return (scale, shift)
-  }
-
-  /// Folds batch norm into weights and bias: w' = w * s[out], b' = b * s + shift.
-  static func fold(weight: [Float], bias: [Float]?, outChannels: Int, outIndex: (Int) -> Int,
-                   bn: BatchNormRef?, _ w: [String: [Float]]) -> ([Float], [Float]?) {
-    guard let bn else { return (weight, bias) }
-    let (scale, shift) = batchNormAffine(bn, w)
-    var folded = weight
-    for i in 0..<folded.count { folded[i] *= scale[outIndex(i)] }
-    var b = [Float](repeating: 0, count: outChannels)
-    for c in 0..<outChannels { b[c] = (bias?[c] ?? 0) * scale[c] + shift[c] }
-    return (folded, b)
+    netcBatchNormAffine(mean: w["\(bn.name).running_mean"]!, variance: w["\(bn.name).running_var"]!,
+                        gamma: bn.affine ? w["\(bn.name).weight"]! : nil, beta: bn.affine ? w["\(bn.name).bias"]! : nil,
+                        eps: bn.eps)
   }
 
   private func prepare(_ n: Node, _ w: [String: [Float]]) throws -> Prepared {
@@ -109,22 +89,27 @@ public final class Interpreter {
     (p.act, p.slope) = Self.activation(n.activation)
     switch n.kind {
     case .conv(let a, let name, let hasBias, let bn):
-      let weight = w["\(name).weight"]!
-      let perOut = weight.count / (a.transposed ? a.inChannels : a.outChannels)
-      let coutG = a.outChannels / a.groups
-      let kk = a.kernel.h * a.kernel.w
-      let outIndex: (Int) -> Int = a.transposed
-        ? { i in let ic = i / (coutG * kk); return (ic / (a.inChannels / a.groups)) * coutG + (i / kk) % coutG }
-        : { i in i / perOut }
-      let (fw, fb) = Self.fold(weight: weight, bias: hasBias ? w["\(name).bias"] : nil, outChannels: a.outChannels,
-                               outIndex: outIndex, bn: bn, w)
-      p.weight = copyOwned(fw)
-      p.bias = fb.map(copyOwned)
-    case .linear(let inF, let outF, let name, let hasBias, let bn):
-      let (fw, fb) = Self.fold(weight: w["\(name).weight"]!, bias: hasBias ? w["\(name).bias"] : nil, outChannels: outF,
-                               outIndex: { $0 / inF }, bn: bn, w)
-      p.weight = copyOwned(fw)
-      p.bias = fb.map(copyOwned)
+      var weight = w["\(name).weight"]!
+      var bias = hasBias ? w["\(name).bias"] : nil
+      if let bn {
+        let (scale, shift) = Self.batchNormAffine(bn, w)
+        let kk = a.kernel.h * a.kernel.w
+        (weight, bias) = netcFold(weight: weight, bias: bias, scale: scale, shift: shift) {
+          netcOutChannel($0, transposed: a.transposed, inChannels: a.inChannels, outChannels: a.outChannels,
+                         groups: a.groups, kernel: kk)
+        }
+      }
+      p.weight = copyOwned(weight)
+      p.bias = bias.map(copyOwned)
+    case .linear(let inF, _, let name, let hasBias, let bn):
+      var weight = w["\(name).weight"]!
+      var bias = hasBias ? w["\(name).bias"] : nil
+      if let bn {
+        let (scale, shift) = Self.batchNormAffine(bn, w)
+        (weight, bias) = netcFold(weight: weight, bias: bias, scale: scale, shift: shift) { $0 / inF }
+      }
+      p.weight = copyOwned(weight)
+      p.bias = bias.map(copyOwned)
     case .batchNorm(let bn):
       let (scale, shift) = Self.batchNormAffine(bn, w)
       p.weight = copyOwned(scale)

@@ -475,3 +475,37 @@ public func netcCopy(count: Int, batch: Int, input: UnsafePointer<Float>, inStri
 
 /// exp for callers outside the kernels (the CLI's top-5).
 public func netcExpPublic(_ x: Float) -> Float { netcExp(x) }
+
+/// Batch norm as a per-channel scale and shift: scale = gamma / sqrt(var + eps), shift = beta - mean * scale.
+public func netcBatchNormAffine(mean: [Float], variance: [Float], gamma: [Float]?, beta: [Float]?, eps: Double)
+  -> (scale: [Float], shift: [Float])
+{
+  var scale = [Float](repeating: 0, count: mean.count), shift = scale
+  for c in 0..<mean.count {
+    let s = Double(gamma?[c] ?? 1) / (Double(variance[c]) + eps).squareRoot()
+    scale[c] = Float(s)
+    shift[c] = Float(Double(beta?[c] ?? 0) - Double(mean[c]) * s)
+  }
+  return (scale, shift)
+}
+
+/// Folds a batch norm into the layer before it: w' = w * scale[out], b' = b * scale + shift, where
+/// `outChannel(i)` is the output channel of weight element i.
+public func netcFold(weight: [Float], bias: [Float]?, scale: [Float], shift: [Float], outChannel: (Int) -> Int)
+  -> (weight: [Float], bias: [Float])
+{
+  var w = weight
+  for i in 0..<w.count { w[i] *= scale[outChannel(i)] }
+  var b = [Float](repeating: 0, count: scale.count)
+  for c in 0..<scale.count { b[c] = (bias?[c] ?? 0) * scale[c] + shift[c] }
+  return (w, b)
+}
+
+/// The output channel of element i of a weight tensor: [out][in/g][kh][kw] for a convolution or linear
+/// layer, [in][out/g][kh][kw] for a transposed convolution.
+public func netcOutChannel(_ i: Int, transposed: Bool, inChannels: Int, outChannels: Int, groups: Int, kernel: Int) -> Int {
+  if !transposed { return i / (inChannels / groups * kernel) }
+  let coutG = outChannels / groups
+  let ic = i / (coutG * kernel)
+  return (ic / (inChannels / groups)) * coutG + (i / kernel) % coutG
+}

@@ -56,7 +56,9 @@ public enum Op: Equatable, Sendable {
   case dropout(p: Double)
   case batchNorm(channels: Int, eps: Double, momentum: Double, affine: Bool)
   case lrn(size: Int, alpha: Double, beta: Double, k: Double)
-  case upsample(scaleH: Double, scaleW: Double, mode: UpsampleMode, alignCorners: Bool)
+  /// `sizeGiven`: the output size was written (PyTorch's `size=`), else the scale (`scale_factor=`); they
+  /// place source pixels differently for fractional scales.
+  case upsample(scaleH: Double, scaleW: Double, mode: UpsampleMode, alignCorners: Bool, sizeGiven: Bool)
   case identity
   case activation(Activation)
   case softmax

@@ -13,6 +13,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
 
 import numpy as np
 import torch
@@ -40,7 +41,20 @@ MODELS = {
     "resnet50": (tvm.resnet50, (3, 224, 224)),
     "resnet101": (tvm.resnet101, (3, 224, 224)),
     "resnet152": (tvm.resnet152, (3, 224, 224)),
+    # No PyTorch definition exists for the paper's GoogLeNet: netc's emitted module stands in.
+    "googlenet_paper": ("emitted", (3, 224, 224)),
 }
+
+
+def emitted_model(netc, spec, tmp):
+    import importlib.util
+    path = os.path.join(tmp, "emitted_model.py")
+    subprocess.run([netc, "emit", "--target", "pytorch", spec, "-o", path], check=True)
+    module_spec = importlib.util.spec_from_file_location("emitted_model", path)
+    module = importlib.util.module_from_spec(module_spec)
+    module_spec.loader.exec_module(module)
+    classes = [v for v in vars(module).values() if isinstance(v, type) and issubclass(v, torch.nn.Module)]
+    return classes[0]()
 
 
 def randomize(model, gen):
@@ -84,6 +98,11 @@ def mapped_weights(model, names):
     return out
 
 
+def first(y):
+    """The main output: netc writes the first output (side outputs, such as auxiliary classifiers, follow it)."""
+    return y[0] if isinstance(y, tuple) else y
+
+
 def check(name, got, want):
     tol = 1e-4 * max(1.0, float(np.abs(want).max()))
     err = float(np.abs(got - want).max())
@@ -99,23 +118,46 @@ def run_netc(netc, spec, weights, x, tmp):
     return np.load(yout)
 
 
+def build_swift(netc, spec, tmp):
+    """Emits the network as Swift and compiles it as the README tells users to."""
+    source = os.path.join(tmp, "Net.swift")
+    subprocess.run([netc, "emit", "--target", "swift", spec, "-o", source], check=True)
+    exe = os.path.join(tmp, "net")
+    main = os.path.join(tmp, "main.swift")  # top-level code must live in main.swift
+    with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "SwiftMain.swift")) as f, open(main, "w") as g:
+        g.write(f.read())
+    t0 = time.time()
+    subprocess.run(["swiftc", "-Ounchecked", "-target-cpu", "native", source, main, "-o", exe], check=True)
+    print(f"  emitted Swift compiled in {time.time() - t0:.1f} s", flush=True)
+    return exe
+
+
+def run_swift(exe, weights, x, tmp):
+    xin, yout = os.path.join(tmp, "x.npy"), os.path.join(tmp, "ys.npy")
+    np.save(xin, x.astype(np.float32))
+    subprocess.run([exe, weights, xin, yout], check=True)
+    return np.load(yout)
+
+
 def parity(netc, name, tmp):
     factory, shape = MODELS[name]
     spec = os.path.join(ROOT, "specs", f"{name}.net")
     print(f"{name}:", flush=True)
     torch.manual_seed(0)
     gen = torch.Generator().manual_seed(1234)
-    model = factory().eval()
+    model = (emitted_model(netc, spec, tmp) if factory == "emitted" else factory()).eval()
     randomize(model, gen)
     weights = mapped_weights(model, netc_names(netc, spec, tmp))
     wpath = os.path.join(tmp, "w.safetensors")
     save_file(weights, wpath)
     ok = True
+    exe = build_swift(netc, spec, tmp)
     for batch in (1, 2):
         x = torch.randn((batch,) + shape, generator=gen)
         with torch.no_grad():
-            want = model(x).numpy()
-        ok &= check(f"batch {batch}, f32 weights", run_netc(netc, spec, wpath, x.numpy(), tmp), want)
+            want = first(model(x)).numpy()
+        ok &= check(f"netc run, batch {batch}, f32 weights", run_netc(netc, spec, wpath, x.numpy(), tmp), want)
+        ok &= check(f"emitted Swift, batch {batch}, f32 weights", run_swift(exe, wpath, x.numpy(), tmp), want)
     # f16 weights: PyTorch runs with the same rounded values in f32.
     half = {k: v.astype(np.float16) for k, v in weights.items()}
     hpath = os.path.join(tmp, "w16.safetensors")
@@ -125,8 +167,9 @@ def parity(netc, name, tmp):
                           strict=False)
     x = torch.randn((1,) + shape, generator=gen)
     with torch.no_grad():
-        want = model(x).numpy()
-    ok &= check("batch 1, f16 weights", run_netc(netc, spec, hpath, x.numpy(), tmp), want)
+        want = first(model(x)).numpy()
+    ok &= check("netc run, batch 1, f16 weights", run_netc(netc, spec, hpath, x.numpy(), tmp), want)
+    ok &= check("emitted Swift, batch 1, f16 weights", run_swift(exe, hpath, x.numpy(), tmp), want)
     return ok
 
 

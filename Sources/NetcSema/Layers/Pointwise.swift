@@ -65,7 +65,8 @@ enum PointwiseLayers {
         return nil
       }
     }
-    return Resolved(op: .upsample(scaleH: scaleH, scaleW: scaleW, mode: mode, alignCorners: a.flag("align_corners")),
+    return Resolved(op: .upsample(scaleH: scaleH, scaleW: scaleW, mode: mode, alignCorners: a.flag("align_corners"),
+                                  sizeGiven: a.has("size")),
                     output: Shape([x.channels, outH, outW]))
   }
 }
