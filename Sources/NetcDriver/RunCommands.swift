@@ -11,6 +11,28 @@ let maxTensorBytes = 2 << 30
 
 struct UserError: Error { var message: String }
 
+/// A spec, or a plan file made by `netc emit --target plan`: the plan's embedded spec is compiled again and
+/// must lower to exactly the plan in the file.
+func loweredSpecOrPlan(_ common: CommonOptions, _ path: String, _ r: inout CommandResult) throws
+  -> (Compilation, LoweredGraph, BufferPlan)?
+{
+  guard path.hasSuffix(".plan") else { return lowered(common, path, &r) }
+  let bytes = try Files.read(path, limit: Pipeline.maxSourceBytes * 4)
+  let (sourcePath, text) = try { () throws -> (String, String) in
+    do { return try PlanFile.source(of: bytes) } catch let e as PlanFileError { throw UserError(message: "'\(path)': \(e.description)") }
+  }()
+  var c = Pipeline.compile(path: sourcePath, bytes: Array(text.utf8), batch: common.batch)
+  common.report(c, into: &r)
+  guard let net = c.network else { return nil }
+  let g = Lowering.lower(net)
+  let plan = BufferPlan(g)
+  guard Array(PlanFile.write(g, plan, source: c.file).utf8) == bytes else {
+    throw UserError(message: "'\(path)' does not match the spec it holds (edited, or written by another version of netc); emit it again")
+  }
+  c.timings = []
+  return (c, g, plan)
+}
+
 /// Compiles a spec and lowers it, or reports and returns nil.
 func lowered(_ common: CommonOptions, _ path: String, _ r: inout CommandResult) -> (Compilation, LoweredGraph, BufferPlan)? {
   guard let c = common.compile(path, into: &r), let net = c.network else { return nil }
@@ -53,7 +75,7 @@ enum RunCommand {
     }
     let seed = try a.int("--seed", default: 0, range: 0...Int.max, command: "run")
     let limitMB = try a.int("--memory-limit", default: Interpreter.defaultMemoryLimit >> 20, range: 1...(1 << 30), command: "run")
-    guard let (_, g, plan) = lowered(common, a.positional[0], &r) else { r.status = 1; return }
+    guard let (_, g, plan) = try loweredSpecOrPlan(common, a.positional[0], &r) else { r.status = 1; return }
     do {
       let weights = try WeightLoader.load(g, safetensors: try Files.read(weightsPath, limit: maxWeightBytes))
       let item = g.shapes[g.input]
@@ -130,7 +152,7 @@ enum EmitCommand {
     switch target {
     case "pytorch": text = PyTorchEmitter.emit(net, file: c.file)
     case "swift": text = SwiftEmitter.emit(g, plan, file: c.file)
-    default: text = PlanFile.write(g, plan)
+    default: text = PlanFile.write(g, plan, source: c.file)
     }
     try Files.writeAtomically(Array(text.utf8), to: out)
   }

@@ -1,0 +1,187 @@
+import Foundation
+import NetcBackends
+import NetcDriver
+import NetcIR
+import NetcRuntime
+import Testing
+
+/// The interpreter, weight and tensor files, and the emitters, without PyTorch (Tests/parity covers that).
+@Suite(.serialized) struct RuntimeTests {
+  let dir: URL = {
+    let d = FileManager.default.temporaryDirectory.appendingPathComponent("netc-runtime-tests-\(getpid())")
+    try? FileManager.default.createDirectory(at: d, withIntermediateDirectories: true)
+    return d
+  }()
+
+  func path(_ name: String) -> String { dir.appendingPathComponent(name).path }
+
+  func write(_ name: String, _ source: String) -> String {
+    let p = path(name)
+    FileManager.default.createFile(atPath: p, contents: Data(source.utf8))
+    return p
+  }
+
+  /// A network small enough to compute by hand: 2x + 1 through a 1x1 convolution, then ReLU, then a
+  /// 2x2 average pool.
+  @Test func interpreterComputesByHand() throws {
+    let spec = write("tiny.net", "input 1x2x2\nconv 1x1 1, relu\navgpool 2x2\n")
+    let weights = path("tiny.safetensors")
+    try Data(SafeTensors.write([("conv1.weight", [1, 1, 1, 1], [2]), ("conv1.bias", [1], [1])])).write(to: URL(fileURLWithPath: weights))
+    let input = path("x.npy"), output = path("y.npy")
+    try Data(NPY.write(shape: [1, 1, 2, 2], data: [1, -3, 2, 0.5])).write(to: URL(fileURLWithPath: input))
+    let r = Driver.run(["run", spec, "--weights", weights, "--input", input, "-o", output])
+    #expect(r.status == 0, "\(r.stderr)")
+    let (shape, y) = try NPY.read([UInt8](Data(contentsOf: URL(fileURLWithPath: output))))
+    #expect(shape == [1, 1, 1, 1])
+    // relu(2x+1) = [3, 0, 5, 2]; mean 2.5.
+    #expect(y == [2.5])
+  }
+
+  @Test func batchNormFoldsIntoTheConvolution() throws {
+    let net = try network("input 1x1x1\nconv 1x1 1 nobias\nbn eps=1e-9\n")
+    let g = Lowering.lower(net)
+    #expect(g.nodes.count == 1)
+    let weights: [String: [Float]] = ["conv1.weight": [3], "bn2.weight": [2], "bn2.bias": [1],
+                                      "bn2.running_mean": [4], "bn2.running_var": [16]]
+    let interpreter = try Interpreter(graph: g, plan: BufferPlan(g), weights: weights, batch: 1)
+    // bn(conv(x)) = (3x - 4) / 4 * 2 + 1 at x = 2: 2.
+    let y = interpreter.run([2])
+    #expect(abs(y[0][0] - 2) < 1e-6)
+  }
+
+  @Test func initIsDeterministicAndHe() throws {
+    let spec = Paths.specs.appendingPathComponent("lenet5.net").path
+    #expect(Driver.run(["init", spec, "--seed", "7", "-o", path("a.safetensors")]).status == 0)
+    #expect(Driver.run(["init", spec, "--seed", "7", "-o", path("b.safetensors")]).status == 0)
+    #expect(Driver.run(["init", spec, "--seed", "8", "-o", path("c.safetensors")]).status == 0)
+    let a = try Data(contentsOf: URL(fileURLWithPath: path("a.safetensors")))
+    #expect(a == (try Data(contentsOf: URL(fileURLWithPath: path("b.safetensors")))))
+    #expect(a != (try Data(contentsOf: URL(fileURLWithPath: path("c.safetensors")))))
+    let entries = try SafeTensors.entries([UInt8](a))
+    #expect(entries.map(\.name) == ["conv1.weight", "conv1.bias", "conv2.weight", "conv2.bias", "fc3.weight", "fc3.bias",
+                                    "fc4.weight", "fc4.bias", "fc5.weight", "fc5.bias"])
+    // fc3: fan_in 400, so the standard deviation is sqrt(2/400) = 0.0707.
+    let fc3 = try #require(entries.first { $0.name == "fc3.weight" })
+    let values = [UInt8](a)[fc3.range].withUnsafeBytes { raw in (0..<(fc3.range.count / 4)).map { raw.loadUnaligned(fromByteOffset: $0 * 4, as: Float.self) } }
+    let std = (values.reduce(0) { $0 + Double($1 * $1) } / Double(values.count)).squareRoot()
+    #expect(abs(std - 0.0707) < 0.002)
+  }
+
+  /// Every way a weight file can lie ends in one error naming the problem, exit 1, and no output file.
+  @Test func badWeightFiles() throws {
+    let spec = Paths.specs.appendingPathComponent("lenet5.net").path
+    let good = [UInt8](SafeTensors.write(WeightLoader.heInit(Lowering.lower(try network(try readText(URL(fileURLWithPath: spec)))), seed: 0)))
+    func header(_ json: String, data: Int) -> [UInt8] {
+      var h = Array(json.utf8)
+      while h.count % 8 != 0 { h.append(0x20) }
+      return (0..<8).map { UInt8((h.count >> (8 * $0)) & 0xFF) } + h + [UInt8](repeating: 0, count: data)
+    }
+    let withExtra = [UInt8](SafeTensors.write(WeightLoader.heInit(Lowering.lower(try network(try readText(URL(fileURLWithPath: spec)))), seed: 0) + [("extra.weight", [1], [0])]))
+    let cases: [(String, [UInt8], String)] = [
+      ("empty", [], "too short for a safetensors header"),
+      ("truncated", Array(good.prefix(good.count / 2)), "data section holds"),
+      ("header-lies", [0xFF, 0xFF, 0xFF, 0x7F, 0, 0, 0, 0] + Array(good.dropFirst(8)), "the header claims"),
+      ("not-json", header("{nope", data: 0), "not valid JSON"),
+      ("wrong-dtype", header("{\"conv1.weight\":{\"dtype\":\"I64\",\"shape\":[6,1,5,5],\"data_offsets\":[0,1200]}}", data: 1200), "dtype I64"),
+      ("offsets-outside", header("{\"conv1.weight\":{\"dtype\":\"F32\",\"shape\":[6,1,5,5],\"data_offsets\":[0,600]}}", data: 8), "claims bytes 0..<600 but the data section holds 8 bytes"),
+      ("missing", header("{}", data: 0), "lacks 10 tensors this network needs: 'conv1.weight', 'conv1.bias', 'conv2.weight' and 7 more"),
+      ("shape", header("{\"conv1.weight\":{\"dtype\":\"F32\",\"shape\":[6,1,3,3],\"data_offsets\":[0,216]}}", data: 216), "tensor 'conv1.weight': expected shape [6, 1, 5, 5], found [6, 1, 3, 3]"),
+      ("extra", withExtra, "has 1 tensor this network does not: 'extra.weight'"),
+    ]
+    for (name, bytes, message) in cases {
+      let w = path("\(name).safetensors")
+      try Data(bytes).write(to: URL(fileURLWithPath: w))
+      let out = path("\(name)-out.npy")
+      let r = Driver.run(["run", spec, "--weights", w, "--input", "random", "-o", out])
+      #expect(r.status == 1, "\(name)")
+      #expect(r.stderr.contains(message), "\(name): \(r.stderr)")
+      #expect(r.stderr.split(separator: "\n").count == 1, "\(name): \(r.stderr)")
+      #expect(!FileManager.default.fileExists(atPath: out), "\(name) left an output file")
+    }
+  }
+
+  @Test func badInputTensors() throws {
+    let spec = Paths.specs.appendingPathComponent("lenet5.net").path
+    let w = path("w.safetensors")
+    #expect(Driver.run(["init", spec, "-o", w]).status == 0)
+    let good = NPY.write(shape: [1, 1, 32, 32], data: [Float](repeating: 0, count: 1024))
+    var fortran = good
+    let pos = try #require(String(decoding: good, as: UTF8.self).range(of: "False")).lowerBound.utf16Offset(in: String(decoding: good, as: UTF8.self))
+    fortran.replaceSubrange(pos..<(pos + 5), with: Array("True ".utf8))
+    let cases: [(String, [UInt8], String)] = [
+      ("not-npy", Array("hello".utf8), "not a .npy file"),
+      ("wrong-shape", NPY.write(shape: [1, 3, 32, 32], data: [Float](repeating: 0, count: 3072)), "holds a tensor of shape [1, 3, 32, 32]; this network takes [N, 1, 32, 32]"),
+      ("truncated", Array(good.dropLast(100)), "needs 4096 bytes of data"),
+      ("fortran", fortran, "Fortran order"),
+    ]
+    for (name, bytes, message) in cases {
+      let x = path("\(name).npy")
+      try Data(bytes).write(to: URL(fileURLWithPath: x))
+      let r = Driver.run(["run", spec, "--weights", w, "--input", x])
+      #expect(r.status == 1, "\(name)")
+      #expect(r.stderr.contains(message), "\(name): \(r.stderr)")
+    }
+  }
+
+  @Test func memoryLimitIsADiagnostic() throws {
+    let spec = Paths.specs.appendingPathComponent("vgg11.net").path
+    let w = path("vgg-missing.safetensors")
+    try Data(SafeTensors.write([])).write(to: URL(fileURLWithPath: w))
+    // The weights are checked first; a network whose activations exceed the limit is refused.
+    let small = write("big.net", "input 3x2048x2048\nconv 3x3 64 p1\n")
+    let sw = path("big.safetensors")
+    #expect(Driver.run(["init", small, "-o", sw]).status == 0)
+    let r = Driver.run(["run", small, "--weights", sw, "--input", "random", "--memory-limit", "64"])
+    #expect(r.status == 1)
+    #expect(r.stderr.contains("above the limit of 67108864"))
+    _ = w
+  }
+
+  @Test func planFilesRunAndRefuseEdits() throws {
+    let spec = Paths.specs.appendingPathComponent("simple_inception.net").path
+    let plan = path("s.plan"), w = path("s.safetensors")
+    #expect(Driver.run(["emit", "--target", "plan", spec, "-o", plan]).status == 0)
+    #expect(Driver.run(["init", spec, "-o", w]).status == 0)
+    let fromSpec = Driver.run(["run", spec, "--weights", w, "--input", "random", "--seed", "3"])
+    let fromPlan = Driver.run(["run", plan, "--weights", w, "--input", "random", "--seed", "3"])
+    #expect(fromSpec.status == 0 && fromPlan.status == 0)
+    #expect(fromSpec.stdout == fromPlan.stdout)
+    var text = try readText(URL(fileURLWithPath: plan))
+    text = text.replacingOccurrences(of: "\"groups\": 1", with: "\"groups\": 2")
+    try text.write(toFile: plan, atomically: true, encoding: .utf8)
+    let edited = Driver.run(["run", plan, "--weights", w, "--input", "random"])
+    #expect(edited.status == 1)
+    #expect(edited.stderr.contains("does not match the spec it holds"))
+  }
+
+  @Test func failedEmitLeavesNoFile() throws {
+    let out = path("never.swift")
+    let bug = Paths.specs.appendingPathComponent("examples/simple_inception_bug.net").path
+    #expect(Driver.run(["emit", "--target", "swift", bug, "-o", out]).status == 1)
+    #expect(!FileManager.default.fileExists(atPath: out))
+    let r = Driver.run(["emit", "--target", "swift", Paths.specs.appendingPathComponent("lenet5.net").path, "-o", "/nonexistent-dir/x.swift"])
+    #expect(r.status == 1)
+    #expect(r.stderr.contains("cannot write '/nonexistent-dir/x.swift'"))
+  }
+
+  /// The emitted Swift carries the interpreter's kernels verbatim.
+  @Test func embeddedKernelsAreCurrent() throws {
+    let kernels = try readText(Paths.root.appendingPathComponent("Sources/NetcRuntime/Kernels.swift"))
+    let embedded = try readText(Paths.root.appendingPathComponent("Sources/NetcBackends/KernelSource.swift"))
+    #expect(embedded.contains(kernels), "run scripts/embed-kernels.sh")
+  }
+
+  @Test func emittedCodeGolden() throws {
+    let previous = FileManager.default.currentDirectoryPath
+    FileManager.default.changeCurrentDirectoryPath(Paths.root.path)
+    defer { FileManager.default.changeCurrentDirectoryPath(previous) }
+    for (target, snapshot) in [("pytorch", "lenet5.pytorch.golden"), ("swift", "lenet5.swift.golden")] {
+      let out = path("lenet5.\(target)")
+      #expect(Driver.run(["emit", "--target", target, "specs/lenet5.net", "-o", out]).status == 0)
+      var text = try readText(URL(fileURLWithPath: out))
+      // The Swift file's tail is the kernel library, checked above; the golden holds the generated part.
+      if let r = text.range(of: "// MARK: - Weights") { text = String(text[..<r.lowerBound]) }
+      try assertSnapshot(text, snapshot)
+    }
+  }
+}
