@@ -96,26 +96,31 @@ final class NetcWeightFile {
                                beta: hasAffine ? tensors["\(name).bias"] : nil, eps: eps)
   }
 
-  /// The layer's weight and bias, with the batch norm after it folded in.
-  func append(_ w: [UnsafeMutablePointer<Float>?], _ b: [UnsafeMutablePointer<Float>?], weight: String, bias: String?,
-              bn: (String, Double, Bool)?, outChannel: (Int) -> Int)
-    -> ([UnsafeMutablePointer<Float>?], [UnsafeMutablePointer<Float>?])
+  /// The layer's weight and bias, with the batch norm after it folded in (a linear layer is a 1x1
+  /// convolution here: kernel 1, groups 1).
+  @inline(never)
+  func append(_ w: inout [UnsafeMutablePointer<Float>?], _ b: inout [UnsafeMutablePointer<Float>?], weight: String,
+              bias: String?, bn: (String, Double, Bool)?, transposed: Bool = false, inChannels: Int, outChannels: Int,
+              groups: Int = 1, kernel: Int = 1)
   {
     var weights = tensors[weight]!
     var biases = bias.map { tensors[$0]! }
     if let bn {
       let (scale, shift) = affine(bn)
-      (weights, biases) = netcFold(weight: weights, bias: biases, scale: scale, shift: shift, outChannel: outChannel)
+      (weights, biases) = netcFold(weight: weights, bias: biases, scale: scale, shift: shift, transposed: transposed,
+                                   inChannels: inChannels, outChannels: outChannels, groups: groups, kernel: kernel)
     }
-    return (w + [netcCopy(weights)], b + [biases.map(netcCopy)])
+    w.append(netcCopy(weights))
+    b.append(biases.map(netcCopy))
   }
 
   /// A batch norm with nothing to fold into, as a scale and shift.
-  func appendAffine(_ w: [UnsafeMutablePointer<Float>?], _ b: [UnsafeMutablePointer<Float>?], bn: (String, Double, Bool))
-    -> ([UnsafeMutablePointer<Float>?], [UnsafeMutablePointer<Float>?])
-  {
+  @inline(never)
+  func appendAffine(_ w: inout [UnsafeMutablePointer<Float>?], _ b: inout [UnsafeMutablePointer<Float>?],
+                    bn: (String, Double, Bool)) {
     let (scale, shift) = affine(bn)
-    return (w + [netcCopy(scale)], b + [netcCopy(shift)])
+    w.append(netcCopy(scale))
+    b.append(netcCopy(shift))
   }
 }
 """#####

@@ -94,19 +94,18 @@ public final class Interpreter {
       if let bn {
         let (scale, shift) = Self.batchNormAffine(bn, w)
         let kk = a.kernel.h * a.kernel.w
-        (weight, bias) = netcFold(weight: weight, bias: bias, scale: scale, shift: shift) {
-          netcOutChannel($0, transposed: a.transposed, inChannels: a.inChannels, outChannels: a.outChannels,
-                         groups: a.groups, kernel: kk)
-        }
+        (weight, bias) = netcFold(weight: weight, bias: bias, scale: scale, shift: shift, transposed: a.transposed,
+                                  inChannels: a.inChannels, outChannels: a.outChannels, groups: a.groups, kernel: kk)
       }
       p.weight = copyOwned(weight)
       p.bias = bias.map(copyOwned)
-    case .linear(let inF, _, let name, let hasBias, let bn):
+    case .linear(let inF, let outF, let name, let hasBias, let bn):
       var weight = w["\(name).weight"]!
       var bias = hasBias ? w["\(name).bias"] : nil
       if let bn {
         let (scale, shift) = Self.batchNormAffine(bn, w)
-        (weight, bias) = netcFold(weight: weight, bias: bias, scale: scale, shift: shift) { $0 / inF }
+        (weight, bias) = netcFold(weight: weight, bias: bias, scale: scale, shift: shift, transposed: false,
+                                  inChannels: inF, outChannels: outF, groups: 1, kernel: 1)
       }
       p.weight = copyOwned(weight)
       p.bias = bias.map(copyOwned)

@@ -98,6 +98,7 @@ public func netcParallel(_ count: Int, work: Int, _ body: (Int) -> Void) {
 
 /// C[M x N] (+)= A[M x K] * B[K x N], all row-major with leading dimensions lda, ldb, ldc.
 /// Register-blocked: 4 rows by 32 columns of C in 8 SIMD16 accumulators.
+@inline(never)
 public func netcGemm(_ m: Int, _ n: Int, _ k: Int, _ a: UnsafePointer<Float>, _ lda: Int,
                      _ b: UnsafePointer<Float>, _ ldb: Int, _ c: UnsafeMutablePointer<Float>, _ ldc: Int,
                      accumulate: Bool) {
@@ -169,6 +170,7 @@ public struct NetcConvGeometry {
 
 /// Convolution as im2col and GEMM, with the epilogue (bias, residual, activation) fused into the write.
 /// `weight` is [outC][inC/groups][kH][kW].
+@inline(never)
 public func netcConv2d(_ g: NetcConvGeometry, batch: Int,
                        input: UnsafePointer<Float>, inStride: Int,
                        weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
@@ -207,6 +209,7 @@ public func netcConv2d(_ g: NetcConvGeometry, batch: Int,
   }
 }
 
+@inline(never)
 func netcIm2col(_ g: NetcConvGeometry, _ x: UnsafePointer<Float>, _ cinG: Int, _ cols: UnsafeMutablePointer<Float>) {
   let npix = g.outH * g.outW
   netcParallel(cinG, work: cinG * g.kH * g.kW * npix) { c in
@@ -233,6 +236,7 @@ func netcIm2col(_ g: NetcConvGeometry, _ x: UnsafePointer<Float>, _ cinG: Int, _
 
 /// Transposed convolution by scattering each input pixel; `weight` is [inC][outC/groups][kH][kW].
 /// `g.padT`/`g.padL` are the convolution's padding, which the transposed output crops.
+@inline(never)
 public func netcConvTranspose2d(_ g: NetcConvGeometry, batch: Int, input: UnsafePointer<Float>, inStride: Int,
                                 weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
                                 residual: UnsafePointer<Float>?, resStride: Int,
@@ -271,6 +275,7 @@ public func netcConvTranspose2d(_ g: NetcConvGeometry, batch: Int, input: Unsafe
 }
 
 /// y = W x + b per batch item; `weight` is [out][in].
+@inline(never)
 public func netcLinear(inFeatures: Int, outFeatures: Int, batch: Int, input: UnsafePointer<Float>, inStride: Int,
                        weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?, output: UnsafeMutablePointer<Float>,
                        outStride: Int, act: Int, slope: Float) {
@@ -296,6 +301,7 @@ public func netcLinear(inFeatures: Int, outFeatures: Int, batch: Int, input: Uns
 }
 
 /// Max or average pooling with PyTorch's padding, dilation, ceil-mode and count_include_pad rules.
+@inline(never)
 public func netcPool(_ g: NetcConvGeometry, isMax: Bool, countIncludePad: Bool, batch: Int,
                      input: UnsafePointer<Float>, inStride: Int, output: UnsafeMutablePointer<Float>, outStride: Int,
                      act: Int, slope: Float) {
@@ -337,6 +343,7 @@ public func netcPool(_ g: NetcConvGeometry, isMax: Bool, countIncludePad: Bool, 
 }
 
 /// Adaptive pooling: window i spans [floor(i*in/out), ceil((i+1)*in/out)).
+@inline(never)
 public func netcAdaptivePool(channels: Int, inH: Int, inW: Int, outH: Int, outW: Int, isMax: Bool, batch: Int,
                              input: UnsafePointer<Float>, inStride: Int, output: UnsafeMutablePointer<Float>,
                              outStride: Int, act: Int, slope: Float) {
@@ -363,6 +370,7 @@ public func netcAdaptivePool(channels: Int, inH: Int, inW: Int, outH: Int, outW:
 }
 
 /// PyTorch's LocalResponseNorm: x / (k + alpha/size * sum of squares over the channel window)^beta.
+@inline(never)
 public func netcLRN(channels: Int, pixels: Int, size: Int, alpha: Float, beta: Float, k: Float, batch: Int,
                     input: UnsafePointer<Float>, inStride: Int, output: UnsafeMutablePointer<Float>, outStride: Int,
                     act: Int, slope: Float) {
@@ -380,6 +388,7 @@ public func netcLRN(channels: Int, pixels: Int, size: Int, alpha: Float, beta: F
 }
 
 /// Upsampling, nearest or bilinear; `scaleH`/`scaleW` are PyTorch's input-per-output ratios.
+@inline(never)
 public func netcUpsample(channels: Int, inH: Int, inW: Int, outH: Int, outW: Int, bilinear: Bool, alignCorners: Bool,
                          scaleH: Double, scaleW: Double, batch: Int, input: UnsafePointer<Float>, inStride: Int,
                          output: UnsafeMutablePointer<Float>, outStride: Int, act: Int, slope: Float) {
@@ -413,6 +422,7 @@ public func netcUpsample(channels: Int, inH: Int, inW: Int, outH: Int, outW: Int
 }
 
 /// Softmax over the channels (dim 1) at every pixel.
+@inline(never)
 public func netcSoftmax(channels: Int, pixels: Int, batch: Int, input: UnsafePointer<Float>, inStride: Int,
                         output: UnsafeMutablePointer<Float>, outStride: Int) {
   for b in 0..<batch {
@@ -432,6 +442,7 @@ public func netcSoftmax(channels: Int, pixels: Int, batch: Int, input: UnsafePoi
 }
 
 /// y = act(x * scale[c] + shift[c]): a batch norm that had nothing to fold into, or a bare activation.
+@inline(never)
 public func netcChannelAffine(channels: Int, pixels: Int, batch: Int, scale: UnsafePointer<Float>?,
                               shift: UnsafePointer<Float>?, input: UnsafePointer<Float>, inStride: Int,
                               output: UnsafeMutablePointer<Float>, outStride: Int, act: Int, slope: Float) {
@@ -444,6 +455,7 @@ public func netcChannelAffine(channels: Int, pixels: Int, batch: Int, scale: Uns
 }
 
 /// Elementwise add or multiply of several inputs with PyTorch broadcasting over [C, H, W].
+@inline(never)
 public func netcElementwise(isMul: Bool, shape: [Int], inputs: [(UnsafePointer<Float>, Int, [Int])], batch: Int,
                             output: UnsafeMutablePointer<Float>, outStride: Int, act: Int, slope: Float) {
   let dims = shape + [Int](repeating: 1, count: 3 - shape.count)
@@ -468,6 +480,7 @@ public func netcElementwise(isMul: Bool, shape: [Int], inputs: [(UnsafePointer<F
 }
 
 /// Copies `count` floats of each batch item (a concatenation that could not be done in place).
+@inline(never)
 public func netcCopy(count: Int, batch: Int, input: UnsafePointer<Float>, inStride: Int,
                      output: UnsafeMutablePointer<Float>, outStride: Int) {
   for b in 0..<batch { (output + b * outStride).update(from: input + b * inStride, count: count) }
@@ -477,6 +490,7 @@ public func netcCopy(count: Int, batch: Int, input: UnsafePointer<Float>, inStri
 public func netcExpPublic(_ x: Float) -> Float { netcExp(x) }
 
 /// Batch norm as a per-channel scale and shift: scale = gamma / sqrt(var + eps), shift = beta - mean * scale.
+@inline(never)
 public func netcBatchNormAffine(mean: [Float], variance: [Float], gamma: [Float]?, beta: [Float]?, eps: Double)
   -> (scale: [Float], shift: [Float])
 {
@@ -489,13 +503,17 @@ public func netcBatchNormAffine(mean: [Float], variance: [Float], gamma: [Float]
   return (scale, shift)
 }
 
-/// Folds a batch norm into the layer before it: w' = w * scale[out], b' = b * scale + shift, where
-/// `outChannel(i)` is the output channel of weight element i.
-public func netcFold(weight: [Float], bias: [Float]?, scale: [Float], shift: [Float], outChannel: (Int) -> Int)
-  -> (weight: [Float], bias: [Float])
+/// Folds a batch norm into the layer before it: w' = w * scale[out], b' = b * scale + shift. The weight is
+/// laid out as `netcOutChannel` describes (a linear layer is a 1x1 convolution: kernel 1, groups 1).
+@inline(never)
+public func netcFold(weight: [Float], bias: [Float]?, scale: [Float], shift: [Float], transposed: Bool,
+                     inChannels: Int, outChannels: Int, groups: Int, kernel: Int) -> (weight: [Float], bias: [Float])
 {
   var w = weight
-  for i in 0..<w.count { w[i] *= scale[outChannel(i)] }
+  for i in 0..<w.count {
+    w[i] *= scale[netcOutChannel(i, transposed: transposed, inChannels: inChannels, outChannels: outChannels,
+                                 groups: groups, kernel: kernel)]
+  }
   var b = [Float](repeating: 0, count: scale.count)
   for c in 0..<scale.count { b[c] = (bias?[c] ?? 0) * scale[c] + shift[c] }
   return (w, b)
