@@ -85,10 +85,7 @@ public enum SwiftEmitter {
   }
 
   static func geometry(_ n: Node, _ a: ConvAttrs, _ g: LoweredGraph) -> NetcConvGeometry {
-    let x = g.shapes[n.inputs[0]], y = g.shapes[n.output]
-    return NetcConvGeometry(inC: x.dims[0], inH: x.dims[1], inW: x.dims[2], outC: y.dims[0], outH: y.dims[1],
-                            outW: y.dims[2], kH: a.kernel.h, kW: a.kernel.w, sH: a.stride.h, sW: a.stride.w,
-                            padT: a.padTop, padL: a.padLeft, dH: a.dilation.h, dW: a.dilation.w, groups: a.groups)
+    Interpreter.geometry(n, a, g)
   }
 
   static func place(_ p: Placement) -> String { "\(p.base) * batch + \(p.itemOffset)" }

@@ -118,7 +118,8 @@ public final class Interpreter {
     return p
   }
 
-  static func geometry(_ n: Node, _ a: ConvAttrs, _ g: LoweredGraph) -> NetcConvGeometry {
+  /// The kernels' view of a convolution node; the Swift emitter writes the same values as constants.
+  public static func geometry(_ n: Node, _ a: ConvAttrs, _ g: LoweredGraph) -> NetcConvGeometry {
     let x = g.shapes[n.inputs[0]], y = g.shapes[n.output]
     return NetcConvGeometry(inC: x.dims[0], inH: x.dims[1], inW: x.dims[2], outC: y.dims[0], outH: y.dims[1],
                             outW: y.dims[2], kH: a.kernel.h, kW: a.kernel.w, sH: a.stride.h, sW: a.stride.w,
