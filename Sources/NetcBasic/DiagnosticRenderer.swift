@@ -51,7 +51,8 @@ public struct DiagnosticRenderer: Sendable {
     let lineStart = file.lineStarts[line - 1]
     let lineEnd = line < file.lineStarts.count ? file.lineStarts[line] - 1 : file.bytes.count
     if file.bytes.isEmpty { return "" }
-    let raw = Array(file.bytes[lineStart..<max(lineStart, lineEnd)])
+    var raw = Array(file.bytes[lineStart..<max(lineStart, lineEnd)])
+    if raw.last == 13 { raw.removeLast() }  // CRLF line endings
     // Tabs are kept so the caret lines up; other control bytes would garble a terminal.
     let shown = raw.map { b -> UInt8 in b == 9 ? 9 : (b < 32 || b == 127 ? UInt8(ascii: "?") : b) }
     let text = String(decoding: shown, as: UTF8.self)

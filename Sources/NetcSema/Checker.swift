@@ -12,6 +12,9 @@ public final class Checker {
   public static let maxElements = 1 << 40
   public static let maxRepeat = 100_000
   public static let maxOps = 1_000_000
+  /// Most elements the checker visits while expanding repetitions and blocks. Elements that add no layer
+  /// (`(@x) x100000`, empty groups) would otherwise let nested repetitions run for hours.
+  public static let maxSteps = 4_000_000
   public static let maxCallDepth = 64
 
   public static func check(_ tree: NetworkSyntax, file: SourceFile, batch: Int = 1,
@@ -41,6 +44,8 @@ public final class Checker {
   private var sideOutputs: [Int] = []
   private var callStack: [(name: String, range: SourceRange)] = []
   private var aborted = false
+  private var steps = 0
+  private var usedBlocks: Set<String> = []
   private var totalMultAdds = 0
 
   private init(file: SourceFile, batch: Int, diagnostics: DiagnosticEngine) {
@@ -109,9 +114,32 @@ public final class Checker {
     var env = Env(params: [:], names: ["input": 0])
     let out = checkSequence(tree.body, input: 0, &env)
     scopes[0].output = out
+    if !aborted {
+      for b in tree.blocks where !usedBlocks.contains(b.name) && blocks[b.name] == b { checkUnusedBody(b.body) }
+    }
     guard let out, !aborted else { return nil }
     return CheckedNetwork(name: tree.name ?? defaultName(), input: inputShape, values: values, ops: ops,
                           scopes: scopes, events: events, outputs: [out] + sideOutputs)
+  }
+
+  /// A block that is never used has no input or arguments to check against, but a misspelt layer or block
+  /// name in it is still an error the author wants to hear about now.
+  private func checkUnusedBody(_ elements: [Element]) {
+    for e in elements {
+      switch e.kind {
+      case .layer(let layer) where LayerRegistry.all[layer.keyword] == nil && blocks[layer.keyword] == nil
+        && !Parser.combinatorKeywords.contains(layer.keyword):
+        let candidates = Array(LayerRegistry.all.keys) + Array(blocks.keys)
+        let hint = Suggest.closest(to: layer.keyword, in: candidates).map { "; did you mean '\($0)'?" } ?? ""
+        error("unknown-layer", "unknown layer '\(layer.keyword)'\(hint)", at: layer.keywordRange)
+      case .call(let call) where blocks[call.name] == nil:
+        let hint = Suggest.closest(to: call.name, in: Array(blocks.keys)).map { "; did you mean '\($0)'?" } ?? ""
+        error("unknown-block", "unknown block '\(call.name)'\(hint)", at: call.nameRange)
+      case .group(let body): checkUnusedBody(body)
+      case .combinator(let c): c.branches.forEach(checkUnusedBody)
+      default: break
+      }
+    }
   }
 
   private func defaultName() -> String {
@@ -179,7 +207,16 @@ public final class Checker {
     var current = input
     for _ in 0..<count {
       if aborted { return nil }
+      steps += 1
+      if steps > Checker.maxSteps {
+        error("too-many-steps", "the network expands to more than \(grouped(Checker.maxSteps)) elements", at: e.range,
+              notes: [Note("nested repetitions multiply; netc stops here rather than run for hours")])
+        aborted = true
+        return nil
+      }
       current = checkPrimary(e, input: current, &env)
+      // Once the value is poisoned, further repetitions would only repeat the same diagnostics.
+      if current == nil { break }
     }
     for suffix in e.suffixes {
       switch suffix {
@@ -239,6 +276,11 @@ public final class Checker {
                 at: layer.keywordRange)
           return nil
         }
+        if layer.keyword.count > 1, layer.keyword.first == "x", layer.keyword.dropFirst().allSatisfy(\.isNumber) {
+          error("unknown-layer", "'\(layer.keyword)' stands alone as a layer", at: layer.keywordRange,
+                notes: [Note("a repetition follows its element on the same line: '(conv 3x3 64 p1, relu) \(layer.keyword)'")])
+          return nil
+        }
         let hint = Suggest.closest(to: layer.keyword, in: candidates).map { "; did you mean '\($0)'?" } ?? ""
         error("unknown-layer", "unknown layer '\(layer.keyword)'\(hint)", at: layer.keywordRange)
       }
@@ -258,6 +300,12 @@ public final class Checker {
       return spec.check(args, x, e.range, &d)
     }
     guard let resolved else { return nil }
+    if layer.functional && !(resolved.params.isEmpty && resolved.buffers.isEmpty) {
+      // A functional call prints no row and owns no weights, so a layer with weights cannot be one.
+      error("functional-with-weights", "'\(layer.keyword)' has weights and has no functional form",
+            at: layer.keywordRange, notes: [Note("write it as a layer: '\(layer.keyword) ...' without parentheses")])
+      return nil
+    }
     guard checkElementCount(resolved.output, at: e.range) else { return nil }
     for p in resolved.params {
       guard let n = try? cproduct(p.shape), n <= Checker.maxElements else {
@@ -266,7 +314,12 @@ public final class Checker {
         return nil
       }
     }
-    let multAdds = Cost.multAdds(resolved.op, params: resolved.params, output: resolved.output)
+    guard let multAdds = Cost.multAdds(resolved.op, params: resolved.params, output: resolved.output) else {
+      error("size-overflow", "the multiply-adds of '\(layer.keyword)' do not fit in 64 bits", at: e.range,
+            notes: [Note("its output is \(resolved.output)")])
+      aborted = true
+      return nil
+    }
     guard let total = try? cadd(totalMultAdds, multAdds), (try? cmul(total, batch)) != nil else {
       error("size-overflow", "the network's multiply-adds no longer fit in 64 bits", at: e.range)
       aborted = true
@@ -331,6 +384,7 @@ public final class Checker {
     guard let params = bindArguments(call, block, outerEnv) else { return nil }
     guard let input else { return nil }
     let scope = openScope(.block(name: block.name, moduleName: block.moduleName ?? block.name), e.range)
+    usedBlocks.insert(block.name)
     callStack.append((block.name, e.range))
     var env = Env(params: params, names: ["input": input])
     let out = checkSequence(block.body, input: input, &env)
@@ -384,7 +438,12 @@ public final class Checker {
               notes: [Note("'\(p.name)' is declared here", at: p.range)])
         return nil
       }
-      guard let v = reporting({ Evaluator.evaluate(def, env: bound, &$0) }), case .int(let i) = v else { return nil }
+      guard let v = reporting({ Evaluator.evaluate(def, env: bound, &$0) }) else { return nil }
+      guard case .int(let i) = v else {
+        error("expected-integer", "block parameters are integers; the default of '\(p.name)' is not", at: def.range,
+              notes: [Note("a rate such as dropout's p is written in the body, not passed as a parameter")])
+        return nil
+      }
       bound[p.name] = i
     }
     return bound

@@ -2,11 +2,11 @@
 public enum Cost {
   /// torchinfo's convention: a convolution counts its parameters (bias included) once per output pixel;
   /// every other layer with parameters counts them once; layers without parameters count nothing.
-  static func multAdds(_ op: Op, params: [ParamTensor], output: Shape) -> Int {
+  /// Multiply-adds of one layer for one item, torchinfo's convention; nil if they do not fit in 64 bits.
+  static func multAdds(_ op: Op, params: [ParamTensor], output: Shape) -> Int? {
     let count = params.reduce(0) { $0 + $1.elementCount }
     if case .conv = op, output.isSpatial {
-      // Saturates; the checker rejects a network whose total does not fit.
-      return (try? cmul(count, cmul(output.height, output.width))) ?? Int.max
+      return try? cmul(count, cmul(output.height, output.width))
     }
     return count
   }

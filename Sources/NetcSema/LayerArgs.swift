@@ -126,7 +126,11 @@ struct LayerArgs {
     switch arg.value {
     case .dims(let ds, let r):
       if ds.count == 1 { return checkedInt(ds[0], name, lower, &diags) }
-      diags.error("expected-integer", "'\(name)' of '\(keyword)' takes one integer, found the shape '\(ds.count)-d'", at: r)
+      let parts = ds.compactMap { d -> Int? in if case .int(let v?, _) = d { return v }; return nil }
+      let spelled = parts.count == ds.count ? parts.map(String.init).joined(separator: "x") : "\(ds.count) sizes"
+      let product = parts.count == ds.count ? (try? cproduct(parts)) : nil
+      diags.error("expected-integer", "the \(name) of '\(keyword)' is one integer, found the shape \(spelled)", at: r,
+                  notes: product.map { [Note("as one number, \(spelled) is \(grouped($0))")] } ?? [])
       return nil
     case .expr(let e):
       return checkedInt(e, name, lower, &diags)
@@ -236,6 +240,10 @@ enum Evaluator {
       case .div:
         if y == 0 {
           diags.error("division-by-zero", "division by zero", at: r)
+          return nil
+        }
+        if x == Int.min, y == -1 {
+          diags.error("integer-overflow", "arithmetic overflow in '\(x) / \(y)'", at: r)
           return nil
         }
         if x % y != 0 {

@@ -5,6 +5,11 @@ import NetcBasic
 /// and only as valid UTF-8.
 public struct Lexer {
   public static func tokenize(_ file: SourceFile, diagnostics: inout DiagnosticEngine) -> [Token] {
+    if file.bytes.starts(with: [0xFF, 0xFE]) || file.bytes.starts(with: [0xFE, 0xFF]) {
+      diagnostics.error("utf16-file", "this file is UTF-16; netc reads UTF-8", at: SourceRange(0, 2),
+                        notes: [Note("convert it, for example with 'iconv -f UTF-16 -t UTF-8'")])
+      return [Token(.eof, SourceRange.point(file.bytes.count))]
+    }
     // A NUL byte means this is not a text file; one error says so instead of one per line.
     if let nul = file.bytes.firstIndex(of: 0) {
       diagnostics.error("binary-file", "this is not a text file (it contains a NUL byte)", at: SourceRange(nul, nul + 1),
@@ -108,7 +113,10 @@ public struct Lexer {
       } else {
         pos = start + n
         let ch = String(decoding: bytes[start..<pos], as: UTF8.self)
-        diags.error("unexpected-character", "unexpected character '\(ch)'", at: SourceRange(start, pos),
+        let value = ch.unicodeScalars.first.map { String($0.value, radix: 16, uppercase: true) } ?? "?"
+        let code = "U+" + String(repeating: "0", count: max(0, 4 - value.count)) + value
+        let name = ch.unicodeScalars.first?.properties.name.map { " (\($0.lowercased()))" } ?? ""
+        diags.error("unexpected-character", "unexpected character \(code)\(name)", at: SourceRange(start, pos),
                     notes: [Note("names and keywords are ASCII; non-ASCII text may appear only in '#' comments")])
       }
     } else if b == UInt8(ascii: ";") {
@@ -126,34 +134,40 @@ public struct Lexer {
   }
 
   /// `64`, `0.5`, `1e-5`, and the `x` of `3x3`, which is a token of its own only between two numbers.
+  /// Lexes a number, or a whole `AxBxC` shape as numbers joined by `.by` tokens (a loop, not
+  /// recursion: a shape of twenty thousand parts must not exhaust the stack).
   private mutating func lexNumber() {
-    let start = pos
-    while Lexer.isDigit(peek()) { pos += 1 }
-    var isFloat = false
-    if peek() == UInt8(ascii: "."), Lexer.isDigit(peek(1)) {
-      isFloat = true
-      pos += 1
+    while true {
+      let start = pos
       while Lexer.isDigit(peek()) { pos += 1 }
-    }
-    if peek() == UInt8(ascii: "e") || peek() == UInt8(ascii: "E") {
-      let signed = peek(1) == UInt8(ascii: "-") || peek(1) == UInt8(ascii: "+")
-      if Lexer.isDigit(peek(signed ? 2 : 1)) {
+      var isFloat = false
+      if peek() == UInt8(ascii: "."), Lexer.isDigit(peek(1)) {
         isFloat = true
-        pos += signed ? 2 : 1
+        pos += 1
         while Lexer.isDigit(peek()) { pos += 1 }
       }
-    }
-    add(isFloat ? .float : .int, from: start)
-    if !isFloat, peek() == UInt8(ascii: "x"), Lexer.isDigit(peek(1)) {
-      let xStart = pos
-      pos += 1
-      add(.by, from: xStart)
-      lexNumber()
-    } else if Lexer.isIdentContinue(peek()) {
-      // `3a` or `64ch`: lex the tail as a name so the parser reports one clear error at it.
-      let tailStart = pos
-      while pos < bytes.count, Lexer.isIdentContinue(bytes[pos]) { pos += 1 }
-      add(.identifier, from: tailStart)
+      if peek() == UInt8(ascii: "e") || peek() == UInt8(ascii: "E") {
+        let signed = peek(1) == UInt8(ascii: "-") || peek(1) == UInt8(ascii: "+")
+        if Lexer.isDigit(peek(signed ? 2 : 1)) {
+          isFloat = true
+          pos += signed ? 2 : 1
+          while Lexer.isDigit(peek()) { pos += 1 }
+        }
+      }
+      add(isFloat ? .float : .int, from: start)
+      if !isFloat, peek() == UInt8(ascii: "x"), Lexer.isDigit(peek(1)) {
+        let xStart = pos
+        pos += 1
+        add(.by, from: xStart)
+        continue
+      }
+      if Lexer.isIdentContinue(peek()) {
+        // `3a` or `64ch`: lex the tail as a name so the parser reports one clear error at it.
+        let tailStart = pos
+        while pos < bytes.count, Lexer.isIdentContinue(bytes[pos]) { pos += 1 }
+        add(.identifier, from: tailStart)
+      }
+      return
     }
   }
 

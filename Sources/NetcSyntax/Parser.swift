@@ -12,6 +12,9 @@ public enum Limits {
   public static let maxNesting = 64
   /// Deepest nesting inside one arithmetic expression.
   public static let maxExpressionDepth = 64
+  /// Most operators in one arithmetic expression; with the depth limit, this bounds the recursion
+  /// of everything that walks an expression tree.
+  public static let maxExpressionOperators = 256
 }
 
 public struct Parser {
@@ -35,6 +38,7 @@ public struct Parser {
   private let tokens: [Token]
   private var index = 0
   private var depth = 0
+  private var expressionOperators = 0
   private var abandoned = false
 
   private init(file: SourceFile, tokens: [Token]) {
@@ -237,6 +241,14 @@ public struct Parser {
           advance()
           def = parseExpr(&diags)
         }
+        var scratch = DiagnosticEngine(file: file)
+        if compactOption(p, &scratch) != nil {
+          diags.error("parameter-reads-as-option", "a parameter named '\(text(p))' would read as the compact option '\(text(p))'",
+                      at: p.range, notes: [Note("rename it, for example to '\(text(p))_'")])
+        } else if let first = params.first(where: { $0.name == text(p) }) {
+          diags.error("duplicate-parameter", "block '\(name)' declares '\(text(p))' twice", at: p.range,
+                      notes: [Note("first declared here", at: first.range)])
+        }
         params.append(ParamDecl(name: text(p), range: p.range, defaultValue: def))
         skipNewlines()
         if at(.comma) { advance(); skipNewlines() } else { break }
@@ -371,6 +383,7 @@ public struct Parser {
           let digits = SourceRange(t.range.start + 1, t.range.end)
           count = .int(parseIntLiteral(digits, &diags), digits)
         } else if at(.int) || at(.identifier) || at(.lParen) {
+          expressionOperators = 0
           count = parseFactor(&diags, depth: 0)
         } else {
           diags.error("expected-token", "expected a repetition count after 'x', found \(describe(current))",
@@ -594,9 +607,11 @@ public struct Parser {
   // MARK: Expressions
 
   private mutating func parseExpr(_ diags: inout DiagnosticEngine, depth: Int = 0) -> Expr {
+    if depth == 0 { expressionOperators = 0 }
     var lhs = parseTerm(&diags, depth: depth)
     while at(.plus) || at(.minus) {
       let op: Expr.BinaryOp = at(.plus) ? .add : .sub
+      if !countOperator(&diags) { return lhs }
       advance()
       let rhs = parseTerm(&diags, depth: depth)
       lhs = .binary(op, lhs, rhs, lhs.range.union(rhs.range))
@@ -608,6 +623,7 @@ public struct Parser {
     var lhs = parseFactor(&diags, depth: depth)
     while at(.star) || at(.slash) {
       let op: Expr.BinaryOp = at(.star) ? .mul : .div
+      if !countOperator(&diags) { return lhs }
       advance()
       let rhs = parseFactor(&diags, depth: depth)
       lhs = .binary(op, lhs, rhs, lhs.range.union(rhs.range))
@@ -634,6 +650,7 @@ public struct Parser {
       advance()
       return .name(text(t), t.range)
     case .minus:
+      if !countOperator(&diags) { return .int(nil, t.range) }
       advance()
       let inner = parseFactor(&diags, depth: depth + 1)
       return .negate(inner, t.range.union(inner.range))
@@ -647,6 +664,17 @@ public struct Parser {
       diags.error("expected-token", "expected a number or a parameter name, found \(describe(t))", at: t.range)
       return .int(nil, t.range)
     }
+  }
+
+  /// Counts one operator of the current expression; past the limit, reports it and abandons the file.
+  private mutating func countOperator(_ diags: inout DiagnosticEngine) -> Bool {
+    expressionOperators += 1
+    guard expressionOperators > Limits.maxExpressionOperators else { return true }
+    diags.error("expression-too-long", "expression has more than \(Limits.maxExpressionOperators) operators",
+                at: current.range, notes: [Note("a size is a short formula of block parameters")])
+    abandoned = true
+    index = tokens.count - 1
+    return false
   }
 
   private func rewrap(_ e: Expr, _ r: SourceRange) -> Expr {

@@ -71,6 +71,15 @@ import Testing
       ("input 3x8x8\nblock A() { B() }\nblock B() { A() }\nA()", "block 'A' uses itself"),
       ("input 3x8x8\nconv 3x3 9223372036854775807*2", "arithmetic overflow"),
       ("input 3x8x8\nconv 1x1 4/0", "division by zero"),
+      // Regressions: each of these once trapped, overflowed the stack or ran for hours.
+      ("input 3x8x8\nconv 1x1 (-9223372036854775807-1)/-1", "arithmetic overflow"),
+      ("input 3x8x8\nconv 1x1 " + Array(repeating: "1", count: 5000).joined(separator: "+"), "more than 256 operators"),
+      ("input 3x8x8\nconv 1x1 " + String(repeating: "-", count: 5000) + "1", "nested deeper than 64"),
+      ("input " + Array(repeating: "1", count: 20_000).joined(separator: "x"), "input"),
+      ("input 3x8x8\ncovn\n(((relu) x1000) x1000) x1000", "unknown layer 'covn'"),
+      ("input 3x8x8\n((@input) x100000) x100000", "more than 4,000,000 elements"),
+      ("input 3x8x8\n(() x100000) x100000", "x"),
+      ("input 1x8192x8192\nconv 4097x4097 16384 p2048", "the multiply-adds of 'conv' do not fit in 64 bits"),
     ]
     for (source, message) in cases {
       let c = compile(source)

@@ -85,6 +85,12 @@ enum ConvLayers {
       diags.error("size-overflow", "the output size of '\(a.keyword)' overflows", at: at)
       return nil
     }
+    if transposed && (outH <= 0 || outW <= 0) {
+      diags.error("kernel-too-large",
+                  "the transposed conv leaves no output: it would be \(outH)x\(outW), (in - 1) x stride - 2 x pad + kernel span",
+                  at: at, notes: [Note("the input is \(x); reduce the padding \(padTop)x\(padLeft)")])
+      return nil
+    }
     if outH <= 0 || outW <= 0 {
       let spanH = dilation.0 * (kernel.0 - 1) + 1, spanW = dilation.1 * (kernel.1 - 1) + 1
       let padded = "\(x.height + padTop + padBottom)x\(x.width + padLeft + padRight)"

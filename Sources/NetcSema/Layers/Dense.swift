@@ -28,7 +28,7 @@ enum DenseLayers {
 
   static func linear(_ keyword: String) -> LayerSpec {
     LayerSpec(keyword: keyword,
-              signature: LayerSignature(positional: ["first", "second"], required: 1, options: [:],
+              signature: LayerSignature(positional: ["size", "second size"], required: 1, options: [:],
                                         flags: ["nobias", "frozen"], usage: "\(keyword) 4096  (or '\(keyword) 9216 4096')"),
               check: { a, input, at, diags in
                 let x = input.shape
@@ -38,10 +38,10 @@ enum DenseLayers {
                               fixIts: [FixIt(range: SourceRange.point(at.start), replacement: "flatten, ")])
                   return nil
                 }
-                guard let first = a.int("first", &diags) else { return nil }
+                guard let first = a.int("size", &diags) else { return nil }
                 var outF = first
-                if a.has("second") {
-                  guard let second = a.int("second", &diags) else { return nil }
+                if a.has("second size") {
+                  guard let second = a.int("second size", &diags) else { return nil }
                   outF = second
                   if first != x.dims[0] {
                     var notes: [Note] = []
@@ -51,7 +51,7 @@ enum DenseLayers {
                     notes.append(Note("write '\(a.keyword) \(x.dims[0]) \(second)', or just '\(a.keyword) \(second)' to take the size from the input"))
                     diags.error("fc-input-mismatch",
                                 "'\(a.keyword)' expects \(grouped(first)) inputs but receives \(input.flattenedFrom.map { "\($0) = " } ?? "")\(grouped(x.dims[0]))",
-                                at: a.range("first"), notes: notes)
+                                at: a.range("size"), notes: notes)
                     return nil
                   }
                 }
