@@ -2,7 +2,8 @@
 import PackageDescription
 
 // One target per compiler stage; a stage imports only the stages before it:
-// NetcBasic <- NetcSyntax <- NetcSema <- {NetcReport, NetcIR} <- NetcDriver <- netc
+// NetcBasic <- NetcSyntax <- NetcSema <- {NetcReport, NetcIR <- NetcTensors <- NetcRuntime <- NetcBackends}
+// <- NetcDriver <- netc
 let package = Package(
   name: "netc",
   products: [
@@ -15,16 +16,29 @@ let package = Package(
     .target(name: "NetcSema", dependencies: ["NetcBasic", "NetcSyntax"]),
     .target(name: "NetcReport", dependencies: ["NetcBasic", "NetcSema"]),
     .target(name: "NetcIR", dependencies: ["NetcBasic", "NetcSema"]),
-    .target(name: "NetcRuntime", dependencies: ["NetcBasic", "NetcSema", "NetcIR"],
+    // Weight and tensor files come from anywhere: their readers keep every bounds and overflow check.
+    .target(name: "NetcTensors", dependencies: ["NetcBasic", "NetcSema", "NetcIR"]),
+    // The kernels and the interpreter run on validated buffers only; checks would cost speed.
+    .target(name: "NetcRuntime", dependencies: ["NetcBasic", "NetcSema", "NetcIR", "NetcTensors"],
             swiftSettings: [.unsafeFlags(["-Ounchecked", "-target-cpu", "native"]), .swiftLanguageMode(.v5)]),
-    .target(name: "NetcBackends", dependencies: ["NetcBasic", "NetcSema", "NetcIR", "NetcRuntime"]),
+    .target(name: "NetcBackends", dependencies: ["NetcBasic", "NetcSema", "NetcIR", "NetcTensors", "NetcRuntime"]),
     .target(name: "NetcDriver",
-            dependencies: ["NetcBasic", "NetcSyntax", "NetcSema", "NetcReport", "NetcIR", "NetcRuntime", "NetcBackends"]),
+            dependencies: ["NetcBasic", "NetcSyntax", "NetcSema", "NetcReport", "NetcIR", "NetcTensors", "NetcRuntime", "NetcBackends"]),
     .executableTarget(name: "netc", dependencies: ["NetcDriver"]),
     .testTarget(
       name: "NetcTests",
-      dependencies: ["NetcBasic", "NetcSyntax", "NetcSema", "NetcReport", "NetcIR", "NetcRuntime", "NetcBackends", "NetcDriver", "netc"],
+      dependencies: ["NetcBasic", "NetcSyntax", "NetcSema", "NetcReport", "NetcIR", "NetcTensors", "NetcRuntime", "NetcBackends", "NetcDriver", "netc"],
       exclude: ["Inputs", "Snapshots"]
     ),
   ]
 )
+
+// libFuzzer targets, built only by scripts/fuzz.sh (NETC_FUZZ=1, `--sanitize fuzzer --sanitize address`):
+// libFuzzer supplies `main`, so they would not link in an ordinary build.
+if Context.environment["NETC_FUZZ"] != nil {
+  for name in ["source", "safetensors", "npy", "plan"] {
+    package.targets.append(
+      .executableTarget(name: "fuzz-\(name)", dependencies: ["NetcDriver", "NetcTensors", "NetcIR", "NetcBackends"],
+                        path: "Fuzz/\(name)", swiftSettings: [.unsafeFlags(["-parse-as-library"])]))
+  }
+}

@@ -1,5 +1,6 @@
 import NetcBasic
 import NetcIR
+import NetcTensors
 import NetcRuntime
 import NetcSema
 

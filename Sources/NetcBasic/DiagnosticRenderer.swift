@@ -61,7 +61,8 @@ public struct DiagnosticRenderer: Sendable {
     let prefix = raw.prefix(col - 1)
     for b in prefix where (b & 0xC0) != 0x80 { marker += b == 9 ? "\t" : " " }
     let endOnLine = min(r.end, lineEnd)
-    let span = raw[min(raw.count, col - 1)..<max(min(raw.count, col - 1), endOnLine - lineStart)]
+    let spanStart = min(raw.count, col - 1)
+    let span = raw[spanStart..<max(spanStart, min(raw.count, endOnLine - lineStart))]
     let width = max(1, span.filter { ($0 & 0xC0) != 0x80 }.count)
     marker += "^" + String(repeating: "~", count: width - 1)
     var out = text + "\n" + paint(marker, "1;32") + "\n"

@@ -122,6 +122,8 @@ enum Help {
       -o <file>               Write the output as .npy; without it, print the output shape and, for a
                               classifier, the five most likely classes.
       --memory-limit <MiB>    Refuse to allocate more activation memory than this (default: 16384).
+      --serve                 For benchmarks: after the run, print 'ready', then run once more for each
+                              line read from standard input and print that run's time in milliseconds.
     \(common)
 
     """

@@ -1,6 +1,11 @@
+import Dispatch
+#if canImport(Glibc)
+  import Glibc
+#endif
 import NetcBackends
 import NetcBasic
 import NetcIR
+import NetcTensors
 import NetcRuntime
 import NetcSema
 
@@ -18,17 +23,13 @@ func loweredSpecOrPlan(_ common: CommonOptions, _ path: String, _ r: inout Comma
 {
   guard path.hasSuffix(".plan") else { return lowered(common, path, &r) }
   let bytes = try Files.read(path, limit: Pipeline.maxSourceBytes * 4)
-  let (sourcePath, text) = try { () throws -> (String, String) in
-    do { return try PlanFile.source(of: bytes) } catch let e as PlanFileError { throw UserError(message: "'\(path)': \(e.description)") }
-  }()
-  var c = Pipeline.compile(path: sourcePath, bytes: Array(text.utf8), batch: common.batch)
-  common.report(c, into: &r)
-  guard let net = c.network else { return nil }
-  let g = Lowering.lower(net)
-  let plan = BufferPlan(g)
-  guard Array(PlanFile.write(g, plan, source: c.file).utf8) == bytes else {
-    throw UserError(message: "'\(path)' does not match the spec it holds (edited, or written by another version of netc); emit it again")
+  let loaded: (Compilation, (LoweredGraph, BufferPlan)?)
+  do { loaded = try Pipeline.loadPlan(bytes, batch: common.batch) } catch let e as PlanFileError {
+    throw UserError(message: "'\(path)': \(e.description)")
   }
+  var (c, lowered) = loaded
+  common.report(c, into: &r)
+  guard let (g, plan) = lowered else { return nil }
   c.timings = []
   return (c, g, plan)
 }
@@ -63,7 +64,7 @@ enum RunCommand {
   static func run(_ args: [String], _ terminal: Terminal, _ r: inout CommandResult) throws {
     let a = try Arguments(args, command: "run",
                           valued: CommonOptions.valued.union(["--weights", "--input", "--seed", "-o", "--memory-limit"]),
-                          flags: CommonOptions.flags)
+                          flags: CommonOptions.flags.union(["--serve"]))
     if a.flags.contains("--help") { r.stdout = Help.runHelp; return }
     let common = try CommonOptions(a, command: "run", terminal: terminal)
     guard a.positional.count == 1 else { throw UsageError(message: "'run' takes one spec", command: "run") }
@@ -99,11 +100,26 @@ enum RunCommand {
       if let out = a.values["-o"] {
         let shape = [batch] + g.shapes[g.outputs[0]].dims
         try Files.writeAtomically(NPY.write(shape: shape, data: outputs[0]), to: out)
-      } else {
+      } else if !a.flags.contains("--serve") {
         r.stdout += summary(g, outputs, batch: batch)
       }
+      if a.flags.contains("--serve") { serve(interpreter, input) }
     } catch let e as TensorFileError {
       throw UserError(message: e.message)
+    }
+  }
+
+  /// Benchmark mode: one more inference per line read from stdin, each answered at once with its time in
+  /// milliseconds, so a harness can interleave netc with other runtimes in one process each.
+  static func serve(_ interpreter: Interpreter, _ input: [Float]) {
+    print("ready")
+    fflush(nil)
+    while readLine() != nil {
+      let t0 = DispatchTime.now().uptimeNanoseconds
+      input.withUnsafeBufferPointer { interpreter.runInPlace($0.baseAddress!) }
+      let t1 = DispatchTime.now().uptimeNanoseconds
+      print(Double(t1 - t0) / 1e6)
+      fflush(nil)
     }
   }
 

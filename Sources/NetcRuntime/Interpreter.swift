@@ -1,5 +1,6 @@
 import NetcBasic
 import NetcIR
+import NetcTensors
 import NetcSema
 
 /// Runs a lowered graph with netc's kernels. Everything is allocated once, in `init`: the activation arena
@@ -134,10 +135,7 @@ public final class Interpreter {
   /// Runs one batch. `input` holds `batch` items of the input shape, contiguous; returns each output's
   /// `batch` items, contiguous.
   public func run(_ input: UnsafePointer<Float>) -> [[Float]] {
-    let (x, xs) = pointer(graph.input)
-    let itemSize = graph.shapes[graph.input].elementCount
-    for b in 0..<batch { (x + b * xs).update(from: input + b * itemSize, count: itemSize) }
-    for (i, n) in graph.nodes.enumerated() { execute(n, prepared[i]) }
+    runInPlace(input)
     return graph.outputs.map { o in
       let (y, ys) = pointer(o)
       let size = graph.shapes[o].elementCount
@@ -147,6 +145,14 @@ public final class Interpreter {
       }
       return out
     }
+  }
+
+  /// Runs one batch and leaves the outputs in the arena: the allocation-free path.
+  public func runInPlace(_ input: UnsafePointer<Float>) {
+    let (x, xs) = pointer(graph.input)
+    let itemSize = graph.shapes[graph.input].elementCount
+    for b in 0..<batch { (x + b * xs).update(from: input + b * itemSize, count: itemSize) }
+    for (i, n) in graph.nodes.enumerated() { execute(n, prepared[i]) }
   }
 
   public func run(_ input: [Float]) -> [[Float]] {

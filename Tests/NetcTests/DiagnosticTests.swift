@@ -18,10 +18,7 @@ import Testing
 
   @Test(arguments: cases)
   func golden(name: String) throws {
-    let previous = FileManager.default.currentDirectoryPath
-    FileManager.default.changeCurrentDirectoryPath(Self.folder.path)
-    defer { FileManager.default.changeCurrentDirectoryPath(previous) }
-    let r = Driver.run(["check", "--color", "never", "\(name).net"])
+    let r = inDirectory(Self.folder.path) { Driver.run(["check", "--color", "never", "\(name).net"]) }
     let actual = r.stderr + "exit: \(r.status)\n"
     let expectedURL = Self.folder.appendingPathComponent("\(name).expected")
     if ProcessInfo.processInfo.environment["NETC_RECORD"] == "1" {

@@ -97,6 +97,16 @@ import Testing
     #expect(text.contains("t.net:3:7: error: invalid UTF-8 byte 0xC3 in comment"))
   }
 
+  /// Found by scripts/fuzz.sh (fuzz-source): a diagnostic at a lone carriage return once indexed past the
+  /// end of its line in the snippet.
+  @Test func snippetsOfCarriageReturnLines() {
+    for source in ["\n\r", "input 3x8x8\r\nconv 3x3 0\r\n", "\r", "input 3x8x8\nconv\r"] {
+      let c = compile(source)
+      #expect(c.diagnostics.hasErrors, "\(source.debugDescription) was accepted")
+      _ = DiagnosticRenderer(useColor: false).render(c.diagnostics.diagnostics, in: c.file)
+    }
+  }
+
   @Test func errorsAreCappedAndOnePerLine() {
     let source = "input 3x8x8\n" + String(repeating: "conv 3x3 ; ; ;\n", count: 100)
     let c = compile(source)

@@ -2,6 +2,7 @@ import Foundation
 import NetcBackends
 import NetcDriver
 import NetcIR
+import NetcTensors
 import NetcRuntime
 import Testing
 
@@ -113,6 +114,10 @@ import Testing
       ("wrong-shape", NPY.write(shape: [1, 3, 32, 32], data: [Float](repeating: 0, count: 3072)), "holds a tensor of shape [1, 3, 32, 32]; this network takes [N, 1, 32, 32]"),
       ("truncated", Array(good.dropLast(100)), "needs 4096 bytes of data"),
       ("fortran", fortran, "Fortran order"),
+      // Found by scripts/fuzz.sh (fuzz-npy): a ')' before the '(' of the shape once trapped.
+      ("shape-parens-reversed", npy(header: "{'descr': '<f4', 'fortran_order': False, 'shape': )22 (,, }"), "shape is malformed"),
+      ("negative-size", npy(header: "{'descr': '<f4', 'fortran_order': False, 'shape': (-1, 3), }"), "shape is malformed"),
+      ("float64-short", npy(header: "{'descr': '<f8', 'fortran_order': False, 'shape': (2,), }", body: [0, 0, 0]), "needs 16 bytes"),
     ]
     for (name, bytes, message) in cases {
       let x = path("\(name).npy")
@@ -121,6 +126,12 @@ import Testing
       #expect(r.status == 1, "\(name)")
       #expect(r.stderr.contains(message), "\(name): \(r.stderr)")
     }
+  }
+
+  /// A version 1.0 `.npy` file with this header text and body.
+  func npy(header: String, body: [UInt8] = []) -> [UInt8] {
+    let h = Array(header.utf8)
+    return [0x93] + Array("NUMPY".utf8) + [1, 0, UInt8(h.count & 0xFF), UInt8(h.count >> 8)] + h + body
   }
 
   @Test func memoryLimitIsADiagnostic() throws {
@@ -172,12 +183,10 @@ import Testing
   }
 
   @Test func emittedCodeGolden() throws {
-    let previous = FileManager.default.currentDirectoryPath
-    FileManager.default.changeCurrentDirectoryPath(Paths.root.path)
-    defer { FileManager.default.changeCurrentDirectoryPath(previous) }
     for (target, snapshot) in [("pytorch", "lenet5.pytorch.golden"), ("swift", "lenet5.swift.golden")] {
       let out = path("lenet5.\(target)")
-      #expect(Driver.run(["emit", "--target", target, "specs/lenet5.net", "-o", out]).status == 0)
+      let status = inDirectory(Paths.root.path) { Driver.run(["emit", "--target", target, "specs/lenet5.net", "-o", out]).status }
+      #expect(status == 0)
       var text = try readText(URL(fileURLWithPath: out))
       // The Swift file's tail is the kernel library, checked above; the golden holds the generated part.
       if let r = text.range(of: "// MARK: - Weights") { text = String(text[..<r.lowerBound]) }

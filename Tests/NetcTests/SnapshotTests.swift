@@ -21,10 +21,7 @@ import Testing
   @Test(arguments: cases)
   func output(args: [String], snapshot: String) throws {
     // Paths relative to the package root, so the golden files do not hold a machine's absolute path.
-    let previous = FileManager.default.currentDirectoryPath
-    FileManager.default.changeCurrentDirectoryPath(Paths.root.path)
-    defer { FileManager.default.changeCurrentDirectoryPath(previous) }
-    let r = Driver.run(args)
+    let r = inDirectory(Paths.root.path) { Driver.run(args) }
     #expect(r.status == 0, "\(r.stderr)")
     try assertSnapshot(r.stdout, snapshot)
   }

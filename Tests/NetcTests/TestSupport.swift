@@ -69,3 +69,16 @@ func firstDifference(_ a: String, _ b: String) -> String {
   }
   return "no difference"
 }
+
+/// The working directory is one per process and tests run in parallel: every test that needs a particular
+/// directory (to see relative paths in netc's messages) runs its body under this lock.
+private let workingDirectoryLock = NSLock()
+
+func inDirectory<T>(_ path: String, _ body: () throws -> T) rethrows -> T {
+  workingDirectoryLock.lock()
+  defer { workingDirectoryLock.unlock() }
+  let previous = FileManager.default.currentDirectoryPath
+  FileManager.default.changeCurrentDirectoryPath(path)
+  defer { FileManager.default.changeCurrentDirectoryPath(previous) }
+  return try body()
+}

@@ -1,5 +1,7 @@
-// The driver parity.py compiles beside an emitted network: runs it on an .npy input, writes an .npy output.
-//   net WEIGHTS.safetensors INPUT.npy OUTPUT.npy
+// The driver parity.py and bench/bench.py compile beside an emitted network: runs it on an .npy input,
+// writes an .npy output. With --serve (benchmarks), it then prints 'ready' and runs once more for each line
+// read from standard input, printing that run's time in milliseconds.
+//   net WEIGHTS.safetensors INPUT.npy OUTPUT.npy [--serve]
 import Foundation
 
 func readNPY(_ path: String) -> (shape: [Int], data: [Float]) {
@@ -31,6 +33,17 @@ do {
   let net = try NetcNetwork(weightsPath: args[1], batch: shape[0])
   let outputs = net(input)
   writeNPY(args[3], [shape[0]] + NetcNetwork.outputShapes[0], outputs[0])
+  if args.count > 4 && args[4] == "--serve" {
+    print("ready")
+    fflush(stdout)
+    while readLine() != nil {
+      let t0 = DispatchTime.now().uptimeNanoseconds
+      _ = net(input)
+      let t1 = DispatchTime.now().uptimeNanoseconds
+      print(Double(t1 - t0) / 1e6)
+      fflush(stdout)
+    }
+  }
 } catch {
   FileHandle.standardError.write(Data("error: \(error)\n".utf8))
   exit(1)

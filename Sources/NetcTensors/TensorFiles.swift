@@ -1,4 +1,4 @@
-// NetcRuntime: weights and tensors in and out (safetensors, .npy), the interpreter, its kernels.
+// NetcTensors: weights and tensors in and out (safetensors, .npy), element conversions.
 import NetcBasic
 
 /// A tensor file that cannot be used; the message names the tensor, what was expected and what was found.
@@ -182,7 +182,8 @@ public enum NPY {
     else if descr.hasPrefix("'<f2'") { type = "f2" }
     else if descr.hasPrefix("'<f8'") { type = "f8" }
     else { throw TensorFileError("the .npy array has dtype \(descr.prefix(while: { $0 != "," })); netc reads float32, float16 and float64") }
-    guard let open = shapeText.firstIndex(of: "("), let close = shapeText.firstIndex(of: ")") else {
+    guard let open = shapeText.firstIndex(of: "("),
+          let close = shapeText[open...].firstIndex(of: ")") else {
       throw TensorFileError("the .npy shape is malformed")
     }
     var shape: [Int] = []

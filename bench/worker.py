@@ -1,0 +1,60 @@
+"""One benchmark contender in its own process (bench/bench.py starts it).
+
+  worker.py pytorch|ort NAME WEIGHTS.safetensors MODEL.onnx INPUT.npy OUTPUT.npy
+
+Loads the model, writes its output for INPUT to OUTPUT, prints 'ready', then runs one inference for each
+line on stdin and prints its time in milliseconds.
+"""
+import json
+import os
+import sys
+import time
+
+import numpy as np
+
+kind, name, wpath, onnx_path, xpath, ypath = sys.argv[1:7]
+x = np.load(xpath)
+
+if kind == "pytorch":
+    import torch
+    from safetensors.numpy import load_file
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "Tests", "parity"))
+    import parity
+
+    torch.set_num_threads(2)
+    torch.set_num_interop_threads(1)
+    model = parity.MODELS[name][0]().eval()
+    weights = load_file(wpath)
+    with open(wpath, "rb") as f:
+        header = json.loads(f.read(int.from_bytes(f.read(8), "little")))
+    header.pop("__metadata__", None)
+    # netc's tensors, in file order, are PyTorch's state_dict in order (the parity test's mapping rule).
+    names = sorted(header, key=lambda k: header[k]["data_offsets"][0])
+    keys = [k for k in model.state_dict() if not k.endswith("num_batches_tracked")]
+    assert len(keys) == len(names), f"{len(keys)} PyTorch tensors, {len(names)} netc tensors"
+    missing, unexpected = model.load_state_dict({k: torch.from_numpy(weights[n]) for k, n in zip(keys, names)},
+                                                strict=False)
+    assert not unexpected and all(k.endswith("num_batches_tracked") for k in missing), (missing, unexpected)
+    xt = torch.from_numpy(x)
+
+    def infer():
+        with torch.inference_mode():
+            y = model(xt)
+        return (y[0] if isinstance(y, tuple) else y).numpy()
+else:
+    import onnxruntime as ort
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 2
+    options.inter_op_num_threads = 1
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    session = ort.InferenceSession(onnx_path, options, providers=["CPUExecutionProvider"])
+
+    def infer():
+        return session.run(None, {"x": x})[0]
+
+np.save(ypath, infer())
+print("ready", flush=True)
+for _ in sys.stdin:
+    t0 = time.perf_counter_ns()
+    infer()
+    print((time.perf_counter_ns() - t0) / 1e6, flush=True)

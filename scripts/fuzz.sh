@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# Fuzzes netc with libFuzzer: builds the four targets in Fuzz/ with `--sanitize fuzzer --sanitize address`,
+# seeds their corpora, and runs each for SECONDS (default 60). Exits non-zero if any target crashes, traps,
+# leaks or hangs; the input that did it is left in .build-fuzz/artifacts/ and printed.
+#
+#   scripts/fuzz.sh [SECONDS] [TARGET...]      TARGET: source safetensors npy plan (default: all)
+#
+# A crash found here becomes a regression test (Tests/NetcTests/RobustnessTests.swift, or a case in
+# Tests/NetcTests/Inputs/diagnostics) before it is fixed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+seconds="${1:-60}"
+shift || true
+targets=("$@")
+[ ${#targets[@]} -gt 0 ] || targets=(source safetensors npy plan)
+
+build=.build-fuzz
+products=()
+for t in "${targets[@]}"; do products+=(--product "fuzz-$t"); done
+echo "building ${targets[*]} with libFuzzer and AddressSanitizer..."
+for t in "${targets[@]}"; do
+  NETC_FUZZ=1 swift build --build-path "$build" -c release --sanitize fuzzer --sanitize address --product "fuzz-$t" \
+    2>&1 | grep -v "Cannot export local symbol" | grep -E "error|warning: unre|Compiling fuzz|Build of" || true
+  [ -x "$build/release/fuzz-$t" ] || { echo "error: fuzz-$t did not build" >&2; exit 1; }
+done
+
+# Seeds: every spec and every bad input of the diagnostic suite; weights, tensors and plans netc writes.
+swift build -c release --product netc 2>&1 | grep -E "error" || true
+netc=.build/release/netc
+seeds="$build/seeds"
+rm -rf "$seeds"
+mkdir -p "$seeds"/{source,safetensors,npy,plan} "$build/artifacts"
+cp specs/*.net specs/examples/*.net Tests/NetcTests/Inputs/diagnostics/*.net Fuzz/seeds/*.net "$seeds/source/"
+for dtype in f32 f16 bf16; do
+  "$netc" init Fuzz/seeds/tiny.net --seed 1 --dtype "$dtype" -o "$seeds/safetensors/tiny-$dtype.safetensors"
+done
+"$netc" run Fuzz/seeds/tiny.net --weights "$seeds/safetensors/tiny-f32.safetensors" --input random -o "$seeds/npy/y.npy"
+"$netc" run Fuzz/seeds/tiny.net --batch 2 --weights "$seeds/safetensors/tiny-f32.safetensors" --input random \
+  -o "$seeds/npy/y2.npy"
+for spec in Fuzz/seeds/tiny.net specs/lenet5.net specs/simple_inception.net specs/resnet18.net; do
+  "$netc" emit --target plan "$spec" -o "$seeds/plan/$(basename "$spec" .net).plan"
+done
+
+status=0
+summary=""
+for t in "${targets[@]}"; do
+  corpus="$build/corpus/$t"
+  mkdir -p "$corpus"
+  dict=Fuzz/tensors.dict
+  [ "$t" = source ] && dict=Fuzz/netc.dict
+  echo "fuzz-$t: ${seconds}s"
+  log="$build/fuzz-$t.log"
+  # libFuzzer reports crashes itself; the Swift runtime backtracer would only garble its report.
+  if SWIFT_BACKTRACE=enable=no "$build/release/fuzz-$t" "$corpus" "$seeds/$t" -dict="$dict" -max_total_time="$seconds" -timeout=20 \
+      -rss_limit_mb=6144 -max_len=65536 -print_final_stats=1 -artifact_prefix="$build/artifacts/$t-" >"$log" 2>&1; then
+    result=ok
+  else
+    result=FAILED
+    status=1
+    grep -E "ERROR|SUMMARY|Fatal error|Test unit written|timeout" "$log" | head -20 >&2 || true
+  fi
+  runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
+  rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log")
+  cov=$(grep -oE "cov: [0-9]+" "$log" | tail -1 || true)
+  line=$(printf "%-12s %-7s %12s runs %9s exec/s  %s  corpus %s files" "$t" "$result" "${runs:-?}" "${rate:-?}" "${cov:-}" \
+    "$(ls "$corpus" | wc -l)")
+  echo "$line"
+  summary+="$line"$'\n'
+done
+echo
+echo "$summary"
+exit $status
