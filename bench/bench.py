@@ -77,6 +77,7 @@ def prepare(netc, name, tmp):
     weights = parity.mapped_weights(model, parity.netc_names(netc, spec, tmp))
     wpath = os.path.join(tmp, f"{name}.safetensors")
     save_file(weights, wpath)
+    torch.save(model.state_dict(), wpath[:-len(".safetensors")] + ".pt")
     onnx_path = os.path.join(tmp, f"{name}.onnx")
     with torch.no_grad():
         torch.onnx.export(model, torch.randn((1,) + shape), onnx_path, opset_version=17, dynamo=False,

@@ -5,7 +5,6 @@
 Loads the model, writes its output for INPUT to OUTPUT, prints 'ready', then runs one inference for each
 line on stdin and prints its time in milliseconds.
 """
-import json
 import os
 import sys
 import time
@@ -17,24 +16,14 @@ x = np.load(xpath)
 
 if kind == "pytorch":
     import torch
-    from safetensors.numpy import load_file
     sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "Tests", "parity"))
     import parity
 
     torch.set_num_threads(2)
     torch.set_num_interop_threads(1)
     model = parity.MODELS[name][0]().eval()
-    weights = load_file(wpath)
-    with open(wpath, "rb") as f:
-        header = json.loads(f.read(int.from_bytes(f.read(8), "little")))
-    header.pop("__metadata__", None)
-    # netc's tensors, in file order, are PyTorch's state_dict in order (the parity test's mapping rule).
-    names = sorted(header, key=lambda k: header[k]["data_offsets"][0])
-    keys = [k for k in model.state_dict() if not k.endswith("num_batches_tracked")]
-    assert len(keys) == len(names), f"{len(keys)} PyTorch tensors, {len(names)} netc tensors"
-    missing, unexpected = model.load_state_dict({k: torch.from_numpy(weights[n]) for k, n in zip(keys, names)},
-                                                strict=False)
-    assert not unexpected and all(k.endswith("num_batches_tracked") for k in missing), (missing, unexpected)
+    # The same weights the safetensors file holds under netc's names, saved by bench.py as a state_dict.
+    model.load_state_dict(torch.load(wpath[:-len(".safetensors")] + ".pt"))
     xt = torch.from_numpy(x)
 
     def infer():

@@ -101,7 +101,7 @@ final class NetcWeightFile {
   @inline(never)
   func append(_ w: inout [UnsafeMutablePointer<Float>?], _ b: inout [UnsafeMutablePointer<Float>?], weight: String,
               bias: String?, bn: (String, Double, Bool)?, transposed: Bool = false, inChannels: Int, outChannels: Int,
-              groups: Int = 1, kernel: Int = 1)
+              groups: Int = 1, kernel: Int = 1, packed: Bool = false)
   {
     var weights = tensors[weight]!
     var biases = bias.map { tensors[$0]! }
@@ -109,6 +109,10 @@ final class NetcWeightFile {
       let (scale, shift) = affine(bn)
       (weights, biases) = netcFold(weight: weights, bias: biases, scale: scale, shift: shift, transposed: transposed,
                                    inChannels: inChannels, outChannels: outChannels, groups: groups, kernel: kernel)
+    }
+    if packed {
+      let kdim = inChannels / groups * kernel
+      weights = weights.withUnsafeBufferPointer { netcPackWeights($0.baseAddress!, outC: outChannels, groups: groups, kdim: kdim) }
     }
     w.append(netcCopy(weights))
     b.append(biases.map(netcCopy))

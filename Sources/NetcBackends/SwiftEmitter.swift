@@ -38,7 +38,7 @@ public enum SwiftEmitter {
           precondition(batch >= 1)
           self.batch = batch
           a = netcAllocate(\(plan.arenaSize) * batch)
-          scratch = netcAllocate(\(scratchSize(g)))
+          scratch = netcAllocate(\(im2colSize(g)) + NetcGemmBlocking.scratch)
           let t = try NetcWeightFile(path: weightsPath, expected: [
 
       """
@@ -77,10 +77,11 @@ public enum SwiftEmitter {
     return s
   }
 
-  static func scratchSize(_ g: LoweredGraph) -> Int {
-    var size = 1
+  /// The largest im2col buffer of the network; the GEMM's panels, sized by the cores, come after it.
+  static func im2colSize(_ g: LoweredGraph) -> Int {
+    var size = 0
     for n in g.nodes {
-      if case .conv(let a, _, _, _) = n.kind, !a.transposed { size = max(size, geometry(n, a, g).scratchSize) }
+      if case .conv(let a, _, _, _) = n.kind, !a.transposed { size = max(size, geometry(n, a, g).im2colSize) }
     }
     return size
   }
@@ -94,7 +95,7 @@ public enum SwiftEmitter {
   static func prepare(_ n: Node, _ i: Int) -> String {
     switch n.kind {
     case .conv(let a, let name, let bias, let bn):
-      return "    t.append(&w, &b, weight: \"\(name).weight\", bias: \(bias ? "\"\(name).bias\"" : "nil"), bn: \(bnArgs(bn)), transposed: \(a.transposed), inChannels: \(a.inChannels), outChannels: \(a.outChannels), groups: \(a.groups), kernel: \(a.kernel.h * a.kernel.w))\n"
+      return "    t.append(&w, &b, weight: \"\(name).weight\", bias: \(bias ? "\"\(name).bias\"" : "nil"), bn: \(bnArgs(bn)), transposed: \(a.transposed), inChannels: \(a.inChannels), outChannels: \(a.outChannels), groups: \(a.groups), kernel: \(a.kernel.h * a.kernel.w)\(a.transposed ? "" : ", packed: true"))\n"
     case .linear(let inF, let outF, let name, let bias, let bn):
       return "    t.append(&w, &b, weight: \"\(name).weight\", bias: \(bias ? "\"\(name).bias\"" : "nil"), bn: \(bnArgs(bn)), inChannels: \(inF), outChannels: \(outF))\n"
     case .batchNorm(let bn):
@@ -145,7 +146,7 @@ public enum SwiftEmitter {
       }
       c = a.transposed
         ? "netcConvTranspose2d(\(gs), batch: batch, \(x), weight: w[\(i)]!, bias: b[\(i)], \(res), \(y), \(act(n)))"
-        : "netcConv2d(\(gs), batch: batch, \(x), weight: w[\(i)]!, bias: b[\(i)], \(res), \(y), \(act(n)), scratch: scratch)"
+        : "netcConv2d(\(gs), batch: batch, \(x), packedWeight: w[\(i)]!, bias: b[\(i)], \(res), \(y), \(act(n)), scratch: scratch)"
     case .linear(let inF, let outF, _, _, _):
       c = "netcLinear(inFeatures: \(inF), outFeatures: \(outF), batch: batch, \(x), weight: w[\(i)]!, bias: b[\(i)], \(y), \(act(n)))"
     case .batchNorm, .activation:

@@ -98,7 +98,14 @@ public final class Interpreter {
         (weight, bias) = netcFold(weight: weight, bias: bias, scale: scale, shift: shift, transposed: a.transposed,
                                   inChannels: a.inChannels, outChannels: a.outChannels, groups: a.groups, kernel: kk)
       }
-      p.weight = copyOwned(weight)
+      if a.transposed {
+        p.weight = copyOwned(weight)
+      } else {
+        let kdim = a.inChannels / a.groups * a.kernel.h * a.kernel.w
+        p.weight = copyOwned(weight.withUnsafeBufferPointer {
+          netcPackWeights($0.baseAddress!, outC: a.outChannels, groups: a.groups, kdim: kdim)
+        })
+      }
       p.bias = bias.map(copyOwned)
     case .linear(let inF, let outF, let name, let hasBias, let bn):
       var weight = w["\(name).weight"]!
@@ -173,7 +180,7 @@ public final class Interpreter {
                             residual: r.map { UnsafePointer($0.0) }, resStride: r?.1 ?? 0, output: y, outStride: ys,
                             act: p.act, slope: p.slope)
       } else {
-        netcConv2d(g, batch: batch, input: x, inStride: xs, weight: p.weight!, bias: p.bias,
+        netcConv2d(g, batch: batch, input: x, inStride: xs, packedWeight: p.weight!, bias: p.bias,
                    residual: r.map { UnsafePointer($0.0) }, resStride: r?.1 ?? 0, output: y, outStride: ys,
                    act: p.act, slope: p.slope, scratch: scratch)
       }

@@ -2,6 +2,9 @@
 // the code it writes, so both paths compute with exactly the same code. Only the standard library and
 // Dispatch: the emitted file must build on its own.
 import Dispatch
+#if canImport(Glibc)
+  import Glibc
+#endif
 
 /// Activation codes shared by the interpreter and the emitted code.
 public enum NetcAct {
@@ -96,57 +99,196 @@ public func netcParallel(_ count: Int, work: Int, _ body: (Int) -> Void) {
   }
 }
 
-/// C[M x N] (+)= A[M x K] * B[K x N], all row-major with leading dimensions lda, ldb, ldc.
-/// Register-blocked: 4 rows by 32 columns of C in 8 SIMD16 accumulators.
-@inline(never)
-public func netcGemm(_ m: Int, _ n: Int, _ k: Int, _ a: UnsafePointer<Float>, _ lda: Int,
-                     _ b: UnsafePointer<Float>, _ ldb: Int, _ c: UnsafeMutablePointer<Float>, _ ldc: Int,
-                     accumulate: Bool) {
-  let rowBlocks = (m + 3) / 4
-  netcParallel(rowBlocks, work: m * n * k) { rb in
-    let i0 = rb * 4
-    let rows = min(4, m - i0)
-    var j = 0
-    while j + 32 <= n {
-      var c00 = SIMD16<Float>(), c01 = SIMD16<Float>(), c10 = SIMD16<Float>(), c11 = SIMD16<Float>()
-      var c20 = SIMD16<Float>(), c21 = SIMD16<Float>(), c30 = SIMD16<Float>(), c31 = SIMD16<Float>()
-      let a0 = a + i0 * lda, a1 = a0 + (rows > 1 ? lda : 0), a2 = a0 + (rows > 2 ? 2 * lda : 0), a3 = a0 + (rows > 3 ? 3 * lda : 0)
-      var bp = b + j
-      for p in 0..<k {
-        let b0 = UnsafeRawPointer(bp).loadUnaligned(as: SIMD16<Float>.self)
-        let b1 = UnsafeRawPointer(bp + 16).loadUnaligned(as: SIMD16<Float>.self)
-        let x0 = SIMD16<Float>(repeating: a0[p]), x1 = SIMD16<Float>(repeating: a1[p])
-        let x2 = SIMD16<Float>(repeating: a2[p]), x3 = SIMD16<Float>(repeating: a3[p])
-        c00.addProduct(x0, b0); c01.addProduct(x0, b1)
-        c10.addProduct(x1, b0); c11.addProduct(x1, b1)
-        c20.addProduct(x2, b0); c21.addProduct(x2, b1)
-        c30.addProduct(x3, b0); c31.addProduct(x3, b1)
-        bp += ldb
-      }
-      let accs = [(c00, c01), (c10, c11), (c20, c21), (c30, c31)]
-      for r in 0..<rows {
-        let cp = c + (i0 + r) * ldc + j
-        var (v0, v1) = accs[r]
-        if accumulate {
-          v0 += UnsafeRawPointer(cp).loadUnaligned(as: SIMD16<Float>.self)
-          v1 += UnsafeRawPointer(cp + 16).loadUnaligned(as: SIMD16<Float>.self)
+/// Cores the kernels split work over: the processors online, at most 64.
+public let netcWorkers: Int = {
+  #if canImport(Glibc)
+    return max(1, min(64, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))))
+  #else
+    return 2
+  #endif
+}()
+
+/// GEMM blocking: an 8 x 32 register tile (16 SIMD16 accumulators), K in blocks of 256, and per worker a
+/// packed panel of B of at most 256 x 512 floats (512 KiB, resident in L2).
+public enum NetcGemmBlocking {
+  public static let mr = 8, nr = 32, kc = 256, nc = 512
+  /// Scratch floats one worker needs: its B panel and one tile for partial stores.
+  public static let perWorker = kc * nc + mr * nr
+  public static var scratch: Int { netcWorkers * perWorker }
+}
+
+/// The weights of a convolution as the GEMM reads them: per group, blocks of 8 output channels, each
+/// stored k-major ([k][8]) and zero-padded to a multiple of 8 rows. `weight` is [outC][inC/groups][kH][kW].
+public func netcPackWeights(_ weight: UnsafePointer<Float>, outC: Int, groups: Int, kdim: Int) -> [Float] {
+  let mr = NetcGemmBlocking.mr
+  let coutG = outC / groups
+  let blocks = (coutG + mr - 1) / mr
+  var packed = [Float](repeating: 0, count: groups * blocks * mr * kdim)
+  packed.withUnsafeMutableBufferPointer { out in
+    for grp in 0..<groups {
+      for mb in 0..<blocks {
+        let dst = out.baseAddress! + (grp * blocks + mb) * mr * kdim
+        for r in 0..<min(mr, coutG - mb * mr) {
+          let src = weight + (grp * coutG + mb * mr + r) * kdim
+          for k in 0..<kdim { dst[k * mr + r] = src[k] }
         }
-        UnsafeMutableRawPointer(cp).storeBytes(of: v0, as: SIMD16<Float>.self)
-        UnsafeMutableRawPointer(cp + 16).storeBytes(of: v1, as: SIMD16<Float>.self)
       }
-      j += 32
     }
-    // The last columns, one at a time.
-    while j < n {
-      for r in 0..<rows {
-        let ar = a + (i0 + r) * lda
-        var s: Float = 0
-        for p in 0..<k { s += ar[p] * b[p * ldb + j] }
-        let cp = c + (i0 + r) * ldc + j
-        cp.pointee = accumulate ? cp.pointee + s : s
+  }
+  return packed
+}
+
+/// What the GEMM applies as it stores the last K block: a bias per row, a residual, an activation.
+public struct NetcEpilogue {
+  public var bias: UnsafePointer<Float>?
+  public var residual: UnsafePointer<Float>?
+  public var ldr: Int
+  public var act: Int
+  public var slope: Float
+  public init(bias: UnsafePointer<Float>?, residual: UnsafePointer<Float>?, ldr: Int, act: Int, slope: Float) {
+    self.bias = bias; self.residual = residual; self.ldr = ldr; self.act = act; self.slope = slope
+  }
+}
+
+/// C[M x N] = epilogue(A[M x K] * B[K x N]): A packed by `netcPackWeights` (one group), B and C row-major
+/// with leading dimensions ldb and ldc. The columns are split between the workers in 32-wide panels (the
+/// rows, when there are too few columns); each worker packs its part of B block by block into its scratch.
+@inline(never)
+public func netcGemm(_ m: Int, _ n: Int, _ k: Int, packedA: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ ldb: Int,
+                     _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ epilogue: NetcEpilogue,
+                     scratch: UnsafeMutablePointer<Float>) {
+  let mr = NetcGemmBlocking.mr, nr = NetcGemmBlocking.nr
+  let mBlocks = (m + mr - 1) / mr, nPanels = (n + nr - 1) / nr
+  let byColumns = nPanels >= 2 * netcWorkers || mBlocks < 2 * netcWorkers
+  let units = byColumns ? nPanels : mBlocks
+  let workers = max(1, min(netcWorkers, units, m * n * k / (1 << 16)))
+  netcParallel(workers, work: Int.max) { w in
+    let lo = units * w / workers, hi = units * (w + 1) / workers
+    let ws = scratch + w * NetcGemmBlocking.perWorker
+    if byColumns {
+      netcGemmRange(m, k, packedA, b, ldb, c, ldc, epilogue, rows: 0..<mBlocks,
+                    columns: (lo * nr)..<min(n, hi * nr), scratch: ws)
+    } else {
+      netcGemmRange(m, k, packedA, b, ldb, c, ldc, epilogue, rows: lo..<hi, columns: 0..<n, scratch: ws)
+    }
+  }
+}
+
+/// One worker's share: row blocks `rows` (of 8) by the columns `columns`.
+@inline(never)
+func netcGemmRange(_ m: Int, _ k: Int, _ packedA: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ ldb: Int,
+                   _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ epilogue: NetcEpilogue, rows: Range<Int>,
+                   columns: Range<Int>, scratch: UnsafeMutablePointer<Float>) {
+  let mr = NetcGemmBlocking.mr, nr = NetcGemmBlocking.nr, kc = NetcGemmBlocking.kc, nc = NetcGemmBlocking.nc
+  let panel = scratch, tile = scratch + kc * nc
+  var j0 = columns.lowerBound
+  while j0 < columns.upperBound {
+    let ncols = min(nc, columns.upperBound - j0)
+    let panels = (ncols + nr - 1) / nr
+    var k0 = 0
+    while k0 < k {
+      let kb = min(kc, k - k0)
+      // Pack B[k0..<k0+kb][j0..<j0+ncols] into 32-wide panels, [panel][k][32], zero-padded.
+      for pj in 0..<panels {
+        let dst = panel + pj * kb * nr
+        let col = j0 + pj * nr
+        let width = min(nr, j0 + ncols - col)
+        if width == nr {
+          for p in 0..<kb {
+            let src = b + (k0 + p) * ldb + col
+            (dst + p * nr).update(from: src, count: nr)
+          }
+        } else {
+          for p in 0..<kb {
+            let src = b + (k0 + p) * ldb + col
+            let d = dst + p * nr
+            for q in 0..<nr { d[q] = q < width ? src[q] : 0 }
+          }
+        }
       }
-      j += 1
+      let first = k0 == 0, last = k0 + kb == k
+      for mb in rows {
+        let a = packedA + mb * mr * k + k0 * mr
+        let row = mb * mr
+        let height = min(mr, m - row)
+        for pj in 0..<panels {
+          let col = j0 + pj * nr
+          let width = min(nr, j0 + ncols - col)
+          netcMicroKernel(kb, a, panel + pj * kb * nr, c + row * ldc + col, ldc, height: height, width: width,
+                          first: first, last: last, epilogue, row: row, col: col, tile: tile)
+        }
+      }
+      k0 += kb
     }
+    j0 += ncols
+  }
+}
+
+/// The 8 x 32 register tile: C (+)= A[8 x kb] * B[kb x 32], then the epilogue on the last K block.
+@inline(__always)
+func netcMicroKernel(_ kb: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>,
+                     _ ldc: Int, height: Int, width: Int, first: Bool, last: Bool, _ e: NetcEpilogue,
+                     row: Int, col: Int, tile: UnsafeMutablePointer<Float>) {
+  typealias V = SIMD16<Float>
+  var c00 = V(), c01 = V(), c10 = V(), c11 = V(), c20 = V(), c21 = V(), c30 = V(), c31 = V()
+  var c40 = V(), c41 = V(), c50 = V(), c51 = V(), c60 = V(), c61 = V(), c70 = V(), c71 = V()
+  var ap = a, bp = b
+  for _ in 0..<kb {
+    let b0 = UnsafeRawPointer(bp).loadUnaligned(as: V.self)
+    let b1 = UnsafeRawPointer(bp + 16).loadUnaligned(as: V.self)
+    var x = V(repeating: ap[0]); c00.addProduct(x, b0); c01.addProduct(x, b1)
+    x = V(repeating: ap[1]); c10.addProduct(x, b0); c11.addProduct(x, b1)
+    x = V(repeating: ap[2]); c20.addProduct(x, b0); c21.addProduct(x, b1)
+    x = V(repeating: ap[3]); c30.addProduct(x, b0); c31.addProduct(x, b1)
+    x = V(repeating: ap[4]); c40.addProduct(x, b0); c41.addProduct(x, b1)
+    x = V(repeating: ap[5]); c50.addProduct(x, b0); c51.addProduct(x, b1)
+    x = V(repeating: ap[6]); c60.addProduct(x, b0); c61.addProduct(x, b1)
+    x = V(repeating: ap[7]); c70.addProduct(x, b0); c71.addProduct(x, b1)
+    ap += 8
+    bp += 32
+  }
+  // Partial tiles go through `tile`, so the stores below never leave C.
+  let full = height == 8 && width == 32
+  let out = full ? c : tile
+  let ldo = full ? ldc : 32
+  if !full && !first {
+    for r in 0..<height { (tile + r * 32).update(from: c + r * ldc, count: width) }
+  }
+  @inline(__always) func put(_ r: Int, _ v0: V, _ v1: V) {
+    let p = out + r * ldo
+    var lo = v0, hi = v1
+    if !first {
+      lo += UnsafeRawPointer(p).loadUnaligned(as: V.self)
+      hi += UnsafeRawPointer(p + 16).loadUnaligned(as: V.self)
+    }
+    if last {
+      if let bias = e.bias {
+        let bv = V(repeating: bias[row + min(r, height - 1)])  // rows past `height` are padding
+        lo += bv; hi += bv
+      }
+      if e.act == NetcAct.relu && e.residual == nil {
+        lo = lo.replacing(with: 0, where: lo .< 0)
+        hi = hi.replacing(with: 0, where: hi .< 0)
+      }
+    }
+    UnsafeMutableRawPointer(p).storeBytes(of: lo, as: V.self)
+    UnsafeMutableRawPointer(p + 16).storeBytes(of: hi, as: V.self)
+  }
+  put(0, c00, c01); put(1, c10, c11); put(2, c20, c21); put(3, c30, c31)
+  put(4, c40, c41); put(5, c50, c51); put(6, c60, c61); put(7, c70, c71)
+  if last && (e.residual != nil || (e.act != NetcAct.none && e.act != NetcAct.relu)) {
+    for r in 0..<height {
+      let p = out + r * ldo
+      if let res = e.residual {
+        let rp = res + (row + r) * e.ldr + col
+        for q in 0..<width { p[q] = netcActivate(p[q] + rp[q], e.act, e.slope) }
+      } else {
+        for q in 0..<width { p[q] = netcActivate(p[q], e.act, e.slope) }
+      }
+    }
+  }
+  if !full {
+    for r in 0..<height { (c + r * ldc).update(from: tile + r * 32, count: width) }
   }
 }
 
@@ -161,50 +303,43 @@ public struct NetcConvGeometry {
     self.kH = kH; self.kW = kW; self.sH = sH; self.sW = sW; self.padT = padT; self.padL = padL
     self.dH = dH; self.dW = dW; self.groups = groups
   }
-  /// Scratch floats the im2col of one group needs (0 when the convolution reads its input directly).
-  public var scratchSize: Int {
-    let direct = kH == 1 && kW == 1 && sH == 1 && sW == 1 && padT == 0 && padL == 0
-    return direct ? 0 : (inC / groups) * kH * kW * outH * outW
-  }
+  /// Whether the convolution reads its input directly as the GEMM's B (a 1x1, stride 1, unpadded one).
+  public var isPointwise: Bool { kH == 1 && kW == 1 && sH == 1 && sW == 1 && padT == 0 && padL == 0 }
+  /// Scratch floats the convolution needs: the im2col of one group (none for a pointwise convolution),
+  /// then the GEMM workers' panels.
+  public var scratchSize: Int { im2colSize + NetcGemmBlocking.scratch }
+  public var im2colSize: Int { isPointwise ? 0 : (inC / groups) * kH * kW * outH * outW }
 }
 
-/// Convolution as im2col and GEMM, with the epilogue (bias, residual, activation) fused into the write.
-/// `weight` is [outC][inC/groups][kH][kW].
+/// Convolution as im2col and GEMM, with the epilogue (bias, residual, activation) fused into the GEMM's
+/// stores. `packedWeight` comes from `netcPackWeights`.
 @inline(never)
 public func netcConv2d(_ g: NetcConvGeometry, batch: Int,
                        input: UnsafePointer<Float>, inStride: Int,
-                       weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
+                       packedWeight: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
                        residual: UnsafePointer<Float>?, resStride: Int,
                        output: UnsafeMutablePointer<Float>, outStride: Int,
                        act: Int, slope: Float, scratch: UnsafeMutablePointer<Float>) {
   let cinG = g.inC / g.groups, coutG = g.outC / g.groups
   let kdim = cinG * g.kH * g.kW
   let npix = g.outH * g.outW
+  let packedRows = (coutG + NetcGemmBlocking.mr - 1) / NetcGemmBlocking.mr * NetcGemmBlocking.mr
+  let colsSize = g.isPointwise ? 0 : kdim * npix
   for b in 0..<batch {
     let x = input + b * inStride
     let y = output + b * outStride
     for grp in 0..<g.groups {
       let xg = x + grp * cinG * g.inH * g.inW
       var cols = UnsafePointer(xg)
-      if g.scratchSize > 0 {
+      if !g.isPointwise {
         netcIm2col(g, xg, cinG, scratch)
         cols = UnsafePointer(scratch)
       }
-      netcGemm(coutG, npix, kdim, weight + grp * coutG * kdim, kdim, cols, npix, y + grp * coutG * npix, npix,
-               accumulate: false)
-    }
-    let r = residual.map { $0 + b * resStride }
-    netcParallel(g.outC, work: g.outC * npix) { c in
-      let yc = y + c * npix
-      let bv = bias?[c] ?? 0
-      if let r {
-        let rc = r + c * npix
-        for i in 0..<npix { yc[i] = netcActivate(yc[i] + bv + rc[i], act, slope) }
-      } else if act == NetcAct.none {
-        if bias != nil { for i in 0..<npix { yc[i] += bv } }
-      } else {
-        for i in 0..<npix { yc[i] = netcActivate(yc[i] + bv, act, slope) }
-      }
+      let e = NetcEpilogue(bias: bias.map { $0 + grp * coutG },
+                           residual: residual.map { $0 + b * resStride + grp * coutG * npix }, ldr: npix,
+                           act: act, slope: slope)
+      netcGemm(coutG, npix, kdim, packedA: packedWeight + grp * packedRows * kdim, cols, npix,
+               y + grp * coutG * npix, npix, e, scratch: scratch + colsSize)
     }
   }
 }
