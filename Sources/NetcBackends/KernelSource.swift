@@ -155,10 +155,13 @@ public struct NetcEpilogue {
 /// C[M x N] = epilogue(A[M x K] * B[K x N]): A packed by `netcPackWeights` (one group), B and C row-major
 /// with leading dimensions ldb and ldc. The columns are split between the workers in 32-wide panels (the
 /// rows, when there are too few columns); each worker packs its part of B block by block into its scratch.
+///
+/// With `conv`, B is not a matrix in memory but the im2col of the input `b` (one group) under that geometry:
+/// the panels are gathered straight from the input, so the 9x larger im2col matrix is never written.
 @inline(never)
 public func netcGemm(_ m: Int, _ n: Int, _ k: Int, packedA: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ ldb: Int,
                      _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ epilogue: NetcEpilogue,
-                     scratch: UnsafeMutablePointer<Float>) {
+                     conv: NetcConvGeometry? = nil, scratch: UnsafeMutablePointer<Float>) {
   let mr = NetcGemmBlocking.mr, nr = NetcGemmBlocking.nr
   let mBlocks = (m + mr - 1) / mr, nPanels = (n + nr - 1) / nr
   let byColumns = nPanels >= 2 * netcWorkers || mBlocks < 2 * netcWorkers
@@ -169,9 +172,9 @@ public func netcGemm(_ m: Int, _ n: Int, _ k: Int, packedA: UnsafePointer<Float>
     let ws = scratch + w * NetcGemmBlocking.perWorker
     if byColumns {
       netcGemmRange(m, k, packedA, b, ldb, c, ldc, epilogue, rows: 0..<mBlocks,
-                    columns: (lo * nr)..<min(n, hi * nr), scratch: ws)
+                    columns: (lo * nr)..<min(n, hi * nr), conv: conv, scratch: ws)
     } else {
-      netcGemmRange(m, k, packedA, b, ldb, c, ldc, epilogue, rows: lo..<hi, columns: 0..<n, scratch: ws)
+      netcGemmRange(m, k, packedA, b, ldb, c, ldc, epilogue, rows: lo..<hi, columns: 0..<n, conv: conv, scratch: ws)
     }
   }
 }
@@ -180,7 +183,7 @@ public func netcGemm(_ m: Int, _ n: Int, _ k: Int, packedA: UnsafePointer<Float>
 @inline(never)
 func netcGemmRange(_ m: Int, _ k: Int, _ packedA: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ ldb: Int,
                    _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ epilogue: NetcEpilogue, rows: Range<Int>,
-                   columns: Range<Int>, scratch: UnsafeMutablePointer<Float>) {
+                   columns: Range<Int>, conv: NetcConvGeometry?, scratch: UnsafeMutablePointer<Float>) {
   let mr = NetcGemmBlocking.mr, nr = NetcGemmBlocking.nr, kc = NetcGemmBlocking.kc, nc = NetcGemmBlocking.nc
   let panel = scratch, tile = scratch + kc * nc
   var j0 = columns.lowerBound
@@ -195,7 +198,9 @@ func netcGemmRange(_ m: Int, _ k: Int, _ packedA: UnsafePointer<Float>, _ b: Uns
         let dst = panel + pj * kb * nr
         let col = j0 + pj * nr
         let width = min(nr, j0 + ncols - col)
-        if width == nr {
+        if let g = conv {
+          netcPackConvPanel(g, b, k0: k0, kb: kb, col: col, width: width, dst)
+        } else if width == nr {
           for p in 0..<kb {
             let src = b + (k0 + p) * ldb + col
             (dst + p * nr).update(from: src, count: nr)
@@ -307,14 +312,11 @@ public struct NetcConvGeometry {
   }
   /// Whether the convolution reads its input directly as the GEMM's B (a 1x1, stride 1, unpadded one).
   public var isPointwise: Bool { kH == 1 && kW == 1 && sH == 1 && sW == 1 && padT == 0 && padL == 0 }
-  /// Scratch floats the convolution needs: the im2col of one group (none for a pointwise convolution),
-  /// then the GEMM workers' panels.
-  public var scratchSize: Int { im2colSize + NetcGemmBlocking.scratch }
-  public var im2colSize: Int { isPointwise ? 0 : (inC / groups) * kH * kW * outH * outW }
 }
 
-/// Convolution as im2col and GEMM, with the epilogue (bias, residual, activation) fused into the GEMM's
-/// stores. `packedWeight` comes from `netcPackWeights`.
+/// Convolution as a GEMM of the packed weights with the input's im2col, gathered panel by panel, with the
+/// epilogue (bias, residual, activation) fused into the GEMM's stores. `packedWeight` comes from
+/// `netcPackWeights`; `scratch` holds `NetcGemmBlocking.scratch` floats.
 @inline(never)
 public func netcConv2d(_ g: NetcConvGeometry, batch: Int,
                        input: UnsafePointer<Float>, inStride: Int,
@@ -326,48 +328,57 @@ public func netcConv2d(_ g: NetcConvGeometry, batch: Int,
   let kdim = cinG * g.kH * g.kW
   let npix = g.outH * g.outW
   let packedRows = (coutG + NetcGemmBlocking.mr - 1) / NetcGemmBlocking.mr * NetcGemmBlocking.mr
-  let colsSize = g.isPointwise ? 0 : kdim * npix
   for b in 0..<batch {
     let x = input + b * inStride
     let y = output + b * outStride
     for grp in 0..<g.groups {
       let xg = x + grp * cinG * g.inH * g.inW
-      var cols = UnsafePointer(xg)
-      if !g.isPointwise {
-        netcIm2col(g, xg, cinG, scratch)
-        cols = UnsafePointer(scratch)
-      }
       let e = NetcEpilogue(bias: bias.map { $0 + grp * coutG },
                            residual: residual.map { $0 + b * resStride + grp * coutG * npix }, ldr: npix,
                            act: act, slope: slope)
-      netcGemm(coutG, npix, kdim, packedA: packedWeight + grp * packedRows * kdim, cols, npix,
-               y + grp * coutG * npix, npix, e, scratch: scratch + colsSize)
+      netcGemm(coutG, npix, kdim, packedA: packedWeight + grp * packedRows * kdim, xg, npix,
+               y + grp * coutG * npix, npix, e, conv: g.isPointwise ? nil : g, scratch: scratch)
     }
   }
 }
 
-@inline(never)
-func netcIm2col(_ g: NetcConvGeometry, _ x: UnsafePointer<Float>, _ cinG: Int, _ cols: UnsafeMutablePointer<Float>) {
-  let npix = g.outH * g.outW
-  netcParallel(cinG, work: cinG * g.kH * g.kW * npix) { c in
-    for kh in 0..<g.kH {
-      for kw in 0..<g.kW {
-        let row = cols + ((c * g.kH + kh) * g.kW + kw) * npix
-        for oh in 0..<g.outH {
-          let ih = oh * g.sH - g.padT + kh * g.dH
-          let dst = row + oh * g.outW
-          if ih < 0 || ih >= g.inH {
-            for ow in 0..<g.outW { dst[ow] = 0 }
-            continue
-          }
-          let src = x + (c * g.inH + ih) * g.inW
-          for ow in 0..<g.outW {
-            let iw = ow * g.sW - g.padL + kw * g.dW
-            dst[ow] = iw >= 0 && iw < g.inW ? src[iw] : 0
+/// Gathers rows k0..<k0+kb of the im2col matrix of `x` (one group), columns col..<col+width, into a
+/// panel [kb][32], zero-padded: what the GEMM would read from the im2col matrix, without writing it.
+@inline(__always)
+func netcPackConvPanel(_ g: NetcConvGeometry, _ x: UnsafePointer<Float>, k0: Int, kb: Int, col: Int, width: Int,
+                       _ dst: UnsafeMutablePointer<Float>) {
+  let taps = g.kH * g.kW
+  let oh0 = col / g.outW, ow0 = col % g.outW
+  for p in 0..<kb {
+    let k = k0 + p
+    let c = k / taps, kh = (k % taps) / g.kW, kw = k % g.kW
+    let d = dst + p * 32
+    let plane = x + c * g.inH * g.inW
+    var q = 0, oh = oh0, ow = ow0
+    while q < width {
+      // One output row's stretch of this panel.
+      let run = min(width - q, g.outW - ow)
+      let ih = oh * g.sH - g.padT + kh * g.dH
+      if ih < 0 || ih >= g.inH {
+        for t in 0..<run { d[q + t] = 0 }
+      } else {
+        let src = plane + ih * g.inW
+        let iw0 = ow * g.sW - g.padL + kw * g.dW
+        if g.sW == 1 && iw0 >= 0 && iw0 + run <= g.inW {
+          (d + q).update(from: src + iw0, count: run)
+        } else {
+          var iw = iw0
+          for t in 0..<run {
+            d[q + t] = iw >= 0 && iw < g.inW ? src[iw] : 0
+            iw += g.sW
           }
         }
       }
+      q += run
+      ow = 0
+      oh += 1
     }
+    for t in width..<32 { d[t] = 0 }
   }
 }
 
@@ -451,17 +462,24 @@ public func netcPool(_ g: NetcConvGeometry, isMax: Bool, countIncludePad: Bool, 
         let hs = oh * g.sH - g.padT, ws = ow * g.sW - g.padL
         var v: Float
         if isMax {
+          // The taps inside the input, found once per window instead of tested per tap.
+          let kh0 = hs >= 0 ? 0 : (-hs + g.dH - 1) / g.dH, kw0 = ws >= 0 ? 0 : (-ws + g.dW - 1) / g.dW
+          let kh1 = min(g.kH, (g.inH - 1 - hs) / g.dH + 1), kw1 = min(g.kW, (g.inW - 1 - ws) / g.dW + 1)
           v = -.infinity
-          for kh in 0..<g.kH {
-            let ih = hs + kh * g.dH
-            if ih < 0 || ih >= g.inH { continue }
-            for kw in 0..<g.kW {
-              let iw = ws + kw * g.dW
-              if iw < 0 || iw >= g.inW { continue }
-              let t = x[ih * g.inW + iw]
-              if t > v || t.isNaN { v = t }
+          var nan = false
+          var kh = kh0
+          while kh < kh1 {
+            let rowp = x + (hs + kh * g.dH) * g.inW + ws
+            var kw = kw0
+            while kw < kw1 {
+              let t = rowp[kw * g.dW]
+              v = t > v ? t : v
+              nan = nan || t != t
+              kw += 1
             }
+            kh += 1
           }
+          if nan { v = .nan }  // PyTorch's max pooling propagates NaN
         } else {
           let he = min(hs + g.kH, g.inH + g.padT), we = min(ws + g.kW, g.inW + g.padL)
           let poolSize = (he - hs) * (we - ws)

@@ -38,7 +38,7 @@ public enum SwiftEmitter {
           precondition(batch >= 1)
           self.batch = batch
           a = netcAllocate(\(plan.arenaSize) * batch)
-          scratch = netcAllocate(\(im2colSize(g)) + NetcGemmBlocking.scratch)
+          scratch = netcAllocate(NetcGemmBlocking.scratch)
           let t = try NetcWeightFile(path: weightsPath, expected: [
 
       """
@@ -75,15 +75,6 @@ public enum SwiftEmitter {
     s += "\n// MARK: - netc's kernels\n\n"
     s += kernelSource.replacingAll("import Dispatch\n", with: "")
     return s
-  }
-
-  /// The largest im2col buffer of the network; the GEMM's panels, sized by the cores, come after it.
-  static func im2colSize(_ g: LoweredGraph) -> Int {
-    var size = 0
-    for n in g.nodes {
-      if case .conv(let a, _, _, _) = n.kind, !a.transposed { size = max(size, geometry(n, a, g).im2colSize) }
-    }
-    return size
   }
 
   static func geometry(_ n: Node, _ a: ConvAttrs, _ g: LoweredGraph) -> NetcConvGeometry {

@@ -124,6 +124,7 @@ enum Help {
       --memory-limit <MiB>    Refuse to allocate more activation memory than this (default: 16384).
       --serve                 For benchmarks: after the run, print 'ready', then run once more for each
                               line read from standard input and print that run's time in milliseconds.
+      --profile               Print each node's time (median of 5 runs) to standard error, slowest first.
     \(common)
 
     """

@@ -64,7 +64,7 @@ enum RunCommand {
   static func run(_ args: [String], _ terminal: Terminal, _ r: inout CommandResult) throws {
     let a = try Arguments(args, command: "run",
                           valued: CommonOptions.valued.union(["--weights", "--input", "--seed", "-o", "--memory-limit"]),
-                          flags: CommonOptions.flags.union(["--serve"]))
+                          flags: CommonOptions.flags.union(["--serve", "--profile"]))
     if a.flags.contains("--help") { r.stdout = Help.runHelp; return }
     let common = try CommonOptions(a, command: "run", terminal: terminal)
     guard a.positional.count == 1 else { throw UsageError(message: "'run' takes one spec", command: "run") }
@@ -104,6 +104,7 @@ enum RunCommand {
         r.stdout += summary(g, outputs, batch: batch)
       }
       if a.flags.contains("--serve") { serve(interpreter, input) }
+      if a.flags.contains("--profile") { r.stderr += profile(interpreter, input) }
     } catch let e as TensorFileError {
       throw UserError(message: e.message)
     }
@@ -121,6 +122,23 @@ enum RunCommand {
       print(Double(t1 - t0) / 1e6)
       fflush(nil)
     }
+  }
+
+  /// Each node's time, the median of five runs after the first, slowest first.
+  static func profile(_ interpreter: Interpreter, _ input: [Float]) -> String {
+    let runs = (0..<5).map { _ in input.withUnsafeBufferPointer { interpreter.profile($0.baseAddress!) } }
+    let g = interpreter.graph
+    var rows: [(ms: Double, text: String)] = []
+    for (i, n) in g.nodes.enumerated() {
+      let ms = Double(runs.map { $0[i] }.sorted()[2]) / 1e6
+      rows.append((ms, "\(PlanPrinter.describe(n)) -> \(g.shapes[n.output])"))
+    }
+    let total = rows.reduce(0) { $0 + $1.ms }
+    var s = "time per node, median of 5 runs (total \(fixed(total, 2)) ms):\n"
+    for r in rows.sorted(by: { $0.ms > $1.ms }) {
+      s += "  \(fixed(r.ms, 3)) ms  \(fixed(100 * r.ms / max(total, 1e-9), 1))%  \(r.text)\n"
+    }
+    return s
   }
 
   /// The output shape and, for a classifier, each item's five most likely classes.

@@ -1,11 +1,12 @@
+import Dispatch
 import NetcBasic
 import NetcIR
 import NetcTensors
 import NetcSema
 
 /// Runs a lowered graph with netc's kernels. Everything is allocated once, in `init`: the activation arena
-/// (the buffer plan, scaled by the batch), the im2col scratch and the prepared weights (batch norm folded
-/// in). `run` allocates nothing but its result arrays.
+/// (the buffer plan, scaled by the batch), the GEMM workers' panels and the prepared weights (batch norm
+/// folded in, convolution weights packed). `runInPlace` allocates nothing; `run` only its result arrays.
 public final class Interpreter {
   public let graph: LoweredGraph
   public let plan: BufferPlan
@@ -31,14 +32,14 @@ public final class Interpreter {
     self.graph = graph
     self.plan = plan
     self.batch = batch
-    var scratchSize = 0
-    for n in graph.nodes {
-      if case .conv(let a, _, _, _) = n.kind, !a.transposed { scratchSize = max(scratchSize, Self.geometry(n, a, graph).scratchSize) }
-    }
+    let hasGemm = graph.nodes.contains { if case .conv(let a, _, _, _) = $0.kind { return !a.transposed }; return false }
+    let scratchSize = hasGemm ? NetcGemmBlocking.scratch : 0
     let (count, o1) = plan.arenaSize.multipliedReportingOverflow(by: batch)
-    let bytes = (count + scratchSize) * 4
-    guard !o1, bytes <= memoryLimit else {
-      throw TensorFileError("running this network at batch \(batch) needs \(bytes) bytes of activations, above the limit of \(memoryLimit)")
+    let (floats, o2) = count.addingReportingOverflow(scratchSize)
+    let (bytes, o3) = floats.multipliedReportingOverflow(by: 4)
+    guard !o1, !o2, !o3, bytes <= memoryLimit else {
+      let needed = o1 || o2 || o3 ? "more than 2^63" : "\(bytes)"
+      throw TensorFileError("running this network at batch \(batch) needs \(needed) bytes of activations, above the limit of \(memoryLimit)")
     }
     arenaCount = count
     arena = Self.allocate(max(1, count))
@@ -160,6 +161,21 @@ public final class Interpreter {
     let itemSize = graph.shapes[graph.input].elementCount
     for b in 0..<batch { (x + b * xs).update(from: input + b * itemSize, count: itemSize) }
     for (i, n) in graph.nodes.enumerated() { execute(n, prepared[i]) }
+  }
+
+  /// Runs one batch like `runInPlace` and returns each node's time in nanoseconds.
+  public func profile(_ input: UnsafePointer<Float>) -> [UInt64] {
+    let (x, xs) = pointer(graph.input)
+    let itemSize = graph.shapes[graph.input].elementCount
+    for b in 0..<batch { (x + b * xs).update(from: input + b * itemSize, count: itemSize) }
+    var times: [UInt64] = []
+    times.reserveCapacity(graph.nodes.count)
+    for (i, n) in graph.nodes.enumerated() {
+      let t0 = DispatchTime.now().uptimeNanoseconds
+      execute(n, prepared[i])
+      times.append(DispatchTime.now().uptimeNanoseconds - t0)
+    }
+    return times
   }
 
   public func run(_ input: [Float]) -> [[Float]] {
