@@ -116,6 +116,8 @@ def measure(netc, name, batch, runs, warmup, prepared, tmp):
         for r in range(warmup + runs):
             order = CONTENDERS[r % len(CONTENDERS):] + CONTENDERS[:r % len(CONTENDERS)]
             for c in order:
+                # A pause lets the previous contender's thread pool stop spinning before the next one runs.
+                time.sleep(0.1)
                 t = workers[c].time_one()
                 if r >= warmup:
                     times[c].append(t)
