@@ -18,10 +18,20 @@ build=.build-fuzz
 products=()
 for t in "${targets[@]}"; do products+=(--product "fuzz-$t"); done
 echo "building ${targets[*]} with libFuzzer and AddressSanitizer..."
+# SwiftPM passes its two `--sanitize` flags to swiftc in no fixed order, and swiftc keeps only the last
+# `-sanitize=`: the combined flag after them is what instruments every module for both. `--sanitize fuzzer`
+# is still needed, for SwiftPM to leave `main` to libFuzzer.
 for t in "${targets[@]}"; do
-  NETC_FUZZ=1 swift build --build-path "$build" -c release --sanitize fuzzer --sanitize address --product "fuzz-$t" \
+  NETC_FUZZ=1 swift build --build-path "$build" -c release --sanitize fuzzer --sanitize address \
+    -Xswiftc -sanitize=fuzzer,address --product "fuzz-$t" \
     2>&1 | grep -v "Cannot export local symbol" | grep -E "error|warning: unre|Compiling fuzz|Build of" || true
-  [ -x "$build/release/fuzz-$t" ] || { echo "error: fuzz-$t did not build" >&2; exit 1; }
+  bin="$build/release/fuzz-$t"
+  [ -x "$bin" ] || { echo "error: fuzz-$t did not build" >&2; exit 1; }
+  # A binary without coverage counters fuzzes blind, and one without AddressSanitizer misses overflows.
+  symbols=$(nm "$bin")
+  guards=$(grep -c "__sanitizer_cov_trace_cmp\|__sancov" <<<"$symbols" || true)
+  grep -q "__asan_init" <<<"$symbols" || { echo "error: fuzz-$t is not built with AddressSanitizer" >&2; exit 1; }
+  [ "$guards" -ge 50 ] || { echo "error: fuzz-$t has no coverage instrumentation ($guards symbols)" >&2; exit 1; }
 done
 
 # Seeds: every spec and every bad input of the diagnostic suite; weights, tensors and plans netc writes.
