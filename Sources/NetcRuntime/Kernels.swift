@@ -89,25 +89,6 @@ func netcLog(_ x: Double) -> Double {
   return 2 * sum + e * 0.6931471805599453
 }
 
-/// Work split over cores. Small jobs run inline: a thread hop costs more than they do.
-@inline(__always)
-public func netcParallel(_ count: Int, work: Int, _ body: (Int) -> Void) {
-  if count <= 1 || work < 1 << 15 {
-    for i in 0..<count { body(i) }
-  } else {
-    DispatchQueue.concurrentPerform(iterations: count, execute: body)
-  }
-}
-
-/// Cores the kernels split work over: the processors online, at most 64.
-public let netcWorkers: Int = {
-  #if canImport(Glibc)
-    return max(1, min(64, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))))
-  #else
-    return 2
-  #endif
-}()
-
 /// GEMM blocking: an 8 x 32 register tile (16 SIMD16 accumulators), K in blocks of 256, and per worker a
 /// packed panel of B of at most 256 x 512 floats (512 KiB, resident in L2).
 public enum NetcGemmBlocking {
@@ -259,6 +240,10 @@ func netcMicroKernel(_ kb: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Fl
   if !full && !first {
     for r in 0..<height { (tile + r * 32).update(from: c + r * ldc, count: width) }
   }
+  // A full tile adds its residual and applies ReLU in registers; a partial one (whose residual rows may end
+  // before 32 columns) and the other activations go through the scalar loop below.
+  let vectorResidual = full && e.residual != nil
+  let vectorRelu = e.act == NetcAct.relu && (e.residual == nil || full)
   @inline(__always) func put(_ r: Int, _ v0: V, _ v1: V) {
     let p = out + r * ldo
     var lo = v0, hi = v1
@@ -271,7 +256,12 @@ func netcMicroKernel(_ kb: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Fl
         let bv = V(repeating: bias[row + min(r, height - 1)])  // rows past `height` are padding
         lo += bv; hi += bv
       }
-      if e.act == NetcAct.relu && e.residual == nil {
+      if vectorResidual, let res = e.residual {
+        let rp = res + (row + r) * e.ldr + col
+        lo += UnsafeRawPointer(rp).loadUnaligned(as: V.self)
+        hi += UnsafeRawPointer(rp + 16).loadUnaligned(as: V.self)
+      }
+      if vectorRelu {
         lo = lo.replacing(with: 0, where: lo .< 0)
         hi = hi.replacing(with: 0, where: hi .< 0)
       }
@@ -281,10 +271,11 @@ func netcMicroKernel(_ kb: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Fl
   }
   put(0, c00, c01); put(1, c10, c11); put(2, c20, c21); put(3, c30, c31)
   put(4, c40, c41); put(5, c50, c51); put(6, c60, c61); put(7, c70, c71)
-  if last && (e.residual != nil || (e.act != NetcAct.none && e.act != NetcAct.relu)) {
+  let scalarResidual = e.residual != nil && !vectorResidual
+  if last && (scalarResidual || (!vectorRelu && e.act != NetcAct.none)) {
     for r in 0..<height {
       let p = out + r * ldo
-      if let res = e.residual {
+      if scalarResidual, let res = e.residual {
         let rp = res + (row + r) * e.ldr + col
         for q in 0..<width { p[q] = netcActivate(p[q] + rp[q], e.act, e.slope) }
       } else {
@@ -447,6 +438,9 @@ public func netcLinear(inFeatures: Int, outFeatures: Int, batch: Int, input: Uns
 }
 
 /// Max or average pooling with PyTorch's padding, dilation, ceil-mode and count_include_pad rules.
+///
+/// Each output row is accumulated in place, one kernel tap at a time over the whole row: the taps' valid
+/// ranges are found once per row and tap, so the inner loops have no bounds tests and vectorize.
 @inline(never)
 public func netcPool(_ g: NetcConvGeometry, isMax: Bool, countIncludePad: Bool, batch: Int,
                      input: UnsafePointer<Float>, inStride: Int, output: UnsafeMutablePointer<Float>, outStride: Int,
@@ -456,42 +450,69 @@ public func netcPool(_ g: NetcConvGeometry, isMax: Bool, countIncludePad: Bool, 
     let x = input + b * inStride + c * g.inH * g.inW
     let y = output + b * outStride + c * g.outH * g.outW
     for oh in 0..<g.outH {
-      for ow in 0..<g.outW {
-        let hs = oh * g.sH - g.padT, ws = ow * g.sW - g.padL
-        var v: Float
-        if isMax {
-          // The taps inside the input, found once per window instead of tested per tap.
-          let kh0 = hs >= 0 ? 0 : (-hs + g.dH - 1) / g.dH, kw0 = ws >= 0 ? 0 : (-ws + g.dW - 1) / g.dW
-          let kh1 = min(g.kH, (g.inH - 1 - hs) / g.dH + 1), kw1 = min(g.kW, (g.inW - 1 - ws) / g.dW + 1)
-          v = -.infinity
-          var nan = false
-          var kh = kh0
-          while kh < kh1 {
-            let rowp = x + (hs + kh * g.dH) * g.inW + ws
-            var kw = kw0
-            while kw < kw1 {
-              let t = rowp[kw * g.dW]
-              v = t > v ? t : v
-              nan = nan || t != t
-              kw += 1
-            }
-            kh += 1
+      let row = y + oh * g.outW
+      row.update(repeating: isMax ? -.infinity : 0, count: g.outW)
+      let hs = oh * g.sH - g.padT
+      for kh in 0..<g.kH {
+        let ih = hs + kh * g.dH
+        if ih < 0 || ih >= g.inH { continue }
+        let src = x + ih * g.inW
+        for kw in 0..<g.kW {
+          // Output columns whose tap kw lands inside the input: 0 <= ow * sW + off < inW.
+          let off = kw * g.dW - g.padL
+          let lo = off >= 0 ? 0 : (-off + g.sW - 1) / g.sW
+          let hi = off < g.inW ? min(g.outW, (g.inW - 1 - off) / g.sW + 1) : 0
+          if lo >= hi { continue }
+          if isMax {
+            netcMaxRow(row + lo, src + lo * g.sW + off, count: hi - lo, stride: g.sW)
+          } else {
+            netcAddRow(row + lo, src + lo * g.sW + off, count: hi - lo, stride: g.sW)
           }
-          if nan { v = .nan }  // PyTorch's max pooling propagates NaN
-        } else {
-          let he = min(hs + g.kH, g.inH + g.padT), we = min(ws + g.kW, g.inW + g.padL)
-          let poolSize = (he - hs) * (we - ws)
-          let h0 = max(hs, 0), w0 = max(ws, 0), h1 = min(he, g.inH), w1 = min(we, g.inW)
-          var s: Float = 0
-          if h0 < h1 && w0 < w1 {
-            for ih in h0..<h1 { for iw in w0..<w1 { s += x[ih * g.inW + iw] } }
-          }
-          let divisor = countIncludePad ? poolSize : max(1, (h1 - h0) * (w1 - w0))
-          v = s / Float(divisor)
         }
-        y[oh * g.outW + ow] = netcActivate(v, act, slope)
+      }
+      if !isMax {
+        let he = min(hs + g.kH, g.inH + g.padT), h0 = max(hs, 0), h1 = min(he, g.inH)
+        for ow in 0..<g.outW {
+          let ws = ow * g.sW - g.padL
+          let we = min(ws + g.kW, g.inW + g.padL), w0 = max(ws, 0), w1 = min(we, g.inW)
+          let divisor = countIncludePad ? (he - hs) * (we - ws) : max(1, (h1 - h0) * (w1 - w0))
+          row[ow] /= Float(divisor)
+        }
+      }
+      if act != NetcAct.none {
+        for ow in 0..<g.outW { row[ow] = netcActivate(row[ow], act, slope) }
       }
     }
+  }
+}
+
+/// acc[i] = max(acc[i], src[i * stride]), NaN winning as in PyTorch's max pooling.
+@inline(__always)
+func netcMaxRow(_ acc: UnsafeMutablePointer<Float>, _ src: UnsafePointer<Float>, count: Int, stride: Int) {
+  typealias V = SIMD16<Float>
+  var i = 0
+  if stride == 1 {
+    while i + 16 <= count {
+      let a = UnsafeRawPointer(acc + i).loadUnaligned(as: V.self)
+      let t = UnsafeRawPointer(src + i).loadUnaligned(as: V.self)
+      UnsafeMutableRawPointer(acc + i).storeBytes(of: a.replacing(with: t, where: (t .> a) .| (t .!= t)), as: V.self)
+      i += 16
+    }
+  }
+  while i < count {
+    let t = src[i * stride], a = acc[i]
+    acc[i] = t > a || t != t ? t : a
+    i += 1
+  }
+}
+
+/// acc[i] += src[i * stride].
+@inline(__always)
+func netcAddRow(_ acc: UnsafeMutablePointer<Float>, _ src: UnsafePointer<Float>, count: Int, stride: Int) {
+  if stride == 1 {
+    for i in 0..<count { acc[i] += src[i] }
+  } else {
+    for i in 0..<count { acc[i] += src[i * stride] }
   }
 }
 

@@ -74,6 +74,112 @@ import Testing
     }
   }
 
+  /// The residual add and the activation fused into the GEMM's stores, on full 8x32 tiles (added in
+  /// registers) and partial ones (13 channels, 400 pixels), with ReLU, ReLU6 and none.
+  @Test func fusedResidualMatchesItsDefinition() throws {
+    let (ch, h, w) = (13, 10, 40)
+    for (act, f) in [("relu", { (v: Float) in max(v, 0) }), ("relu6", { min(max($0, 0), 6) }), ("", { $0 })] {
+      let source = "input \(ch)x\(h)x\(w)\nresidual< conv 3x3 \(ch) p1 >\n\(act)\n"
+      let c = Pipeline.compile(path: "t.net", bytes: Array(source.utf8))
+      let g = Lowering.lower(try #require(c.network, "\(source)"))
+      #expect(g.nodes.count == 1, "\(source): the add and activation are not fused")
+      var weights: [String: [Float]] = [:]
+      for t in WeightLoader.heInit(g, seed: 11) { weights[t.name] = t.data }
+      let wName = try #require(weights.keys.first { $0.hasSuffix(".weight") })
+      let bName = try #require(weights.keys.first { $0.hasSuffix(".bias") })
+      let wt = weights[wName]!, bias = weights[bName]!
+      var rng = SplitMix64(seed: 9)
+      let x = (0..<(ch * h * w)).map { _ in Float(rng.normal()) * 3 }
+      let y = try Interpreter(graph: g, plan: BufferPlan(g), weights: weights, batch: 1).run(x)[0]
+      var worst: Float = 0
+      for o in 0..<ch {
+        for i in 0..<h {
+          for j in 0..<w {
+            var s = Double(bias[o])
+            for ci in 0..<ch {
+              for u in 0..<3 {
+                for v in 0..<3 {
+                  let ih = i - 1 + u, iw = j - 1 + v
+                  guard ih >= 0, ih < h, iw >= 0, iw < w else { continue }
+                  s += Double(wt[((o * ch + ci) * 3 + u) * 3 + v]) * Double(x[(ci * h + ih) * w + iw])
+                }
+              }
+            }
+            let expected = f(Float(s) + x[(o * h + i) * w + j])
+            worst = max(worst, abs(expected - y[(o * h + i) * w + j]))
+          }
+        }
+      }
+      #expect(worst < 1e-4, "\(source): max|diff| \(worst)")
+    }
+  }
+
+  /// Pooling against PyTorch's definition, computed here window by window: padding, dilation, ceil mode
+  /// (a last window hanging over the edge), strides wider than the kernel, both divisors, and NaN winning
+  /// a max.
+  @Test func poolingMatchesItsDefinition() throws {
+    // (source, kernel, stride, pad, dilation, ceil, max, count_include_pad)
+    let cases: [(String, Int, Int, Int, Int, Bool, Bool, Bool)] = [
+      ("maxpool 3x3 s2 ceil", 3, 2, 0, 1, true, true, true),
+      ("maxpool 3x3 s1 p1", 3, 1, 1, 1, false, true, true),
+      ("maxpool 3x3 s2 p1 d2 ceil", 3, 2, 1, 2, true, true, true),
+      ("maxpool 2x2 s3", 2, 3, 0, 1, false, true, true),
+      ("avgpool 3x3 s2 p1 ceil", 3, 2, 1, 1, true, false, true),
+      ("avgpool 3x3 s2 p1 ceil exclude_pad", 3, 2, 1, 1, true, false, false),
+      ("avgpool 5x5 s3", 5, 3, 0, 1, false, false, true),
+    ]
+    let (cin, h, w) = (3, 23, 37)
+    for (layer, k, s, p, d, ceil, isMax, includePad) in cases {
+      let source = "input \(cin)x\(h)x\(w)\n\(layer)\n"
+      let c = Pipeline.compile(path: "t.net", bytes: Array(source.utf8))
+      let net = try #require(c.network, "\(source)")
+      let g = Lowering.lower(net)
+      var rng = SplitMix64(seed: 5)
+      var x = (0..<(2 * cin * h * w)).map { _ in Float(rng.normal()) }
+      x[w + 3] = .nan  // row 1, column 3: inside a window of every case
+      let y = try Interpreter(graph: g, plan: BufferPlan(g), weights: [:], batch: 2).run(x)[0]
+      func outSize(_ n: Int) -> Int {
+        let span = n + 2 * p - d * (k - 1) - 1
+        var o = (ceil ? (span + s - 1) / s : span / s) + 1
+        if ceil && (o - 1) * s >= n + p { o -= 1 }  // the last window must start inside the input or left pad
+        return o
+      }
+      let oh = outSize(h), ow = outSize(w)
+      #expect(y.count == 2 * cin * oh * ow, "\(layer)")
+      var mismatches = 0, nans = 0
+      for b in 0..<2 {
+        for ch in 0..<cin {
+          for i in 0..<oh {
+            for j in 0..<ow {
+              let plane = (b * cin + ch) * h * w
+              var m = -Float.infinity, sawNaN = false, sum: Float = 0, valid = 0
+              for u in 0..<k {
+                for v in 0..<k {
+                  let ih = i * s - p + u * d, iw = j * s - p + v * d
+                  guard ih >= 0, ih < h, iw >= 0, iw < w else { continue }
+                  let t = x[plane + ih * w + iw]
+                  sawNaN = sawNaN || t.isNaN
+                  m = max(m, t.isNaN ? m : t)
+                  sum += t
+                  valid += 1
+                }
+              }
+              // count_include_pad counts padding cells but not the cells past the padding (ceil mode).
+              let hs = i * s - p, ws = j * s - p
+              let padded = (min(hs + k, h + p) - hs) * (min(ws + k, w + p) - ws)
+              let expected = isMax ? (sawNaN ? .nan : m) : sum / Float(includePad ? padded : valid)
+              let got = y[((b * cin + ch) * oh + i) * ow + j]
+              if expected.isNaN { nans += 1; if !got.isNaN { mismatches += 1 } }
+              else if !(abs(got - expected) <= 1e-5) { mismatches += 1 }
+            }
+          }
+        }
+      }
+      #expect(mismatches == 0, "\(layer): \(mismatches) outputs differ")
+      #expect(!isMax || nans > 0, "\(layer): the NaN input reached no window")
+    }
+  }
+
   /// A network small enough to compute by hand: 2x + 1 through a 1x1 convolution, then ReLU, then a
   /// 2x2 average pool.
   @Test func interpreterComputesByHand() throws {
@@ -229,9 +335,11 @@ import Testing
 
   /// The emitted Swift carries the interpreter's kernels verbatim.
   @Test func embeddedKernelsAreCurrent() throws {
-    let kernels = try readText(Paths.root.appendingPathComponent("Sources/NetcRuntime/Kernels.swift"))
     let embedded = try readText(Paths.root.appendingPathComponent("Sources/NetcBackends/KernelSource.swift"))
-    #expect(embedded.contains(kernels), "run scripts/embed-kernels.sh")
+    for file in ["Kernels.swift", "Parallel.swift"] {
+      let kernels = try readText(Paths.root.appendingPathComponent("Sources/NetcRuntime/\(file)"))
+      #expect(embedded.contains(kernels), "run scripts/embed-kernels.sh")
+    }
   }
 
   @Test func emittedCodeGolden() throws {

@@ -1,0 +1,140 @@
+// Work split over cores by threads that stay up between calls. A network is a chain of a hundred or more
+// sub-millisecond kernels; waking a parked thread for each costs about as much as the kernel itself, so the
+// workers spin for a short while after each job before they sleep. Like Kernels.swift, this file is copied
+// into the Swift that `netc emit` writes: only the standard library, Synchronization and Dispatch.
+import Dispatch
+import Synchronization
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Darwin)
+  import Darwin
+#endif
+
+/// Cores the kernels split work over: the processors online, at most 64.
+public let netcWorkers: Int = {
+  #if canImport(Glibc)
+    return max(1, min(64, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))))
+  #elseif canImport(Darwin)
+    return max(1, min(64, Int(sysconf(_SC_NPROCESSORS_ONLN))))
+  #else
+    return 2
+  #endif
+}()
+
+/// Runs body(0..<count) over the cores. Small jobs run inline: a thread hop costs more than they do.
+@inline(__always)
+public func netcParallel(_ count: Int, work: Int, _ body: (Int) -> Void) {
+  if count <= 1 || work < 1 << 15 || netcWorkers == 1 {
+    for i in 0..<count { body(i) }
+  } else {
+    NetcThreadPool.shared.run(count, body)
+  }
+}
+
+/// netcWorkers - 1 threads and the caller share a job's iterations. One job at a time: a caller that finds
+/// the pool busy (another thread's network, or a kernel inside a job) runs its iterations itself.
+///
+/// The caller never waits for a worker that has not started: iterations are claimed one by one from a
+/// word holding the job's number, its iteration count and the next index, so a worker that wakes late claims nothing of a job
+/// the caller has finished, and the caller only waits for the workers that are inside an iteration. On a
+/// busy machine the caller simply does more of the work.
+public final class NetcThreadPool: @unchecked Sendable {
+  public static let shared = NetcThreadPool(threads: netcWorkers - 1)
+
+  /// Two milliseconds of spinning after a job before a worker sleeps: long enough to span the gap between
+  /// two kernels, short enough not to steal a core from whatever runs after the network.
+  static let spinNanoseconds: UInt64 = 2_000_000
+
+  private let threads: Int
+  private let busy = Atomic<Bool>(false)
+  private let generation = Atomic<Int>(0)   // the current job's number, bumped to publish a job
+  private let claim = Atomic<Int>(0)        // job number << 44 | iterations << 22 | next iteration
+  private let active = Atomic<Int>(0)       // workers that may hold a claim
+  private let sleepers = Atomic<Int>(0)
+  private let wake = DispatchSemaphore(value: 0)
+  // Written by the caller before the job is published; read by a worker only while it holds a claim.
+  private var job: ((Int) -> Void)?
+
+  init(threads: Int) {
+    self.threads = threads
+    for t in 0..<threads {
+      DispatchQueue(label: "netc.worker.\(t)", qos: .userInitiated).async { [unowned self] in self.workerLoop() }
+    }
+  }
+
+  func run(_ n: Int, _ body: (Int) -> Void) {
+    guard threads > 0, n < 1 << 22,
+      busy.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged
+    else {
+      for i in 0..<n { body(i) }
+      return
+    }
+    withoutActuallyEscaping(body) { body in
+      job = body
+      let number = (generation.load(ordering: .relaxed) + 1) & 0x7_ffff
+      claim.store(number << 44 | n << 22, ordering: .sequentiallyConsistent)
+      generation.store(number, ordering: .sequentiallyConsistent)
+      if sleepers.load(ordering: .sequentiallyConsistent) > 0 {
+        for _ in 0..<sleepers.exchange(0, ordering: .sequentiallyConsistent) { wake.signal() }
+      }
+      while let i = take(number) { body(i) }
+      var spins = 0
+      while active.load(ordering: .sequentiallyConsistent) > 0 {
+        spins += 1
+        if spins & 1023 == 0 { netcYield() }
+      }
+      job = nil
+    }
+    busy.store(false, ordering: .releasing)
+  }
+
+  /// Claims the next iteration of job `number`, or nil when it has none left or is over.
+  @inline(__always) private func take(_ number: Int) -> Int? {
+    var word = claim.load(ordering: .sequentiallyConsistent)
+    while word >> 44 == number && word & 0x3f_ffff < (word >> 22) & 0x3f_ffff {
+      let (exchanged, original) = claim.compareExchange(
+        expected: word, desired: word + 1, ordering: .sequentiallyConsistent)
+      if exchanged { return word & 0x3f_ffff }
+      word = original
+    }
+    return nil
+  }
+
+  private func workerLoop() {
+    var seen = 0
+    while true {
+      var spins = 0
+      var spinStart: UInt64 = 0
+      while generation.load(ordering: .acquiring) == seen {
+        spins += 1
+        if spins & 255 != 0 { continue }
+        let now = DispatchTime.now().uptimeNanoseconds
+        if spinStart == 0 { spinStart = now }
+        if now - spinStart < Self.spinNanoseconds { continue }
+        // Announce the sleep, then look once more: a job published in between is either seen here or
+        // finds this worker counted in `sleepers` and signals it.
+        sleepers.add(1, ordering: .sequentiallyConsistent)
+        if generation.load(ordering: .sequentiallyConsistent) == seen { wake.wait() }
+        spinStart = 0
+      }
+      seen = generation.load(ordering: .acquiring)
+      active.add(1, ordering: .sequentiallyConsistent)
+      work(seen)
+      active.subtract(1, ordering: .sequentiallyConsistent)
+    }
+  }
+
+  /// A function of its own so that the worker's reference to the caller's closure is gone when it
+  /// returns, before `active` lets the caller finish.
+  @inline(never) private func work(_ number: Int) {
+    guard let first = take(number), let body = job else { return }
+    body(first)
+    while let i = take(number) { body(i) }
+  }
+}
+
+@inline(__always) func netcYield() {
+  #if canImport(Glibc) || canImport(Darwin)
+    sched_yield()
+  #endif
+}
