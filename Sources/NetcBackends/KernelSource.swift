@@ -340,36 +340,45 @@ func netcPackConvPanel(_ g: NetcConvGeometry, _ x: UnsafePointer<Float>, k0: Int
                        _ dst: UnsafeMutablePointer<Float>) {
   let taps = g.kH * g.kW
   let oh0 = col / g.outW, ow0 = col % g.outW
+  // Row k of the im2col matrix is input channel c, kernel tap (kh, kw): stepped, not divided, per row.
+  var c = k0 / taps, kh = (k0 % taps) / g.kW, kw = k0 % g.kW
   for p in 0..<kb {
-    let k = k0 + p
-    let c = k / taps, kh = (k % taps) / g.kW, kw = k % g.kW
     let d = dst + p * 32
     let plane = x + c * g.inH * g.inW
+    let iwShift = kw * g.dW - g.padL
+    // The columns of an output row whose tap falls inside the input: 0 <= ow * sW + iwShift < inW.
+    let owLo = iwShift >= 0 ? 0 : (-iwShift + g.sW - 1) / g.sW
+    let owHi = iwShift < g.inW ? min(g.outW, (g.inW - 1 - iwShift) / g.sW + 1) : 0
     var q = 0, oh = oh0, ow = ow0
     while q < width {
-      // One output row's stretch of this panel.
+      // One output row's stretch of this panel: columns ow..<ow+run.
       let run = min(width - q, g.outW - ow)
       let ih = oh * g.sH - g.padT + kh * g.dH
-      if ih < 0 || ih >= g.inH {
-        for t in 0..<run { d[q + t] = 0 }
+      let lo = max(ow, owLo), hi = min(ow + run, owHi)
+      if ih < 0 || ih >= g.inH || lo >= hi {
+        (d + q).update(repeating: 0, count: run)
       } else {
-        let src = plane + ih * g.inW
-        let iw0 = ow * g.sW - g.padL + kw * g.dW
-        if g.sW == 1 && iw0 >= 0 && iw0 + run <= g.inW {
-          (d + q).update(from: src + iw0, count: run)
+        if lo > ow { (d + q).update(repeating: 0, count: lo - ow) }
+        let out = d + q + (lo - ow)
+        let src = plane + ih * g.inW + lo * g.sW + iwShift
+        if g.sW == 1 {
+          out.update(from: src, count: hi - lo)
         } else {
-          var iw = iw0
-          for t in 0..<run {
-            d[q + t] = iw >= 0 && iw < g.inW ? src[iw] : 0
-            iw += g.sW
-          }
+          for t in 0..<(hi - lo) { out[t] = src[t * g.sW] }
         }
+        if hi < ow + run { (d + q + (hi - ow)).update(repeating: 0, count: ow + run - hi) }
       }
       q += run
       ow = 0
       oh += 1
     }
-    for t in width..<32 { d[t] = 0 }
+    if width < 32 { (d + width).update(repeating: 0, count: 32 - width) }
+    kw += 1
+    if kw == g.kW {
+      kw = 0
+      kh += 1
+      if kh == g.kH { kh = 0; c += 1 }
+    }
   }
 }
 
@@ -715,8 +724,12 @@ import Synchronization
   import Darwin
 #endif
 
-/// Cores the kernels split work over: the processors online, at most 64.
+/// Threads the kernels split work over: NETC_THREADS if set (1 to 64), else the processors online, at
+/// most 64.
 public let netcWorkers: Int = {
+  #if canImport(Glibc) || canImport(Darwin)
+    if let v = getenv("NETC_THREADS"), let n = Int(String(cString: v)), (1...64).contains(n) { return n }
+  #endif
   #if canImport(Glibc)
     return max(1, min(64, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))))
   #elseif canImport(Darwin)

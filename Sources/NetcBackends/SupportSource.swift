@@ -34,22 +34,28 @@ func netcCopy(_ xs: [Float]) -> UnsafeMutablePointer<Float> {
   return p
 }
 
-/// A safetensors file, read whole and checked against the tensors the network expects.
+/// A safetensors file, checked against the tensors the network expects from its header; each tensor is
+/// read when its layer is prepared, so the file is never in memory whole beside the prepared weights.
 final class NetcWeightFile {
-  private var tensors: [String: [Float]] = [:]
+  private let path: String
+  private let handle: FileHandle
+  private var entries: [String: (offset: Int, count: Int, dtype: String)] = [:]
 
   init(path: String, expected: [(String, [Int])]) throws {
-    guard let data = FileManager.default.contents(atPath: path) else {
+    self.path = path
+    guard let handle = FileHandle(forReadingAtPath: path) else {
       throw NetcWeightError(description: "cannot read weights '\(path)'")
     }
-    let bytes = [UInt8](data)
-    guard bytes.count >= 8 else { throw NetcWeightError(description: "'\(path)' is too short for a safetensors file") }
+    self.handle = handle
+    let fileSize = Int(try handle.seekToEnd())
+    guard fileSize >= 8 else { throw NetcWeightError(description: "'\(path)' is too short for a safetensors file") }
+    let length = try Self.read(handle, at: 0, count: 8)
     var n = 0
-    for k in 0..<8 { n |= Int(bytes[k]) << (8 * k) }
-    guard n >= 0, n <= bytes.count - 8 else {
-      throw NetcWeightError(description: "'\(path)': the header claims \(n) bytes, the file holds \(bytes.count - 8)")
+    for k in 0..<8 { n |= Int(length[k]) << (8 * k) }
+    guard n >= 0, n <= fileSize - 8 else {
+      throw NetcWeightError(description: "'\(path)': the header claims \(n) bytes, the file holds \(fileSize - 8)")
     }
-    guard let header = try? JSONSerialization.jsonObject(with: Data(bytes[8..<(8 + n)])) as? [String: Any] else {
+    guard let header = try? JSONSerialization.jsonObject(with: Data(try Self.read(handle, at: 8, count: n))) as? [String: Any] else {
       throw NetcWeightError(description: "'\(path)': the safetensors header is not a JSON object")
     }
     let dataStart = 8 + n
@@ -66,22 +72,9 @@ final class NetcWeightFile {
       let size = dtype == "F32" ? 4 : 2
       let count = shape.reduce(1, *)
       guard let offsets = entry["data_offsets"] as? [Int], offsets.count == 2, offsets[0] >= 0,
-        offsets[1] - offsets[0] == count * size, dataStart + offsets[1] <= bytes.count
+        offsets[1] - offsets[0] == count * size, dataStart + offsets[1] <= fileSize
       else { throw NetcWeightError(description: "tensor '\(name)': its data offsets do not fit the file") }
-      var values = [Float](repeating: 0, count: count)
-      var i = dataStart + offsets[0]
-      for k in 0..<count {
-        switch dtype {
-        case "F32":
-          values[k] = Float(bitPattern: UInt32(bytes[i]) | UInt32(bytes[i + 1]) << 8 | UInt32(bytes[i + 2]) << 16 | UInt32(bytes[i + 3]) << 24)
-        case "F16":
-          values[k] = Float(Float16(bitPattern: UInt16(bytes[i]) | UInt16(bytes[i + 1]) << 8))
-        default:
-          values[k] = Float(bitPattern: (UInt32(bytes[i]) | UInt32(bytes[i + 1]) << 8) << 16)
-        }
-        i += size
-      }
-      tensors[name] = values
+      entries[name] = (dataStart + offsets[0], count, dtype)
     }
     let known = Set(expected.map(\.0))
     for name in header.keys where name != "__metadata__" && !known.contains(name) && !name.hasSuffix(".num_batches_tracked") {
@@ -89,11 +82,49 @@ final class NetcWeightFile {
     }
   }
 
-  private func affine(_ bn: (String, Double, Bool)) -> (scale: [Float], shift: [Float]) {
+  private static func read(_ handle: FileHandle, at offset: Int, count: Int) throws -> Data {
+    try handle.seek(toOffset: UInt64(offset))
+    let data = try handle.read(upToCount: count) ?? Data()
+    guard data.count == count else { throw NetcWeightError(description: "the weight file ended early (truncated?)") }
+    return data
+  }
+
+  /// One tensor, decoded to f32.
+  func tensor(_ name: String) throws -> [Float] {
+    var values = [Float](repeating: 0, count: entries[name]!.count)
+    try values.withUnsafeMutableBufferPointer { try read(name, into: $0.baseAddress!) }
+    return values
+  }
+
+  /// One tensor, decoded straight into `out`, a few MiB of the file at a time.
+  func read(_ name: String, into out: UnsafeMutablePointer<Float>) throws {
+    let e = entries[name]!
+    let size = e.dtype == "F32" ? 4 : 2
+    let chunk = (4 << 20) / size
+    var done = 0
+    while done < e.count {
+      let n = min(chunk, e.count - done)
+      let data = try Self.read(handle, at: e.offset + done * size, count: n * size)
+      let o = out + done
+      data.withUnsafeBytes { raw in
+        switch e.dtype {
+        case "F32":
+          for k in 0..<n { o[k] = Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 4 * k, as: UInt32.self))) }
+        case "F16":
+          for k in 0..<n { o[k] = Float(Float16(bitPattern: UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: 2 * k, as: UInt16.self)))) }
+        default:
+          for k in 0..<n { o[k] = Float(bitPattern: UInt32(UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: 2 * k, as: UInt16.self))) << 16) }
+        }
+      }
+      done += n
+    }
+  }
+
+  private func affine(_ bn: (String, Double, Bool)) throws -> (scale: [Float], shift: [Float]) {
     let (name, eps, hasAffine) = bn
-    return netcBatchNormAffine(mean: tensors["\(name).running_mean"]!, variance: tensors["\(name).running_var"]!,
-                               gamma: hasAffine ? tensors["\(name).weight"] : nil,
-                               beta: hasAffine ? tensors["\(name).bias"] : nil, eps: eps)
+    return netcBatchNormAffine(mean: try tensor("\(name).running_mean"), variance: try tensor("\(name).running_var"),
+                               gamma: hasAffine ? try tensor("\(name).weight") : nil,
+                               beta: hasAffine ? try tensor("\(name).bias") : nil, eps: eps)
   }
 
   /// The layer's weight and bias, with the batch norm after it folded in (a linear layer is a 1x1
@@ -101,12 +132,20 @@ final class NetcWeightFile {
   @inline(never)
   func append(_ w: inout [UnsafeMutablePointer<Float>?], _ b: inout [UnsafeMutablePointer<Float>?], weight: String,
               bias: String?, bn: (String, Double, Bool)?, transposed: Bool = false, inChannels: Int, outChannels: Int,
-              groups: Int = 1, kernel: Int = 1, packed: Bool = false)
+              groups: Int = 1, kernel: Int = 1, packed: Bool = false) throws
   {
-    var weights = tensors[weight]!
-    var biases = bias.map { tensors[$0]! }
+    if bn == nil && !packed {
+      // Used as stored: decoded straight into its buffer (VGG's first fully connected layer is 411 MB).
+      let p = netcAllocate(entries[weight]!.count)
+      try read(weight, into: p)
+      w.append(p)
+      b.append(try bias.map { try netcCopy(tensor($0)) })
+      return
+    }
+    var weights = try tensor(weight)
+    var biases = try bias.map { try tensor($0) }
     if let bn {
-      let (scale, shift) = affine(bn)
+      let (scale, shift) = try affine(bn)
       (weights, biases) = netcFold(weight: weights, bias: biases, scale: scale, shift: shift, transposed: transposed,
                                    inChannels: inChannels, outChannels: outChannels, groups: groups, kernel: kernel)
     }
@@ -121,8 +160,8 @@ final class NetcWeightFile {
   /// A batch norm with nothing to fold into, as a scale and shift.
   @inline(never)
   func appendAffine(_ w: inout [UnsafeMutablePointer<Float>?], _ b: inout [UnsafeMutablePointer<Float>?],
-                    bn: (String, Double, Bool)) {
-    let (scale, shift) = affine(bn)
+                    bn: (String, Double, Bool)) throws {
+    let (scale, shift) = try affine(bn)
     w.append(netcCopy(scale))
     b.append(netcCopy(shift))
   }

@@ -86,11 +86,11 @@ public enum SwiftEmitter {
   static func prepare(_ n: Node, _ i: Int) -> String {
     switch n.kind {
     case .conv(let a, let name, let bias, let bn):
-      return "    t.append(&w, &b, weight: \"\(name).weight\", bias: \(bias ? "\"\(name).bias\"" : "nil"), bn: \(bnArgs(bn)), transposed: \(a.transposed), inChannels: \(a.inChannels), outChannels: \(a.outChannels), groups: \(a.groups), kernel: \(a.kernel.h * a.kernel.w)\(a.transposed ? "" : ", packed: true"))\n"
+      return "    try t.append(&w, &b, weight: \"\(name).weight\", bias: \(bias ? "\"\(name).bias\"" : "nil"), bn: \(bnArgs(bn)), transposed: \(a.transposed), inChannels: \(a.inChannels), outChannels: \(a.outChannels), groups: \(a.groups), kernel: \(a.kernel.h * a.kernel.w)\(a.transposed ? "" : ", packed: true"))\n"
     case .linear(let inF, let outF, let name, let bias, let bn):
-      return "    t.append(&w, &b, weight: \"\(name).weight\", bias: \(bias ? "\"\(name).bias\"" : "nil"), bn: \(bnArgs(bn)), inChannels: \(inF), outChannels: \(outF))\n"
+      return "    try t.append(&w, &b, weight: \"\(name).weight\", bias: \(bias ? "\"\(name).bias\"" : "nil"), bn: \(bnArgs(bn)), inChannels: \(inF), outChannels: \(outF))\n"
     case .batchNorm(let bn):
-      return "    t.appendAffine(&w, &b, bn: \(bnArgs(bn))!)\n"
+      return "    try t.appendAffine(&w, &b, bn: \(bnArgs(bn)))\n"
     default:
       return "    w.append(nil); b.append(nil)\n"
     }

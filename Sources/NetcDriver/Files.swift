@@ -32,6 +32,49 @@ enum Files {
     }
   }
 
+  /// A file read by ranges, for weights: only the tensor being prepared is in memory.
+  final class RangeReader {
+    let size: Int
+    private let fd: Int32
+    private let path: String
+
+    init(_ path: String, limit: Int) throws {
+      self.path = path
+      fd = open(path, O_RDONLY)
+      guard fd >= 0 else {
+        throw WriteError(message: "'\(path)' \(errno == ENOENT || errno == ENOTDIR ? "no such file" : "cannot be read")")
+      }
+      var st = stat()
+      guard fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else {
+        close(fd)
+        throw WriteError(message: "'\(path)' is not a regular file")
+      }
+      size = Int(st.st_size)
+      guard size <= limit else {
+        close(fd)
+        throw WriteError(message: "'\(path)' is \(size) bytes, above the limit of \(limit)")
+      }
+    }
+
+    deinit { close(fd) }
+
+    /// The bytes of `range`, fewer if the file has shrunk since it was opened.
+    func read(_ range: Range<Int>) throws -> [UInt8] {
+      var bytes = [UInt8](repeating: 0, count: range.count)
+      var done = 0
+      try bytes.withUnsafeMutableBytes { buf in
+        while done < range.count {
+          let n = pread(fd, buf.baseAddress! + done, range.count - done, off_t(range.lowerBound + done))
+          if n < 0 && errno == EINTR { continue }
+          if n < 0 { throw WriteError(message: "'\(path)' cannot be read: \(String(cString: strerror(errno)))") }
+          if n == 0 { break }
+          done += n
+        }
+      }
+      return done == range.count ? bytes : Array(bytes[0..<done])
+    }
+  }
+
   static func read(_ path: String, limit: Int) throws -> [UInt8] {
     switch Pipeline.read(path: path, limit: limit) {
     case .success(let b): return b

@@ -78,7 +78,8 @@ enum RunCommand {
     let limitMB = try a.int("--memory-limit", default: Interpreter.defaultMemoryLimit >> 20, range: 1...(1 << 30), command: "run")
     guard let (_, g, plan) = try loweredSpecOrPlan(common, a.positional[0], &r) else { r.status = 1; return }
     do {
-      let weights = try WeightLoader.load(g, safetensors: try Files.read(weightsPath, limit: maxWeightBytes))
+      let file = try Files.RangeReader(weightsPath, limit: maxWeightBytes)
+      let weights = try WeightLoader.open(g, fileSize: file.size, read: file.read)
       let item = g.shapes[g.input]
       var batch = common.batch
       var input: [Float]

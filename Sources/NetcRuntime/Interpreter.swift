@@ -27,7 +27,15 @@ public final class Interpreter {
     var slope: Float = 0
   }
 
-  public init(graph: LoweredGraph, plan: BufferPlan, weights: [String: [Float]], batch: Int,
+  public convenience init(graph: LoweredGraph, plan: BufferPlan, weights: [String: [Float]], batch: Int,
+                          memoryLimit: Int = Interpreter.defaultMemoryLimit) throws {
+    try self.init(graph: graph, plan: plan, weights: WeightDictionary(weights), batch: batch, memoryLimit: memoryLimit)
+  }
+
+  /// Each weight is asked for when its layer is prepared: from a `WeightSource`, at most one tensor of the
+  /// file is in memory beside the prepared weights, and a tensor used as it is goes straight into its
+  /// final buffer.
+  public init(graph: LoweredGraph, plan: BufferPlan, weights: some WeightProvider, batch: Int,
               memoryLimit: Int = Interpreter.defaultMemoryLimit) throws {
     self.graph = graph
     self.plan = plan
@@ -60,6 +68,14 @@ public final class Interpreter {
     return p
   }
 
+  /// A tensor read straight into a buffer of its own.
+  private func readOwned(_ name: String, count: Int, _ w: some WeightProvider) throws -> UnsafeMutablePointer<Float> {
+    let p = Self.allocate(max(1, count))
+    owned.append(p)
+    try w.read(name, into: UnsafeMutableBufferPointer(start: p, count: count))
+    return p
+  }
+
   private func copyOwned(_ xs: [Float]) -> UnsafeMutablePointer<Float> {
     let p = Self.allocate(max(1, xs.count))
     xs.withUnsafeBufferPointer { p.update(from: $0.baseAddress!, count: xs.count) }
@@ -80,21 +96,21 @@ public final class Interpreter {
     }
   }
 
-  static func batchNormAffine(_ bn: BatchNormRef, _ w: [String: [Float]]) -> (scale: [Float], shift: [Float]) {
-    netcBatchNormAffine(mean: w["\(bn.name).running_mean"]!, variance: w["\(bn.name).running_var"]!,
-                        gamma: bn.affine ? w["\(bn.name).weight"]! : nil, beta: bn.affine ? w["\(bn.name).bias"]! : nil,
-                        eps: bn.eps)
+  static func batchNormAffine(_ bn: BatchNormRef, _ w: some WeightProvider) throws -> (scale: [Float], shift: [Float]) {
+    netcBatchNormAffine(mean: try w.tensor("\(bn.name).running_mean"), variance: try w.tensor("\(bn.name).running_var"),
+                        gamma: bn.affine ? try w.tensor("\(bn.name).weight") : nil,
+                        beta: bn.affine ? try w.tensor("\(bn.name).bias") : nil, eps: bn.eps)
   }
 
-  private func prepare(_ n: Node, _ w: [String: [Float]]) throws -> Prepared {
+  private func prepare(_ n: Node, _ w: some WeightProvider) throws -> Prepared {
     var p = Prepared()
     (p.act, p.slope) = Self.activation(n.activation)
     switch n.kind {
     case .conv(let a, let name, let hasBias, let bn):
-      var weight = w["\(name).weight"]!
-      var bias = hasBias ? w["\(name).bias"] : nil
+      var weight = try w.tensor("\(name).weight")
+      var bias = hasBias ? try w.tensor("\(name).bias") : nil
       if let bn {
-        let (scale, shift) = Self.batchNormAffine(bn, w)
+        let (scale, shift) = try Self.batchNormAffine(bn, w)
         let kk = a.kernel.h * a.kernel.w
         (weight, bias) = netcFold(weight: weight, bias: bias, scale: scale, shift: shift, transposed: a.transposed,
                                   inChannels: a.inChannels, outChannels: a.outChannels, groups: a.groups, kernel: kk)
@@ -109,17 +125,21 @@ public final class Interpreter {
       }
       p.bias = bias.map(copyOwned)
     case .linear(let inF, let outF, let name, let hasBias, let bn):
-      var weight = w["\(name).weight"]!
-      var bias = hasBias ? w["\(name).bias"] : nil
-      if let bn {
-        let (scale, shift) = Self.batchNormAffine(bn, w)
-        (weight, bias) = netcFold(weight: weight, bias: bias, scale: scale, shift: shift, transposed: false,
-                                  inChannels: inF, outChannels: outF, groups: 1, kernel: 1)
+      guard let bn else {
+        // The largest tensors of most networks (VGG's first fully connected layer: 411 MB) go to their
+        // buffer directly.
+        p.weight = try readOwned("\(name).weight", count: inF * outF, w)
+        p.bias = hasBias ? try readOwned("\(name).bias", count: outF, w) : nil
+        return p
       }
+      let (scale, shift) = try Self.batchNormAffine(bn, w)
+      let (weight, bias) = netcFold(weight: try w.tensor("\(name).weight"), bias: hasBias ? try w.tensor("\(name).bias") : nil,
+                                    scale: scale, shift: shift, transposed: false, inChannels: inF, outChannels: outF,
+                                    groups: 1, kernel: 1)
       p.weight = copyOwned(weight)
-      p.bias = bias.map(copyOwned)
+      p.bias = copyOwned(bias)
     case .batchNorm(let bn):
-      let (scale, shift) = Self.batchNormAffine(bn, w)
+      let (scale, shift) = try Self.batchNormAffine(bn, w)
       p.weight = copyOwned(scale)
       p.bias = copyOwned(shift)
     default: break

@@ -10,8 +10,12 @@ import Synchronization
   import Darwin
 #endif
 
-/// Cores the kernels split work over: the processors online, at most 64.
+/// Threads the kernels split work over: NETC_THREADS if set (1 to 64), else the processors online, at
+/// most 64.
 public let netcWorkers: Int = {
+  #if canImport(Glibc) || canImport(Darwin)
+    if let v = getenv("NETC_THREADS"), let n = Int(String(cString: v)), (1...64).contains(n) { return n }
+  #endif
   #if canImport(Glibc)
     return max(1, min(64, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))))
   #elseif canImport(Darwin)

@@ -39,19 +39,24 @@ public enum FloatBits {
   }
 
   static func decode(_ bytes: ArraySlice<UInt8>, _ type: ElementType) -> [Float] {
+    var out = [Float](repeating: 0, count: bytes.count / type.size)
+    out.withUnsafeMutableBufferPointer { decode(bytes, type, into: $0.baseAddress!) }
+    return out
+  }
+
+  /// Decodes bytes.count / type.size values into `out`, which must hold that many.
+  static func decode(_ bytes: ArraySlice<UInt8>, _ type: ElementType, into out: UnsafeMutablePointer<Float>) {
     let n = bytes.count / type.size
-    var out = [Float](repeating: 0, count: n)
-    var i = bytes.startIndex
-    for k in 0..<n {
+    bytes.withUnsafeBytes { raw in
       switch type {
       case .f32:
-        out[k] = Float(bitPattern: UInt32(bytes[i]) | UInt32(bytes[i + 1]) << 8 | UInt32(bytes[i + 2]) << 16 | UInt32(bytes[i + 3]) << 24)
-      case .f16: out[k] = f16ToF32(UInt16(bytes[i]) | UInt16(bytes[i + 1]) << 8)
-      case .bf16: out[k] = bf16ToF32(UInt16(bytes[i]) | UInt16(bytes[i + 1]) << 8)
+        for k in 0..<n { out[k] = Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 4 * k, as: UInt32.self))) }
+      case .f16:
+        for k in 0..<n { out[k] = f16ToF32(UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: 2 * k, as: UInt16.self))) }
+      case .bf16:
+        for k in 0..<n { out[k] = bf16ToF32(UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: 2 * k, as: UInt16.self))) }
       }
-      i += type.size
     }
-    return out
   }
 
   static func encode(_ xs: [Float], _ type: ElementType, into out: inout [UInt8]) {
@@ -82,19 +87,28 @@ public enum SafeTensors {
   public static let maxHeader = 100 << 20
 
   public static func entries(_ bytes: [UInt8]) throws -> [Entry] {
-    guard bytes.count >= 8 else { throw TensorFileError("the file is \(bytes.count) bytes, too short for a safetensors header") }
+    try entries(fileSize: bytes.count) { range in Array(bytes[range]) }
+  }
+
+  /// The entries of a safetensors file of `fileSize` bytes, reading only its header through `read`, which
+  /// is given ranges inside the file.
+  public static func entries(fileSize: Int, read: (Range<Int>) throws -> [UInt8]) throws -> [Entry] {
+    guard fileSize >= 8 else { throw TensorFileError("the file is \(fileSize) bytes, too short for a safetensors header") }
+    let length = try read(0..<8)
     var n: UInt64 = 0
-    for k in 0..<8 { n |= UInt64(bytes[k]) << (8 * UInt64(k)) }
-    guard n <= UInt64(maxHeader), Int(n) <= bytes.count - 8 else {
-      throw TensorFileError("the header claims \(n) bytes but the file holds \(bytes.count - 8) after the length (truncated, or not a safetensors file)")
+    for k in 0..<8 { n |= UInt64(length[k]) << (8 * UInt64(k)) }
+    guard n <= UInt64(maxHeader), Int(n) <= fileSize - 8 else {
+      throw TensorFileError("the header claims \(n) bytes but the file holds \(fileSize - 8) after the length (truncated, or not a safetensors file)")
     }
     let header: JSONValue
-    do { header = try JSONValue.parse(Array(bytes[8..<(8 + Int(n))])) } catch {
+    do { header = try JSONValue.parse(try read(8..<(8 + Int(n)))) } catch let e as TensorFileError {
+      throw e
+    } catch {
       throw TensorFileError("the safetensors header is not valid JSON: \(error)")
     }
     guard let fields = header.objectValue else { throw TensorFileError("the safetensors header is not a JSON object") }
     let dataStart = 8 + Int(n)
-    let dataSize = bytes.count - dataStart
+    let dataSize = fileSize - dataStart
     var out: [Entry] = []
     for (name, v) in fields where name != "__metadata__" {
       guard let dt = v["dtype"]?.stringValue else { throw TensorFileError("tensor '\(name)' has no dtype") }

@@ -2,21 +2,30 @@ import NetcBasic
 import NetcIR
 import NetcSema
 
-/// Loads a network's weights from safetensors bytes: every tensor the graph needs must be there with its
-/// exact shape; anything else is an error naming the tensor, the expected and the found.
+/// Loads a network's weights from safetensors: every tensor the graph needs must be there with its exact
+/// shape; anything else is an error naming the tensor, the expected and the found.
 public enum WeightLoader {
   public static func load(_ graph: LoweredGraph, safetensors bytes: [UInt8]) throws -> [String: [Float]] {
-    let entries = try SafeTensors.entries(bytes)
+    let source = try open(graph, fileSize: bytes.count) { range in Array(bytes[range]) }
+    var out: [String: [Float]] = [:]
+    for t in graph.tensors { out[t.name] = try source.tensor(t.name) }
+    return out
+  }
+
+  /// Checks a safetensors file against the graph from its header alone and returns a source that reads
+  /// each tensor when asked: the whole file is never in memory at once.
+  public static func open(_ graph: LoweredGraph, fileSize: Int, read: @escaping (Range<Int>) throws -> [UInt8])
+    throws -> WeightSource
+  {
+    let entries = try SafeTensors.entries(fileSize: fileSize, read: read)
     var byName: [String: SafeTensors.Entry] = [:]
     for e in entries { byName[e.name] = e }
-    var out: [String: [Float]] = [:]
     var missing: [String] = []
     for t in graph.tensors {
       guard let e = byName[t.name] else { missing.append(t.name); continue }
       guard e.shape == t.shape else {
         throw TensorFileError("tensor '\(t.name)': expected shape \(t.shape), found \(e.shape)")
       }
-      out[t.name] = FloatBits.decode(bytes[e.range], e.type)
     }
     if !missing.isEmpty {
       let list = missing.prefix(3).map { "'\($0)'" }.joined(separator: ", ") + (missing.count > 3 ? " and \(missing.count - 3) more" : "")
@@ -29,6 +38,70 @@ public enum WeightLoader {
       let list = extra.prefix(3).map { "'\($0)'" }.joined(separator: ", ") + (extra.count > 3 ? " and \(extra.count - 3) more" : "")
       throw TensorFileError("the weight file has \(extra.count) tensor\(extra.count == 1 ? "" : "s") this network does not: \(list) (is it for another network?)")
     }
+    return WeightSource(byName, read)
+  }
+}
+
+/// Weights by name, as the interpreter asks for them while it prepares each layer.
+public protocol WeightProvider {
+  func tensor(_ name: String) throws -> [Float]
+  /// Writes tensor `name` into `out`, which holds exactly its values: no intermediate array.
+  func read(_ name: String, into out: UnsafeMutableBufferPointer<Float>) throws
+}
+
+/// Weights already in memory.
+public struct WeightDictionary: WeightProvider {
+  public var tensors: [String: [Float]]
+  public init(_ tensors: [String: [Float]]) { self.tensors = tensors }
+
+  public func tensor(_ name: String) throws -> [Float] {
+    guard let t = tensors[name] else { throw TensorFileError("no weight tensor '\(name)'") }
+    return t
+  }
+
+  public func read(_ name: String, into out: UnsafeMutableBufferPointer<Float>) throws {
+    let t = try tensor(name)
+    guard t.count == out.count else { throw TensorFileError("tensor '\(name)' holds \(t.count) values, not \(out.count)") }
+    _ = out.update(fromContentsOf: t)
+  }
+}
+
+/// The tensors of a checked safetensors file, read and decoded to f32 one at a time.
+public final class WeightSource: WeightProvider {
+  private let entries: [String: SafeTensors.Entry]
+  private let readBytes: (Range<Int>) throws -> [UInt8]
+
+  init(_ entries: [String: SafeTensors.Entry], _ read: @escaping (Range<Int>) throws -> [UInt8]) {
+    self.entries = entries
+    self.readBytes = read
+  }
+
+  /// The number of values of tensor `name`, or nil if the file has no such tensor.
+  public func count(_ name: String) -> Int? { entries[name].map { $0.range.count / $0.type.size } }
+
+  public func tensor(_ name: String) throws -> [Float] {
+    guard let n = count(name) else { throw TensorFileError("the weight file has no tensor '\(name)'") }
+    var out = [Float](repeating: 0, count: n)
+    try out.withUnsafeMutableBufferPointer { try read(name, into: $0) }
     return out
+  }
+
+  /// Decodes tensor `name` into `out` (which holds exactly its values), a few MiB of the file at a time.
+  public func read(_ name: String, into out: UnsafeMutableBufferPointer<Float>) throws {
+    guard let e = entries[name] else { throw TensorFileError("the weight file has no tensor '\(name)'") }
+    guard out.count * e.type.size == e.range.count else {
+      throw TensorFileError("tensor '\(name)' holds \(e.range.count / e.type.size) values, not \(out.count)")
+    }
+    let chunk = (4 << 20) / e.type.size * e.type.size
+    var offset = e.range.lowerBound
+    while offset < e.range.upperBound {
+      let end = min(offset + chunk, e.range.upperBound)
+      let bytes = try readBytes(offset..<end)
+      guard bytes.count == end - offset else {
+        throw TensorFileError("tensor '\(name)': the file ended early (truncated while reading?)")
+      }
+      FloatBits.decode(bytes[...], e.type, into: out.baseAddress! + (offset - e.range.lowerBound) / e.type.size)
+      offset = end
+    }
   }
 }
