@@ -4,15 +4,47 @@
   import Darwin
 #endif
 
+/// The temporary file being written, for the signal handler to remove: a C string, since the handler may
+/// only call async-signal-safe functions.
+nonisolated(unsafe) private var pendingTemporary: UnsafeMutablePointer<CChar>?
+
+/// On SIGINT, SIGTERM or SIGHUP: remove the temporary file, then die of the signal as if unhandled.
+private func removeTemporaryAndDie(_ sig: Int32) {
+  if let p = pendingTemporary { unlink(p) }
+  signal(sig, SIG_DFL)
+  raise(sig)
+}
+
 /// File output that never leaves a partial file: bytes go to a temporary file beside the target, which
-/// is renamed over it only once everything is written and flushed.
+/// is renamed over it only once everything is written and flushed. An interrupt while writing removes the
+/// temporary file too.
 enum Files {
   struct WriteError: Error { var message: String }
 
+  private static let installHandlers: Void = {
+    var set = sigset_t()
+    sigemptyset(&set)
+    for s in [SIGINT, SIGTERM, SIGHUP] {
+      _ = signal(s, removeTemporaryAndDie)
+      sigaddset(&set, s)
+    }
+    // A parent may have started netc with these blocked; they must reach the handler.
+    pthread_sigmask(SIG_UNBLOCK, &set, nil)
+  }()
+
   static func writeAtomically(_ bytes: [UInt8], to path: String) throws {
     let tmp = "\(path).netc-tmp-\(getpid())"
+    Self.installHandlers
+    let cPath = strdup(tmp)
+    pendingTemporary = cPath
+    defer {
+      pendingTemporary = nil
+      free(cPath)
+    }
     let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
     guard fd >= 0 else { throw WriteError(message: "cannot write '\(path)': \(String(cString: strerror(errno)))") }
+    // For the test that interrupts a write: a pause with the temporary file open.
+    if let v = getenv("NETC_TEST_WRITE_PAUSE_MS"), let ms = UInt32(String(cString: v)) { usleep(min(ms, 10_000) * 1000) }
     var offset = 0
     var failed: Int32 = 0
     bytes.withUnsafeBytes { buf in

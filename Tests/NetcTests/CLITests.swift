@@ -71,6 +71,40 @@ import Testing
     for stage in ["read", "parse", "check", "report", "total"] { #expect(r.stderr.contains(stage)) }
   }
 
+  /// An interrupt while an output file is being written leaves neither a truncated target nor the
+  /// temporary file: the old file stays as it was.
+  @Test func interruptedWriteLeavesNoFile() throws {
+    let exe = Paths.root.appendingPathComponent(".build/debug/netc")
+    guard FileManager.default.isExecutableFile(atPath: exe.path) else {
+      Issue.record("no built netc at \(exe.path)")
+      return
+    }
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("netc-interrupt-\(getpid())")
+    try? FileManager.default.removeItem(at: dir)
+    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let out = dir.appendingPathComponent("net.swift")
+    try Data("the previous version\n".utf8).write(to: out)
+    let p = Process()
+    p.executableURL = exe
+    p.arguments = ["emit", "--target", "swift", spec, "-o", out.path]
+    p.environment = ["NETC_TEST_WRITE_PAUSE_MS": "10000"]
+    p.standardError = Pipe()
+    try p.run()
+    // Wait for the temporary file to appear, then interrupt.
+    var sawTemporary = false
+    for _ in 0..<500 where !sawTemporary {
+      usleep(10_000)
+      sawTemporary = (try FileManager.default.contentsOfDirectory(atPath: dir.path)).contains { $0.contains(".netc-tmp-") }
+    }
+    #expect(sawTemporary, "netc never opened its temporary file")
+    kill(p.processIdentifier, SIGINT)
+    p.waitUntilExit()
+    #expect(p.terminationReason == .uncaughtSignal && p.terminationStatus == SIGINT)
+    #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path) == ["net.swift"])
+    #expect(try String(contentsOf: out, encoding: .utf8) == "the previous version\n")
+  }
+
   /// The built executable: exit statuses and streams reach the shell.
   @Test func executableEndToEnd() throws {
     let exe = Paths.root.appendingPathComponent(".build/debug/netc")
