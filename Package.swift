@@ -2,8 +2,8 @@
 import PackageDescription
 
 // One target per compiler stage; a stage imports only the stages before it:
-// NetcBasic <- NetcSyntax <- NetcSema <- {NetcReport, NetcIR <- NetcTensors <- NetcRuntime <- NetcBackends}
-// <- NetcDriver <- netc
+// NetcBasic <- NetcSyntax <- NetcSema <- {NetcReport, NetcGraph, NetcIR <- NetcTensors <- NetcRuntime <- NetcBackends}
+// <- NetcDriver <- netc; beside them NetcSyntax <- NetcFormat (`netc fmt`) <- NetcDriver
 let package = Package(
   name: "netc",
   products: [
@@ -13,8 +13,10 @@ let package = Package(
   targets: [
     .target(name: "NetcBasic"),
     .target(name: "NetcSyntax", dependencies: ["NetcBasic"]),
+    .target(name: "NetcFormat", dependencies: ["NetcBasic", "NetcSyntax"]),
     .target(name: "NetcSema", dependencies: ["NetcBasic", "NetcSyntax"]),
     .target(name: "NetcReport", dependencies: ["NetcBasic", "NetcSema"]),
+    .target(name: "NetcGraph", dependencies: ["NetcBasic", "NetcSema"]),
     .target(name: "NetcIR", dependencies: ["NetcBasic", "NetcSema"]),
     // Weight and tensor files come from anywhere: their readers keep every bounds and overflow check.
     .target(name: "NetcTensors", dependencies: ["NetcBasic", "NetcSema", "NetcIR"]),
@@ -23,11 +25,11 @@ let package = Package(
             swiftSettings: [.unsafeFlags(["-Ounchecked", "-target-cpu", "native"]), .swiftLanguageMode(.v5)]),
     .target(name: "NetcBackends", dependencies: ["NetcBasic", "NetcSema", "NetcIR", "NetcTensors", "NetcRuntime"]),
     .target(name: "NetcDriver",
-            dependencies: ["NetcBasic", "NetcSyntax", "NetcSema", "NetcReport", "NetcIR", "NetcTensors", "NetcRuntime", "NetcBackends"]),
+            dependencies: ["NetcBasic", "NetcSyntax", "NetcFormat", "NetcSema", "NetcReport", "NetcGraph", "NetcIR", "NetcTensors", "NetcRuntime", "NetcBackends"]),
     .executableTarget(name: "netc", dependencies: ["NetcDriver"]),
     .testTarget(
       name: "NetcTests",
-      dependencies: ["NetcBasic", "NetcSyntax", "NetcSema", "NetcReport", "NetcIR", "NetcTensors", "NetcRuntime", "NetcBackends", "NetcDriver", "netc"],
+      dependencies: ["NetcBasic", "NetcSyntax", "NetcFormat", "NetcSema", "NetcReport", "NetcGraph", "NetcIR", "NetcTensors", "NetcRuntime", "NetcBackends", "NetcDriver", "netc"],
       exclude: ["Inputs", "Snapshots"]
     ),
   ]
@@ -38,7 +40,7 @@ let package = Package(
 if Context.environment["NETC_FUZZ"] != nil {
   for name in ["source", "safetensors", "npy", "plan"] {
     package.targets.append(
-      .executableTarget(name: "fuzz-\(name)", dependencies: ["NetcDriver", "NetcTensors", "NetcIR", "NetcBackends"],
+      .executableTarget(name: "fuzz-\(name)", dependencies: ["NetcDriver", "NetcFormat", "NetcTensors", "NetcIR", "NetcBackends", "NetcGraph"],
                         path: "Fuzz/\(name)", swiftSettings: [.unsafeFlags(["-parse-as-library"])]))
   }
 }

@@ -5,6 +5,7 @@ import Dispatch
   import Darwin
 #endif
 import NetcBasic
+import NetcGraph
 import NetcIR
 import NetcReport
 import NetcSema
@@ -67,7 +68,7 @@ public enum Driver {
       case "help":
         guard let topic = rest.first else { r.stdout = Help.overview; return r }
         guard let text = Help.text(for: topic) else {
-          throw UsageError(message: "no help for '\(topic)': netc's commands are check, params, plan, emit, init and run", command: nil)
+          throw UsageError(message: "no help for '\(topic)': netc's commands are check, params, plan, graph, emit, init, run and fmt", command: nil)
         }
         r.stdout = text
       case "check":
@@ -76,14 +77,18 @@ public enum Driver {
         try ParamsCommand.run(rest, terminal, &r)
       case "plan":
         try PlanCommand.run(rest, terminal, &r)
+      case "graph":
+        try GraphCommand.run(rest, terminal, &r)
       case "init":
         try InitCommand.run(rest, terminal, &r)
       case "run":
         try RunCommand.run(rest, terminal, &r)
       case "emit":
         try EmitCommand.run(rest, terminal, &r)
+      case "fmt":
+        try FmtCommand.run(rest, terminal, &r)
       default:
-        let hint = Suggest.closest(to: command, in: ["check", "params", "plan", "init", "run", "emit", "help"]).map { "; did you mean '\($0)'?" } ?? ""
+        let hint = Suggest.closest(to: command, in: ["check", "params", "plan", "graph", "init", "run", "emit", "fmt", "help"]).map { "; did you mean '\($0)'?" } ?? ""
         throw UsageError(message: "unknown command '\(command)'\(hint)", command: nil)
       }
     } catch let e as UserError {
@@ -235,7 +240,9 @@ enum ParamsCommand {
       return
     }
     let t0 = DispatchTime.now()
-    let s = Summary(net, batch: common.batch, dtype: dtype)
+    // torchsummary's table stays byte for byte torchsummary's; the other formats also print the buffer plan's peak.
+    let peakLive = format == "torchsummary" ? nil : BufferPlan(Lowering.lower(net)).arenaSize
+    let s = Summary(net, batch: common.batch, dtype: dtype, peakLiveElements: peakLive)
     switch format {
     case "torchinfo": r.stdout += TorchInfoPrinter.render(s, depth: depth)
     case "json": r.stdout += JSONPrinter.value(s, file: c.file).rendered() + "\n"
@@ -266,5 +273,41 @@ enum PlanCommand {
     r.stdout += PlanPrinter.render(graph, plan, file: c.file)
     let lowering = Double(DispatchTime.now().uptimeNanoseconds - t0.uptimeNanoseconds) / 1e9
     common.printTimings(c.timings, extra: [("lower", lowering)], into: &r)
+  }
+}
+
+enum GraphCommand {
+  static let formats = ["svg", "dot", "mermaid"]
+
+  static func run(_ args: [String], _ terminal: Terminal, _ r: inout CommandResult) throws {
+    let a = try Arguments(args, command: "graph", valued: CommonOptions.valued.union(["--format", "--depth", "-o"]),
+                          flags: CommonOptions.flags)
+    if a.flags.contains("--help") { r.stdout = Help.graph; return }
+    let common = try CommonOptions(a, command: "graph", terminal: terminal)
+    let format = try a.choice("--format", formats, default: "svg", command: "graph")
+    let depth = try a.int("--depth", default: Checker.maxCallDepth, range: 0...Checker.maxCallDepth, command: "graph")
+    guard a.positional.count == 1 else {
+      throw UsageError(message: a.positional.isEmpty ? "no input file" : "'graph' takes one file, found \(a.positional.count)",
+                       command: "graph")
+    }
+    guard let c = common.compile(a.positional[0], into: &r), let net = c.network else {
+      r.status = 1
+      return
+    }
+    let t0 = DispatchTime.now()
+    let diagram = Diagram.build(net, depth: depth)
+    let text: String
+    switch format {
+    case "dot": text = DotPrinter.render(diagram)
+    case "mermaid": text = MermaidPrinter.render(diagram)
+    default: text = SVGRenderer.render(diagram)
+    }
+    let seconds = Double(DispatchTime.now().uptimeNanoseconds - t0.uptimeNanoseconds) / 1e9
+    if let out = a.values["-o"] {
+      try Files.writeAtomically(Array(text.utf8), to: out)
+    } else {
+      r.stdout += text
+    }
+    common.printTimings(c.timings, extra: [("graph", seconds)], into: &r)
   }
 }

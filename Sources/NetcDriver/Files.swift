@@ -32,7 +32,8 @@ enum Files {
     pthread_sigmask(SIG_UNBLOCK, &set, nil)
   }()
 
-  static func writeAtomically(_ bytes: [UInt8], to path: String) throws {
+  /// `mode`, if given, sets the new file's permissions (a rewritten file keeps its own).
+  static func writeAtomically(_ bytes: [UInt8], to path: String, mode: mode_t? = nil) throws {
     let tmp = "\(path).netc-tmp-\(getpid())"
     Self.installHandlers
     let cPath = strdup(tmp)
@@ -55,6 +56,7 @@ enum Files {
         offset += n
       }
     }
+    if failed == 0, let mode, fchmod(fd, mode) != 0 { failed = errno }
     if failed == 0 && fsync(fd) != 0 { failed = errno }
     close(fd)
     if failed != 0 || rename(tmp, path) != 0 {

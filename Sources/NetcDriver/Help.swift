@@ -1,6 +1,7 @@
 /// Help texts, in the layout of swift-argument-parser.
 enum Help {
-  static let version = "netc 0.1.0"
+  static let versionNumber = "0.1.0"
+  static let version = "netc \(versionNumber)"
 
   static let overview = """
     OVERVIEW: netc compiles descriptions of convolutional networks: it checks every shape with PyTorch's
@@ -12,9 +13,11 @@ enum Help {
       check                   Check .net files and print each one's output shape and size.
       params                  Print a layer table: output shapes, parameters, mult-adds, memory.
       plan                    Print the lowered graph and its static buffer plan.
-      emit                    Write the network as Swift source, a PyTorch module or a plan file.
+      graph                   Draw the network as a diagram: SVG, Graphviz DOT or Mermaid.
+      emit                    Write the network as Swift source, a PyTorch module, a plan file or ONNX.
       init                    Write He-initialised weights for a network (safetensors).
       run                     Run a network with netc's interpreter.
+      fmt                     Print .net files in canonical layout, or rewrite them (-i).
       help <command>          Show help for a command.
 
     OPTIONS:
@@ -25,6 +28,8 @@ enum Help {
       netc check specs/*.net
       netc params specs/vgg16.net
       netc params specs/resnet50.net --format torchinfo --depth 2
+      netc fmt -i specs/*.net
+      netc graph specs/resnet50.net -o resnet50.svg
 
     """
 
@@ -70,7 +75,9 @@ enum Help {
 
     The default table is byte for byte what torchsummary prints for the same PyTorch model. Blocks
     print one row after their contents, as PyTorch modules do; functional layers such as 'relu()'
-    print none.
+    print none. The torchinfo and json formats add each row's receptive field, effective stride and
+    effective padding (torchscan's definitions, per axis); torchinfo, json and markdown also print the
+    peak live activation memory of netc's buffer plan beside torchsummary's forward/backward figure.
 
     """
 
@@ -90,6 +97,30 @@ enum Help {
     lets the branches of a concatenation write straight into their slice of its output. Buffers are
     planned by liveness: one arena, reused as soon as a value is dead. Each line shows a value, its
     operation, its inputs, its shape, its place in the arena and the weights it reads.
+
+    """
+
+  static let graph = """
+    OVERVIEW: Draw a network as the papers draw it: one box per layer, top to bottom.
+
+    USAGE: netc graph [<options>] <file> [-o <out>]
+
+    ARGUMENTS:
+      <file>                  A network description (.net).
+
+    OPTIONS:
+      --format <format>       svg (default), dot (Graphviz) or mermaid.
+      --depth <n>             Draw blocks nested deeper than n as one box (default: 64, every level; 0
+                              draws every block as one box).
+      -o <file>               The file to write (written whole or not at all); without it, print to stdout.
+    \(common)
+
+    Each box shows a layer as a spec writes it (kind, kernel, channels, stride, padding) and its output
+    shape. The branches of an inception stand side by side and join in a 'concat'; a residual shortcut
+    runs around its body into the '+' that adds them; a named block is a dashed frame with its name and
+    arguments. Consecutive blocks that repeat one element ('x N') or are identical, layer for layer, are
+    drawn once, as a stack marked 'xN'. netc writes the SVG itself, with every size computed: no Graphviz
+    is needed.
 
     """
 
@@ -138,9 +169,47 @@ enum Help {
       --target <target>       swift: one self-contained Swift file (Foundation and Dispatch only) with a
                               type named after the network that loads weights and runs batches;
                               pytorch: a readable nn.Module whose state_dict keys are netc's tensor names;
-                              plan: the lowered graph and buffer plan, for 'netc run'.
+                              plan: the lowered graph and buffer plan, for 'netc run';
+                              onnx: an ONNX model (opset 18) with the weights inside, for ONNX Runtime,
+                              Netron and other ONNX tools.
+      --weights <file>        For onnx: the weights to put in the model (safetensors, f32, f16 or bf16,
+                              stored as f32). Without it, the model holds the weights 'netc init' writes
+                              with its default seed 0 (He initialisation).
       -o <file>               The file to write (written whole or not at all).
     \(common)
+
+    The ONNX model's input is 'input' ([N, C, H, W], the batch size N symbolic), its output 'output'
+    (side outputs follow as 'output_1', ...). Its initializers carry netc's tensor names (conv1.weight,
+    bn2.running_mean, ...); batch norm is a BatchNormalization node with its running statistics, not
+    folded. Adaptive pooling exports when its windows are those of a plain pool (the output size divides
+    the input size, or is 1x1); otherwise netc says which layer cannot be exported.
+
+    """
+
+  static let fmt = """
+    OVERVIEW: Print .net files in canonical layout, or rewrite them in place.
+
+    USAGE: netc fmt [<options>] <file> ...
+
+    ARGUMENTS:
+      <file>                  A network description (.net). Without -i or --check, exactly one.
+
+    OPTIONS:
+      -i                      Rewrite each file in place (written whole or not at all; a file already
+                              formatted is not touched).
+      --check                 Change nothing: report each file that is not formatted, at its first
+                              difference, and exit 1 if there is one.
+      --color <when>          Colour diagnostics: auto, always or never (default: auto, only on a terminal).
+      --diagnostics-format <format>
+                              Diagnostics as text or json (one JSON object per line on stderr).
+      -h, --help              Show help information.
+
+    Without -i or --check, prints the file in canonical layout on stdout: two spaces of indentation per
+    level, one line of layers per line of the source, single spaces between arguments, '< a | b >' on one
+    line or '|' at the start of each branch, at most one blank line, '-> shape' and trailing comments in
+    aligned columns (Grammar.md, "Canonical layout"). Comments are kept. Formatting twice changes nothing.
+    A file with syntax errors is not formatted: its diagnostics go to stderr. Exit status: 0 on success,
+    1 if a file has syntax errors, cannot be read or (with --check) is not formatted, 2 on a usage error.
 
     """
 
@@ -149,9 +218,11 @@ enum Help {
     case "check": return check
     case "params": return params
     case "plan": return plan
+    case "graph": return graph
     case "init": return initHelp
     case "run": return runHelp
     case "emit": return emitHelp
+    case "fmt": return fmt
     case "help": return overview
     default: return nil
     }

@@ -167,28 +167,59 @@ enum RunCommand {
 }
 
 enum EmitCommand {
-  static let targets = ["swift", "pytorch", "plan"]
+  static let targets = ["swift", "pytorch", "plan", "onnx"]
 
   static func run(_ args: [String], _ terminal: Terminal, _ r: inout CommandResult) throws {
-    let a = try Arguments(args, command: "emit", valued: CommonOptions.valued.union(["--target", "-o"]),
+    let a = try Arguments(args, command: "emit", valued: CommonOptions.valued.union(["--target", "-o", "--weights"]),
                           flags: CommonOptions.flags)
     if a.flags.contains("--help") { r.stdout = Help.emitHelp; return }
     let common = try CommonOptions(a, command: "emit", terminal: terminal)
     guard let target = a.values["--target"] else {
-      throw UsageError(message: "choose a target with '--target swift', '--target pytorch' or '--target plan'", command: "emit")
+      throw UsageError(message: "choose a target with '--target swift', '--target pytorch', '--target plan' or '--target onnx'", command: "emit")
     }
     guard targets.contains(target) else {
       throw UsageError(message: "'--target' must be one of \(targets.joined(separator: ", ")), found '\(target)'", command: "emit")
     }
+    if a.values["--weights"] != nil && target != "onnx" {
+      throw UsageError(message: "'--weights' applies to '--target onnx' only: the other targets load weights when they run", command: "emit")
+    }
     guard a.positional.count == 1 else { throw UsageError(message: "'emit' takes one spec", command: "emit") }
     guard let out = a.values["-o"] else { throw UsageError(message: "give the output file with '-o FILE'", command: "emit") }
     guard let (c, g, plan) = lowered(common, a.positional[0], &r), let net = c.network else { r.status = 1; return }
-    let text: String
+    let bytes: [UInt8]
     switch target {
-    case "pytorch": text = PyTorchEmitter.emit(net, file: c.file)
-    case "swift": text = SwiftEmitter.emit(g, plan, file: c.file)
-    default: text = PlanFile.write(g, plan, source: c.file)
+    case "pytorch": bytes = Array(PyTorchEmitter.emit(net, file: c.file).utf8)
+    case "swift": bytes = Array(SwiftEmitter.emit(g, plan, file: c.file).utf8)
+    case "onnx":
+      guard let model = try onnx(g, c, common, weightsPath: a.values["--weights"], &r) else { r.status = 1; return }
+      bytes = model
+    default: bytes = Array(PlanFile.write(g, plan, source: c.file).utf8)
     }
-    try Files.writeAtomically(Array(text.utf8), to: out)
+    try Files.writeAtomically(bytes, to: out)
+  }
+
+  /// The ONNX model with the given weights, or with `netc init`'s (seed 0) when none are given; an
+  /// operation ONNX cannot express is reported as a diagnostic at its line.
+  static func onnx(_ g: LoweredGraph, _ c: Compilation, _ common: CommonOptions, weightsPath: String?,
+                   _ r: inout CommandResult) throws -> [UInt8]? {
+    var weights: [String: [Float]] = [:]
+    if let weightsPath {
+      do {
+        weights = try WeightLoader.load(g, safetensors: try Files.read(weightsPath, limit: maxWeightBytes))
+      } catch let e as TensorFileError {
+        throw UserError(message: "'\(weightsPath)': \(e.message)")
+      }
+    } else {
+      for t in WeightLoader.heInit(g, seed: 0) { weights[t.name] = t.data }
+    }
+    do {
+      return try ONNXEmitter.emit(g, weights: weights, file: c.file, producerVersion: Help.versionNumber)
+    } catch let e as ONNXExportError {
+      var failed = c
+      failed.diagnostics = DiagnosticEngine(file: c.file)
+      failed.diagnostics.error("onnx-unsupported", e.message, at: e.range, notes: e.notes)
+      common.report(failed, into: &r)
+      return nil
+    }
   }
 }

@@ -7,13 +7,20 @@ public enum JSONPrinter {
     let m = s.memory
     let net = s.network
     func shape(_ x: Shape) -> JSONValue { .array(([s.batch] + x.dims).map { .int($0) }) }
+    func axes(_ f: ReceptiveField?, _ figure: KeyPath<AxisField, Int>) -> JSONValue {
+      guard let f else { return .null }
+      return .array([.int(f.height[keyPath: figure]), .int(f.width[keyPath: figure])])
+    }
     let layers: [JSONValue] = s.rows.map { r in
       let (line, col) = file.lineAndColumn(of: r.range.start)
       return .object([
         ("index", .int(r.index)), ("name", .string("\(r.type)-\(r.index)")), ("type", .string(r.type)),
         ("kind", .string(r.isBlock ? "block" : "layer")), ("output_shape", shape(r.output)),
         ("params", .int(r.params)), ("trainable_params", .int(r.trainableParams)),
-        ("mult_adds", .int(r.multAdds * s.batch)), ("line", .int(line)), ("column", .int(col)),
+        ("mult_adds", .int(r.multAdds * s.batch)),
+        ("receptive_field", axes(r.receptiveField, \.size)), ("effective_stride", axes(r.receptiveField, \.stride)),
+        ("effective_padding", axes(r.receptiveField, \.padding)),
+        ("line", .int(line)), ("column", .int(col)),
       ])
     }
     return .object([
@@ -29,6 +36,8 @@ public enum JSONPrinter {
         ("params_bytes", .double(m.paramBytes)), ("total_bytes", .double(m.totalBytes)),
         ("input_mb", .double(round2(m.inputBytes))), ("forward_backward_mb", .double(round2(m.forwardBackwardBytes))),
         ("params_mb", .double(round2(m.paramBytes))), ("total_mb", .double(round2(m.totalBytes))),
+        ("peak_live_bytes", m.peakLiveBytes.map { .double($0) } ?? .null),
+        ("peak_live_mb", m.peakLiveBytes.map { .double(round2($0)) } ?? .null),
       ])),
       ("layers", .array(layers)),
     ])
@@ -54,8 +63,10 @@ public enum MarkdownPrinter {
     out += "| Mult-adds | \(grouped(s.totalMultAdds)) |\n"
     out += "| Input (MB, \(s.dtype.rawValue)) | \(mb(m.inputBytes)) |\n"
     out += "| Forward/backward (MB, \(s.dtype.rawValue)) | \(mb(m.forwardBackwardBytes)) |\n"
+    if let peak = m.peakLiveBytes { out += "| Peak live activations (MB, \(s.dtype.rawValue)) | \(mb(peak)) |\n" }
     out += "| Parameters (MB, \(s.dtype.rawValue)) | \(mb(m.paramBytes)) |\n"
     out += "| Estimated total (MB, \(s.dtype.rawValue)) | \(mb(m.totalBytes)) |\n"
+    if m.peakLiveBytes != nil { out += "\n" + peakLiveNote }
     return out
   }
 }

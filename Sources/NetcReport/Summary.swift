@@ -15,6 +15,8 @@ public struct SummaryRow: Sendable {
   public var range: SourceRange
   public var op: Int?                // index into ops, for module rows
   public var scope: Int?             // for block rows
+  /// From the network input to this row's output; nil where it is not defined (see `ReceptiveField.of`).
+  public var receptiveField: ReceptiveField?
 }
 
 public struct Summary: Sendable {
@@ -22,11 +24,20 @@ public struct Summary: Sendable {
   public let batch: Int
   public let dtype: DType
   public let rows: [SummaryRow]
+  /// Every value's receptive field, indexed by value id.
+  public let receptiveFields: [ReceptiveField?]
+  /// The activation arena netc's inference allocates, in elements per batch item (its buffer plan), when the
+  /// caller lowered the network; nil otherwise.
+  public let peakLiveElements: Int?
 
-  public init(_ network: CheckedNetwork, batch: Int = 1, dtype: DType = .f32) {
+  public init(_ network: CheckedNetwork, batch: Int = 1, dtype: DType = .f32, peakLiveElements: Int? = nil) {
     self.network = network
     self.batch = batch
     self.dtype = dtype
+    self.peakLiveElements = peakLiveElements
+    let fields = ReceptiveField.of(network)
+    self.receptiveFields = fields
+    func field(_ value: Int) -> ReceptiveField? { fields.indices.contains(value) ? fields[value] : nil }
     var rows: [SummaryRow] = []
     for event in network.events {
       switch event {
@@ -35,12 +46,13 @@ public struct Summary: Sendable {
         guard op.isModule else { continue }
         rows.append(SummaryRow(index: rows.count + 1, type: op.moduleName, output: network.values[op.output],
                                params: op.paramCount, trainableParams: op.trainableParamCount, multAdds: op.multAdds,
-                               isBlock: false, range: op.range, op: i, scope: nil))
+                               isBlock: false, range: op.range, op: i, scope: nil, receptiveField: field(op.output)))
       case .close(let s):
         let scope = network.scopes[s]
         guard case .block(_, let moduleName) = scope.kind, let out = scope.output else { continue }
         rows.append(SummaryRow(index: rows.count + 1, type: moduleName, output: network.values[out], params: 0,
-                               trainableParams: 0, multAdds: 0, isBlock: true, range: scope.range, op: nil, scope: s))
+                               trainableParams: 0, multAdds: 0, isBlock: true, range: scope.range, op: nil, scope: s,
+                               receptiveField: field(out)))
       }
     }
     self.rows = rows
@@ -58,7 +70,8 @@ public struct Summary: Sendable {
       dtype: dtype, batch: batch,
       inputBytes: Double(network.input.elementCount) * Double(batch) * b,
       forwardBackwardBytes: 2 * rowElements * Double(batch) * b,
-      paramBytes: Double(totalParams) * b)
+      paramBytes: Double(totalParams) * b,
+      peakLiveBytes: peakLiveElements.map { Double($0) * Double(batch) * b })
   }
 
   /// `[-1, 64, 112, 112]` as torchsummary prints it (batch -1 unless one was given).
@@ -76,3 +89,17 @@ func leftPad(_ s: String, _ width: Int) -> String {
 func rightPad(_ s: String, _ width: Int) -> String {
   s.count >= width ? s : s + String(repeating: " ", count: width - s.count)
 }
+
+/// `212`, or `212x180` when the axes differ; `--` where the field is not defined.
+func axisPair(_ f: ReceptiveField?, _ figure: KeyPath<AxisField, Int>) -> String {
+  guard let f else { return "--" }
+  let h = f.height[keyPath: figure], w = f.width[keyPath: figure]
+  return h == w ? grouped(h) : "\(grouped(h))x\(grouped(w))"
+}
+
+/// Says which memory figure is which, under a footer that prints both.
+let peakLiveNote = """
+  The forward/backward figure is torchsummary's: every layer's output kept, as training keeps them, counted twice.
+  The peak live figure is what netc's inference allocates: each buffer reused as soon as its last reader is done.
+
+  """

@@ -1,12 +1,15 @@
 import NetcBasic
 import NetcSema
 
-/// A torchinfo-style table: nested by block, with depth-idx labels, parameters and multiply-adds.
-/// A block shows `--` when its contents are listed, and its totals when `depth` hides them.
+/// A torchinfo-style table: nested by block, with depth-idx labels, parameters and multiply-adds, then each
+/// row's receptive field, effective stride and effective padding (torchscan's definitions; `HxW` when the
+/// axes differ). A block shows `--` for its counts when its contents are listed, and its totals when `depth`
+/// hides them; the memory footer adds the buffer plan's peak when the summary carries one.
 public enum TorchInfoPrinter {
   final class Node {
     var label: String
     var output: Shape?
+    var field: ReceptiveField?
     var params = 0
     var multAdds = 0
     var children: [Node] = []
@@ -19,6 +22,7 @@ public enum TorchInfoPrinter {
     let net = s.network
     let root = Node(net.name)
     root.output = net.output
+    root.field = field(s, net.outputs[0])
     var nodes: [Int: Node] = [:]
     func node(forScope scope: Int) -> Node {
       var chain: [Int] = []
@@ -33,6 +37,7 @@ public enum TorchInfoPrinter {
         guard case .block(_, let moduleName) = net.scopes[c].kind else { continue }
         let n = Node(moduleName)
         n.output = net.scopes[c].output.map { net.values[$0] }
+        n.field = net.scopes[c].output.flatMap { field(s, $0) }
         parent.children.append(n)
         nodes[c] = n
         parent = n
@@ -46,6 +51,7 @@ public enum TorchInfoPrinter {
         guard op.isModule else { continue }
         let leaf = Node(op.moduleName)
         leaf.output = net.values[op.output]
+        leaf.field = field(s, op.output)
         leaf.params = op.paramCount
         leaf.multAdds = op.multAdds
         node(forScope: op.scope).children.append(leaf)
@@ -56,13 +62,21 @@ public enum TorchInfoPrinter {
     return root
   }
 
+  static func field(_ s: Summary, _ value: Int) -> ReceptiveField? {
+    s.receptiveFields.indices.contains(value) ? s.receptiveFields[value] : nil
+  }
+
+  /// Every row, a block's included, shows the receptive field of its output: unlike the counts, it is not
+  /// a total that would repeat its contents.
   public static func render(_ s: Summary, depth maxDepth: Int = 3) -> String {
     let root = tree(s)
-    let rule = String(repeating: "=", count: 115)
+    let header = ["Layer (type:depth-idx)", "Output Shape", "Param #", "Mult-Adds", "Receptive Field", "Eff. Stride",
+                  "Eff. Padding"]
+    let rule = String(repeating: "=", count: columnWidths.reduce(0, +) + header[header.count - 1].count)
     var out = rule + "\n"
-    out += row("Layer (type:depth-idx)", "Output Shape", "Param #", "Mult-Adds") + "\n"
+    out += row(header) + "\n"
     out += rule + "\n"
-    out += row(root.label, shape(root.output, s.batch), "--", "--") + "\n"
+    out += row([root.label, shape(root.output, s.batch), "--", "--"] + fieldColumns(root.field)) + "\n"
     var counters = [Int](repeating: 0, count: maxDepth + 2)
     func walk(_ n: Node, _ depth: Int) {
       counters[depth] += 1
@@ -70,7 +84,8 @@ public enum TorchInfoPrinter {
       let expanded = !n.children.isEmpty && depth < maxDepth
       let params = expanded ? "--" : (n.totalParams == 0 ? "--" : grouped(n.totalParams))
       let macs = expanded ? "--" : (n.totalMultAdds == 0 ? "--" : grouped(n.totalMultAdds * s.batch))
-      out += row("\(prefix)\(n.label): \(depth)-\(counters[depth])", shape(n.output, s.batch), params, macs) + "\n"
+      out += row(["\(prefix)\(n.label): \(depth)-\(counters[depth])", shape(n.output, s.batch), params, macs]
+                 + fieldColumns(n.field)) + "\n"
       if expanded { for c in n.children { walk(c, depth + 1) } }
     }
     for c in root.children { walk(c, 1) }
@@ -85,8 +100,10 @@ public enum TorchInfoPrinter {
     out += rule + "\n"
     out += "Input size (MB): \(mb(m.inputBytes))\n"
     out += "Forward/backward pass size (MB): \(mb(m.forwardBackwardBytes))\n"
+    if let peak = m.peakLiveBytes { out += "Peak live activations (MB): \(mb(peak))\n" }
     out += "Params size (MB): \(mb(m.paramBytes))\n"
     out += "Estimated Total Size (MB): \(mb(m.totalBytes))\n"
+    if m.peakLiveBytes != nil { out += peakLiveNote }
     out += rule + "\n"
     return out
   }
@@ -96,8 +113,18 @@ public enum TorchInfoPrinter {
     return "[" + ([String(batch)] + s.dims.map(String.init)).joined(separator: ", ") + "]"
   }
 
-  static func row(_ a: String, _ b: String, _ c: String, _ d: String) -> String {
-    let line = rightPad(a, 41) + rightPad(b, 26) + rightPad(c, 26) + d
+  static let columnWidths = [41, 26, 26, 22, 17, 13]
+
+  static func row(_ cells: [String]) -> String {
+    var line = ""
+    // A cell wider than its column still keeps one space before the next.
+    for (i, cell) in cells.enumerated() {
+      line += i < columnWidths.count ? rightPad(cell, max(columnWidths[i], cell.count + 1)) : cell
+    }
     return String(line.reversed().drop(while: { $0 == " " }).reversed())
+  }
+
+  static func fieldColumns(_ f: ReceptiveField?) -> [String] {
+    [axisPair(f, \.size), axisPair(f, \.stride), axisPair(f, \.padding)]
   }
 }

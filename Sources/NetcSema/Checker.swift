@@ -11,10 +11,10 @@ public final class Checker {
   /// Largest tensor, in elements, batch included.
   public static let maxElements = 1 << 40
   public static let maxRepeat = 100_000
-  public static let maxOps = 1_000_000
+  public static let maxOps = 100_000
   /// Most elements the checker visits while expanding repetitions and blocks. Elements that add no layer
   /// (`(@x) x100000`, empty groups) would otherwise let nested repetitions run for hours.
-  public static let maxSteps = 4_000_000
+  public static let maxSteps = 1_000_000
   public static let maxCallDepth = 64
 
   public static func check(_ tree: NetworkSyntax, file: SourceFile, batch: Int = 1,
@@ -42,6 +42,7 @@ public final class Checker {
   private var events: [Event] = []
   private var scopeStack: [Int] = []
   private var sideOutputs: [Int] = []
+  private var tensorNames: [Int: String] = [:]
   private var callStack: [(name: String, range: SourceRange)] = []
   private var aborted = false
   private var steps = 0
@@ -109,7 +110,8 @@ public final class Checker {
     values.append(inputShape)
     flattenedFrom.append(nil)
     flattenedAt.append(nil)
-    scopes.append(Scope(kind: .network, parent: nil, range: SourceRange(0, file.bytes.count), depth: 0, output: nil))
+    scopes.append(Scope(kind: .network, parent: nil, range: SourceRange(0, file.bytes.count), depth: 0, output: nil,
+                        input: 0))
     scopeStack = [0]
     var env = Env(params: [:], names: ["input": 0])
     let out = checkSequence(tree.body, input: 0, &env)
@@ -119,7 +121,7 @@ public final class Checker {
     }
     guard let out, !aborted else { return nil }
     return CheckedNetwork(name: tree.name ?? defaultName(), input: inputShape, values: values, ops: ops,
-                          scopes: scopes, events: events, outputs: [out] + sideOutputs)
+                          scopes: scopes, events: events, outputs: [out] + sideOutputs, tensorNames: tensorNames)
   }
 
   /// A block that is never used has no input or arguments to check against, but a misspelt layer or block
@@ -205,7 +207,8 @@ public final class Checker {
       count = n
     }
     var current = input
-    for _ in 0..<count {
+    let opsBefore = ops.count, stepsBefore = steps
+    for iteration in 0..<count {
       if aborted { return nil }
       steps += 1
       if steps > Checker.maxSteps {
@@ -217,6 +220,24 @@ public final class Checker {
       current = checkPrimary(e, input: current, &env)
       // Once the value is poisoned, further repetitions would only repeat the same diagnostics.
       if current == nil { break }
+      // Every pass adds as many layers and elements as the first: a repetition that will pass a limit is
+      // refused now, not after expanding it (nested repetitions would otherwise spend seconds getting there).
+      if iteration == 0 && count > 1 && !aborted {
+        let (layers, o1) = (ops.count - opsBefore).multipliedReportingOverflow(by: count)
+        let (visits, o2) = (steps - stepsBefore).multipliedReportingOverflow(by: count)
+        if o1 || opsBefore + layers > Checker.maxOps {
+          error("too-many-layers", "the network expands to more than \(grouped(Checker.maxOps)) layers", at: e.range,
+                notes: [Note("repetitions and blocks multiply; check the repetition counts")])
+          aborted = true
+          return nil
+        }
+        if o2 || stepsBefore + visits > Checker.maxSteps {
+          error("too-many-steps", "the network expands to more than \(grouped(Checker.maxSteps)) elements", at: e.range,
+                notes: [Note("nested repetitions multiply; netc stops here rather than run for hours")])
+          aborted = true
+          return nil
+        }
+      }
     }
     for suffix in e.suffixes {
       switch suffix {
@@ -225,6 +246,7 @@ public final class Checker {
           error("reserved-name", "'input' names the input of the network or block and cannot be rebound", at: r)
         } else if let current {
           env.names[name] = current
+          if tensorNames[current] == nil { tensorNames[current] = name }
         }
       case .expectShape(let dims, let r):
         guard let current else { continue }
@@ -381,9 +403,11 @@ public final class Checker {
       aborted = true
       return nil
     }
-    guard let params = bindArguments(call, block, outerEnv) else { return nil }
+    guard let binding = bindArguments(call, block, outerEnv) else { return nil }
+    let (params, arguments) = binding
     guard let input else { return nil }
-    let scope = openScope(.block(name: block.name, moduleName: block.moduleName ?? block.name), e.range)
+    let scope = openScope(.block(name: block.name, moduleName: block.moduleName ?? block.name), e.range, input: input)
+    scopes[scope].arguments = arguments
     usedBlocks.insert(block.name)
     callStack.append((block.name, e.range))
     var env = Env(params: params, names: ["input": input])
@@ -393,8 +417,12 @@ public final class Checker {
     return out
   }
 
-  private func bindArguments(_ call: CallSyntax, _ block: BlockDecl, _ outerEnv: Env) -> [String: Int]? {
+  /// The value of every parameter, and the arguments as the use wrote them.
+  private func bindArguments(_ call: CallSyntax, _ block: BlockDecl, _ outerEnv: Env)
+    -> ([String: Int], [BlockArgument])?
+  {
     var bound: [String: Int] = [:]
+    var written: [BlockArgument] = []
     var ok = true
     var position = 0
     for arg in call.args {
@@ -430,6 +458,7 @@ public final class Checker {
         continue
       }
       bound[name] = i
+      written.append(BlockArgument(label: arg.label, value: i))
     }
     guard ok else { return nil }
     for p in block.params where bound[p.name] == nil {
@@ -446,11 +475,12 @@ public final class Checker {
       }
       bound[p.name] = i
     }
-    return bound
+    return (bound, written)
   }
 
-  private func openScope(_ kind: ScopeKind, _ range: SourceRange) -> Int {
-    scopes.append(Scope(kind: kind, parent: scopeStack.last, range: range, depth: scopeStack.count, output: nil))
+  private func openScope(_ kind: ScopeKind, _ range: SourceRange, input: Int?) -> Int {
+    scopes.append(Scope(kind: kind, parent: scopeStack.last, range: range, depth: scopeStack.count, output: nil,
+                        input: input, firstOp: ops.count))
     scopeStack.append(scopes.count - 1)
     return scopes.count - 1
   }
@@ -486,10 +516,10 @@ public final class Checker {
             notes: [Note("write 'identity' for a branch that passes its input through")])
       return nil
     }
-    let scope = openScope(.combinator(kind), e.range)
+    let scope = openScope(.combinator(kind), e.range, input: input)
     var outs: [Int?] = []
     for (i, branch) in c.branches.enumerated() {
-      let b = openScope(.branch(i), branch.first!.range.union(branch.last!.range))
+      let b = openScope(.branch(i), branch.first!.range.union(branch.last!.range), input: input)
       let out = checkSequence(branch, input: input, &env)
       closeScope(b, output: out, printsRow: false)
       outs.append(out)

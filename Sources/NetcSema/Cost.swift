@@ -26,12 +26,17 @@ public struct MemoryEstimate: Sendable {
   public var forwardBackwardBytes: Double
   public var paramBytes: Double
   public var totalBytes: Double { inputBytes + forwardBackwardBytes + paramBytes }
+  /// Not torchsummary's: the largest the activations ever take at once when each buffer is reused as soon as
+  /// its last reader is done (the input included), as netc's inference allocates them. Nil if not planned.
+  public var peakLiveBytes: Double?
 
-  public init(dtype: DType, batch: Int, inputBytes: Double, forwardBackwardBytes: Double, paramBytes: Double) {
+  public init(dtype: DType, batch: Int, inputBytes: Double, forwardBackwardBytes: Double, paramBytes: Double,
+              peakLiveBytes: Double? = nil) {
     self.dtype = dtype
     self.batch = batch
     self.inputBytes = inputBytes
     self.forwardBackwardBytes = forwardBackwardBytes
     self.paramBytes = paramBytes
+    self.peakLiveBytes = peakLiveBytes
   }
 }

@@ -37,13 +37,32 @@ public enum ScopeKind: Equatable, Sendable {
   case side
 }
 
+/// An argument of a block use as written (`Bottleneck(128, s=2)`: `128`, then `s=2`), evaluated.
+public struct BlockArgument: Equatable, Sendable {
+  public var label: String?        // nil for a positional argument
+  public var value: Int
+  public init(label: String?, value: Int) {
+    self.label = label
+    self.value = value
+  }
+}
+
 public struct Scope: Sendable {
   public var kind: ScopeKind
   public var parent: Int?          // nil for the network scope
+  /// The element that opened it. Scopes opened again by a repetition (`x N` on the element or on a group
+  /// around it) share this range.
   public var range: SourceRange
   public var depth: Int
   /// The value the scope produced; set when it closes (nil if checking failed inside it).
   public var output: Int?
+  /// The value it started from (nil if an earlier error left it unknown).
+  public var input: Int? = nil
+  /// Where it opened among the ops: the index of the first op run inside it, or of the next op outside
+  /// it if it runs none. It orders a scope among its parent's ops.
+  public var firstOp: Int = 0
+  /// For a block: the arguments of its use (defaults not written are not listed).
+  public var arguments: [BlockArgument] = []
 }
 
 /// Rows in call order: an op ran, or a scope closed (a block's own row comes after its contents).
@@ -62,6 +81,8 @@ public struct CheckedNetwork: Sendable {
   public var events: [Event]
   /// The main output first, then side outputs in the order they were defined.
   public var outputs: [Int]
+  /// The names `=> name` gave to values (the first one, if a value has several).
+  public var tensorNames: [Int: String] = [:]
 
   public var output: Shape { values[outputs[0]] }
   public var totalParams: Int { ops.reduce(0) { $0 + $1.paramCount } }

@@ -5,28 +5,49 @@ import NetcBasic
 /// and only as valid UTF-8.
 public struct Lexer {
   public static func tokenize(_ file: SourceFile, diagnostics: inout DiagnosticEngine) -> [Token] {
+    tokenize(file, diagnostics: &diagnostics, keepingComments: false).tokens
+  }
+
+  /// The tokens, and the comments beside them: each `#` comment as a `.comment` token whose range runs
+  /// from `#` to the end of its line (without the line break). The parser never sees comments; tools
+  /// that rewrite the source (`netc fmt`) need them.
+  public static func tokenizeWithComments(_ file: SourceFile, diagnostics: inout DiagnosticEngine)
+    -> (tokens: [Token], comments: [Token])
+  {
+    tokenize(file, diagnostics: &diagnostics, keepingComments: true)
+  }
+
+  private static func tokenize(_ file: SourceFile, diagnostics: inout DiagnosticEngine, keepingComments: Bool)
+    -> (tokens: [Token], comments: [Token])
+  {
     if file.bytes.starts(with: [0xFF, 0xFE]) || file.bytes.starts(with: [0xFE, 0xFF]) {
       diagnostics.error("utf16-file", "this file is UTF-16; netc reads UTF-8", at: SourceRange(0, 2),
                         notes: [Note("convert it, for example with 'iconv -f UTF-16 -t UTF-8'")])
-      return [Token(.eof, SourceRange.point(file.bytes.count))]
+      return ([Token(.eof, SourceRange.point(file.bytes.count))], [])
     }
     // A NUL byte means this is not a text file; one error says so instead of one per line.
     if let nul = file.bytes.firstIndex(of: 0) {
       diagnostics.error("binary-file", "this is not a text file (it contains a NUL byte)", at: SourceRange(nul, nul + 1),
                         notes: [Note("netc reads network descriptions written as text, such as specs/lenet5.net")])
-      return [Token(.eof, SourceRange.point(file.bytes.count))]
+      return ([Token(.eof, SourceRange.point(file.bytes.count))], [])
     }
-    var lexer = Lexer(bytes: file.bytes)
+    var lexer = Lexer(bytes: file.bytes, keepingComments: keepingComments)
     // A UTF-8 byte order mark is harmless; skip it.
     if file.bytes.starts(with: [0xEF, 0xBB, 0xBF]) { lexer.pos = 3 }
-    return lexer.run(&diagnostics)
+    let tokens = lexer.run(&diagnostics)
+    return (tokens, lexer.comments)
   }
 
   private let bytes: [UInt8]
   private var pos = 0
   private var tokens: [Token] = []
+  private let keepingComments: Bool
+  private var comments: [Token] = []
 
-  private init(bytes: [UInt8]) { self.bytes = bytes }
+  private init(bytes: [UInt8], keepingComments: Bool) {
+    self.bytes = bytes
+    self.keepingComments = keepingComments
+  }
 
   private func peek(_ ahead: Int = 0) -> UInt8 {
     let i = pos + ahead
@@ -67,6 +88,11 @@ public struct Lexer {
           } else {
             pos += 1
           }
+        }
+        if keepingComments {
+          var end = pos
+          if end > start, bytes[end - 1] == UInt8(ascii: "\r") { end -= 1 }
+          comments.append(Token(.comment, SourceRange(start, end)))
         }
       case _ where Lexer.isDigit(b):
         lexNumber()

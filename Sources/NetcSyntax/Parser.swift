@@ -28,7 +28,11 @@ public struct Parser {
   static let reservedWords: Set<String> = ["network", "input", "block", "as"]
 
   public static func parse(_ file: SourceFile, diagnostics: inout DiagnosticEngine) -> NetworkSyntax {
-    let tokens = Lexer.tokenize(file, diagnostics: &diagnostics)
+    parse(file, tokens: Lexer.tokenize(file, diagnostics: &diagnostics), diagnostics: &diagnostics)
+  }
+
+  /// Parses tokens the lexer made from `file` (for tools that also want the lexer's comments).
+  public static func parse(_ file: SourceFile, tokens: [Token], diagnostics: inout DiagnosticEngine) -> NetworkSyntax {
     var parser = Parser(file: file, tokens: tokens)
     let tree = parser.parseFile(&diagnostics)
     return tree

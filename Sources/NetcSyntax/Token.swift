@@ -9,6 +9,7 @@ public enum TokenKind: Equatable, Sendable {
   case lParen, rParen, lBrace, rBrace, lAngle, rAngle
   case pipe, comma, equals, arrow, fatArrow, at, star, slash, plus, minus, colon
   case newline
+  case comment      // `#` to the end of the line; only in the lexer's side list, never in the token array
   case eof
   case invalid      // a byte that starts no token; the lexer has reported it
 }
@@ -48,6 +49,7 @@ extension TokenKind {
     case .minus: return "'-'"
     case .colon: return "':'"
     case .newline: return "end of line"
+    case .comment: return "comment"
     case .eof: return "end of file"
     case .invalid: return "invalid character"
     }

@@ -67,7 +67,8 @@ import Testing
       ("input 3x8x8\nconv 3x3 -4", "channels of 'conv' must be at least 1, found -4"),
       ("input 3x8x8\nconv 0x3 4", "kernel of 'conv' must be at least 1, found 0"),
       ("input 3x8x8\n(relu) x100001", "above netc's limit of 100,000"),
-      ("input 3x8x8\n((((relu) x1000) x1000) x1000)", "more than 1,000,000 layers"),
+      ("input 3x8x8\n((((relu) x1000) x1000) x1000)", "more than 100,000 layers"),
+      ("input 3x8x8\n(relu) x100000\n(relu) x1000", "more than 100,000 layers"),
       ("input 3x8x8\nblock A() { B() }\nblock B() { A() }\nA()", "block 'A' uses itself"),
       ("input 3x8x8\nconv 3x3 9223372036854775807*2", "arithmetic overflow"),
       ("input 3x8x8\nconv 1x1 4/0", "division by zero"),
@@ -77,7 +78,7 @@ import Testing
       ("input 3x8x8\nconv 1x1 " + String(repeating: "-", count: 5000) + "1", "nested deeper than 64"),
       ("input " + Array(repeating: "1", count: 20_000).joined(separator: "x"), "input"),
       ("input 3x8x8\ncovn\n(((relu) x1000) x1000) x1000", "unknown layer 'covn'"),
-      ("input 3x8x8\n((@input) x100000) x100000", "more than 4,000,000 elements"),
+      ("input 3x8x8\n((@input) x100000) x100000", "more than 1,000,000 elements"),
       ("input 3x8x8\n(() x100000) x100000", "x"),
       ("input 1x8192x8192\nconv 4097x4097 16384 p2048", "the multiply-adds of 'conv' do not fit in 64 bits"),
     ]

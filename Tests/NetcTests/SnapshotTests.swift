@@ -4,6 +4,9 @@ import Testing
 
 /// Golden files for the formats that have no external reference. Re-record with NETC_RECORD=1.
 @Suite struct SnapshotTests {
+  /// Every construct `netc graph` draws, in one small network.
+  static let constructs = "Tests/NetcTests/Inputs/graph/constructs.net"
+
   static let cases: [(args: [String], snapshot: String)] = [
     (["params", "--format", "torchinfo", "specs/resnet18.net"], "resnet18.torchinfo.golden"),
     (["params", "--format", "torchinfo", "--depth", "1", "specs/resnet50.net"], "resnet50.depth1.torchinfo.golden"),
@@ -16,6 +19,15 @@ import Testing
     (["params", "--format", "markdown", "--dtype", "bf16", "specs/alexnet.net"], "alexnet.bf16.markdown.golden"),
     (["params", "--batch", "4", "specs/lenet5.net"], "lenet5.b4.torchsummary.golden"),
     (["check", "--format", "json", "specs/lenet5.net", "specs/googlenet_paper.net"], "check.json.golden"),
+    (["graph", "specs/lenet5.net"], "lenet5.svg.golden"),
+    (["graph", "specs/simple_inception.net"], "simple_inception.svg.golden"),
+    (["graph", "--format", "dot", "specs/simple_inception.net"], "simple_inception.dot.golden"),
+    (["graph", "--format", "mermaid", "specs/simple_inception.net"], "simple_inception.mermaid.golden"),
+    (["graph", constructs], "constructs.svg.golden"),
+    (["graph", "--depth", "1", constructs], "constructs.depth1.svg.golden"),
+    (["graph", "--depth", "0", constructs], "constructs.depth0.svg.golden"),
+    (["graph", "--format", "dot", constructs], "constructs.dot.golden"),
+    (["graph", "--format", "mermaid", "--depth", "0", constructs], "constructs.depth0.mermaid.golden"),
   ]
 
   @Test(arguments: cases)

@@ -1,10 +1,17 @@
-"""Numerical parity of netc with PyTorch.
+"""Numerical parity of netc with PyTorch, and of netc's ONNX export with netc.
 
 For each spec: take the PyTorch model (torchvision's own for the torchvision specs, the independent
 definitions in ../shared/reference/seed_models.py for the seed networks), give it random weights with
 non-trivial batch-norm statistics, map its state_dict onto netc's tensor names by position (README.md,
 "Weights"), run one random input through PyTorch in eval mode and through `netc run`, and require
 max|netc - torch| <= 1e-4 * max(1, max|torch|). Also at batch 2, and with the weights stored as f16.
+
+The model `netc emit --target onnx` writes with the same weights must pass
+`onnx.checker.check_model(full_check=True)`, and ONNX Runtime's output on the same inputs must equal
+`netc run`'s within 1e-4 * max(1, max|netc|).
+
+The specs in Tests/parity/ops/ (ops_*) exercise every operation the torchvision networks do not; their
+PyTorch reference is the module `netc emit --target pytorch` writes.
 
 usage: parity.py [--netc PATH] [SPEC ...]
 """
@@ -16,6 +23,8 @@ import tempfile
 import time
 
 import numpy as np
+import onnx
+import onnxruntime as ort
 import torch
 import torchvision.models as tvm
 from safetensors.numpy import load_file, save_file
@@ -44,6 +53,20 @@ MODELS = {
     # No PyTorch definition exists for the paper's GoogLeNet: netc's emitted module stands in.
     "googlenet_paper": ("emitted", (3, 224, 224)),
 }
+OPS_DIR = os.path.join(ROOT, "Tests", "parity", "ops")
+for _file in sorted(os.listdir(OPS_DIR)):
+    if _file.endswith(".net"):
+        MODELS[_file[:-4]] = ("emitted", None)
+
+
+def spec_path(name):
+    return os.path.join(OPS_DIR if name.startswith("ops_") else os.path.join(ROOT, "specs"), f"{name}.net")
+
+
+def input_shape(netc, spec):
+    out = subprocess.run([netc, "check", "--format", "json", spec], check=True, capture_output=True, text=True).stdout
+    import json
+    return tuple(json.loads(out)[0]["input_shape"][1:])
 
 
 def emitted_model(netc, spec, tmp):
@@ -62,8 +85,9 @@ def randomize(model, gen):
     with torch.no_grad():
         for m in model.modules():
             if isinstance(m, (torch.nn.BatchNorm1d, torch.nn.BatchNorm2d)):
-                m.weight.uniform_(0.5, 1.5, generator=gen)
-                m.bias.normal_(0, 0.2, generator=gen)
+                if m.affine:
+                    m.weight.uniform_(0.5, 1.5, generator=gen)
+                    m.bias.normal_(0, 0.2, generator=gen)
                 m.running_mean.normal_(0, 0.2, generator=gen)
                 m.running_var.uniform_(0.5, 2.0, generator=gen)
             elif isinstance(m, (torch.nn.Conv2d, torch.nn.ConvTranspose2d, torch.nn.Linear)):
@@ -118,6 +142,21 @@ def run_netc(netc, spec, weights, x, tmp):
     return np.load(yout)
 
 
+def onnx_session(netc, spec, weights, tmp):
+    """Exports the model with these weights, checks it fully, and opens it in ONNX Runtime."""
+    path = os.path.join(tmp, "model.onnx")
+    subprocess.run([netc, "emit", "--target", "onnx", spec, "--weights", weights, "-o", path], check=True)
+    model = onnx.load(path)
+    onnx.checker.check_model(model, full_check=True)
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 2
+    return ort.InferenceSession(path, options, providers=["CPUExecutionProvider"])
+
+
+def run_onnx(session, x):
+    return session.run(None, {"input": x.astype(np.float32)})[0]
+
+
 def build_swift(netc, spec, tmp):
     """Emits the network as Swift and compiles it as the README tells users to."""
     source = os.path.join(tmp, "Net.swift")
@@ -141,7 +180,8 @@ def run_swift(exe, weights, x, tmp):
 
 def parity(netc, name, tmp):
     factory, shape = MODELS[name]
-    spec = os.path.join(ROOT, "specs", f"{name}.net")
+    spec = spec_path(name)
+    shape = shape or input_shape(netc, spec)
     print(f"{name}:", flush=True)
     torch.manual_seed(0)
     gen = torch.Generator().manual_seed(1234)
@@ -152,12 +192,15 @@ def parity(netc, name, tmp):
     save_file(weights, wpath)
     ok = True
     exe = build_swift(netc, spec, tmp)
+    session = onnx_session(netc, spec, wpath, tmp)
     for batch in (1, 2):
         x = torch.randn((batch,) + shape, generator=gen)
         with torch.no_grad():
             want = first(model(x)).numpy()
-        ok &= check(f"netc run, batch {batch}, f32 weights", run_netc(netc, spec, wpath, x.numpy(), tmp), want)
+        got = run_netc(netc, spec, wpath, x.numpy(), tmp)
+        ok &= check(f"netc run, batch {batch}, f32 weights", got, want)
         ok &= check(f"emitted Swift, batch {batch}, f32 weights", run_swift(exe, wpath, x.numpy(), tmp), want)
+        ok &= check(f"ONNX Runtime vs netc run, batch {batch}, f32 weights", run_onnx(session, x.numpy()), got)
     # f16 weights: PyTorch runs with the same rounded values in f32.
     half = {k: v.astype(np.float16) for k, v in weights.items()}
     hpath = os.path.join(tmp, "w16.safetensors")
@@ -168,8 +211,10 @@ def parity(netc, name, tmp):
     x = torch.randn((1,) + shape, generator=gen)
     with torch.no_grad():
         want = first(model(x)).numpy()
-    ok &= check("netc run, batch 1, f16 weights", run_netc(netc, spec, hpath, x.numpy(), tmp), want)
+    got = run_netc(netc, spec, hpath, x.numpy(), tmp)
+    ok &= check("netc run, batch 1, f16 weights", got, want)
     ok &= check("emitted Swift, batch 1, f16 weights", run_swift(exe, hpath, x.numpy(), tmp), want)
+    ok &= check("ONNX Runtime vs netc run, batch 1, f16 weights", run_onnx(onnx_session(netc, spec, hpath, tmp), x.numpy()), got)
     return ok
 
 

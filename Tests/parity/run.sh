@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
-# Numerical parity with PyTorch: builds netc (release), makes the Python environment the check needs
-# (torch, torchvision, safetensors, numpy from PyPI, in .venv) if it is missing, and runs parity.py.
-#   Tests/parity/run.sh [SPEC ...]      (default: every spec with a PyTorch reference)
+# Numerical parity with PyTorch, and of the ONNX export with netc: builds netc (release), makes the Python
+# environment the check needs (torch, torchvision, safetensors, numpy, onnx, onnxruntime from PyPI, in
+# .venv) if it is missing, and runs parity.py.
+#   Tests/parity/run.sh [SPEC ...]      (default: every spec with a PyTorch reference, and Tests/parity/ops)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c "import torch, torchvision, safetensors, numpy" 2>/dev/null; then
+if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c "import torch, torchvision, safetensors, numpy, onnx, onnxruntime" 2>/dev/null; then
   python3 -m venv .venv
   .venv/bin/pip install --quiet --upgrade pip
-  .venv/bin/pip install --quiet torch torchvision safetensors numpy
+  .venv/bin/pip install --quiet torch torchvision safetensors numpy onnx onnxruntime
 fi
 swift build -c release --product netc
 .venv/bin/python Tests/parity/parity.py --netc .build/release/netc "$@"
