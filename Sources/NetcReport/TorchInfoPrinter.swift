@@ -121,7 +121,9 @@ public enum TorchInfoPrinter {
     for (i, cell) in cells.enumerated() {
       line += i < columnWidths.count ? rightPad(cell, max(columnWidths[i], cell.count + 1)) : cell
     }
-    return String(line.reversed().drop(while: { $0 == " " }).reversed())
+    var bytes = Array(line.utf8)
+    while bytes.last == UInt8(ascii: " ") { bytes.removeLast() }
+    return String(decoding: bytes, as: UTF8.self)
   }
 
   static func fieldColumns(_ f: ReceptiveField?) -> [String] {
