@@ -589,7 +589,16 @@ public struct Parser {
       let t = advance()
       end = t.range
       dims.append(.int(parseIntLiteral(t.range, &diags), t.range))
-      if at(.by) { advance() } else { break }
+      guard at(.by) else { break }
+      advance()
+      // The lexer makes `x` a token only before a digit, but `3x1.5` or `3x2e3` put a fraction there.
+      if !at(.int) {
+        diags.error("expected-token", "expected a whole number after 'x' in a size, found \(describe(current))",
+                    at: current.range, notes: [Note("sizes are whole numbers: 3x3, 224x224")])
+        end = current.range
+        if at(.float) { advance() }
+        break
+      }
     }
     return (dims, start.union(end))
   }

@@ -80,6 +80,9 @@ import Testing
       ("input 3x8x8\ncovn\n(((relu) x1000) x1000) x1000", "unknown layer 'covn'"),
       ("input 3x8x8\n((@input) x100000) x100000", "more than 1,000,000 elements"),
       ("input 3x8x8\n(() x100000) x100000", "x"),
+      // Found by fuzzing: `0x8E2` once parsed as the size 0 and the number 8E2, which `netc fmt` then wrote
+      // as `0 8E2`, another network.
+      ("input 15x8x8\nconvt 3x3 8 0x8E2 out_pad=2", "expected a whole number after 'x' in a size, found '8E2'"),
       ("input 1x8192x8192\nconv 4097x4097 16384 p2048", "the multiply-adds of 'conv' do not fit in 64 bits"),
     ]
     for (source, message) in cases {
