@@ -52,11 +52,8 @@ enum PoolLayers {
       let pad = a.pair("pad", default: (0, 0), min: 0, &diags),
       let dilation = a.pair("dilation", default: (1, 1), &diags)
     else { return nil }
-    // PyTorch: padding at most half the (effective) kernel.
-    // Both factors are at most 2^31 (Checker.maxSize), so the products fit.
-    let limitH = kind == .max ? (dilation.0 * (kernel.0 - 1) + 1) / 2 : kernel.0 / 2
-    let limitW = kind == .max ? (dilation.1 * (kernel.1 - 1) + 1) / 2 : kernel.1 / 2
-    if pad.0 > limitH || pad.1 > limitW {
+    // PyTorch: padding at most half the kernel, dilated or not (max_pool2d checks kW / 2 >= padW).
+    if pad.0 > kernel.0 / 2 || pad.1 > kernel.1 / 2 {
       diags.error("pool-padding", "padding \(pad.0 == pad.1 ? "\(pad.0)" : "\(pad.0)x\(pad.1)") is more than half the \(kernel.0)x\(kernel.1) kernel",
                   at: a.range("pad"), notes: [Note("PyTorch requires pad <= kernel/2 for pooling")])
       return nil
