@@ -22,11 +22,15 @@ echo "building ${targets[*]} with libFuzzer and AddressSanitizer..."
 # `-sanitize=`: the combined flag after them is what instruments every module for both. `--sanitize fuzzer`
 # is still needed, for SwiftPM to leave `main` to libFuzzer.
 for t in "${targets[@]}"; do
-  NETC_FUZZ=1 swift build --build-path "$build" -c release --sanitize fuzzer --sanitize address \
-    -Xswiftc -sanitize=fuzzer,address --product "fuzz-$t" \
-    2>&1 | grep -v "Cannot export local symbol" | grep -E "error|warning: unre|Compiling fuzz|Build of" || true
+  mkdir -p "$build"
+  if ! NETC_FUZZ=1 swift build --build-path "$build" -c release --sanitize fuzzer --sanitize address \
+    -Xswiftc -sanitize=fuzzer,address --product "fuzz-$t" >"$build/build-$t.log" 2>&1; then
+    grep -E "error" "$build/build-$t.log" >&2 || true
+    echo "error: fuzz-$t did not build (log: $build/build-$t.log)" >&2
+    exit 1
+  fi
+  grep -E "Compiling fuzz|Build of" "$build/build-$t.log" || true
   bin="$build/release/fuzz-$t"
-  [ -x "$bin" ] || { echo "error: fuzz-$t did not build" >&2; exit 1; }
   # A binary without coverage counters fuzzes blind, and one without AddressSanitizer misses overflows.
   symbols=$(nm "$bin")
   guards=$(grep -c "__sanitizer_cov_trace_cmp\|__sancov" <<<"$symbols" || true)
@@ -35,7 +39,7 @@ for t in "${targets[@]}"; do
 done
 
 # Seeds: every spec and every bad input of the diagnostic suite; weights, tensors and plans netc writes.
-swift build -c release --product netc 2>&1 | grep -E "error" || true
+swift build -c release --product netc >"$build/build-netc.log" 2>&1 || { cat "$build/build-netc.log" >&2; exit 1; }
 netc=.build/release/netc
 seeds="$build/seeds"
 rm -rf "$seeds"
