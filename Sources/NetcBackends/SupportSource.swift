@@ -132,7 +132,7 @@ final class NetcWeightFile {
   @inline(never)
   func append(_ w: inout [UnsafeMutablePointer<Float>?], _ b: inout [UnsafeMutablePointer<Float>?], weight: String,
               bias: String?, bn: (String, Double, Bool)?, transposed: Bool = false, inChannels: Int, outChannels: Int,
-              groups: Int = 1, kernel: Int = 1, packed: Bool = false) throws
+              groups: Int = 1, kernel: Int = 1, packed: Bool = false, winograd: Int = 0) throws
   {
     if bn == nil && !packed {
       // Used as stored: decoded straight into its buffer (VGG's first fully connected layer is 411 MB).
@@ -149,7 +149,11 @@ final class NetcWeightFile {
       (weights, biases) = netcFold(weight: weights, bias: biases, scale: scale, shift: shift, transposed: transposed,
                                    inChannels: inChannels, outChannels: outChannels, groups: groups, kernel: kernel)
     }
-    if packed {
+    if winograd != 0 {
+      weights = weights.withUnsafeBufferPointer {
+        netcWinogradWeights($0.baseAddress!, outC: outChannels, inC: inChannels, tile: winograd)
+      }
+    } else if packed {
       let kdim = inChannels / groups * kernel
       weights = weights.withUnsafeBufferPointer { netcPackWeights($0.baseAddress!, outC: outChannels, groups: groups, kdim: kdim) }
     }

@@ -38,13 +38,13 @@ public enum SwiftEmitter {
           precondition(batch >= 1)
           self.batch = batch
           a = netcAllocate(\(plan.arenaSize) * batch)
-          scratch = netcAllocate(NetcGemmBlocking.scratch)
+          scratch = netcAllocate(\(scratchSize(g)))
           let t = try NetcWeightFile(path: weightsPath, expected: [
 
       """
     for t in g.tensors { s += "      (\"\(t.name)\", \(t.shape)),\n" }
     s += "    ])\n"
-    for (i, n) in g.nodes.enumerated() { s += prepare(n, i) }
+    for (i, n) in g.nodes.enumerated() { s += prepare(n, i, g) }
     s += """
         }
 
@@ -81,12 +81,28 @@ public enum SwiftEmitter {
     Interpreter.geometry(n, a, g)
   }
 
+  /// The scratch the convolutions need, as an expression: Winograd's depends on the threads at run time.
+  static func scratchSize(_ g: LoweredGraph) -> String {
+    var sizes = ["NetcGemmBlocking.scratch"]
+    for n in g.nodes {
+      guard case .conv(let a, _, _, _) = n.kind, !a.transposed, netcUsesWinograd(geometry(n, a, g)) else { continue }
+      sizes.append("netcConvScratch(\(geometryLiteral(geometry(n, a, g))))")
+    }
+    return sizes.count == 1 ? sizes[0] : "[\(sizes.joined(separator: ", "))].max()!"
+  }
+
+  static func geometryLiteral(_ geo: NetcConvGeometry) -> String {
+    "NetcConvGeometry(inC: \(geo.inC), inH: \(geo.inH), inW: \(geo.inW), outC: \(geo.outC), outH: \(geo.outH), outW: \(geo.outW), kH: \(geo.kH), kW: \(geo.kW), sH: \(geo.sH), sW: \(geo.sW), padT: \(geo.padT), padL: \(geo.padL), dH: \(geo.dH), dW: \(geo.dW), groups: \(geo.groups))"
+  }
+
   static func place(_ p: Placement) -> String { "\(p.base) * batch + \(p.itemOffset)" }
 
-  static func prepare(_ n: Node, _ i: Int) -> String {
+  static func prepare(_ n: Node, _ i: Int, _ g: LoweredGraph) -> String {
     switch n.kind {
     case .conv(let a, let name, let bias, let bn):
-      return "    try t.append(&w, &b, weight: \"\(name).weight\", bias: \(bias ? "\"\(name).bias\"" : "nil"), bn: \(bnArgs(bn)), transposed: \(a.transposed), inChannels: \(a.inChannels), outChannels: \(a.outChannels), groups: \(a.groups), kernel: \(a.kernel.h * a.kernel.w)\(a.transposed ? "" : ", packed: true"))\n"
+      let tile = a.transposed ? 0 : netcWinogradTile(geometry(n, a, g))
+      let winograd = tile != 0 ? ", winograd: \(tile)" : ""
+      return "    try t.append(&w, &b, weight: \"\(name).weight\", bias: \(bias ? "\"\(name).bias\"" : "nil"), bn: \(bnArgs(bn)), transposed: \(a.transposed), inChannels: \(a.inChannels), outChannels: \(a.outChannels), groups: \(a.groups), kernel: \(a.kernel.h * a.kernel.w)\(a.transposed ? "" : ", packed: true")\(winograd))\n"
     case .linear(let inF, let outF, let name, let bias, let bn):
       return "    try t.append(&w, &b, weight: \"\(name).weight\", bias: \(bias ? "\"\(name).bias\"" : "nil"), bn: \(bnArgs(bn)), inChannels: \(inF), outChannels: \(outF))\n"
     case .batchNorm(let bn):
@@ -129,7 +145,7 @@ public enum SwiftEmitter {
     switch n.kind {
     case .conv(let a, _, _, _):
       let geo = geometry(n, a, g)
-      let gs = "NetcConvGeometry(inC: \(geo.inC), inH: \(geo.inH), inW: \(geo.inW), outC: \(geo.outC), outH: \(geo.outH), outW: \(geo.outW), kH: \(geo.kH), kW: \(geo.kW), sH: \(geo.sH), sW: \(geo.sW), padT: \(geo.padT), padL: \(geo.padL), dH: \(geo.dH), dW: \(geo.dW), groups: \(geo.groups))"
+      let gs = geometryLiteral(geo)
       var res = "residual: nil, resStride: 0"
       if let r = n.residual {
         let pr = plan.placement(of: r, in: g)

@@ -40,8 +40,10 @@ public final class Interpreter {
     self.graph = graph
     self.plan = plan
     self.batch = batch
-    let hasGemm = graph.nodes.contains { if case .conv(let a, _, _, _) = $0.kind { return !a.transposed }; return false }
-    let scratchSize = hasGemm ? NetcGemmBlocking.scratch : 0
+    let scratchSize = graph.nodes.reduce(0) { size, n in
+      guard case .conv(let a, _, _, _) = n.kind, !a.transposed else { return size }
+      return max(size, netcConvScratch(Self.geometry(n, a, graph)))
+    }
     let (count, o1) = plan.arenaSize.multipliedReportingOverflow(by: batch)
     let (floats, o2) = count.addingReportingOverflow(scratchSize)
     let (bytes, o3) = floats.multipliedReportingOverflow(by: 4)
@@ -118,10 +120,8 @@ public final class Interpreter {
       if a.transposed {
         p.weight = copyOwned(weight)
       } else {
-        let kdim = a.inChannels / a.groups * a.kernel.h * a.kernel.w
-        p.weight = copyOwned(weight.withUnsafeBufferPointer {
-          netcPackWeights($0.baseAddress!, outC: a.outChannels, groups: a.groups, kdim: kdim)
-        })
+        let g = Self.geometry(n, a, graph)
+        p.weight = copyOwned(weight.withUnsafeBufferPointer { netcConvWeights($0.baseAddress!, g) })
       }
       p.bias = bias.map(copyOwned)
     case .linear(let inF, let outF, let name, let hasBias, let bn):

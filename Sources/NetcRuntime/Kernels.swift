@@ -304,8 +304,8 @@ public struct NetcConvGeometry {
 }
 
 /// Convolution as a GEMM of the packed weights with the input's im2col, gathered panel by panel, with the
-/// epilogue (bias, residual, activation) fused into the GEMM's stores. `packedWeight` comes from
-/// `netcPackWeights`; `scratch` holds `NetcGemmBlocking.scratch` floats.
+/// epilogue (bias, residual, activation) fused into the GEMM's stores, or by Winograd where
+/// `netcUsesWinograd(g)`. `packedWeight` comes from `netcConvWeights`; `scratch` holds `netcConvScratch(g)` floats.
 @inline(never)
 public func netcConv2d(_ g: NetcConvGeometry, batch: Int,
                        input: UnsafePointer<Float>, inStride: Int,
@@ -313,6 +313,12 @@ public func netcConv2d(_ g: NetcConvGeometry, batch: Int,
                        residual: UnsafePointer<Float>?, resStride: Int,
                        output: UnsafeMutablePointer<Float>, outStride: Int,
                        act: Int, slope: Float, scratch: UnsafeMutablePointer<Float>) {
+  let tile = netcWinogradTile(g)
+  if tile != 0 {
+    return netcWinogradConv2d(g, tile: tile, batch: batch, input: input, inStride: inStride, weight: packedWeight,
+                              bias: bias, residual: residual, resStride: resStride, output: output,
+                              outStride: outStride, act: act, slope: slope, scratch: scratch)
+  }
   let cinG = g.inC / g.groups, coutG = g.outC / g.groups
   let kdim = cinG * g.kH * g.kW
   let npix = g.outH * g.outW

@@ -74,12 +74,91 @@ import Testing
     }
   }
 
+  /// Winograd F(2x2, 3x3) and F(4x4, 3x3) against the definition, through the kernels directly (whatever
+  /// netcConv2d would choose): output maps of 1x1, 2x2, odd and even sizes (partial tiles at the right and
+  /// bottom), padding 1 and 0, channel counts that are not multiples of 8, several tile blocks, blocks of 32
+  /// tiles (many input channels), 16-tile runs stored whole and one by one, bias, residual and activations,
+  /// batch 2.
+  @Test func winogradMatchesItsDefinition() throws {
+    // (inC, outC, inH, inW, pad, residual, activation)
+    let cases: [(Int, Int, Int, Int, Int, Bool, Int)] = [
+      (3, 5, 1, 1, 1, false, NetcAct.none), (8, 16, 2, 2, 1, true, NetcAct.relu), (13, 9, 3, 5, 1, false, NetcAct.none),
+      (16, 24, 9, 9, 0, true, NetcAct.relu), (20, 33, 14, 14, 1, true, NetcAct.relu), (17, 12, 58, 58, 0, false, NetcAct.relu),
+      (40, 16, 34, 40, 1, true, NetcAct.relu), (24, 8, 36, 70, 1, true, NetcAct.relu6), (520, 10, 7, 7, 1, false, NetcAct.leaky),
+      (9, 11, 4, 3, 0, false, NetcAct.none), (200, 8, 30, 30, 1, true, NetcAct.relu),
+    ]
+    for tile in [2, 4] {
+      for (cin, cout, h, w, pad, hasResidual, act) in cases {
+        let oh = h + 2 * pad - 2, ow = w + 2 * pad - 2
+        let g = NetcConvGeometry(inC: cin, inH: h, inW: w, outC: cout, outH: oh, outW: ow, kH: 3, kW: 3, sH: 1, sW: 1,
+                                 padT: pad, padL: pad, dH: 1, dW: 1, groups: 1)
+        var rng = SplitMix64(seed: UInt64(cin * 1000 + cout))
+        let x = (0..<(2 * cin * h * w)).map { _ in Float(rng.normal()) }
+        let wt = (0..<(cout * cin * 9)).map { _ in Float(rng.normal() * (2 / Double(cin * 9)).squareRoot()) }
+        let bias = (0..<cout).map { Float($0) * 0.25 - 1 }
+        let res = (0..<(2 * cout * oh * ow)).map { _ in Float(rng.normal()) }
+        let u = wt.withUnsafeBufferPointer { netcWinogradWeights($0.baseAddress!, outC: cout, inC: cin, tile: tile) }
+        #expect(u.count == (tile + 2) * (tile + 2) * ((cout + 7) / 8 * 8) * cin)
+        let scratchCount = netcWinogradScratch(g, tile: tile)
+        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: scratchCount)
+        defer { scratch.deallocate() }
+        scratch.initialize(repeating: .nan, count: scratchCount)
+        // Filled with a marker, so that a pixel the kernel does not write fails.
+        var y = [Float](repeating: .nan, count: 2 * cout * oh * ow)
+        x.withUnsafeBufferPointer { xp in
+          u.withUnsafeBufferPointer { up in
+            bias.withUnsafeBufferPointer { bp in
+              res.withUnsafeBufferPointer { rp in
+                y.withUnsafeMutableBufferPointer { yp in
+                  netcWinogradConv2d(g, tile: tile, batch: 2, input: xp.baseAddress!, inStride: cin * h * w, weight: up.baseAddress!,
+                                     bias: bp.baseAddress!, residual: hasResidual ? rp.baseAddress! : nil,
+                                     resStride: cout * oh * ow, output: yp.baseAddress!, outStride: cout * oh * ow,
+                                     act: act, slope: 0.125, scratch: scratch)
+                }
+              }
+            }
+          }
+        }
+        var worst: Float = 0
+        for b in 0..<2 {
+          for o in 0..<cout {
+            for i in 0..<oh {
+              for j in 0..<ow {
+                var s = Double(bias[o])
+                for ci in 0..<cin {
+                  for p in 0..<3 {
+                    for q in 0..<3 {
+                      let ih = i - pad + p, iw = j - pad + q
+                      guard ih >= 0, ih < h, iw >= 0, iw < w else { continue }
+                      s += Double(wt[((o * cin + ci) * 3 + p) * 3 + q]) * Double(x[((b * cin + ci) * h + ih) * w + iw])
+                    }
+                  }
+                }
+                let at = ((b * cout + o) * oh + i) * ow + j
+                if hasResidual { s += Double(res[at]) }
+                let expected = netcActivate(Float(s), act, 0.125)
+                let diff = abs(expected - y[at])
+                worst = diff.isNaN ? .infinity : max(worst, diff)
+              }
+            }
+          }
+        }
+        #expect(worst < 1e-4, "F(\(tile)): \(cin)x\(h)x\(w) -> \(cout), pad \(pad): max|diff| \(worst)")
+      }
+    }
+  }
+
   /// The residual add and the activation fused into the GEMM's stores, on full 8x32 tiles (added in
-  /// registers) and partial ones (13 channels, 400 pixels), with ReLU, ReLU6 and none.
-  @Test func fusedResidualMatchesItsDefinition() throws {
-    let (ch, h, w) = (13, 10, 40)
+  /// registers) and partial ones (13 channels, 400 pixels), with ReLU, ReLU6 and none; and the same
+  /// through the interpreter's Winograd paths (a 3x3 kernel: F(2x2) on 10 rows, F(4x4) on 28; the GEMM
+  /// gets a 5x5 one).
+  @Test(arguments: [(3, 10, 2), (3, 28, 4), (5, 10, 0)])
+  func fusedResidualMatchesItsDefinition(k: Int, h: Int, tile: Int) throws {
+    let (ch, w) = (13, 40)
+    #expect(netcWinogradTile(NetcConvGeometry(inC: ch, inH: h, inW: w, outC: ch, outH: h, outW: w, kH: k, kW: k, sH: 1,
+                                              sW: 1, padT: k / 2, padL: k / 2, dH: 1, dW: 1, groups: 1)) == tile)
     for (act, f) in [("relu", { (v: Float) in max(v, 0) }), ("relu6", { min(max($0, 0), 6) }), ("", { $0 })] {
-      let source = "input \(ch)x\(h)x\(w)\nresidual< conv 3x3 \(ch) p1 >\n\(act)\n"
+      let source = "input \(ch)x\(h)x\(w)\nresidual< conv \(k)x\(k) \(ch) p\(k / 2) >\n\(act)\n"
       let c = Pipeline.compile(path: "t.net", bytes: Array(source.utf8))
       let g = Lowering.lower(try #require(c.network, "\(source)"))
       #expect(g.nodes.count == 1, "\(source): the add and activation are not fused")
@@ -97,11 +176,11 @@ import Testing
           for j in 0..<w {
             var s = Double(bias[o])
             for ci in 0..<ch {
-              for u in 0..<3 {
-                for v in 0..<3 {
-                  let ih = i - 1 + u, iw = j - 1 + v
+              for u in 0..<k {
+                for v in 0..<k {
+                  let ih = i - k / 2 + u, iw = j - k / 2 + v
                   guard ih >= 0, ih < h, iw >= 0, iw < w else { continue }
-                  s += Double(wt[((o * ch + ci) * 3 + u) * 3 + v]) * Double(x[(ci * h + ih) * w + iw])
+                  s += Double(wt[((o * ch + ci) * k + u) * k + v]) * Double(x[(ci * h + ih) * w + iw])
                 }
               }
             }
@@ -336,7 +415,7 @@ import Testing
   /// The emitted Swift carries the interpreter's kernels verbatim.
   @Test func embeddedKernelsAreCurrent() throws {
     let embedded = try readText(Paths.root.appendingPathComponent("Sources/NetcBackends/KernelSource.swift"))
-    for file in ["Kernels.swift", "Parallel.swift"] {
+    for file in ["Kernels.swift", "Winograd.swift", "Parallel.swift"] {
       let kernels = try readText(Paths.root.appendingPathComponent("Sources/NetcRuntime/\(file)"))
       #expect(embedded.contains(kernels), "run scripts/embed-kernels.sh")
     }

@@ -1,0 +1,554 @@
+// 3x3 stride-1 convolutions by Winograd's minimal filtering F(n x n, 3x3), n = 2 or 4: each n x n output
+// tile is Y = A^T [sum over input channels of U ⊙ V] A with U = G g G^T (the filter, transformed at load)
+// and V = B^T d B (the tile's (n+2) x (n+2) input patch), so a tile costs (n+2)^2 multiply-adds per input
+// and output channel instead of 9 n^2: 16 instead of 36 for n = 2, 36 instead of 144 for n = 4. The sum
+// over channels is (n+2)^2 GEMMs, one per position of the transformed tile, over blocks of tiles sized so
+// that a block's transformed input stays in L2. Like Kernels.swift, this file is copied into the Swift
+// that `netc emit` writes: only the standard library.
+
+/// Whether netcConv2d computes `g` by Winograd, and so wants the weights of `netcWinogradWeights`.
+public func netcUsesWinograd(_ g: NetcConvGeometry) -> Bool { netcWinogradTile(g) != 0 }
+
+/// The output tile netcConv2d computes `g` by: 0 (the GEMM), 2 or 4. It depends on the geometry alone, so
+/// the interpreter and the emitted code always agree. Measured on Zen 4 (VGG, ResNet and GoogLeNet
+/// shapes), F(4x4) is 2.3 to 2.7x faster than the GEMM on maps from 28x28 up. On 14x14 maps it is 2.1 to
+/// 2.5x faster alone, but within a network, where the weights come from memory, it only matches F(2x2)
+/// (its transformed weights are 4x the filters, F(2x2)'s 16/9) and F(2x2) is kept. On 7x7 maps F(4x4)'s
+/// 2x2 tiles waste a third of the work and it is slower than the GEMM; F(2x2) is 1.8 to 2.1x faster. Both
+/// need 8 channels in and out: with 3 input channels the transforms cost more than they save. Below 6x6
+/// the transformed weights are read for too few tiles.
+public func netcWinogradTile(_ g: NetcConvGeometry) -> Int {
+  guard g.kH == 3, g.kW == 3, g.sH == 1, g.sW == 1, g.dH == 1, g.dW == 1, g.groups == 1, g.padT >= 0, g.padL >= 0
+  else { return 0 }
+  guard g.inC >= 8, g.inC <= 4096, g.outC >= 8, g.outC <= 4096, g.inH <= 1 << 14, g.inW <= 1 << 14 else { return 0 }
+  guard g.outH >= 6 && g.outW >= 6 else { return 0 }
+  return g.outH >= 28 && g.outW >= 28 ? 4 : 2
+}
+
+/// Scratch floats netcConv2d needs for `g`: the GEMM's panels, or the Winograd workers' buffers.
+public func netcConvScratch(_ g: NetcConvGeometry) -> Int {
+  let tile = netcWinogradTile(g)
+  return tile == 0 ? NetcGemmBlocking.scratch : netcWinogradScratch(g, tile: tile)
+}
+
+/// Scratch floats netcWinogradConv2d needs for `g` (any 3x3 stride-1 geometry) and output tile 2 or 4;
+/// Int.max when it would not fit an Int, which no allocation passes.
+public func netcWinogradScratch(_ g: NetcConvGeometry, tile: Int) -> Int {
+  let (total, overflow) = NetcWinogradPlan(g, tile: tile).perWorker.multipliedReportingOverflow(by: netcWorkers)
+  return overflow ? Int.max : total
+}
+
+/// How a Winograd convolution is blocked; every worker's buffers are `perWorker` floats of the scratch.
+struct NetcWinogradPlan {
+  /// The output tile's side n, the input patch's side n + 2, and the positions of the transformed tile.
+  let n: Int, alpha: Int, positions: Int
+  let tilesH: Int, tilesW: Int
+  /// Tiles per block: the transformed input of a block, positions x inC x tiles floats, about 1 MiB.
+  let tiles: Int
+  /// Row stride of the transformed input: 16 floats past `tiles`, where a last 16-tile chunk may spill.
+  let ldv: Int
+  /// Row stride of the staging rows, each the vertically transformed input over the padded width.
+  let stageWidth: Int
+  let zeroWidth: Int
+  let perWorker: Int
+
+  init(_ g: NetcConvGeometry, tile: Int) {
+    n = tile == 4 ? 4 : 2
+    alpha = n + 2
+    positions = alpha * alpha
+    tilesH = (g.outH + n - 1) / n
+    tilesW = (g.outW + n - 1) / n
+    let cap = max(32, min(256, (1 << 18) / positions / max(1, g.inC) / 32 * 32))
+    tiles = min(cap, (tilesH * tilesW + 31) / 32 * 32)
+    ldv = tiles + 16
+    // A 16-tile chunk reads 16 n + 2 (n = 2) or 16 n + 4 (n = 4) staging columns past its first tile's n tw.
+    stageWidth = (n * tilesW + 16 * n + 4 + 15) / 16 * 16
+    zeroWidth = (g.inW + 15) / 16 * 16
+    perWorker = positions * g.inC * ldv + (positions + 1) * 8 * 32 + alpha * stageWidth + zeroWidth
+  }
+}
+
+/// The filters as Winograd F(tile x tile, 3x3) reads them: for each position of the transformed tile,
+/// U[pos] (outC x inC) packed by `netcPackWeights`, one after the other. `weight` is [outC][inC][3][3].
+public func netcWinogradWeights(_ weight: UnsafePointer<Float>, outC: Int, inC: Int, tile: Int) -> [Float] {
+  // G, in Double so that only the final rounding is lost.
+  var gm: [[Double]] = [[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]]
+  if tile == 4 {
+    let a: Double = 1.0 / 6, b: Double = 1.0 / 12, c: Double = 1.0 / 24
+    gm = [[0.25, 0, 0], [-a, -a, -a], [-a, a, -a], [c, b, a], [c, -b, a], [0, 0, 1]]
+  }
+  let alpha = gm.count, positions = alpha * alpha
+  var u = [Float](repeating: 0, count: positions * outC * inC)
+  var gg = [Double](repeating: 0, count: alpha * 3)
+  for o in 0..<outC {
+    for i in 0..<inC {
+      let g = weight + (o * inC + i) * 9
+      for r in 0..<alpha {
+        for c in 0..<3 {
+          gg[r * 3 + c] = gm[r][0] * Double(g[c]) + gm[r][1] * Double(g[3 + c]) + gm[r][2] * Double(g[6 + c])
+        }
+      }
+      for r in 0..<alpha {
+        for c in 0..<alpha {
+          let v = gg[r * 3] * gm[c][0] + gg[r * 3 + 1] * gm[c][1] + gg[r * 3 + 2] * gm[c][2]
+          u[((r * alpha + c) * outC + o) * inC + i] = Float(v)
+        }
+      }
+    }
+  }
+  var packed: [Float] = []
+  u.withUnsafeBufferPointer { src in
+    for pos in 0..<positions {
+      packed += netcPackWeights(src.baseAddress! + pos * outC * inC, outC: outC, groups: 1, kdim: inC)
+    }
+  }
+  return packed
+}
+
+/// A 3x3 stride-1 convolution by F(tile x tile, 3x3), tile 2 or 4, the epilogue (bias, residual,
+/// activation) applied as each output tile is written. `weight` comes from `netcWinogradWeights` with the
+/// same tile, `scratch` holds `netcWinogradScratch(g, tile:)` floats.
+@inline(never)
+public func netcWinogradConv2d(_ g: NetcConvGeometry, tile: Int, batch: Int, input: UnsafePointer<Float>,
+                               inStride: Int, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
+                               residual: UnsafePointer<Float>?, resStride: Int,
+                               output: UnsafeMutablePointer<Float>, outStride: Int, act: Int, slope: Float,
+                               scratch: UnsafeMutablePointer<Float>) {
+  let plan = NetcWinogradPlan(g, tile: tile)
+  let positions = plan.positions
+  let mBlocks = (g.outC + 7) / 8
+  let total = batch * plan.tilesH * plan.tilesW
+  guard total > 0 else { return }
+  let blocks = (total + plan.tiles - 1) / plan.tiles
+  // Too few blocks to go round: the workers also split the output channels, each transforming the
+  // input of its blocks itself.
+  let parts = blocks >= 2 * netcWorkers ? 1 : min(mBlocks, (2 * netcWorkers + blocks - 1) / blocks)
+  let units = blocks * parts
+  let workers = max(1, min(netcWorkers, units))
+  let e = NetcEpilogue(bias: bias, residual: residual, ldr: resStride, act: act, slope: slope)
+  netcParallel(workers, work: Int.max) { w in
+    let ws = scratch + w * plan.perWorker
+    let v = ws, m = v + positions * g.inC * plan.ldv, stage = m + (positions + 1) * 8 * 32
+    let zero = stage + plan.alpha * plan.stageWidth
+    stage.update(repeating: 0, count: plan.alpha * plan.stageWidth + plan.zeroWidth)
+    var transformed = -1
+    for u in (units * w / workers)..<(units * (w + 1) / workers) {
+      let blk = u / parts, part = u % parts
+      let t0 = blk * plan.tiles, t1 = min(total, t0 + plan.tiles)
+      if blk != transformed {
+        if plan.n == 4 {
+          netcWinogradInput4(g, plan, input, inStride, t0, t1, v, stage, zero, m)
+        } else {
+          netcWinogradInput(g, plan, input, inStride, t0, t1, v, stage, zero)
+        }
+        transformed = blk
+      }
+      for mb in (mBlocks * part / parts)..<(mBlocks * (part + 1) / parts) {
+        for pj in 0..<(t1 - t0 + 31) / 32 {
+          // A panel of at most 16 tiles (small maps) multiplies only the 16 columns it has.
+          let narrow = t1 - t0 - pj * 32 <= 16
+          for pos in 0..<positions {
+            let a = weight + (pos * mBlocks + mb) * 8 * g.inC, b = v + pos * g.inC * plan.ldv + pj * 32
+            if narrow {
+              netcWinogradKernel16(g.inC, a, b, plan.ldv, m + pos * 256)
+            } else {
+              netcWinogradKernel(g.inC, a, b, plan.ldv, m + pos * 256)
+            }
+          }
+          if plan.n == 4 {
+            netcWinogradOutput4(g, plan, m, mb, t0 + pj * 32, t1, e, output, outStride)
+          } else {
+            netcWinogradOutput(g, plan, m, mb, t0 + pj * 32, t1, e, output, outStride)
+          }
+        }
+      }
+    }
+  }
+}
+
+/// F(2x2, 3x3)'s V = B^T d B for tiles t0..<t1 (numbered over batch, tile rows, tile columns), as 16 row-major
+/// matrices [inC][ldv], the B operands of the 16 GEMMs. B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1].
+/// A run of tiles in one tile row is done in two passes: B^T down the columns of its four input rows into
+/// `stage` (zero where the padding is), then B along the rows, 16 tiles at a time.
+@inline(__always)
+func netcWinogradInput(_ g: NetcConvGeometry, _ plan: NetcWinogradPlan, _ input: UnsafePointer<Float>, _ inStride: Int,
+                       _ t0: Int, _ t1: Int, _ v: UnsafeMutablePointer<Float>, _ stage: UnsafeMutablePointer<Float>,
+                       _ zero: UnsafePointer<Float>) {
+  typealias V16 = SIMD16<Float>
+  typealias V32 = SIMD32<Float>
+  let ldv = plan.ldv, sw = plan.stageWidth, plane = g.inH * g.inW, posStride = g.inC * ldv
+  var t = t0
+  while t < t1 {
+    let rowId = t / plan.tilesW, tw0 = t % plan.tilesW
+    let tw1 = min(plan.tilesW, tw0 + (t1 - t))
+    let b = rowId / plan.tilesH, th = rowId % plan.tilesH
+    let lane0 = t - t0
+    // The input columns the run reads, clipped to the image; the rest of `stage` stays zero.
+    let lo = max(0, 2 * tw0 - g.padL), hi = min(g.inW, 2 * tw1 - g.padL + 2)
+    for ic in 0..<g.inC {
+      let x = input + b * inStride + ic * plane
+      var rows = (zero, zero, zero, zero)
+      let ih = 2 * th - g.padT
+      if ih >= 0 && ih < g.inH { rows.0 = x + ih * g.inW }
+      if ih + 1 >= 0 && ih + 1 < g.inH { rows.1 = x + (ih + 1) * g.inW }
+      if ih + 2 >= 0 && ih + 2 < g.inH { rows.2 = x + (ih + 2) * g.inW }
+      if ih + 3 >= 0 && ih + 3 < g.inH { rows.3 = x + (ih + 3) * g.inW }
+      let s0 = stage + g.padL, s1 = s0 + sw, s2 = s1 + sw, s3 = s2 + sw
+      var i = lo
+      while i + 16 <= hi {
+        let d0 = UnsafeRawPointer(rows.0 + i).loadUnaligned(as: V16.self)
+        let d1 = UnsafeRawPointer(rows.1 + i).loadUnaligned(as: V16.self)
+        let d2 = UnsafeRawPointer(rows.2 + i).loadUnaligned(as: V16.self)
+        let d3 = UnsafeRawPointer(rows.3 + i).loadUnaligned(as: V16.self)
+        UnsafeMutableRawPointer(s0 + i).storeBytes(of: d0 - d2, as: V16.self)
+        UnsafeMutableRawPointer(s1 + i).storeBytes(of: d1 + d2, as: V16.self)
+        UnsafeMutableRawPointer(s2 + i).storeBytes(of: d2 - d1, as: V16.self)
+        UnsafeMutableRawPointer(s3 + i).storeBytes(of: d1 - d3, as: V16.self)
+        i += 16
+      }
+      while i < hi {
+        let d0 = rows.0[i], d1 = rows.1[i], d2 = rows.2[i], d3 = rows.3[i]
+        s0[i] = d0 - d2; s1[i] = d1 + d2; s2[i] = d2 - d1; s3[i] = d1 - d3
+        i += 1
+      }
+      // Tile tw reads staging columns 2tw..2tw+3: the even and odd lanes of two 32-float loads. A chunk
+      // past the run's end writes lanes the next run (or the slack past `tiles`) overwrites.
+      var tw = tw0
+      while tw < tw1 {
+        let dst = v + ic * ldv + lane0 + (tw - tw0)
+        for r in 0..<4 {
+          let s = stage + r * sw + 2 * tw
+          let l0 = UnsafeRawPointer(s).loadUnaligned(as: V32.self)
+          let l1 = UnsafeRawPointer(s + 2).loadUnaligned(as: V32.self)
+          let c0 = l0.evenHalf, c1 = l0.oddHalf, c2 = l1.evenHalf, c3 = l1.oddHalf
+          let p = dst + 4 * r * posStride
+          UnsafeMutableRawPointer(p).storeBytes(of: c0 - c2, as: V16.self)
+          UnsafeMutableRawPointer(p + posStride).storeBytes(of: c1 + c2, as: V16.self)
+          UnsafeMutableRawPointer(p + 2 * posStride).storeBytes(of: c2 - c1, as: V16.self)
+          UnsafeMutableRawPointer(p + 3 * posStride).storeBytes(of: c1 - c3, as: V16.self)
+        }
+        tw += 16
+      }
+    }
+    t += tw1 - tw0
+  }
+}
+
+/// c[8 x 32] = a[8 x k] (packed k-major) * b[k x 32] (row stride ldb): netcMicroKernel's register tile
+/// without the epilogue, whose place is after the output transform.
+@inline(__always)
+func netcWinogradKernel(_ k: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ ldb: Int,
+                        _ c: UnsafeMutablePointer<Float>) {
+  typealias V = SIMD16<Float>
+  var c00 = V(), c01 = V(), c10 = V(), c11 = V(), c20 = V(), c21 = V(), c30 = V(), c31 = V()
+  var c40 = V(), c41 = V(), c50 = V(), c51 = V(), c60 = V(), c61 = V(), c70 = V(), c71 = V()
+  var ap = a, bp = b
+  for _ in 0..<k {
+    let b0 = UnsafeRawPointer(bp).loadUnaligned(as: V.self)
+    let b1 = UnsafeRawPointer(bp + 16).loadUnaligned(as: V.self)
+    var x = V(repeating: ap[0]); c00.addProduct(x, b0); c01.addProduct(x, b1)
+    x = V(repeating: ap[1]); c10.addProduct(x, b0); c11.addProduct(x, b1)
+    x = V(repeating: ap[2]); c20.addProduct(x, b0); c21.addProduct(x, b1)
+    x = V(repeating: ap[3]); c30.addProduct(x, b0); c31.addProduct(x, b1)
+    x = V(repeating: ap[4]); c40.addProduct(x, b0); c41.addProduct(x, b1)
+    x = V(repeating: ap[5]); c50.addProduct(x, b0); c51.addProduct(x, b1)
+    x = V(repeating: ap[6]); c60.addProduct(x, b0); c61.addProduct(x, b1)
+    x = V(repeating: ap[7]); c70.addProduct(x, b0); c71.addProduct(x, b1)
+    ap += 8
+    bp += ldb
+  }
+  @inline(__always) func put(_ r: Int, _ lo: V, _ hi: V) {
+    UnsafeMutableRawPointer(c + r * 32).storeBytes(of: lo, as: V.self)
+    UnsafeMutableRawPointer(c + r * 32 + 16).storeBytes(of: hi, as: V.self)
+  }
+  put(0, c00, c01); put(1, c10, c11); put(2, c20, c21); put(3, c30, c31)
+  put(4, c40, c41); put(5, c50, c51); put(6, c60, c61); put(7, c70, c71)
+}
+
+/// The left half of netcWinogradKernel's tile: c[8 x 16] (row stride 32) = a[8 x k] * b[k x 16].
+@inline(__always)
+func netcWinogradKernel16(_ k: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ ldb: Int,
+                          _ c: UnsafeMutablePointer<Float>) {
+  typealias V = SIMD16<Float>
+  var c0 = V(), c1 = V(), c2 = V(), c3 = V(), c4 = V(), c5 = V(), c6 = V(), c7 = V()
+  var ap = a, bp = b
+  for _ in 0..<k {
+    let b0 = UnsafeRawPointer(bp).loadUnaligned(as: V.self)
+    c0.addProduct(V(repeating: ap[0]), b0); c1.addProduct(V(repeating: ap[1]), b0)
+    c2.addProduct(V(repeating: ap[2]), b0); c3.addProduct(V(repeating: ap[3]), b0)
+    c4.addProduct(V(repeating: ap[4]), b0); c5.addProduct(V(repeating: ap[5]), b0)
+    c6.addProduct(V(repeating: ap[6]), b0); c7.addProduct(V(repeating: ap[7]), b0)
+    ap += 8
+    bp += ldb
+  }
+  @inline(__always) func put(_ r: Int, _ v: V) { UnsafeMutableRawPointer(c + r * 32).storeBytes(of: v, as: V.self) }
+  put(0, c0); put(1, c1); put(2, c2); put(3, c3); put(4, c4); put(5, c5); put(6, c6); put(7, c7)
+}
+
+/// F(2x2, 3x3)'s Y = A^T M A, A^T = [1 1 1 0; 0 1 -1 -1], for output channels 8mb..<8mb+8, 32 tiles from t0
+/// (those below t1), then bias, residual and activation, stored. `m` is [16 positions][8][32]. Sixteen
+/// tiles in one tile row, all inside the output, are stored as two interleaved rows; other tiles one by one.
+@inline(__always)
+func netcWinogradOutput(_ g: NetcConvGeometry, _ plan: NetcWinogradPlan, _ m: UnsafePointer<Float>, _ mb: Int,
+                        _ t0: Int, _ t1: Int, _ e: NetcEpilogue, _ output: UnsafeMutablePointer<Float>,
+                        _ outStride: Int) {
+  typealias V16 = SIMD16<Float>
+  typealias V32 = SIMD32<Float>
+  let npix = g.outH * g.outW
+  for r in 0..<min(8, g.outC - 8 * mb) {
+    let oc = 8 * mb + r
+    let bias = e.bias?[oc] ?? 0
+    for h in 0..<2 {
+      let t = t0 + 16 * h
+      if t >= t1 { break }
+      @inline(__always) func ld(_ pos: Int) -> V16 {
+        UnsafeRawPointer(m + pos * 256 + r * 32 + 16 * h).loadUnaligned(as: V16.self)
+      }
+      // A^T M: the four columns of both output rows, then A on the right.
+      let m0 = ld(0), m1 = ld(1), m2 = ld(2), m3 = ld(3), m4 = ld(4), m5 = ld(5), m6 = ld(6), m7 = ld(7)
+      let m8 = ld(8), m9 = ld(9), m10 = ld(10), m11 = ld(11), m12 = ld(12), m13 = ld(13), m14 = ld(14), m15 = ld(15)
+      let a0 = m0 + m4 + m8, a1 = m1 + m5 + m9, a2 = m2 + m6 + m10, a3 = m3 + m7 + m11
+      let b0 = m4 - m8 - m12, b1 = m5 - m9 - m13, b2 = m6 - m10 - m14, b3 = m7 - m11 - m15
+      let bv = V16(repeating: bias)
+      let y00 = a0 + a1 + a2 + bv, y01 = a1 - a2 - a3 + bv
+      let y10 = b0 + b1 + b2 + bv, y11 = b1 - b2 - b3 + bv
+      let rowId = t / plan.tilesW, tw = t % plan.tilesW
+      let b = rowId / plan.tilesH, th = rowId % plan.tilesH
+      if t + 16 <= t1 && tw + 16 <= plan.tilesW && 2 * tw + 32 <= g.outW && 2 * th + 2 <= g.outH {
+        for i in 0..<2 {
+          var row = V32()
+          row.evenHalf = i == 0 ? y00 : y10
+          row.oddHalf = i == 0 ? y01 : y11
+          let off = b * outStride + oc * npix + (2 * th + i) * g.outW + 2 * tw
+          let roff = b * e.ldr + oc * npix + (2 * th + i) * g.outW + 2 * tw
+          // Halves of 16: the compiler keeps SIMD16 comparisons in vector registers, not SIMD32 ones.
+          var lo = row.lowHalf, hi = row.highHalf
+          if let res = e.residual {
+            lo += UnsafeRawPointer(res + roff).loadUnaligned(as: V16.self)
+            hi += UnsafeRawPointer(res + roff + 16).loadUnaligned(as: V16.self)
+          }
+          if e.act == NetcAct.relu {
+            lo = lo.replacing(with: 0, where: lo .< 0)
+            hi = hi.replacing(with: 0, where: hi .< 0)
+          } else if e.act != NetcAct.none {
+            for l in 0..<16 {
+              lo[l] = netcActivate(lo[l], e.act, e.slope)
+              hi[l] = netcActivate(hi[l], e.act, e.slope)
+            }
+          }
+          UnsafeMutableRawPointer(output + off).storeBytes(of: lo, as: V16.self)
+          UnsafeMutableRawPointer(output + off + 16).storeBytes(of: hi, as: V16.self)
+        }
+        continue
+      }
+      var bb = b, trow = th, col = tw
+      for l in 0..<min(16, t1 - t) {
+        let oh = 2 * trow, ow = 2 * col
+        let right = ow + 1 < g.outW, below = oh + 1 < g.outH
+        let at = oc * npix + oh * g.outW + ow
+        var q = SIMD4<Float>(y00[l], y01[l], y10[l], y11[l])
+        if let res = e.residual {
+          let rp = res + bb * e.ldr + at
+          q[0] += rp[0]
+          if right { q[1] += rp[1] }
+          if below { q[2] += rp[g.outW] }
+          if right && below { q[3] += rp[g.outW + 1] }
+        }
+        if e.act == NetcAct.relu {
+          q = q.replacing(with: 0, where: q .< 0)
+        } else if e.act != NetcAct.none {
+          for k in 0..<4 { q[k] = netcActivate(q[k], e.act, e.slope) }
+        }
+        let p = output + bb * outStride + at
+        p[0] = q[0]
+        if right { p[1] = q[1] }
+        if below { p[g.outW] = q[2] }
+        if right && below { p[g.outW + 1] = q[3] }
+        col += 1
+        if col == plan.tilesW {
+          col = 0
+          trow += 1
+          if trow == plan.tilesH { trow = 0; bb += 1 }
+        }
+      }
+    }
+  }
+}
+
+/// B^T of F(4x4, 3x3) applied to a column of six: [4 0 -5 0 1 0; 0 -4 -4 1 1 0; 0 4 -4 -1 1 0;
+/// 0 -2 -1 2 1 0; 0 2 -1 -2 1 0; 0 4 0 -5 0 1].
+@inline(__always)
+func netcBT6<V: SIMD>(_ d0: V, _ d1: V, _ d2: V, _ d3: V, _ d4: V, _ d5: V) -> (V, V, V, V, V, V)
+where V.Scalar == Float {
+  let a = d4 - d2, b = d3 - d1
+  return (4 * d0 - 5 * d2 + d4, (d4 + d3) - 4 * (d1 + d2), (d4 - d3) + 4 * (d1 - d2), a + 2 * b, a - 2 * b,
+          4 * d1 - 5 * d3 + d5)
+}
+
+/// A^T of F(4x4, 3x3) applied to a column of six: [1 1 1 1 1 0; 0 1 -1 2 -2 0; 0 1 1 4 4 0; 0 1 -1 8 -8 1].
+@inline(__always)
+func netcAT6(_ m0: SIMD16<Float>, _ m1: SIMD16<Float>, _ m2: SIMD16<Float>, _ m3: SIMD16<Float>, _ m4: SIMD16<Float>,
+             _ m5: SIMD16<Float>) -> (SIMD16<Float>, SIMD16<Float>, SIMD16<Float>, SIMD16<Float>) {
+  let p = m1 + m2, q = m1 - m2, r = m3 + m4, s = m3 - m4
+  return (m0 + p + r, q + 2 * s, p + 4 * r, q + 8 * s + m5)
+}
+
+/// F(4x4, 3x3)'s netcWinogradInput: 36 matrices, six staging rows, tiles four columns apart; `columns`
+/// holds 96 floats.
+@inline(__always)
+func netcWinogradInput4(_ g: NetcConvGeometry, _ plan: NetcWinogradPlan, _ input: UnsafePointer<Float>, _ inStride: Int,
+                        _ t0: Int, _ t1: Int, _ v: UnsafeMutablePointer<Float>, _ stage: UnsafeMutablePointer<Float>,
+                        _ zero: UnsafePointer<Float>, _ columns: UnsafeMutablePointer<Float>) {
+  typealias V16 = SIMD16<Float>
+  let ldv = plan.ldv, sw = plan.stageWidth, plane = g.inH * g.inW, posStride = g.inC * ldv
+  var t = t0
+  while t < t1 {
+    let rowId = t / plan.tilesW, tw0 = t % plan.tilesW
+    let tw1 = min(plan.tilesW, tw0 + (t1 - t))
+    let b = rowId / plan.tilesH, th = rowId % plan.tilesH
+    let lane0 = t - t0
+    let lo = max(0, 4 * tw0 - g.padL), hi = min(g.inW, 4 * tw1 - g.padL + 2)
+    let ih = 4 * th - g.padT
+    for ic in 0..<g.inC {
+      let x = input + b * inStride + ic * plane
+      @inline(__always) func row(_ r: Int) -> UnsafePointer<Float> {
+        ih + r >= 0 && ih + r < g.inH ? x + (ih + r) * g.inW : zero
+      }
+      let r0 = row(0), r1 = row(1), r2 = row(2), r3 = row(3), r4 = row(4), r5 = row(5)
+      let s0 = stage + g.padL
+      @inline(__always) func put(_ i: Int, _ t: (V16, V16, V16, V16, V16, V16)) {
+        UnsafeMutableRawPointer(s0 + i).storeBytes(of: t.0, as: V16.self)
+        UnsafeMutableRawPointer(s0 + sw + i).storeBytes(of: t.1, as: V16.self)
+        UnsafeMutableRawPointer(s0 + 2 * sw + i).storeBytes(of: t.2, as: V16.self)
+        UnsafeMutableRawPointer(s0 + 3 * sw + i).storeBytes(of: t.3, as: V16.self)
+        UnsafeMutableRawPointer(s0 + 4 * sw + i).storeBytes(of: t.4, as: V16.self)
+        UnsafeMutableRawPointer(s0 + 5 * sw + i).storeBytes(of: t.5, as: V16.self)
+      }
+      @inline(__always) func ld(_ p: UnsafePointer<Float>, _ i: Int) -> V16 {
+        UnsafeRawPointer(p + i).loadUnaligned(as: V16.self)
+      }
+      var i = lo
+      while i + 16 <= hi {
+        put(i, netcBT6(ld(r0, i), ld(r1, i), ld(r2, i), ld(r3, i), ld(r4, i), ld(r5, i)))
+        i += 16
+      }
+      while i < hi {
+        let c = netcBT6(SIMD2(r0[i], 0), SIMD2(r1[i], 0), SIMD2(r2[i], 0), SIMD2(r3[i], 0), SIMD2(r4[i], 0),
+                        SIMD2(r5[i], 0))
+        s0[i] = c.0[0]; s0[sw + i] = c.1[0]; s0[2 * sw + i] = c.2[0]
+        s0[3 * sw + i] = c.3[0]; s0[4 * sw + i] = c.4[0]; s0[5 * sw + i] = c.5[0]
+        i += 1
+      }
+      // Tile tw reads staging columns 4tw..4tw+5, gathered into `columns` as six vectors of 16 tiles: the
+      // SIMD64 even/odd halves that would do it compile to lane-by-lane copies on the stack.
+      var tw = tw0
+      while tw < tw1 {
+        let dst = v + ic * ldv + lane0 + (tw - tw0)
+        for r in 0..<6 {
+          let s = stage + r * sw + 4 * tw
+          for q in 0..<16 {
+            columns[q] = s[4 * q]; columns[16 + q] = s[4 * q + 1]; columns[32 + q] = s[4 * q + 2]
+            columns[48 + q] = s[4 * q + 3]; columns[64 + q] = s[4 * q + 4]; columns[80 + q] = s[4 * q + 5]
+          }
+          let c = netcBT6(ld(columns, 0), ld(columns, 16), ld(columns, 32), ld(columns, 48), ld(columns, 64),
+                          ld(columns, 80))
+          let p = dst + 6 * r * posStride
+          UnsafeMutableRawPointer(p).storeBytes(of: c.0, as: V16.self)
+          UnsafeMutableRawPointer(p + posStride).storeBytes(of: c.1, as: V16.self)
+          UnsafeMutableRawPointer(p + 2 * posStride).storeBytes(of: c.2, as: V16.self)
+          UnsafeMutableRawPointer(p + 3 * posStride).storeBytes(of: c.3, as: V16.self)
+          UnsafeMutableRawPointer(p + 4 * posStride).storeBytes(of: c.4, as: V16.self)
+          UnsafeMutableRawPointer(p + 5 * posStride).storeBytes(of: c.5, as: V16.self)
+        }
+        tw += 16
+      }
+    }
+    t += tw1 - tw0
+  }
+}
+
+/// F(4x4, 3x3)'s netcWinogradOutput. `m` is [36 positions][8][32] and 256 floats more, where the 16
+/// outputs of 16 tiles wait for their stores; A^T down the columns is done in place.
+@inline(__always)
+func netcWinogradOutput4(_ g: NetcConvGeometry, _ plan: NetcWinogradPlan, _ m: UnsafeMutablePointer<Float>, _ mb: Int,
+                         _ t0: Int, _ t1: Int, _ e: NetcEpilogue, _ output: UnsafeMutablePointer<Float>,
+                         _ outStride: Int) {
+  typealias V16 = SIMD16<Float>
+  let npix = g.outH * g.outW, ys = m + 36 * 256
+  for r in 0..<min(8, g.outC - 8 * mb) {
+    let oc = 8 * mb + r
+    let bias = V16(repeating: e.bias?[oc] ?? 0)
+    for h in 0..<2 {
+      let t = t0 + 16 * h
+      if t >= t1 { break }
+      let base = m + r * 32 + 16 * h
+      @inline(__always) func ld(_ pos: Int) -> V16 { UnsafeRawPointer(base + pos * 256).loadUnaligned(as: V16.self) }
+      @inline(__always) func st(_ pos: Int, _ x: V16) {
+        UnsafeMutableRawPointer(base + pos * 256).storeBytes(of: x, as: V16.self)
+      }
+      for j in 0..<6 {
+        let c = netcAT6(ld(j), ld(6 + j), ld(12 + j), ld(18 + j), ld(24 + j), ld(30 + j))
+        st(j, c.0); st(6 + j, c.1); st(12 + j, c.2); st(18 + j, c.3)
+      }
+      for i in 0..<4 {
+        let c = netcAT6(ld(6 * i), ld(6 * i + 1), ld(6 * i + 2), ld(6 * i + 3), ld(6 * i + 4), ld(6 * i + 5))
+        let y = ys + 64 * i
+        UnsafeMutableRawPointer(y).storeBytes(of: c.0 + bias, as: V16.self)
+        UnsafeMutableRawPointer(y + 16).storeBytes(of: c.1 + bias, as: V16.self)
+        UnsafeMutableRawPointer(y + 32).storeBytes(of: c.2 + bias, as: V16.self)
+        UnsafeMutableRawPointer(y + 48).storeBytes(of: c.3 + bias, as: V16.self)
+      }
+      // ys[16 (4i + l) + lane]: output (i, l) of tile `lane`.
+      let rowId = t / plan.tilesW, tw = t % plan.tilesW
+      let b = rowId / plan.tilesH, th = rowId % plan.tilesH
+      if t + 16 <= t1 && tw + 16 <= plan.tilesW && 4 * tw + 64 <= g.outW && 4 * th + 4 <= g.outH {
+        for i in 0..<4 {
+          let off = b * outStride + oc * npix + (4 * th + i) * g.outW + 4 * tw
+          let roff = b * e.ldr + oc * npix + (4 * th + i) * g.outW + 4 * tw
+          // Interleaving four vectors through SIMD32/SIMD64 halves compiles to lane-by-lane copies on
+          // the stack; scalar stores of the 64 outputs are cheaper.
+          let o = output + off, src = ys + 64 * i
+          for q in 0..<16 {
+            o[4 * q] = src[q]; o[4 * q + 1] = src[16 + q]; o[4 * q + 2] = src[32 + q]; o[4 * q + 3] = src[48 + q]
+          }
+          if e.residual == nil && e.act == NetcAct.none { continue }
+          for k in 0..<4 {
+            var q = UnsafeRawPointer(o + 16 * k).loadUnaligned(as: V16.self)
+            if let res = e.residual { q += UnsafeRawPointer(res + roff + 16 * k).loadUnaligned(as: V16.self) }
+            if e.act == NetcAct.relu {
+              q = q.replacing(with: 0, where: q .< 0)
+            } else if e.act != NetcAct.none {
+              for l in 0..<16 { q[l] = netcActivate(q[l], e.act, e.slope) }
+            }
+            UnsafeMutableRawPointer(o + 16 * k).storeBytes(of: q, as: V16.self)
+          }
+        }
+        continue
+      }
+      var bb = b, trow = th, col = tw
+      for lane in 0..<min(16, t1 - t) {
+        for i in 0..<min(4, g.outH - 4 * trow) {
+          for l in 0..<min(4, g.outW - 4 * col) {
+            let at = oc * npix + (4 * trow + i) * g.outW + 4 * col + l
+            var q = ys[16 * (4 * i + l) + lane]
+            if let res = e.residual { q += res[bb * e.ldr + at] }
+            output[bb * outStride + at] = netcActivate(q, e.act, e.slope)
+          }
+        }
+        col += 1
+        if col == plan.tilesW {
+          col = 0
+          trow += 1
+          if trow == plan.tilesH { trow = 0; bb += 1 }
+        }
+      }
+    }
+  }
+}
+
+/// A convolution's weights ([outC][inC/groups][kH][kW]) as netcConv2d reads them for `g`.
+public func netcConvWeights(_ weight: UnsafePointer<Float>, _ g: NetcConvGeometry) -> [Float] {
+  let tile = netcWinogradTile(g)
+  if tile != 0 { return netcWinogradWeights(weight, outC: g.outC, inC: g.inC, tile: tile) }
+  return netcPackWeights(weight, outC: g.outC, groups: g.groups, kdim: g.inC / g.groups * g.kH * g.kW)
+}
