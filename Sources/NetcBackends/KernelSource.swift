@@ -212,29 +212,49 @@ func netcGemmRange(_ m: Int, _ k: Int, _ packedA: UnsafePointer<Float>, _ b: Uns
   }
 }
 
+/// The 8 x 32 register tile the GEMM and Winograd's products accumulate in: 16 SIMD16 accumulators, row r
+/// in (c[r]0, c[r]1).
+struct NetcTile {
+  typealias V = SIMD16<Float>
+  var c00 = V(), c01 = V(), c10 = V(), c11 = V(), c20 = V(), c21 = V(), c30 = V(), c31 = V()
+  var c40 = V(), c41 = V(), c50 = V(), c51 = V(), c60 = V(), c61 = V(), c70 = V(), c71 = V()
+
+  /// += A[8 x k] (packed k-major, as netcPackWeights writes it) * B[k x 32] (rows `ldb` floats apart).
+  @inline(__always)
+  mutating func accumulate(_ k: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ ldb: Int) {
+    var ap = a, bp = b
+    for _ in 0..<k {
+      let b0 = UnsafeRawPointer(bp).loadUnaligned(as: V.self)
+      let b1 = UnsafeRawPointer(bp + 16).loadUnaligned(as: V.self)
+      var x = V(repeating: ap[0]); c00.addProduct(x, b0); c01.addProduct(x, b1)
+      x = V(repeating: ap[1]); c10.addProduct(x, b0); c11.addProduct(x, b1)
+      x = V(repeating: ap[2]); c20.addProduct(x, b0); c21.addProduct(x, b1)
+      x = V(repeating: ap[3]); c30.addProduct(x, b0); c31.addProduct(x, b1)
+      x = V(repeating: ap[4]); c40.addProduct(x, b0); c41.addProduct(x, b1)
+      x = V(repeating: ap[5]); c50.addProduct(x, b0); c51.addProduct(x, b1)
+      x = V(repeating: ap[6]); c60.addProduct(x, b0); c61.addProduct(x, b1)
+      x = V(repeating: ap[7]); c70.addProduct(x, b0); c71.addProduct(x, b1)
+      ap += 8
+      bp += ldb
+    }
+  }
+
+  /// Calls body(r, left 16 columns, right 16 columns) for the 8 rows.
+  @inline(__always)
+  func forEachRow(_ body: (Int, V, V) -> Void) {
+    body(0, c00, c01); body(1, c10, c11); body(2, c20, c21); body(3, c30, c31)
+    body(4, c40, c41); body(5, c50, c51); body(6, c60, c61); body(7, c70, c71)
+  }
+}
+
 /// The 8 x 32 register tile: C (+)= A[8 x kb] * B[kb x 32], then the epilogue on the last K block.
 @inline(__always)
 func netcMicroKernel(_ kb: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>,
                      _ ldc: Int, height: Int, width: Int, first: Bool, last: Bool, _ e: NetcEpilogue,
                      row: Int, col: Int, tile: UnsafeMutablePointer<Float>) {
   typealias V = SIMD16<Float>
-  var c00 = V(), c01 = V(), c10 = V(), c11 = V(), c20 = V(), c21 = V(), c30 = V(), c31 = V()
-  var c40 = V(), c41 = V(), c50 = V(), c51 = V(), c60 = V(), c61 = V(), c70 = V(), c71 = V()
-  var ap = a, bp = b
-  for _ in 0..<kb {
-    let b0 = UnsafeRawPointer(bp).loadUnaligned(as: V.self)
-    let b1 = UnsafeRawPointer(bp + 16).loadUnaligned(as: V.self)
-    var x = V(repeating: ap[0]); c00.addProduct(x, b0); c01.addProduct(x, b1)
-    x = V(repeating: ap[1]); c10.addProduct(x, b0); c11.addProduct(x, b1)
-    x = V(repeating: ap[2]); c20.addProduct(x, b0); c21.addProduct(x, b1)
-    x = V(repeating: ap[3]); c30.addProduct(x, b0); c31.addProduct(x, b1)
-    x = V(repeating: ap[4]); c40.addProduct(x, b0); c41.addProduct(x, b1)
-    x = V(repeating: ap[5]); c50.addProduct(x, b0); c51.addProduct(x, b1)
-    x = V(repeating: ap[6]); c60.addProduct(x, b0); c61.addProduct(x, b1)
-    x = V(repeating: ap[7]); c70.addProduct(x, b0); c71.addProduct(x, b1)
-    ap += 8
-    bp += 32
-  }
+  var acc = NetcTile()
+  acc.accumulate(kb, a, b, 32)
   // Partial tiles go through `tile`, so the stores below never leave C.
   let full = height == 8 && width == 32
   let out = full ? c : tile
@@ -271,8 +291,7 @@ func netcMicroKernel(_ kb: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Fl
     UnsafeMutableRawPointer(p).storeBytes(of: lo, as: V.self)
     UnsafeMutableRawPointer(p + 16).storeBytes(of: hi, as: V.self)
   }
-  put(0, c00, c01); put(1, c10, c11); put(2, c20, c21); put(3, c30, c31)
-  put(4, c40, c41); put(5, c50, c51); put(6, c60, c61); put(7, c70, c71)
+  acc.forEachRow(put)
   let scalarResidual = e.residual != nil && !vectorResidual
   if last && (scalarResidual || (!vectorRelu && e.act != NetcAct.none)) {
     for r in 0..<height {
@@ -1054,30 +1073,12 @@ func netcWinogradInput(_ g: NetcConvGeometry, _ plan: NetcWinogradPlan, _ input:
 @inline(__always)
 func netcWinogradKernel(_ k: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ ldb: Int,
                         _ c: UnsafeMutablePointer<Float>) {
-  typealias V = SIMD16<Float>
-  var c00 = V(), c01 = V(), c10 = V(), c11 = V(), c20 = V(), c21 = V(), c30 = V(), c31 = V()
-  var c40 = V(), c41 = V(), c50 = V(), c51 = V(), c60 = V(), c61 = V(), c70 = V(), c71 = V()
-  var ap = a, bp = b
-  for _ in 0..<k {
-    let b0 = UnsafeRawPointer(bp).loadUnaligned(as: V.self)
-    let b1 = UnsafeRawPointer(bp + 16).loadUnaligned(as: V.self)
-    var x = V(repeating: ap[0]); c00.addProduct(x, b0); c01.addProduct(x, b1)
-    x = V(repeating: ap[1]); c10.addProduct(x, b0); c11.addProduct(x, b1)
-    x = V(repeating: ap[2]); c20.addProduct(x, b0); c21.addProduct(x, b1)
-    x = V(repeating: ap[3]); c30.addProduct(x, b0); c31.addProduct(x, b1)
-    x = V(repeating: ap[4]); c40.addProduct(x, b0); c41.addProduct(x, b1)
-    x = V(repeating: ap[5]); c50.addProduct(x, b0); c51.addProduct(x, b1)
-    x = V(repeating: ap[6]); c60.addProduct(x, b0); c61.addProduct(x, b1)
-    x = V(repeating: ap[7]); c70.addProduct(x, b0); c71.addProduct(x, b1)
-    ap += 8
-    bp += ldb
+  var acc = NetcTile()
+  acc.accumulate(k, a, b, ldb)
+  acc.forEachRow { r, lo, hi in
+    UnsafeMutableRawPointer(c + r * 32).storeBytes(of: lo, as: SIMD16<Float>.self)
+    UnsafeMutableRawPointer(c + r * 32 + 16).storeBytes(of: hi, as: SIMD16<Float>.self)
   }
-  @inline(__always) func put(_ r: Int, _ lo: V, _ hi: V) {
-    UnsafeMutableRawPointer(c + r * 32).storeBytes(of: lo, as: V.self)
-    UnsafeMutableRawPointer(c + r * 32 + 16).storeBytes(of: hi, as: V.self)
-  }
-  put(0, c00, c01); put(1, c10, c11); put(2, c20, c21); put(3, c30, c31)
-  put(4, c40, c41); put(5, c50, c51); put(6, c60, c61); put(7, c70, c71)
 }
 
 /// The left half of netcWinogradKernel's tile: c[8 x 16] (row stride 32) = a[8 x k] * b[k x 16].

@@ -239,30 +239,12 @@ func netcWinogradInput(_ g: NetcConvGeometry, _ plan: NetcWinogradPlan, _ input:
 @inline(__always)
 func netcWinogradKernel(_ k: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ ldb: Int,
                         _ c: UnsafeMutablePointer<Float>) {
-  typealias V = SIMD16<Float>
-  var c00 = V(), c01 = V(), c10 = V(), c11 = V(), c20 = V(), c21 = V(), c30 = V(), c31 = V()
-  var c40 = V(), c41 = V(), c50 = V(), c51 = V(), c60 = V(), c61 = V(), c70 = V(), c71 = V()
-  var ap = a, bp = b
-  for _ in 0..<k {
-    let b0 = UnsafeRawPointer(bp).loadUnaligned(as: V.self)
-    let b1 = UnsafeRawPointer(bp + 16).loadUnaligned(as: V.self)
-    var x = V(repeating: ap[0]); c00.addProduct(x, b0); c01.addProduct(x, b1)
-    x = V(repeating: ap[1]); c10.addProduct(x, b0); c11.addProduct(x, b1)
-    x = V(repeating: ap[2]); c20.addProduct(x, b0); c21.addProduct(x, b1)
-    x = V(repeating: ap[3]); c30.addProduct(x, b0); c31.addProduct(x, b1)
-    x = V(repeating: ap[4]); c40.addProduct(x, b0); c41.addProduct(x, b1)
-    x = V(repeating: ap[5]); c50.addProduct(x, b0); c51.addProduct(x, b1)
-    x = V(repeating: ap[6]); c60.addProduct(x, b0); c61.addProduct(x, b1)
-    x = V(repeating: ap[7]); c70.addProduct(x, b0); c71.addProduct(x, b1)
-    ap += 8
-    bp += ldb
+  var acc = NetcTile()
+  acc.accumulate(k, a, b, ldb)
+  acc.forEachRow { r, lo, hi in
+    UnsafeMutableRawPointer(c + r * 32).storeBytes(of: lo, as: SIMD16<Float>.self)
+    UnsafeMutableRawPointer(c + r * 32 + 16).storeBytes(of: hi, as: SIMD16<Float>.self)
   }
-  @inline(__always) func put(_ r: Int, _ lo: V, _ hi: V) {
-    UnsafeMutableRawPointer(c + r * 32).storeBytes(of: lo, as: V.self)
-    UnsafeMutableRawPointer(c + r * 32 + 16).storeBytes(of: hi, as: V.self)
-  }
-  put(0, c00, c01); put(1, c10, c11); put(2, c20, c21); put(3, c30, c31)
-  put(4, c40, c41); put(5, c50, c51); put(6, c60, c61); put(7, c70, c71)
 }
 
 /// The left half of netcWinogradKernel's tile: c[8 x 16] (row stride 32) = a[8 x k] * b[k x 16].
