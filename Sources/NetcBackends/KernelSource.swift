@@ -145,7 +145,10 @@ public func netcGemm(_ m: Int, _ n: Int, _ k: Int, packedA: UnsafePointer<Float>
                      conv: NetcConvGeometry? = nil, scratch: UnsafeMutablePointer<Float>) {
   let mr = NetcGemmBlocking.mr, nr = NetcGemmBlocking.nr
   let mBlocks = (m + mr - 1) / mr, nPanels = (n + nr - 1) / nr
-  let byColumns = nPanels >= 2 * netcWorkers || mBlocks < 2 * netcWorkers
+  // Split whichever way leaves the busiest worker the least: 7 column panels (a 14x14 map) over 2 workers
+  // are 4 + 3, while 32 row blocks are 16 + 16. Columns win ties: each worker then packs only its own B.
+  let cores = netcWorkers
+  let byColumns = (nPanels + cores - 1) / cores * mBlocks <= (mBlocks + cores - 1) / cores * nPanels
   let units = byColumns ? nPanels : mBlocks
   let workers = max(1, min(netcWorkers, units, m * n * k / (1 << 16)))
   netcParallel(workers, work: Int.max) { w in
