@@ -415,7 +415,7 @@ import Testing
   /// The emitted Swift carries the interpreter's kernels verbatim.
   @Test func embeddedKernelsAreCurrent() throws {
     let embedded = try readText(Paths.root.appendingPathComponent("Sources/NetcBackends/KernelSource.swift"))
-    for file in ["Kernels.swift", "Winograd.swift", "Parallel.swift"] {
+    for file in ["Kernels.swift", "Pooling.swift", "Winograd.swift", "Parallel.swift"] {
       let kernels = try readText(Paths.root.appendingPathComponent("Sources/NetcRuntime/\(file)"))
       #expect(embedded.contains(kernels), "run scripts/embed-kernels.sh")
     }
