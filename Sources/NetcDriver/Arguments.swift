@@ -66,3 +66,14 @@ struct Arguments {
     return s
   }
 }
+
+extension Arguments {
+  /// The one file a command reads (check and fmt take several; the others exactly one).
+  func singleFile(command: String) throws -> String {
+    guard positional.count == 1 else {
+      throw UsageError(message: positional.isEmpty ? "no input file" : "'\(command)' takes one file, found \(positional.count)",
+                       command: command)
+    }
+    return positional[0]
+  }
+}

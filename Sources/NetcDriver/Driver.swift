@@ -231,11 +231,7 @@ enum ParamsCommand {
                               command: "params")
     let dtype = DType(rawValue: try a.choice("--dtype", DType.allCases.map(\.rawValue), default: "f32", command: "params"))!
     let depth = try a.int("--depth", default: 3, range: 1...64, command: "params")
-    guard a.positional.count == 1 else {
-      throw UsageError(message: a.positional.isEmpty ? "no input file" : "'params' takes one file, found \(a.positional.count)",
-                       command: "params")
-    }
-    guard let c = common.compile(a.positional[0], into: &r), let net = c.network else {
+    guard let c = common.compile(try a.singleFile(command: "params"), into: &r), let net = c.network else {
       r.status = 1
       return
     }
@@ -259,11 +255,7 @@ enum PlanCommand {
     let a = try Arguments(args, command: "plan", valued: CommonOptions.valued, flags: CommonOptions.flags)
     if a.flags.contains("--help") { r.stdout = Help.plan; return }
     let common = try CommonOptions(a, command: "plan", terminal: terminal)
-    guard a.positional.count == 1 else {
-      throw UsageError(message: a.positional.isEmpty ? "no input file" : "'plan' takes one file, found \(a.positional.count)",
-                       command: "plan")
-    }
-    guard let c = common.compile(a.positional[0], into: &r), let net = c.network else {
+    guard let c = common.compile(try a.singleFile(command: "plan"), into: &r), let net = c.network else {
       r.status = 1
       return
     }
@@ -286,11 +278,7 @@ enum GraphCommand {
     let common = try CommonOptions(a, command: "graph", terminal: terminal)
     let format = try a.choice("--format", formats, default: "svg", command: "graph")
     let depth = try a.int("--depth", default: Checker.maxCallDepth, range: 0...Checker.maxCallDepth, command: "graph")
-    guard a.positional.count == 1 else {
-      throw UsageError(message: a.positional.isEmpty ? "no input file" : "'graph' takes one file, found \(a.positional.count)",
-                       command: "graph")
-    }
-    guard let c = common.compile(a.positional[0], into: &r), let net = c.network else {
+    guard let c = common.compile(try a.singleFile(command: "graph"), into: &r), let net = c.network else {
       r.status = 1
       return
     }
