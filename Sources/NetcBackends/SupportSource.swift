@@ -132,9 +132,9 @@ final class NetcWeightFile {
   @inline(never)
   func append(_ w: inout [UnsafeMutablePointer<Float>?], _ b: inout [UnsafeMutablePointer<Float>?], weight: String,
               bias: String?, bn: (String, Double, Bool)?, transposed: Bool = false, inChannels: Int, outChannels: Int,
-              groups: Int = 1, kernel: Int = 1, packed: Bool = false, winograd: Int = 0) throws
+              groups: Int = 1, kernel: Int = 1, conv: NetcConvGeometry? = nil) throws
   {
-    if bn == nil && !packed {
+    if bn == nil && conv == nil {
       // Used as stored: decoded straight into its buffer (VGG's first fully connected layer is 411 MB).
       let p = netcAllocate(entries[weight]!.count)
       try read(weight, into: p)
@@ -149,13 +149,8 @@ final class NetcWeightFile {
       (weights, biases) = netcFold(weight: weights, bias: biases, scale: scale, shift: shift, transposed: transposed,
                                    inChannels: inChannels, outChannels: outChannels, groups: groups, kernel: kernel)
     }
-    if winograd != 0 {
-      weights = weights.withUnsafeBufferPointer {
-        netcWinogradWeights($0.baseAddress!, outC: outChannels, inC: inChannels, tile: winograd)
-      }
-    } else if packed {
-      let kdim = inChannels / groups * kernel
-      weights = weights.withUnsafeBufferPointer { netcPackWeights($0.baseAddress!, outC: outChannels, groups: groups, kdim: kdim) }
+    if let conv {
+      weights = weights.withUnsafeBufferPointer { netcConvWeights($0.baseAddress!, conv) }
     }
     w.append(netcCopy(weights))
     b.append(biases.map(netcCopy))

@@ -81,12 +81,13 @@ public enum SwiftEmitter {
     Interpreter.geometry(n, a, g)
   }
 
-  /// The scratch the convolutions need, as an expression: Winograd's depends on the threads at run time.
+  /// The scratch the convolutions need, as an expression: it depends on the threads at run time.
   static func scratchSize(_ g: LoweredGraph) -> String {
     var sizes = ["NetcGemmBlocking.scratch"]
     for n in g.nodes {
-      guard case .conv(let a, _, _, _) = n.kind, !a.transposed, netcUsesWinograd(geometry(n, a, g)) else { continue }
-      sizes.append("netcConvScratch(\(geometryLiteral(geometry(n, a, g))))")
+      guard case .conv(let a, _, _, _) = n.kind, !a.transposed else { continue }
+      let size = "netcConvScratch(\(geometryLiteral(geometry(n, a, g))))"
+      if !sizes.contains(size) { sizes.append(size) }
     }
     return sizes.count == 1 ? sizes[0] : "[\(sizes.joined(separator: ", "))].max()!"
   }
@@ -100,9 +101,8 @@ public enum SwiftEmitter {
   static func prepare(_ n: Node, _ i: Int, _ g: LoweredGraph) -> String {
     switch n.kind {
     case .conv(let a, let name, let bias, let bn):
-      let tile = a.transposed ? 0 : netcWinogradTile(geometry(n, a, g))
-      let winograd = tile != 0 ? ", winograd: \(tile)" : ""
-      return "    try t.append(&w, &b, weight: \"\(name).weight\", bias: \(bias ? "\"\(name).bias\"" : "nil"), bn: \(bnArgs(bn)), transposed: \(a.transposed), inChannels: \(a.inChannels), outChannels: \(a.outChannels), groups: \(a.groups), kernel: \(a.kernel.h * a.kernel.w)\(a.transposed ? "" : ", packed: true")\(winograd))\n"
+      let conv = a.transposed ? "" : ", conv: \(geometryLiteral(geometry(n, a, g)))"
+      return "    try t.append(&w, &b, weight: \"\(name).weight\", bias: \(bias ? "\"\(name).bias\"" : "nil"), bn: \(bnArgs(bn)), transposed: \(a.transposed), inChannels: \(a.inChannels), outChannels: \(a.outChannels), groups: \(a.groups), kernel: \(a.kernel.h * a.kernel.w)\(conv))\n"
     case .linear(let inF, let outF, let name, let bias, let bn):
       return "    try t.append(&w, &b, weight: \"\(name).weight\", bias: \(bias ? "\"\(name).bias\"" : "nil"), bn: \(bnArgs(bn)), inChannels: \(inF), outChannels: \(outF))\n"
     case .batchNorm(let bn):

@@ -131,85 +131,116 @@ public struct NetcEpilogue {
   }
 }
 
+/// Where the GEMM's B comes from.
+public enum NetcGemmSource {
+  /// A row-major K x N matrix, rows `ldb` floats apart.
+  case matrix
+  /// The im2col matrix of a convolution's input (one group) under this geometry.
+  case im2col(NetcConvGeometry)
+  /// The im2col matrix of a strided convolution, read from its phase images.
+  case phases(NetcPhaseImages)
+}
+
 /// C[M x N] = epilogue(A[M x K] * B[K x N]): A packed by `netcPackWeights` (one group), B and C row-major
-/// with leading dimensions ldb and ldc. The columns are split between the workers in 32-wide panels (the
-/// rows, when there are too few columns); each worker packs its part of B block by block into its scratch.
-///
-/// With `conv`, B is not a matrix in memory but the im2col of the input `b` (one group) under that geometry:
-/// the panels are gathered straight from the input, so the 9x larger im2col matrix is never written.
+/// with leading dimensions ldb and ldc. The work is (8-row block, 32-column panel) tiles, dealt to the
+/// workers in equal contiguous runs; each worker packs the panels of B its tiles need into its scratch.
+/// With a `source` other than `.matrix`, B is the im2col matrix of a convolution's input: its panels are
+/// gathered straight from the input, so the 9x larger im2col matrix is never written.
 @inline(never)
 public func netcGemm(_ m: Int, _ n: Int, _ k: Int, packedA: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ ldb: Int,
                      _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ epilogue: NetcEpilogue,
-                     conv: NetcConvGeometry? = nil, scratch: UnsafeMutablePointer<Float>) {
+                     source: NetcGemmSource = .matrix, scratch: UnsafeMutablePointer<Float>) {
   let mr = NetcGemmBlocking.mr, nr = NetcGemmBlocking.nr
-  let mBlocks = (m + mr - 1) / mr, nPanels = (n + nr - 1) / nr
-  // Split whichever way leaves the busiest worker the least: 7 column panels (a 14x14 map) over 2 workers
-  // are 4 + 3, while 32 row blocks are 16 + 16. Columns win ties: each worker then packs only its own B.
-  let cores = netcWorkers
-  let byColumns = (nPanels + cores - 1) / cores * mBlocks <= (mBlocks + cores - 1) / cores * nPanels
-  let units = byColumns ? nPanels : mBlocks
-  let workers = max(1, min(netcWorkers, units, m * n * k / (1 << 16)))
+  let tiles = NetcGemmTiles(mBlocks: (m + mr - 1) / mr, nPanels: (n + nr - 1) / nr, columnMajor: m <= n)
+  let count = tiles.mBlocks * tiles.nPanels
+  let workers = max(1, min(netcWorkers, count, m * n * k / (1 << 16)))
   netcParallel(workers, work: Int.max) { w in
-    let lo = units * w / workers, hi = units * (w + 1) / workers
-    let ws = scratch + w * NetcGemmBlocking.perWorker
-    if byColumns {
-      netcGemmRange(m, k, packedA, b, ldb, c, ldc, epilogue, rows: 0..<mBlocks,
-                    columns: (lo * nr)..<min(n, hi * nr), conv: conv, scratch: ws)
-    } else {
-      netcGemmRange(m, k, packedA, b, ldb, c, ldc, epilogue, rows: lo..<hi, columns: 0..<n, conv: conv, scratch: ws)
-    }
+    netcGemmRange(m, n, k, packedA, b, ldb, c, ldc, epilogue, tiles,
+                  (count * w / workers)..<(count * (w + 1) / workers), source: source,
+                  scratch: scratch + w * NetcGemmBlocking.perWorker)
   }
 }
 
-/// One worker's share: row blocks `rows` (of 8) by the columns `columns`.
+/// The GEMM's tiles in the order they are dealt out. Column-major (all row blocks of panel 0, then of panel
+/// 1, ...) when B is the larger operand, so that a worker packs only about its share of B; row-major when
+/// A is, so that a worker reads only about its share of A (the weights of a 1x1 convolution over a 7x7 map).
+struct NetcGemmTiles {
+  let mBlocks: Int, nPanels: Int, columnMajor: Bool
+  @inline(__always) func index(_ mb: Int, _ panel: Int) -> Int {
+    columnMajor ? panel * mBlocks + mb : mb * nPanels + panel
+  }
+  /// The panels tiles `range` touch.
+  func panels(_ range: Range<Int>) -> Range<Int> {
+    if columnMajor { return range.lowerBound / mBlocks..<(range.upperBound - 1) / mBlocks + 1 }
+    let first = range.lowerBound / nPanels, last = (range.upperBound - 1) / nPanels
+    return first == last ? range.lowerBound % nPanels..<(range.upperBound - 1) % nPanels + 1 : 0..<nPanels
+  }
+  /// The row blocks tiles `range` touch.
+  func rows(_ range: Range<Int>) -> Range<Int> {
+    if !columnMajor { return range.lowerBound / nPanels..<(range.upperBound - 1) / nPanels + 1 }
+    let first = range.lowerBound / mBlocks, last = (range.upperBound - 1) / mBlocks
+    return first == last ? range.lowerBound % mBlocks..<(range.upperBound - 1) % mBlocks + 1 : 0..<mBlocks
+  }
+}
+
+/// One worker's share: the tiles `range` of `tiles`, in chunks of 16 panels by 256 rows of K.
 @inline(never)
-func netcGemmRange(_ m: Int, _ k: Int, _ packedA: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ ldb: Int,
-                   _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ epilogue: NetcEpilogue, rows: Range<Int>,
-                   columns: Range<Int>, conv: NetcConvGeometry?, scratch: UnsafeMutablePointer<Float>) {
+func netcGemmRange(_ m: Int, _ n: Int, _ k: Int, _ packedA: UnsafePointer<Float>, _ b: UnsafePointer<Float>,
+                   _ ldb: Int, _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ epilogue: NetcEpilogue,
+                   _ tiles: NetcGemmTiles, _ range: Range<Int>, source: NetcGemmSource,
+                   scratch: UnsafeMutablePointer<Float>) {
+  guard !range.isEmpty else { return }
   let mr = NetcGemmBlocking.mr, nr = NetcGemmBlocking.nr, kc = NetcGemmBlocking.kc, nc = NetcGemmBlocking.nc
   let panel = scratch, tile = scratch + kc * nc
-  var j0 = columns.lowerBound
-  while j0 < columns.upperBound {
-    let ncols = min(nc, columns.upperBound - j0)
-    let panels = (ncols + nr - 1) / nr
+  let myPanels = tiles.panels(range), myRows = tiles.rows(range)
+  var p0 = myPanels.lowerBound
+  while p0 < myPanels.upperBound {
+    let p1 = min(myPanels.upperBound, p0 + nc / nr)
     var k0 = 0
     while k0 < k {
       let kb = min(kc, k - k0)
-      // Pack B[k0..<k0+kb][j0..<j0+ncols] into 32-wide panels, [panel][k][32], zero-padded.
-      for pj in 0..<panels {
-        let dst = panel + pj * kb * nr
-        let col = j0 + pj * nr
-        let width = min(nr, j0 + ncols - col)
-        if let g = conv {
-          netcPackConvPanel(g, b, k0: k0, kb: kb, col: col, width: width, dst)
-        } else if width == nr {
-          for p in 0..<kb {
-            let src = b + (k0 + p) * ldb + col
-            (dst + p * nr).update(from: src, count: nr)
-          }
-        } else {
-          for p in 0..<kb {
-            let src = b + (k0 + p) * ldb + col
-            let d = dst + p * nr
-            for q in 0..<nr { d[q] = q < width ? src[q] : 0 }
-          }
-        }
+      // Pack B[k0..<k0+kb] of panels p0..<p1 as [panel][k][32], zero-padded.
+      for pj in p0..<p1 {
+        netcPackPanel(source, b, ldb, k0: k0, kb: kb, col: pj * nr, width: min(nr, n - pj * nr),
+                      panel + (pj - p0) * kb * nr)
       }
       let first = k0 == 0, last = k0 + kb == k
-      for mb in rows {
+      for mb in myRows {
         let a = packedA + mb * mr * k + k0 * mr
         let row = mb * mr
         let height = min(mr, m - row)
-        for pj in 0..<panels {
-          let col = j0 + pj * nr
-          let width = min(nr, j0 + ncols - col)
-          netcMicroKernel(kb, a, panel + pj * kb * nr, c + row * ldc + col, ldc, height: height, width: width,
-                          first: first, last: last, epilogue, row: row, col: col, tile: tile)
+        for pj in p0..<p1 where range.contains(tiles.index(mb, pj)) {
+          let col = pj * nr
+          let width = min(nr, n - col)
+          netcMicroKernel(kb, a, panel + (pj - p0) * kb * nr, c + row * ldc + col, ldc, height: height,
+                          width: width, first: first, last: last, epilogue, row: row, col: col, tile: tile)
         }
       }
       k0 += kb
     }
-    j0 += ncols
+    p0 = p1
+  }
+}
+
+/// Packs rows k0..<k0+kb, columns col..<col+width (at most 32) of B into `dst` as [kb][32], zero-padded.
+@inline(__always)
+func netcPackPanel(_ source: NetcGemmSource, _ b: UnsafePointer<Float>, _ ldb: Int, k0: Int, kb: Int, col: Int,
+                   width: Int, _ dst: UnsafeMutablePointer<Float>) {
+  switch source {
+  case .im2col(let g):
+    netcPackConvPanel(g, b, k0: k0, kb: kb, col: col, width: width, dst)
+  case .phases(let images):
+    netcPackPhasePanel(images, k0: k0, kb: kb, col: col, width: width, dst)
+  case .matrix:
+    if width == 32 {
+      for p in 0..<kb { (dst + p * 32).update(from: b + (k0 + p) * ldb + col, count: 32) }
+    } else {
+      for p in 0..<kb {
+        let src = b + (k0 + p) * ldb + col
+        let d = dst + p * 32
+        for q in 0..<32 { d[q] = q < width ? src[q] : 0 }
+      }
+    }
   }
 }
 
@@ -220,9 +251,11 @@ struct NetcTile {
   var c00 = V(), c01 = V(), c10 = V(), c11 = V(), c20 = V(), c21 = V(), c30 = V(), c31 = V()
   var c40 = V(), c41 = V(), c50 = V(), c51 = V(), c60 = V(), c61 = V(), c70 = V(), c71 = V()
 
-  /// += A[8 x k] (packed k-major, as netcPackWeights writes it) * B[k x 32] (rows `ldb` floats apart).
+  /// += A[8 x k] (k-major, rows of A `lda` floats apart: 8 as netcPackWeights packs it) * B[k x 32] (rows
+  /// `ldb` floats apart).
   @inline(__always)
-  mutating func accumulate(_ k: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ ldb: Int) {
+  mutating func accumulate(_ k: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ ldb: Int,
+                           lda: Int = 8) {
     var ap = a, bp = b
     for _ in 0..<k {
       let b0 = UnsafeRawPointer(bp).loadUnaligned(as: V.self)
@@ -235,7 +268,7 @@ struct NetcTile {
       x = V(repeating: ap[5]); c50.addProduct(x, b0); c51.addProduct(x, b1)
       x = V(repeating: ap[6]); c60.addProduct(x, b0); c61.addProduct(x, b1)
       x = V(repeating: ap[7]); c70.addProduct(x, b0); c71.addProduct(x, b1)
-      ap += 8
+      ap += lda
       bp += ldb
     }
   }
@@ -307,144 +340,6 @@ func netcMicroKernel(_ kb: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Fl
   }
   if !full {
     for r in 0..<height { (c + r * ldc).update(from: tile + r * 32, count: width) }
-  }
-}
-
-/// Geometry of a 2-d convolution or pooling over one batch item in NCHW.
-public struct NetcConvGeometry {
-  public var inC: Int, inH: Int, inW: Int
-  public var outC: Int, outH: Int, outW: Int
-  public var kH: Int, kW: Int, sH: Int, sW: Int, padT: Int, padL: Int, dH: Int, dW: Int, groups: Int
-  public init(inC: Int, inH: Int, inW: Int, outC: Int, outH: Int, outW: Int, kH: Int, kW: Int, sH: Int, sW: Int,
-              padT: Int, padL: Int, dH: Int, dW: Int, groups: Int) {
-    self.inC = inC; self.inH = inH; self.inW = inW; self.outC = outC; self.outH = outH; self.outW = outW
-    self.kH = kH; self.kW = kW; self.sH = sH; self.sW = sW; self.padT = padT; self.padL = padL
-    self.dH = dH; self.dW = dW; self.groups = groups
-  }
-  /// Whether the convolution reads its input directly as the GEMM's B (a 1x1, stride 1, unpadded one).
-  public var isPointwise: Bool { kH == 1 && kW == 1 && sH == 1 && sW == 1 && padT == 0 && padL == 0 }
-}
-
-/// Convolution as a GEMM of the packed weights with the input's im2col, gathered panel by panel, with the
-/// epilogue (bias, residual, activation) fused into the GEMM's stores, or by Winograd where
-/// `netcUsesWinograd(g)`. `packedWeight` comes from `netcConvWeights`; `scratch` holds `netcConvScratch(g)` floats.
-@inline(never)
-public func netcConv2d(_ g: NetcConvGeometry, batch: Int,
-                       input: UnsafePointer<Float>, inStride: Int,
-                       packedWeight: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
-                       residual: UnsafePointer<Float>?, resStride: Int,
-                       output: UnsafeMutablePointer<Float>, outStride: Int,
-                       act: Int, slope: Float, scratch: UnsafeMutablePointer<Float>) {
-  let tile = netcWinogradTile(g)
-  if tile != 0 {
-    return netcWinogradConv2d(g, tile: tile, batch: batch, input: input, inStride: inStride, weight: packedWeight,
-                              bias: bias, residual: residual, resStride: resStride, output: output,
-                              outStride: outStride, act: act, slope: slope, scratch: scratch)
-  }
-  let cinG = g.inC / g.groups, coutG = g.outC / g.groups
-  let kdim = cinG * g.kH * g.kW
-  let npix = g.outH * g.outW
-  let packedRows = (coutG + NetcGemmBlocking.mr - 1) / NetcGemmBlocking.mr * NetcGemmBlocking.mr
-  for b in 0..<batch {
-    let x = input + b * inStride
-    let y = output + b * outStride
-    for grp in 0..<g.groups {
-      let xg = x + grp * cinG * g.inH * g.inW
-      let e = NetcEpilogue(bias: bias.map { $0 + grp * coutG },
-                           residual: residual.map { $0 + b * resStride + grp * coutG * npix }, ldr: npix,
-                           act: act, slope: slope)
-      netcGemm(coutG, npix, kdim, packedA: packedWeight + grp * packedRows * kdim, xg, npix,
-               y + grp * coutG * npix, npix, e, conv: g.isPointwise ? nil : g, scratch: scratch)
-    }
-  }
-}
-
-/// Gathers rows k0..<k0+kb of the im2col matrix of `x` (one group), columns col..<col+width, into a
-/// panel [kb][32], zero-padded: what the GEMM would read from the im2col matrix, without writing it.
-@inline(__always)
-func netcPackConvPanel(_ g: NetcConvGeometry, _ x: UnsafePointer<Float>, k0: Int, kb: Int, col: Int, width: Int,
-                       _ dst: UnsafeMutablePointer<Float>) {
-  let taps = g.kH * g.kW
-  let oh0 = col / g.outW, ow0 = col % g.outW
-  // Row k of the im2col matrix is input channel c, kernel tap (kh, kw): stepped, not divided, per row.
-  var c = k0 / taps, kh = (k0 % taps) / g.kW, kw = k0 % g.kW
-  for p in 0..<kb {
-    let d = dst + p * 32
-    let plane = x + c * g.inH * g.inW
-    let iwShift = kw * g.dW - g.padL
-    // The columns of an output row whose tap falls inside the input: 0 <= ow * sW + iwShift < inW.
-    let owLo = iwShift >= 0 ? 0 : (-iwShift + g.sW - 1) / g.sW
-    let owHi = iwShift < g.inW ? min(g.outW, (g.inW - 1 - iwShift) / g.sW + 1) : 0
-    var q = 0, oh = oh0, ow = ow0
-    while q < width {
-      // One output row's stretch of this panel: columns ow..<ow+run.
-      let run = min(width - q, g.outW - ow)
-      let ih = oh * g.sH - g.padT + kh * g.dH
-      let lo = max(ow, owLo), hi = min(ow + run, owHi)
-      if ih < 0 || ih >= g.inH || lo >= hi {
-        (d + q).update(repeating: 0, count: run)
-      } else {
-        if lo > ow { (d + q).update(repeating: 0, count: lo - ow) }
-        let out = d + q + (lo - ow)
-        let src = plane + ih * g.inW + lo * g.sW + iwShift
-        if g.sW == 1 {
-          out.update(from: src, count: hi - lo)
-        } else {
-          for t in 0..<(hi - lo) { out[t] = src[t * g.sW] }
-        }
-        if hi < ow + run { (d + q + (hi - ow)).update(repeating: 0, count: ow + run - hi) }
-      }
-      q += run
-      ow = 0
-      oh += 1
-    }
-    if width < 32 { (d + width).update(repeating: 0, count: 32 - width) }
-    kw += 1
-    if kw == g.kW {
-      kw = 0
-      kh += 1
-      if kh == g.kH { kh = 0; c += 1 }
-    }
-  }
-}
-
-/// Transposed convolution by scattering each input pixel; `weight` is [inC][outC/groups][kH][kW].
-/// `g.padT`/`g.padL` are the convolution's padding, which the transposed output crops.
-@inline(never)
-public func netcConvTranspose2d(_ g: NetcConvGeometry, batch: Int, input: UnsafePointer<Float>, inStride: Int,
-                                weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
-                                residual: UnsafePointer<Float>?, resStride: Int,
-                                output: UnsafeMutablePointer<Float>, outStride: Int, act: Int, slope: Float) {
-  let cinG = g.inC / g.groups, coutG = g.outC / g.groups
-  let npix = g.outH * g.outW
-  for b in 0..<batch {
-    let x = input + b * inStride
-    let y = output + b * outStride
-    netcParallel(g.outC, work: g.outC * npix * cinG * g.kH * g.kW) { oc in
-      let grp = oc / coutG, ocg = oc % coutG
-      let yc = y + oc * npix
-      for i in 0..<npix { yc[i] = bias?[oc] ?? 0 }
-      for icg in 0..<cinG {
-        let ic = grp * cinG + icg
-        let w = weight + ((ic * coutG + ocg) * g.kH) * g.kW
-        let xc = x + ic * g.inH * g.inW
-        for ih in 0..<g.inH {
-          for kh in 0..<g.kH {
-            let oh = ih * g.sH - g.padT + kh * g.dH
-            if oh < 0 || oh >= g.outH { continue }
-            for iw in 0..<g.inW {
-              let v = xc[ih * g.inW + iw]
-              for kw in 0..<g.kW {
-                let ow = iw * g.sW - g.padL + kw * g.dW
-                if ow >= 0 && ow < g.outW { yc[oh * g.outW + ow] += v * w[kh * g.kW + kw] }
-              }
-            }
-          }
-        }
-      }
-      let r = residual.map { $0 + b * resStride + oc * npix }
-      for i in 0..<npix { yc[i] = netcActivate(yc[i] + (r?[i] ?? 0), act, slope) }
-    }
   }
 }
 

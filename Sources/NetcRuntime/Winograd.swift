@@ -25,12 +25,6 @@ public func netcWinogradTile(_ g: NetcConvGeometry) -> Int {
   return g.outH >= 28 && g.outW >= 28 ? 4 : 2
 }
 
-/// Scratch floats netcConv2d needs for `g`: the GEMM's panels, or the Winograd workers' buffers.
-public func netcConvScratch(_ g: NetcConvGeometry) -> Int {
-  let tile = netcWinogradTile(g)
-  return tile == 0 ? NetcGemmBlocking.scratch : netcWinogradScratch(g, tile: tile)
-}
-
 /// Scratch floats netcWinogradConv2d needs for `g` (any 3x3 stride-1 geometry) and output tile 2 or 4;
 /// Int.max when it would not fit an Int, which no allocation passes.
 public func netcWinogradScratch(_ g: NetcConvGeometry, tile: Int) -> Int {
@@ -59,7 +53,15 @@ struct NetcWinogradPlan {
     tilesH = (g.outH + n - 1) / n
     tilesW = (g.outW + n - 1) / n
     let cap = max(32, min(256, (1 << 18) / positions / max(1, g.inC) / 32 * 32))
-    tiles = min(cap, (tilesH * tilesW + 31) / 32 * 32)
+    // Blocks of equal size in steps of 16 tiles (the narrow panel). When the transformed filters are the
+    // smaller operand, the workers split the tiles: as many blocks as the cap needs, rounded up to a
+    // multiple of the workers (196 tiles of a 56x56 map on two workers are 112 + 84, not 96 + 96 + 4).
+    // Otherwise they split the output channels, so that each reads only its part of the filters.
+    let count = tilesH * tilesW, sixteens = (count + 15) / 16
+    let needed = (count + cap - 1) / cap
+    let filtersLarger = g.outC > count
+    let blocks = filtersLarger ? needed : min(sixteens, (needed + netcWorkers - 1) / netcWorkers * netcWorkers)
+    tiles = min(cap, (sixteens + max(1, blocks) - 1) / max(1, blocks) * 16)
     ldv = tiles + 16
     // A 16-tile chunk reads 16 n + 2 (n = 2) or 16 n + 4 (n = 4) staging columns past its first tile's n tw.
     stageWidth = (n * tilesW + 16 * n + 4 + 15) / 16 * 16
@@ -122,7 +124,7 @@ public func netcWinogradConv2d(_ g: NetcConvGeometry, tile: Int, batch: Int, inp
   let blocks = (total + plan.tiles - 1) / plan.tiles
   // Too few blocks to go round: the workers also split the output channels, each transforming the
   // input of its blocks itself.
-  let parts = blocks >= 2 * netcWorkers ? 1 : min(mBlocks, (2 * netcWorkers + blocks - 1) / blocks)
+  let parts = blocks >= netcWorkers ? 1 : min(mBlocks, (netcWorkers + blocks - 1) / blocks)
   let units = blocks * parts
   let workers = max(1, min(netcWorkers, units))
   let e = NetcEpilogue(bias: bias, residual: residual, ldr: resStride, act: act, slope: slope)
@@ -528,9 +530,3 @@ func netcWinogradOutput4(_ g: NetcConvGeometry, _ plan: NetcWinogradPlan, _ m: U
   }
 }
 
-/// A convolution's weights ([outC][inC/groups][kH][kW]) as netcConv2d reads them for `g`.
-public func netcConvWeights(_ weight: UnsafePointer<Float>, _ g: NetcConvGeometry) -> [Float] {
-  let tile = netcWinogradTile(g)
-  if tile != 0 { return netcWinogradWeights(weight, outC: g.outC, inC: g.inC, tile: tile) }
-  return netcPackWeights(weight, outC: g.outC, groups: g.groups, kdim: g.inC / g.groups * g.kH * g.kW)
-}

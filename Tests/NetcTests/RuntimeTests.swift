@@ -24,15 +24,28 @@ import Testing
 
   /// The GEMM convolution (packed weights, panels gathered from the input, partial tiles, fused bias and
   /// residual) against the definition, a direct 7-deep loop, on shapes the parity networks do not have:
-  /// groups, dilation, asymmetric strides and padding, channel counts that are not multiples of 8, and more
-  /// output pixels than one 32-wide panel or one 512-wide block.
+  /// groups, dilation, asymmetric strides and padding, strides larger than the kernel, channel counts that
+  /// are not multiples of 8, more output pixels than one 32-wide panel or one 512-wide block, and maps small
+  /// enough for the output channels to run along the vector (netcUsesChannelPanels).
   @Test func convolutionMatchesItsDefinition() throws {
     let cases = [
       ("input 4x9x11\nconv 3x3 6 stride=2x1 pad=2x1 dilation=2 groups=2", 4, 9, 11, 6, 3, 3, (2, 1), (2, 1), 2, 2),
       ("input 3x40x41\nconv 5x3 13 pad=2x1", 3, 40, 41, 13, 5, 3, (1, 1), (2, 1), 1, 1),
       ("input 10x6x7\nconv 3x3 10 p1 groups=10", 10, 6, 7, 10, 3, 3, (1, 1), (1, 1), 1, 10),
       ("input 300x5x5\nconv 1x1 20", 300, 5, 5, 20, 1, 1, (1, 1), (0, 0), 1, 1),
+      // Strided and undilated: through phase images.
+      ("input 5x13x12\nconv 3x3 9 s2 p1", 5, 13, 12, 9, 3, 3, (2, 2), (1, 1), 1, 1),
+      ("input 3x23x20\nconv 7x7 16 s2 p3", 3, 23, 20, 16, 7, 7, (2, 2), (3, 3), 1, 1),
+      ("input 40x9x9\nconv 1x1 20 s2", 40, 9, 9, 20, 1, 1, (2, 2), (0, 0), 1, 1),
+      ("input 3x30x29\nconv 11x11 8 stride=4 pad=2", 3, 30, 29, 8, 11, 11, (4, 4), (2, 2), 1, 1),
+      ("input 6x17x19\nconv 3x5 10 stride=2x3 pad=1x2 groups=2", 6, 17, 19, 10, 3, 5, (2, 3), (1, 2), 1, 2),
+      ("input 4x10x11\nconv 2x2 8 stride=3", 4, 10, 11, 8, 2, 2, (3, 3), (0, 0), 1, 1),
+      // Few output pixels: 8-pixel by 32-channel tiles, partial in pixels, channels and K blocks.
+      ("input 70x7x7\nconv 1x1 96", 70, 7, 7, 96, 1, 1, (1, 1), (0, 0), 1, 1),
+      ("input 20x14x13\nconv 3x3 64 s2 p1", 20, 14, 13, 64, 3, 3, (2, 2), (1, 1), 1, 1),
+      ("input 300x2x5\nconv 1x1 72", 300, 2, 5, 72, 1, 1, (1, 1), (0, 0), 1, 1),
     ]
+    var byChannelPanels = 0, byPhaseImages = 0
     for (source, cin, h, w, cout, kh, kw, stride, pad, dil, groups) in cases {
       let c = Pipeline.compile(path: "t.net", bytes: Array(source.utf8))
       let net = try #require(c.network, "\(source)")
@@ -48,6 +61,11 @@ import Testing
       let wt = weights["conv1.weight"]!
       let oh = (h + 2 * pad.0 - dil * (kh - 1) - 1) / stride.0 + 1, ow = (w + 2 * pad.1 - dil * (kw - 1) - 1) / stride.1 + 1
       #expect(y.count == 2 * cout * oh * ow, "\(source)")
+      let geometry = NetcConvGeometry(inC: cin, inH: h, inW: w, outC: cout, outH: oh, outW: ow, kH: kh, kW: kw,
+                                      sH: stride.0, sW: stride.1, padT: pad.0, padL: pad.1, dH: dil, dW: dil,
+                                      groups: groups)
+      if netcUsesChannelPanels(geometry) { byChannelPanels += 1 }
+      if NetcPhaseImages.applies(geometry) { byPhaseImages += 1 }
       let cinG = cin / groups, coutG = cout / groups
       var worst: Float = 0
       for b in 0..<2 {
@@ -72,6 +90,7 @@ import Testing
       }
       #expect(worst < 1e-4, "\(source): max|diff| \(worst)")
     }
+    #expect(byChannelPanels == 3 && byPhaseImages == 7)
   }
 
   /// Winograd F(2x2, 3x3) and F(4x4, 3x3) against the definition, through the kernels directly (whatever
@@ -415,7 +434,11 @@ import Testing
   /// The emitted Swift carries the interpreter's kernels verbatim.
   @Test func embeddedKernelsAreCurrent() throws {
     let embedded = try readText(Paths.root.appendingPathComponent("Sources/NetcBackends/KernelSource.swift"))
-    for file in ["Kernels.swift", "Pooling.swift", "Winograd.swift", "Parallel.swift"] {
+    let runtime = Paths.root.appendingPathComponent("Sources/NetcRuntime")
+    let files = try FileManager.default.contentsOfDirectory(atPath: runtime.path)
+      .filter { $0.hasSuffix(".swift") && $0 != "Interpreter.swift" && $0 != "Initializer.swift" }
+    #expect(files.count == 6)
+    for file in files {
       let kernels = try readText(Paths.root.appendingPathComponent("Sources/NetcRuntime/\(file)"))
       #expect(embedded.contains(kernels), "run scripts/embed-kernels.sh")
     }
