@@ -238,7 +238,7 @@ func netcPackConvPanel(_ g: NetcConvGeometry, _ x: UnsafePointer<Float>, k0: Int
         let out = d + q + (lo - ow)
         let src = plane + ih * g.inW + lo * g.sW + iwShift
         if g.sW == 1 {
-          out.update(from: src, count: hi - lo)
+          netcCopyRun(src, out, hi - lo)
         } else {
           for t in 0..<(hi - lo) { out[t] = src[t * g.sW] }
         }

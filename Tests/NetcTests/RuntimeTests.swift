@@ -93,6 +93,38 @@ import Testing
     #expect(byChannelPanels == 3 && byPhaseImages == 7)
   }
 
+  /// The fully connected kernel against its definition: feature counts that are not multiples of 16 (the
+  /// vector) or 4 (the rows taken together), batch 3, bias and ReLU.
+  @Test func linearMatchesItsDefinition() throws {
+    for (inF, outF) in [(37, 23), (9, 2), (64, 16), (100, 5)] {
+      var rng = SplitMix64(seed: UInt64(inF * 100 + outF))
+      let w = (0..<(inF * outF)).map { _ in Float(rng.normal()) }
+      let x = (0..<(3 * inF)).map { _ in Float(rng.normal()) }
+      let bias = (0..<outF).map { Float($0) * 0.5 - 2 }
+      var y = [Float](repeating: .nan, count: 3 * outF)
+      w.withUnsafeBufferPointer { wp in
+        x.withUnsafeBufferPointer { xp in
+          bias.withUnsafeBufferPointer { bp in
+            y.withUnsafeMutableBufferPointer { yp in
+              netcLinear(inFeatures: inF, outFeatures: outF, batch: 3, input: xp.baseAddress!, inStride: inF,
+                         weight: wp.baseAddress!, bias: bp.baseAddress!, output: yp.baseAddress!, outStride: outF,
+                         act: NetcAct.relu, slope: 0)
+            }
+          }
+        }
+      }
+      var worst: Float = 0
+      for b in 0..<3 {
+        for o in 0..<outF {
+          var sum = Double(bias[o])
+          for i in 0..<inF { sum += Double(w[o * inF + i]) * Double(x[b * inF + i]) }
+          worst = max(worst, abs(Float(max(sum, 0)) - y[b * outF + o]))
+        }
+      }
+      #expect(worst < 1e-4, "\(inF) -> \(outF): max|diff| \(worst)")
+    }
+  }
+
   /// Winograd F(2x2, 3x3) and F(4x4, 3x3) against the definition, through the kernels directly (whatever
   /// netcConv2d would choose): output maps of 1x1, 2x2, odd and even sizes (partial tiles at the right and
   /// bottom), padding 1 and 0, channel counts that are not multiples of 8, several tile blocks, blocks of 32
