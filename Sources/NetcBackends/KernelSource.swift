@@ -1793,6 +1793,25 @@ func netcWinogradInput4(_ g: NetcConvGeometry, _ plan: NetcWinogradPlan, _ input
 }
 
 /// F(4x4, 3x3)'s netcWinogradOutput. `m` is [36 positions][8][32] and 256 floats more, where the 16
+/// p[0..<n] = act(p + residual), n a multiple of 4: by 16, then by 4.
+@inline(__always)
+func netcEpilogueRow(_ p: UnsafeMutablePointer<Float>, _ residual: UnsafePointer<Float>?, _ n: Int, _ act: Int,
+                     _ slope: Float) {
+  @inline(__always) func apply<V: SIMD>(_ i: Int, _: V.Type) where V.Scalar == Float {
+    var q = UnsafeRawPointer(p + i).loadUnaligned(as: V.self)
+    if let residual { q += UnsafeRawPointer(residual + i).loadUnaligned(as: V.self) }
+    if act == NetcAct.relu {
+      q = q.replacing(with: 0, where: q .< V(repeating: 0))
+    } else if act != NetcAct.none {
+      for l in 0..<V.scalarCount { q[l] = netcActivate(q[l], act, slope) }
+    }
+    UnsafeMutableRawPointer(p + i).storeBytes(of: q, as: V.self)
+  }
+  var i = 0
+  while i + 16 <= n { apply(i, SIMD16<Float>.self); i += 16 }
+  while i + 4 <= n { apply(i, SIMD4<Float>.self); i += 4 }
+}
+
 /// outputs of 16 tiles wait for their stores; A^T down the columns is done in place.
 @inline(__always)
 func netcWinogradOutput4(_ g: NetcConvGeometry, _ plan: NetcWinogradPlan, _ m: UnsafeMutablePointer<Float>, _ mb: Int,
@@ -1823,49 +1842,38 @@ func netcWinogradOutput4(_ g: NetcConvGeometry, _ plan: NetcWinogradPlan, _ m: U
         UnsafeMutableRawPointer(y + 32).storeBytes(of: c.2 + bias, as: V16.self)
         UnsafeMutableRawPointer(y + 48).storeBytes(of: c.3 + bias, as: V16.self)
       }
-      // ys[16 (4i + l) + lane]: output (i, l) of tile `lane`.
-      let rowId = t / plan.tilesW, tw = t % plan.tilesW
-      let b = rowId / plan.tilesH, th = rowId % plan.tilesH
-      if t + 16 <= t1 && tw + 16 <= plan.tilesW && 4 * tw + 64 <= g.outW && 4 * th + 4 <= g.outH {
-        for i in 0..<4 {
-          let off = b * outStride + oc * npix + (4 * th + i) * g.outW + 4 * tw
-          let roff = b * e.ldr + oc * npix + (4 * th + i) * g.outW + 4 * tw
-          // Interleaving four vectors through SIMD32/SIMD64 halves compiles to lane-by-lane copies on
-          // the stack; scalar stores of the 64 outputs are cheaper.
-          let o = output + off, src = ys + 64 * i
-          for q in 0..<16 {
+      // ys[16 (4i + l) + lane]: output (i, l) of tile `lane`. The lanes go out in runs of tiles that share a
+      // tile row: whole tiles as interleaved rows of 4 x run floats, the epilogue over each row by vectors;
+      // a tile cut by the right or bottom edge (a map that is not a multiple of 4) one output at a time.
+      var lane = 0
+      let lanes = min(16, t1 - t)
+      while lane < lanes {
+        let rowId = (t + lane) / plan.tilesW, tw = (t + lane) % plan.tilesW
+        let b = rowId / plan.tilesH, th = rowId % plan.tilesH
+        let run = min(lanes - lane, plan.tilesW - tw)
+        let whole = 4 * th + 4 <= g.outH ? max(0, min(run, g.outW / 4 - tw)) : 0
+        for i in 0..<(whole > 0 ? 4 : 0) {
+          let at = oc * npix + (4 * th + i) * g.outW + 4 * tw
+          let o = output + b * outStride + at, src = ys + 64 * i + lane
+          for q in 0..<whole {
             o[4 * q] = src[q]; o[4 * q + 1] = src[16 + q]; o[4 * q + 2] = src[32 + q]; o[4 * q + 3] = src[48 + q]
           }
-          if e.residual == nil && e.act == NetcAct.none { continue }
-          for k in 0..<4 {
-            var q = UnsafeRawPointer(o + 16 * k).loadUnaligned(as: V16.self)
-            if let res = e.residual { q += UnsafeRawPointer(res + roff + 16 * k).loadUnaligned(as: V16.self) }
-            if e.act == NetcAct.relu {
-              q = q.replacing(with: 0, where: q .< 0)
-            } else if e.act != NetcAct.none {
-              for l in 0..<16 { q[l] = netcActivate(q[l], e.act, e.slope) }
+          if e.residual != nil || e.act != NetcAct.none {
+            netcEpilogueRow(o, e.residual.map { $0 + b * e.ldr + at }, 4 * whole, e.act, e.slope)
+          }
+        }
+        for k in whole..<run {
+          let col = tw + k
+          for i in 0..<min(4, g.outH - 4 * th) {
+            for l in 0..<min(4, g.outW - 4 * col) {
+              let at = oc * npix + (4 * th + i) * g.outW + 4 * col + l
+              var q = ys[16 * (4 * i + l) + lane + k]
+              if let res = e.residual { q += res[b * e.ldr + at] }
+              output[b * outStride + at] = netcActivate(q, e.act, e.slope)
             }
-            UnsafeMutableRawPointer(o + 16 * k).storeBytes(of: q, as: V16.self)
           }
         }
-        continue
-      }
-      var bb = b, trow = th, col = tw
-      for lane in 0..<min(16, t1 - t) {
-        for i in 0..<min(4, g.outH - 4 * trow) {
-          for l in 0..<min(4, g.outW - 4 * col) {
-            let at = oc * npix + (4 * trow + i) * g.outW + 4 * col + l
-            var q = ys[16 * (4 * i + l) + lane]
-            if let res = e.residual { q += res[bb * e.ldr + at] }
-            output[bb * outStride + at] = netcActivate(q, e.act, e.slope)
-          }
-        }
-        col += 1
-        if col == plan.tilesW {
-          col = 0
-          trow += 1
-          if trow == plan.tilesH { trow = 0; bb += 1 }
-        }
+        lane += run
       }
     }
   }
