@@ -233,7 +233,7 @@ func netcPackPanel(_ source: NetcGemmSource, _ b: UnsafePointer<Float>, _ ldb: I
     netcPackPhasePanel(images, k0: k0, kb: kb, col: col, width: width, dst)
   case .matrix:
     if width == 32 {
-      for p in 0..<kb { (dst + p * 32).update(from: b + (k0 + p) * ldb + col, count: 32) }
+      for p in 0..<kb { netcCopyRun(b + (k0 + p) * ldb + col, dst + p * 32, 32) }
     } else {
       for p in 0..<kb {
         let src = b + (k0 + p) * ldb + col
