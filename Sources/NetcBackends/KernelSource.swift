@@ -711,11 +711,11 @@ func netcSplitPhases(_ g: NetcConvGeometry, _ x: UnsafePointer<Float>, _ dst: Un
 @inline(__always)
 func netcPackPhasePanel(_ p: NetcPhaseImages, k0: Int, kb: Int, col: Int, width: Int,
                         _ dst: UnsafeMutablePointer<Float>) {
-  let taps = p.kH * p.kW
   let oh0 = col / p.outW, ow0 = col % p.outW
-  var c = k0 / taps, kh = (k0 % taps) / p.kW, kw = k0 % p.kW
+  var tap = NetcIm2colRow(k0, kH: p.kH, kW: p.kW)
   for r in 0..<kb {
     let d = dst + r * 32
+    let (c, kh, kw) = (tap.c, tap.kh, tap.kw)
     var src = p.base + ((kh % p.sH) * p.phasesW + kw % p.sW) * p.imageStride + c * p.rows * p.pitch
       + (oh0 + kh / p.sH) * p.pitch + kw / p.sW
     var q = 0, ow = ow0
@@ -727,11 +727,25 @@ func netcPackPhasePanel(_ p: NetcPhaseImages, k0: Int, kb: Int, col: Int, width:
       src += p.pitch
     }
     if width < 32 { (d + width).update(repeating: 0, count: 32 - width) }
+    tap.advance()
+  }
+}
+
+/// Row k of a convolution's im2col matrix: input channel c, kernel tap (kh, kw), stepped row by row rather
+/// than divided out for each.
+struct NetcIm2colRow {
+  var c: Int, kh: Int, kw: Int
+  let kH: Int, kW: Int
+  @inline(__always) init(_ k: Int, kH: Int, kW: Int) {
+    c = k / (kH * kW); kh = k % (kH * kW) / kW; kw = k % kW
+    self.kH = kH; self.kW = kW
+  }
+  @inline(__always) mutating func advance() {
     kw += 1
-    if kw == p.kW {
+    if kw == kW {
       kw = 0
       kh += 1
-      if kh == p.kH { kh = 0; c += 1 }
+      if kh == kH { kh = 0; c += 1 }
     }
   }
 }
@@ -762,12 +776,11 @@ func netcCopyRun(_ s: UnsafePointer<Float>, _ d: UnsafeMutablePointer<Float>, _ 
 @inline(__always)
 func netcPackConvPanel(_ g: NetcConvGeometry, _ x: UnsafePointer<Float>, k0: Int, kb: Int, col: Int, width: Int,
                        _ dst: UnsafeMutablePointer<Float>) {
-  let taps = g.kH * g.kW
   let oh0 = col / g.outW, ow0 = col % g.outW
-  // Row k of the im2col matrix is input channel c, kernel tap (kh, kw): stepped, not divided, per row.
-  var c = k0 / taps, kh = (k0 % taps) / g.kW, kw = k0 % g.kW
+  var tap = NetcIm2colRow(k0, kH: g.kH, kW: g.kW)
   for p in 0..<kb {
     let d = dst + p * 32
+    let (c, kh, kw) = (tap.c, tap.kh, tap.kw)
     let plane = x + c * g.inH * g.inW
     let iwShift = kw * g.dW - g.padL
     // The columns of an output row whose tap falls inside the input: 0 <= ow * sW + iwShift < inW.
@@ -797,12 +810,7 @@ func netcPackConvPanel(_ g: NetcConvGeometry, _ x: UnsafePointer<Float>, k0: Int
       oh += 1
     }
     if width < 32 { (d + width).update(repeating: 0, count: 32 - width) }
-    kw += 1
-    if kw == g.kW {
-      kw = 0
-      kh += 1
-      if kh == g.kH { kh = 0; c += 1 }
-    }
+    tap.advance()
   }
 }
 
