@@ -1359,19 +1359,20 @@ public func netcAdaptivePool(channels: Int, inH: Int, inW: Int, outH: Int, outW:
 public func netcUsesWinograd(_ g: NetcConvGeometry) -> Bool { netcWinogradTile(g) != 0 }
 
 /// The output tile netcConv2d computes `g` by: 0 (the GEMM), 2 or 4. It depends on the geometry alone, so
-/// the interpreter and the emitted code always agree. Measured on Zen 4 (VGG, ResNet and GoogLeNet
-/// shapes), F(4x4) is 2.3 to 2.7x faster than the GEMM on maps from 28x28 up. On 14x14 maps it is 2.1 to
-/// 2.5x faster alone, but within a network, where the weights come from memory, it only matches F(2x2)
-/// (its transformed weights are 4x the filters, F(2x2)'s 16/9) and F(2x2) is kept. On 7x7 maps F(4x4)'s
-/// 2x2 tiles waste a third of the work and it is slower than the GEMM; F(2x2) is 1.8 to 2.1x faster. Both
-/// need 8 channels in and out: with 3 input channels the transforms cost more than they save. Below 6x6
-/// the transformed weights are read for too few tiles.
+/// the interpreter and the emitted code always agree. F(4x4) does 2.25x fewer multiplications than
+/// F(2x2), but its transforms cost more per input and output channel: measured on Zen 5 (one and two
+/// threads, input from memory), F(2x2) is 1.3 to 2x faster than F(4x4) on VGG's and ResNet's layers of
+/// 64 to 256 channels (224x224 down to 28x28) and 1.8x faster than the GEMM; F(4x4) only wins from about
+/// 384 channels in and out (VGG's 512-channel 28x28 layers: 7.1 against 9.2 ms). On 14x14 maps F(4x4)'s
+/// transformed weights (4x the filters, F(2x2)'s 16/9) come from memory for too few tiles, and on 7x7
+/// maps its 2x2 tiles waste a third of the work. Both need 8 channels in and out: with 3 input channels
+/// the transforms cost more than they save. Below 6x6 the transformed weights are read for too few tiles.
 public func netcWinogradTile(_ g: NetcConvGeometry) -> Int {
   guard g.kH == 3, g.kW == 3, g.sH == 1, g.sW == 1, g.dH == 1, g.dW == 1, g.groups == 1, g.padT >= 0, g.padL >= 0
   else { return 0 }
   guard g.inC >= 8, g.inC <= 4096, g.outC >= 8, g.outC <= 4096, g.inH <= 1 << 14, g.inW <= 1 << 14 else { return 0 }
   guard g.outH >= 6 && g.outW >= 6 else { return 0 }
-  return g.outH >= 28 && g.outW >= 28 ? 4 : 2
+  return g.outH >= 28 && g.outW >= 28 && g.inC >= 384 && g.outC >= 384 ? 4 : 2
 }
 
 /// Scratch floats netcWinogradConv2d needs for `g` (any 3x3 stride-1 geometry) and output tile 2 or 4;
@@ -1393,6 +1394,10 @@ struct NetcWinogradPlan {
   /// Row stride of the staging rows, each the vertically transformed input over the padded width.
   let stageWidth: Int
   let zeroWidth: Int
+  /// Floats from one position's transformed input to the next: a cache line more than its inC x ldv
+  /// floats, so that the 16 or 36 streams the input transform writes do not all fall in one L1 set
+  /// (inC x ldv floats are often a multiple of 4 KiB).
+  let posStride: Int
   let perWorker: Int
 
   init(_ g: NetcConvGeometry, tile: Int) {
@@ -1415,7 +1420,8 @@ struct NetcWinogradPlan {
     // A 16-tile chunk reads 16 n + 2 (n = 2) or 16 n + 4 (n = 4) staging columns past its first tile's n tw.
     stageWidth = (n * tilesW + 16 * n + 4 + 15) / 16 * 16
     zeroWidth = (g.inW + 15) / 16 * 16
-    perWorker = positions * g.inC * ldv + (positions + 1) * 8 * 32 + alpha * stageWidth + zeroWidth
+    posStride = g.inC * ldv + 16
+    perWorker = positions * posStride + (positions + 1) * 8 * 32 + alpha * stageWidth + zeroWidth
   }
 }
 
@@ -1479,7 +1485,7 @@ public func netcWinogradConv2d(_ g: NetcConvGeometry, tile: Int, batch: Int, inp
   let e = NetcEpilogue(bias: bias, residual: residual, ldr: resStride, act: act, slope: slope)
   netcParallel(workers, work: Int.max) { w in
     let ws = scratch + w * plan.perWorker
-    let v = ws, m = v + positions * g.inC * plan.ldv, stage = m + (positions + 1) * 8 * 32
+    let v = ws, m = v + positions * plan.posStride, stage = m + (positions + 1) * 8 * 32
     let zero = stage + plan.alpha * plan.stageWidth
     stage.update(repeating: 0, count: plan.alpha * plan.stageWidth + plan.zeroWidth)
     var transformed = -1
@@ -1499,7 +1505,7 @@ public func netcWinogradConv2d(_ g: NetcConvGeometry, tile: Int, batch: Int, inp
           // A panel of at most 16 tiles (small maps) multiplies only the 16 columns it has.
           let narrow = t1 - t0 - pj * 32 <= 16
           for pos in 0..<positions {
-            let a = weight + (pos * mBlocks + mb) * 8 * g.inC, b = v + pos * g.inC * plan.ldv + pj * 32
+            let a = weight + (pos * mBlocks + mb) * 8 * g.inC, b = v + pos * plan.posStride + pj * 32
             if narrow {
               netcWinogradKernel16(g.inC, a, b, plan.ldv, m + pos * 256)
             } else {
@@ -1527,7 +1533,7 @@ func netcWinogradInput(_ g: NetcConvGeometry, _ plan: NetcWinogradPlan, _ input:
                        _ zero: UnsafePointer<Float>) {
   typealias V16 = SIMD16<Float>
   typealias V32 = SIMD32<Float>
-  let ldv = plan.ldv, sw = plan.stageWidth, plane = g.inH * g.inW, posStride = g.inC * ldv
+  let ldv = plan.ldv, sw = plan.stageWidth, plane = g.inH * g.inW, posStride = plan.posStride
   var t = t0
   while t < t1 {
     let rowId = t / plan.tilesW, tw0 = t % plan.tilesW
@@ -1733,7 +1739,7 @@ func netcWinogradInput4(_ g: NetcConvGeometry, _ plan: NetcWinogradPlan, _ input
                         _ t0: Int, _ t1: Int, _ v: UnsafeMutablePointer<Float>, _ stage: UnsafeMutablePointer<Float>,
                         _ zero: UnsafePointer<Float>, _ columns: UnsafeMutablePointer<Float>) {
   typealias V16 = SIMD16<Float>
-  let ldv = plan.ldv, sw = plan.stageWidth, plane = g.inH * g.inW, posStride = g.inC * ldv
+  let ldv = plan.ldv, sw = plan.stageWidth, plane = g.inH * g.inW, posStride = plan.posStride
   var t = t0
   while t < t1 {
     let rowId = t / plan.tilesW, tw0 = t % plan.tilesW

@@ -201,9 +201,10 @@ import Testing
 
   /// The residual add and the activation fused into the GEMM's stores, on full 8x32 tiles (added in
   /// registers) and partial ones (13 channels, 400 pixels), with ReLU, ReLU6 and none; and the same
-  /// through the interpreter's Winograd paths (a 3x3 kernel: F(2x2) on 10 rows, F(4x4) on 28; the GEMM
-  /// gets a 5x5 one).
-  @Test(arguments: [(3, 10, 2), (3, 28, 4), (5, 10, 0)])
+  /// through the interpreter's Winograd path (a 3x3 kernel: F(2x2) on 10 and 28 rows; the GEMM gets a 5x5
+  /// one). F(4x4), which the interpreter picks only from 384 channels, has its epilogue checked by
+  /// winogradMatchesItsDefinition.
+  @Test(arguments: [(3, 10, 2), (3, 28, 2), (5, 10, 0)])
   func fusedResidualMatchesItsDefinition(k: Int, h: Int, tile: Int) throws {
     let (ch, w) = (13, 40)
     #expect(netcWinogradTile(NetcConvGeometry(inC: ch, inH: h, inW: w, outC: ch, outH: h, outW: w, kH: k, kW: k, sH: 1,
