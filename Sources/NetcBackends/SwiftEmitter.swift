@@ -58,6 +58,7 @@ public enum SwiftEmitter {
         /// Runs one batch: `input` holds batch x \(g.shapes[g.input]) floats; returns each output's batch items.
         public func callAsFunction(_ input: [Float]) -> [[Float]] {
           precondition(input.count == batch * \(g.shapes[g.input].elementCount), "expected \\(batch) x \(g.shapes[g.input]) floats")
+          NetcThreadPool.shared.wakeUp()
           netcScatter(input, to: a + \(place(plan.placement(of: g.input, in: g))), stride: \(plan.placement(of: g.input, in: g).itemStride), count: \(g.shapes[g.input].elementCount), batch: batch)
           forward()
           var outputs: [[Float]] = []

@@ -177,6 +177,7 @@ public final class Interpreter {
 
   /// Runs one batch and leaves the outputs in the arena: the allocation-free path.
   public func runInPlace(_ input: UnsafePointer<Float>) {
+    NetcThreadPool.shared.wakeUp()
     let (x, xs) = pointer(graph.input)
     let itemSize = graph.shapes[graph.input].elementCount
     for b in 0..<batch { (x + b * xs).update(from: input + b * itemSize, count: itemSize) }
@@ -185,6 +186,7 @@ public final class Interpreter {
 
   /// Runs one batch like `runInPlace` and returns each node's time in nanoseconds.
   public func profile(_ input: UnsafePointer<Float>) -> [UInt64] {
+    NetcThreadPool.shared.wakeUp()
     let (x, xs) = pointer(graph.input)
     let itemSize = graph.shapes[graph.input].elementCount
     for b in 0..<batch { (x + b * xs).update(from: input + b * itemSize, count: itemSize) }

@@ -73,6 +73,15 @@ public final class NetcThreadPool: @unchecked Sendable {
     }
   }
 
+  /// Wakes the sleeping workers so that they are spinning when the first job comes: a network run after
+  /// a pause (a request, a benchmark's round) would otherwise start its first and often largest
+  /// convolution with the caller alone while a worker's wake-up is on its way, and a job split in two
+  /// halves then runs both on the caller.
+  public func wakeUp() {
+    guard threads > 0, sleepers.load(ordering: .sequentiallyConsistent) > 0 else { return }
+    for _ in 0..<sleepers.exchange(0, ordering: .sequentiallyConsistent) { wake.signal() }
+  }
+
   func run(_ n: Int, _ body: (Int) -> Void) {
     guard threads > 0, n < 1 << 22,
       busy.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged
@@ -85,9 +94,7 @@ public final class NetcThreadPool: @unchecked Sendable {
       let number = (generation.load(ordering: .relaxed) + 1) & 0x7_ffff
       claim.store(number << 44 | n << 22, ordering: .sequentiallyConsistent)
       generation.store(number, ordering: .sequentiallyConsistent)
-      if sleepers.load(ordering: .sequentiallyConsistent) > 0 {
-        for _ in 0..<sleepers.exchange(0, ordering: .sequentiallyConsistent) { wake.signal() }
-      }
+      wakeUp()
       while let i = take(number) { body(i) }
       var spins = 0
       while active.load(ordering: .sequentiallyConsistent) > 0 {
