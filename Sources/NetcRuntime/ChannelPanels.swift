@@ -1,8 +1,8 @@
-// Convolutions over few output pixels (7x7 and 14x14 maps). The GEMM's tiles are 8 output channels by 32
-// pixels, and 49 pixels take two 32-wide panels: a quarter of the work is padding. Here the tiles are 8
-// pixels by 32 output channels: the weights are packed as panels of 32 output channels, the input's im2col
-// is read 8 pixels at a time, and each tile is stored transposed. Copied into the emitted Swift like
-// Kernels.swift.
+// Convolutions with the output channels along the vector: tiles of 8 pixels by 32 output channels, the
+// weights packed as panels of 32 output channels, each tile stored transposed. Two uses: convolutions
+// over few output pixels (7x7 and 14x14 maps), where the GEMM's 8-channel by 32-pixel tiles would pad 49
+// pixels to 64, and strided convolutions, whose 8 pixels are read straight from the phase images, with no
+// im2col panel gathered at all. Copied into the emitted Swift like Kernels.swift.
 
 /// Whether netcConv2d computes `g` with the output channels along the vector: an ungrouped convolution
 /// that is not done by Winograd, over at most 224 output pixels, where 8-pixel by 32-channel tiles cover
@@ -118,6 +118,82 @@ func netcStoreTransposed(_ sum: UnsafePointer<Float>, channel: Int, pixel: Int, 
       UnsafeMutableRawPointer(y).storeBytes(of: v, as: V8.self)
     } else {
       for i in 0..<height { y[i] = netcActivate(sum[i * 32 + q] + b + (r?[i] ?? 0), act, slope) }
+    }
+  }
+}
+
+/// Whether netcConv2d computes `g` from its phase images with netcConvFromPhases: a strided, undilated,
+/// ungrouped convolution with more than one tap and a K from 256 to 2304 (ResNet's stride-2 3x3 layers of
+/// 64 to 256 channels, AlexNet's 11x11 stride-4 stem). Below that K a tile's transposed store is not paid
+/// for by its products (the 7x7 stems: K = 147); above it a panel's weights, K x 128 bytes, no longer stay
+/// in L2 beside the images; a 1x1 kernel steps a whole channel per K and is better read as a matrix.
+/// Measured against gathering im2col panels for the GEMM (two threads, input from memory, interleaved):
+/// 128 channels 56 -> 28 1.23 -> 0.96 ms, 64 -> 128 channels 0.53 -> 0.48 ms, 256 channels 28 -> 14
+/// 1.01 -> 0.91 ms, AlexNet's stem 0.62 -> 0.51 ms.
+public func netcUsesPhasePanels(_ g: NetcConvGeometry) -> Bool {
+  let kdim = g.inC * g.kH * g.kW
+  return g.groups == 1 && g.outC <= 1 << 16 && g.kH * g.kW > 1 && kdim >= 256 && kdim <= 2304
+    && NetcPhaseImages.applies(g)
+}
+
+/// One batch item of `g` (see netcUsesPhasePanels) from its phase images `p`: tile (32-channel panel,
+/// 8-pixel block) sums the whole K in registers, each of its 8 pixels broadcast from the phase image of
+/// the tap at a fixed offset from the pixel, so tap (c, kh, kw) of all 8 pixels is one offset added to 8
+/// pointers. `weight` comes from netcPackChannelPanels. Nothing but the images is scratch, so the tiles go
+/// out in many runs, claimed by whichever worker is free: a worker that starts late does less, not half.
+@inline(never)
+func netcConvFromPhases(_ g: NetcConvGeometry, _ p: NetcPhaseImages, weight: UnsafePointer<Float>,
+                        bias: UnsafePointer<Float>?, residual: UnsafePointer<Float>?,
+                        output: UnsafeMutablePointer<Float>, act: Int, slope: Float) {
+  typealias V = SIMD16<Float>
+  let pixels = g.outH * g.outW, kdim = g.inC * g.kH * g.kW
+  let pixelBlocks = (pixels + 7) / 8, tiles = (g.outC + 31) / 32 * pixelBlocks
+  guard tiles > 0 else { return }
+  let parts = min(tiles, 8 * netcWorkers)
+  let channelStride = p.rows * p.pitch
+  netcParallel(parts, work: g.outC * pixels * kdim) { part in
+    withUnsafeTemporaryAllocation(of: Float.self, capacity: 256) { sumBuffer in
+      let sum = sumBuffer.baseAddress!
+      // Tiles run channel panel by channel panel, so a run reads each panel's weights from memory once.
+      for t in (tiles * part / parts)..<(tiles * (part + 1) / parts) {
+        let cp = t / pixelBlocks, pb = t % pixelBlocks
+        @inline(__always) func at(_ i: Int) -> UnsafePointer<Float> {
+          let q = min(pb * 8 + i, pixels - 1)  // a last, partial block repeats its last pixel
+          return p.base + q / p.outW * p.pitch + q % p.outW
+        }
+        let x0 = at(0), x1 = at(1), x2 = at(2), x3 = at(3), x4 = at(4), x5 = at(5), x6 = at(6), x7 = at(7)
+        var acc = NetcTile()
+        var w = weight + cp * kdim * 32
+        // Tap (kh, kw) is image (kh % sH, kw % sW) shifted by (kh / sH, kw / sW): phase and shift are
+        // stepped, not divided out.
+        for c in 0..<g.inC {
+          var rowPhase = 0, rowShift = 0
+          for _ in 0..<p.kH {
+            var o = c * channelStride + rowPhase * p.phasesW * p.imageStride + rowShift * p.pitch
+            var columnPhase = 0
+            for _ in 0..<p.kW {
+              let b0 = UnsafeRawPointer(w).loadUnaligned(as: V.self)
+              let b1 = UnsafeRawPointer(w + 16).loadUnaligned(as: V.self)
+              acc.add(x0[o], x1[o], x2[o], x3[o], x4[o], x5[o], x6[o], x7[o], b0, b1)
+              w += 32
+              columnPhase += 1
+              if columnPhase == p.sW {
+                columnPhase = 0
+                o += 1 - (p.sW - 1) * p.imageStride
+              } else {
+                o += p.imageStride
+              }
+            }
+            rowPhase += 1
+            if rowPhase == p.sH { rowPhase = 0; rowShift += 1 }
+          }
+        }
+        acc.forEachRow { r, lo, hi in
+          UnsafeMutableRawPointer(sum + r * 32).storeBytes(of: lo, as: V.self)
+          UnsafeMutableRawPointer(sum + r * 32 + 16).storeBytes(of: hi, as: V.self)
+        }
+        netcStoreTransposed(sum, channel: cp * 32, pixel: pb * 8, g.outC, pixels, bias, residual, output, act, slope)
+      }
     }
   }
 }

@@ -35,6 +35,15 @@ public func netcConv2d(_ g: NetcConvGeometry, batch: Int,
                               bias: bias, residual: residual, resStride: resStride, output: output,
                               outStride: outStride, act: act, slope: slope, scratch: scratch)
   }
+  if netcUsesPhasePanels(g) {
+    for b in 0..<batch {
+      netcSplitPhases(g, input + b * inStride, scratch)
+      netcConvFromPhases(g, NetcPhaseImages(g, scratch, group: 0), weight: packedWeight, bias: bias,
+                         residual: residual.map { $0 + b * resStride }, output: output + b * outStride, act: act,
+                         slope: slope)
+    }
+    return
+  }
   let cinG = g.inC / g.groups, coutG = g.outC / g.groups
   let kdim = cinG * g.kH * g.kW
   let npix = g.outH * g.outW
@@ -77,6 +86,7 @@ public func netcConv2d(_ g: NetcConvGeometry, batch: Int,
 public func netcConvScratch(_ g: NetcConvGeometry) -> Int {
   let tile = netcWinogradTile(g)
   if tile != 0 { return netcWinogradScratch(g, tile: tile) }
+  if netcUsesPhasePanels(g) { return NetcPhaseImages.floats(g) }
   // Channel panels need at most 224 pixels and 2^16 channels: their scratch is far from overflowing.
   let gemm = netcUsesChannelPanels(g) ? NetcChannelPanelPlan(g).scratch : NetcGemmBlocking.scratch
   guard NetcPhaseImages.applies(g) else { return gemm }
@@ -89,7 +99,7 @@ public func netcConvWeights(_ weight: UnsafePointer<Float>, _ g: NetcConvGeometr
   let tile = netcWinogradTile(g)
   if tile != 0 { return netcWinogradWeights(weight, outC: g.outC, inC: g.inC, tile: tile) }
   let kdim = g.inC / g.groups * g.kH * g.kW
-  if netcUsesChannelPanels(g) { return netcPackChannelPanels(weight, outC: g.outC, kdim: kdim) }
+  if netcUsesPhasePanels(g) || netcUsesChannelPanels(g) { return netcPackChannelPanels(weight, outC: g.outC, kdim: kdim) }
   return netcPackWeights(weight, outC: g.outC, groups: g.groups, kdim: kdim)
 }
 

@@ -273,6 +273,20 @@ struct NetcTile {
     }
   }
 
+  /// += a[r] * (b0, b1) for the 8 rows: one step of K with A's column given as values.
+  @inline(__always)
+  mutating func add(_ a0: Float, _ a1: Float, _ a2: Float, _ a3: Float, _ a4: Float, _ a5: Float, _ a6: Float,
+                    _ a7: Float, _ b0: V, _ b1: V) {
+    var x = V(repeating: a0); c00.addProduct(x, b0); c01.addProduct(x, b1)
+    x = V(repeating: a1); c10.addProduct(x, b0); c11.addProduct(x, b1)
+    x = V(repeating: a2); c20.addProduct(x, b0); c21.addProduct(x, b1)
+    x = V(repeating: a3); c30.addProduct(x, b0); c31.addProduct(x, b1)
+    x = V(repeating: a4); c40.addProduct(x, b0); c41.addProduct(x, b1)
+    x = V(repeating: a5); c50.addProduct(x, b0); c51.addProduct(x, b1)
+    x = V(repeating: a6); c60.addProduct(x, b0); c61.addProduct(x, b1)
+    x = V(repeating: a7); c70.addProduct(x, b0); c71.addProduct(x, b1)
+  }
+
   /// Calls body(r, left 16 columns, right 16 columns) for the 8 rows.
   @inline(__always)
   func forEachRow(_ body: (Int, V, V) -> Void) {

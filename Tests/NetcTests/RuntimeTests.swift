@@ -26,7 +26,8 @@ import Testing
   /// residual) against the definition, a direct 7-deep loop, on shapes the parity networks do not have:
   /// groups, dilation, asymmetric strides and padding, strides larger than the kernel, channel counts that
   /// are not multiples of 8, more output pixels than one 32-wide panel or one 512-wide block, and maps small
-  /// enough for the output channels to run along the vector (netcUsesChannelPanels).
+  /// enough for the output channels to run along the vector (netcUsesChannelPanels), and strided ones read
+  /// 8 pixels at a time from the phase images (netcUsesPhasePanels).
   @Test func convolutionMatchesItsDefinition() throws {
     let cases = [
       ("input 4x9x11\nconv 3x3 6 stride=2x1 pad=2x1 dilation=2 groups=2", 4, 9, 11, 6, 3, 3, (2, 1), (2, 1), 2, 2),
@@ -40,12 +41,15 @@ import Testing
       ("input 3x30x29\nconv 11x11 8 stride=4 pad=2", 3, 30, 29, 8, 11, 11, (4, 4), (2, 2), 1, 1),
       ("input 6x17x19\nconv 3x5 10 stride=2x3 pad=1x2 groups=2", 6, 17, 19, 10, 3, 5, (2, 3), (1, 2), 1, 2),
       ("input 4x10x11\nconv 2x2 8 stride=3", 4, 10, 11, 8, 2, 2, (3, 3), (0, 0), 1, 1),
+      // K from 256 to 2304: 8 pixels read straight from the phase images (netcUsesPhasePanels), partial
+      // in pixels (42) and channels (40 = 32 + 8); the 11x11 one above (K = 363) also goes this way.
+      ("input 30x13x11\nconv 3x3 40 s2 p1", 30, 13, 11, 40, 3, 3, (2, 2), (1, 1), 1, 1),
       // Few output pixels: 8-pixel by 32-channel tiles, partial in pixels, channels and K blocks.
       ("input 70x7x7\nconv 1x1 96", 70, 7, 7, 96, 1, 1, (1, 1), (0, 0), 1, 1),
       ("input 20x14x13\nconv 3x3 64 s2 p1", 20, 14, 13, 64, 3, 3, (2, 2), (1, 1), 1, 1),
       ("input 300x2x5\nconv 1x1 72", 300, 2, 5, 72, 1, 1, (1, 1), (0, 0), 1, 1),
     ]
-    var byChannelPanels = 0, byPhaseImages = 0
+    var byChannelPanels = 0, byPhaseImages = 0, byPhasePanels = 0
     for (source, cin, h, w, cout, kh, kw, stride, pad, dil, groups) in cases {
       let c = Pipeline.compile(path: "t.net", bytes: Array(source.utf8))
       let net = try #require(c.network, "\(source)")
@@ -65,6 +69,7 @@ import Testing
                                       sH: stride.0, sW: stride.1, padT: pad.0, padL: pad.1, dH: dil, dW: dil,
                                       groups: groups)
       if netcUsesChannelPanels(geometry) { byChannelPanels += 1 }
+      if netcUsesPhasePanels(geometry) { byPhasePanels += 1 }
       if NetcPhaseImages.applies(geometry) { byPhaseImages += 1 }
       let cinG = cin / groups, coutG = cout / groups
       var worst: Float = 0
@@ -90,7 +95,7 @@ import Testing
       }
       #expect(worst < 1e-4, "\(source): max|diff| \(worst)")
     }
-    #expect(byChannelPanels == 3 && byPhaseImages == 7)
+    #expect(byChannelPanels == 3 && byPhaseImages == 8 && byPhasePanels == 2)
   }
 
   /// The fully connected kernel against its definition: feature counts that are not multiples of 16 (the
