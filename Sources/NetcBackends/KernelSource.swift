@@ -665,10 +665,11 @@ public func netcConvWeights(_ weight: UnsafePointer<Float>, _ g: NetcConvGeometr
   return netcPackWeights(weight, outC: g.outC, groups: g.groups, kdim: kdim)
 }
 
-/// A strided convolution's input split by phase: image (a, b) holds x[c][i sH + a - padT][j sW + b - padL],
+/// A convolution's input split by phase: image (a, b) holds x[c][i sH + a - padT][j sW + b - padL],
 /// zero outside x, for a < min(sH, kH) and b < min(sW, kW), stored [a][b][c][rows][pitch]. Tap (kh, kw) of
 /// output (oh, ow) is image (kh % sH, kw % sW) at (oh + kh / sH, ow + kw / sW), so each row of the im2col
-/// matrix is a run of contiguous floats per output row, gathered without strides or bounds checks.
+/// matrix is a run of contiguous floats per output row, gathered without strides or bounds checks. At
+/// stride 1 the one image is the input, zero-padded (netcUsesPhasePanels).
 public struct NetcPhaseImages {
   /// The first channel of one group.
   public let base: UnsafePointer<Float>
@@ -880,8 +881,8 @@ public func netcConvTranspose2d(_ g: NetcConvGeometry, batch: Int, input: Unsafe
 // Convolutions with the output channels along the vector: tiles of 8 pixels by 32 output channels, the
 // weights packed as panels of 32 output channels, each tile stored transposed. Two uses: convolutions
 // over few output pixels (7x7 and 14x14 maps), where the GEMM's 8-channel by 32-pixel tiles would pad 49
-// pixels to 64, and strided convolutions, whose 8 pixels are read straight from the phase images, with no
-// im2col panel gathered at all. Copied into the emitted Swift like Kernels.swift.
+// pixels to 64, and convolutions whose 8 pixels are read straight from phase images (NetcPhaseImages),
+// with no im2col panel gathered at all. Copied into the emitted Swift like Kernels.swift.
 
 /// Whether netcConv2d computes `g` with the output channels along the vector: an ungrouped convolution
 /// that is not done by Winograd, over at most 224 output pixels, where 8-pixel by 32-channel tiles cover
@@ -1001,18 +1002,20 @@ func netcStoreTransposed(_ sum: UnsafePointer<Float>, channel: Int, pixel: Int, 
   }
 }
 
-/// Whether netcConv2d computes `g` from its phase images with netcConvFromPhases: a strided, undilated,
-/// ungrouped convolution with more than one tap and a K from 256 to 2304 (ResNet's stride-2 3x3 layers of
-/// 64 to 256 channels, AlexNet's 11x11 stride-4 stem). Below that K a tile's transposed store is not paid
-/// for by its products (the 7x7 stems: K = 147); above it a panel's weights, K x 128 bytes, no longer stay
-/// in L2 beside the images; a 1x1 kernel steps a whole channel per K and is better read as a matrix.
-/// Measured against gathering im2col panels for the GEMM (two threads, input from memory, interleaved):
-/// 128 channels 56 -> 28 1.23 -> 0.96 ms, 64 -> 128 channels 0.53 -> 0.48 ms, 256 channels 28 -> 14
-/// 1.01 -> 0.91 ms, AlexNet's stem 0.62 -> 0.51 ms.
+/// Whether netcConv2d computes `g` from its phase images with netcConvFromPhases: an undilated,
+/// ungrouped convolution not done by Winograd, with more than one tap, a K from 256 to 2304 and output
+/// channels that fill their 32-channel panels to at least 80% (ResNet's stride-2 3x3 layers of 64 to 256
+/// channels, AlexNet's 11x11 stride-4 stem and its 5x5 layer, whose one "phase image" is the padded
+/// input). Below that K a tile's transposed store is not paid for by its products (the 7x7 stems: K =
+/// 147); above it a panel's weights, K x 128 bytes, no longer stay in L2 beside the images; a 1x1 kernel
+/// steps a whole channel per K and is better read as a matrix. Measured against gathering im2col panels
+/// for the GEMM (two threads, input from memory, interleaved): 128 channels 56 -> 28 1.23 -> 0.96 ms,
+/// 64 -> 128 channels 0.53 -> 0.48 ms, 256 channels 28 -> 14 1.01 -> 0.91 ms, AlexNet's stem 0.62 -> 0.51
+/// ms and its 5x5 layer 1.20 -> 1.00 ms.
 public func netcUsesPhasePanels(_ g: NetcConvGeometry) -> Bool {
   let kdim = g.inC * g.kH * g.kW
-  return g.groups == 1 && g.outC <= 1 << 16 && g.kH * g.kW > 1 && kdim >= 256 && kdim <= 2304
-    && NetcPhaseImages.applies(g)
+  return g.groups == 1 && g.dH == 1 && g.dW == 1 && g.outC <= 1 << 16 && (g.outC + 31) / 32 * 32 * 4 <= g.outC * 5
+    && g.kH * g.kW > 1 && kdim >= 256 && kdim <= 2304 && netcWinogradTile(g) == 0
 }
 
 /// One batch item of `g` (see netcUsesPhasePanels) from its phase images `p`: tile (32-channel panel,

@@ -103,10 +103,11 @@ public func netcConvWeights(_ weight: UnsafePointer<Float>, _ g: NetcConvGeometr
   return netcPackWeights(weight, outC: g.outC, groups: g.groups, kdim: kdim)
 }
 
-/// A strided convolution's input split by phase: image (a, b) holds x[c][i sH + a - padT][j sW + b - padL],
+/// A convolution's input split by phase: image (a, b) holds x[c][i sH + a - padT][j sW + b - padL],
 /// zero outside x, for a < min(sH, kH) and b < min(sW, kW), stored [a][b][c][rows][pitch]. Tap (kh, kw) of
 /// output (oh, ow) is image (kh % sH, kw % sW) at (oh + kh / sH, ow + kw / sW), so each row of the im2col
-/// matrix is a run of contiguous floats per output row, gathered without strides or bounds checks.
+/// matrix is a run of contiguous floats per output row, gathered without strides or bounds checks. At
+/// stride 1 the one image is the input, zero-padded (netcUsesPhasePanels).
 public struct NetcPhaseImages {
   /// The first channel of one group.
   public let base: UnsafePointer<Float>

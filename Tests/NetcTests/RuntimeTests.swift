@@ -42,8 +42,10 @@ import Testing
       ("input 6x17x19\nconv 3x5 10 stride=2x3 pad=1x2 groups=2", 6, 17, 19, 10, 3, 5, (2, 3), (1, 2), 1, 2),
       ("input 4x10x11\nconv 2x2 8 stride=3", 4, 10, 11, 8, 2, 2, (3, 3), (0, 0), 1, 1),
       // K from 256 to 2304: 8 pixels read straight from the phase images (netcUsesPhasePanels), partial
-      // in pixels (42) and channels (40 = 32 + 8); the 11x11 one above (K = 363) also goes this way.
-      ("input 30x13x11\nconv 3x3 40 s2 p1", 30, 13, 11, 40, 3, 3, (2, 2), (1, 1), 1, 1),
+      // in pixels (42) and channels (56 = 32 + 24), strided and at stride 1 from the padded input (a 5x5
+      // kernel, padding 2 and 1). The 11x11 one above (K = 363) has too few channels for 32-channel panels.
+      ("input 30x13x11\nconv 3x3 56 s2 p1", 30, 13, 11, 56, 3, 3, (2, 2), (1, 1), 1, 1),
+      ("input 12x9x10\nconv 5x5 26 pad=2x1", 12, 9, 10, 26, 5, 5, (1, 1), (2, 1), 1, 1),
       // Few output pixels: 8-pixel by 32-channel tiles, partial in pixels, channels and K blocks.
       ("input 70x7x7\nconv 1x1 96", 70, 7, 7, 96, 1, 1, (1, 1), (0, 0), 1, 1),
       ("input 20x14x13\nconv 3x3 64 s2 p1", 20, 14, 13, 64, 3, 3, (2, 2), (1, 1), 1, 1),
@@ -68,8 +70,11 @@ import Testing
       let geometry = NetcConvGeometry(inC: cin, inH: h, inW: w, outC: cout, outH: oh, outW: ow, kH: kh, kW: kw,
                                       sH: stride.0, sW: stride.1, padT: pad.0, padL: pad.1, dH: dil, dW: dil,
                                       groups: groups)
-      if netcUsesChannelPanels(geometry) { byChannelPanels += 1 }
-      if netcUsesPhasePanels(geometry) { byPhasePanels += 1 }
+      if netcUsesPhasePanels(geometry) {
+        byPhasePanels += 1
+      } else if netcUsesChannelPanels(geometry) {
+        byChannelPanels += 1
+      }
       if NetcPhaseImages.applies(geometry) { byPhaseImages += 1 }
       let cinG = cin / groups, coutG = cout / groups
       var worst: Float = 0
