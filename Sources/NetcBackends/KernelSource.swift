@@ -1100,15 +1100,19 @@ public func netcPool(_ g: NetcConvGeometry, isMax: Bool, countIncludePad: Bool, 
     return (off, lo, hi)
   }
   let sameMaxPool3x3 = isMax && netcIsSameMaxPool3x3(g)
+  let byRows = isMax && !sameMaxPool3x3 && NetcPoolRowPlan.fits(g)
   let laneColumns = sameMaxPool3x3 ? netcSameMaxPool3x3Columns(width: g.inW, count: g.inH * g.inW) : (.zero, .zero)
-  netcParallel(batch * g.inC, work: batch * g.inC * g.outH * g.outW * g.kH * g.kW) { bc in
+  // Planes go out in runs, each with its two stack buffers set to -inf once: the plane kernels write the
+  // same places of them for every plane of `g`, so the -inf they rely on stays. (Setting 8 KiB per plane
+  // cost about as much as pooling a 14x14 or 7x7 plane: GoogLeNet's pools together 0.67 -> 0.50 ms.)
+  @inline(__always) func pool(_ bc: Int, _ first: UnsafeMutablePointer<Float>, _ second: UnsafeMutablePointer<Float>) {
     let b = bc / g.inC, c = bc % g.inC
     let x = input + b * inStride + c * g.inH * g.inW
     let y = output + b * outStride + c * g.outH * g.outW
-    if isMax && sameMaxPool3x3 {
-      netcMaxPoolSame3x3Plane(g, x, y, columns: laneColumns)
-    } else if isMax && NetcPoolRowPlan.fits(g) {
-      netcMaxPoolPlaneByRows(g, x, y)
+    if sameMaxPool3x3 {
+      netcMaxPoolSame3x3Plane(g, x, y, columns: laneColumns, padded: first, vertical: second + 16)
+    } else if byRows {
+      netcMaxPoolPlaneByRows(g, x, y, rows: first, phases: second)
     } else if isMax {
       y.update(repeating: -.infinity, count: g.outH * g.outW)
       for kw in 0..<g.kW {
@@ -1149,6 +1153,19 @@ public func netcPool(_ g: NetcConvGeometry, isMax: Bool, countIncludePad: Bool, 
       for i in 0..<(g.outH * g.outW) { y[i] = netcActivate(y[i], act, slope) }
     }
   }
+  let planes = batch * g.inC, runs = min(planes, 8 * netcWorkers)
+  netcParallel(runs, work: planes * g.outH * g.outW * g.kH * g.kW) { run in
+    var firstStorage = NetcPoolRows(), secondStorage = NetcPoolRows()
+    withUnsafeMutableBytes(of: &firstStorage) { firstRaw in
+      withUnsafeMutableBytes(of: &secondStorage) { secondRaw in
+        let first = firstRaw.baseAddress!.assumingMemoryBound(to: Float.self)
+        let second = secondRaw.baseAddress!.assumingMemoryBound(to: Float.self)
+        for bc in (planes * run / runs)..<(planes * (run + 1) / runs) {
+          pool(bc, first, second)
+        }
+      }
+    }
+  }
 }
 
 /// Whether `g` is a 3x3, stride-1 max pool padded by 1 (GoogLeNet's inception branches) over a plane that
@@ -1173,10 +1190,13 @@ func netcSameMaxPool3x3Columns(width w: Int, count n: Int) -> (first: SIMD16<Flo
 /// A 3x3, stride-1 max pool padded by 1 over one plane, taken as one flat array so that every step is a
 /// whole vector even on 7- and 14-wide maps: the plane is copied between rows of -inf, each element takes
 /// the maximum with the ones above and below it, then with its left and right neighbours, where lanes at
-/// the first and last column of a row take -inf instead. `columns` comes from netcSameMaxPool3x3Columns.
+/// the first and last column of a row take -inf instead. `columns` comes from netcSameMaxPool3x3Columns;
+/// `padded` and `vertical - 16` are NetcPoolRows.floats floats, -inf wherever this function did not write
+/// them for another plane of `g`.
 @inline(__always)
 func netcMaxPoolSame3x3Plane(_ g: NetcConvGeometry, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>,
-                             columns: (first: SIMD16<Float>, last: SIMD16<Float>)) {
+                             columns: (first: SIMD16<Float>, last: SIMD16<Float>), padded: UnsafeMutablePointer<Float>,
+                             vertical: UnsafeMutablePointer<Float>) {
   typealias V = SIMD16<Float>
   @inline(__always) func nanMax(_ a: V, _ t: V) -> V { a.replacing(with: t, where: (t .> a) .| (t .!= t)) }
   @inline(__always) func load(_ p: UnsafePointer<Float>) -> V { UnsafeRawPointer(p).loadUnaligned(as: V.self) }
@@ -1184,36 +1204,29 @@ func netcMaxPoolSame3x3Plane(_ g: NetcConvGeometry, _ x: UnsafePointer<Float>, _
     UnsafeMutableRawPointer(p).storeBytes(of: v, as: V.self)
   }
   let w = g.inW, n = g.inH * g.inW
-  var paddedStorage = NetcPoolRows(), verticalStorage = NetcPoolRows()
-  withUnsafeMutableBytes(of: &paddedStorage) { paddedRaw in
-    withUnsafeMutableBytes(of: &verticalStorage) { verticalRaw in
-      // padded: a row of -inf, the plane, a row of -inf. vertical: 16 floats of -inf on either side.
-      let padded = paddedRaw.baseAddress!.assumingMemoryBound(to: Float.self)
-      let vertical = verticalRaw.baseAddress!.assumingMemoryBound(to: Float.self) + 16
-      // Chunks of 16 from the start, the last one overlapping the one before.
-      @inline(__always) func chunks(_ body: (Int) -> Void) {
-        var i = 0
-        while i + 16 <= n { body(i); i += 16 }
-        if i < n { body(n - 16) }
-      }
-      chunks { i in store(load(x + i), padded + w + i) }
-      chunks { i in store(nanMax(nanMax(load(padded + w + i), load(padded + i)), load(padded + 2 * w + i)), vertical + i) }
-      let step = Float(16 % w), width = Float(w)
-      @inline(__always) func horizontal(_ i: Int, _ column: V) {
-        let left = load(vertical + i - 1).replacing(with: -.infinity, where: column .== 0)
-        let right = load(vertical + i + 1).replacing(with: -.infinity, where: column .== width - 1)
-        store(nanMax(nanMax(load(vertical + i), left), right), y + i)
-      }
-      var column = columns.first, i = 0
-      while i + 16 <= n {
-        horizontal(i, column)
-        column += step
-        column = column.replacing(with: column - width, where: column .>= width)
-        i += 16
-      }
-      if i < n { horizontal(n - 16, columns.last) }
-    }
+  // padded: a row of -inf, the plane, a row of -inf. vertical: 16 floats of -inf on either side.
+  // Chunks of 16 from the start, the last one overlapping the one before.
+  @inline(__always) func chunks(_ body: (Int) -> Void) {
+    var i = 0
+    while i + 16 <= n { body(i); i += 16 }
+    if i < n { body(n - 16) }
   }
+  chunks { i in store(load(x + i), padded + w + i) }
+  chunks { i in store(nanMax(nanMax(load(padded + w + i), load(padded + i)), load(padded + 2 * w + i)), vertical + i) }
+  let step = Float(16 % w), width = Float(w)
+  @inline(__always) func horizontal(_ i: Int, _ column: V) {
+    let left = load(vertical + i - 1).replacing(with: -.infinity, where: column .== 0)
+    let right = load(vertical + i + 1).replacing(with: -.infinity, where: column .== width - 1)
+    store(nanMax(nanMax(load(vertical + i), left), right), y + i)
+  }
+  var column = columns.first, i = 0
+  while i + 16 <= n {
+    horizontal(i, column)
+    column += step
+    column = column.replacing(with: column - width, where: column .>= width)
+    i += 16
+  }
+  if i < n { horizontal(n - 16, columns.last) }
 }
 
 /// 1024 floats on the stack, -inf until written: rows of netcMaxPoolPlaneByRows.
@@ -1261,121 +1274,117 @@ struct NetcPoolRowPlan {
 /// columns p, p + s, ...); then tap kw of output column ow is element ow + kw dW / s of phase kw dW % s (of
 /// the row itself when s = 1), so every output vector is a max of shifted whole-vector loads. A pass reads
 /// what the one before stored a batch earlier, not just before: a load spanning two fresh stores would
-/// wait for them. A max may see an element twice, so a remainder is an overlapping vector.
+/// wait for them. A max may see an element twice, so a remainder is an overlapping vector. `rows` and
+/// `phases` are NetcPoolRows.floats floats, -inf wherever this function did not write them for another
+/// plane of `g`.
 @inline(__always)
-func netcMaxPoolPlaneByRows(_ g: NetcConvGeometry, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+func netcMaxPoolPlaneByRows(_ g: NetcConvGeometry, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>,
+                            rows: UnsafeMutablePointer<Float>, phases: UnsafeMutablePointer<Float>) {
   typealias V = SIMD16<Float>
   typealias H = SIMD8<Float>
   @inline(__always) func nanMax(_ a: V, _ t: V) -> V { a.replacing(with: t, where: (t .> a) .| (t .!= t)) }
   @inline(__always) func nanMax(_ a: H, _ t: H) -> H { a.replacing(with: t, where: (t .> a) .| (t .!= t)) }
   @inline(__always) func nanMax(_ a: Float, _ t: Float) -> Float { t > a || t != t ? t : a }
   let plan = NetcPoolRowPlan(g)
-  var rowStorage = NetcPoolRows(), phaseStorage = NetcPoolRows()
-  withUnsafeMutableBytes(of: &rowStorage) { rowRaw in
-    withUnsafeMutableBytes(of: &phaseStorage) { phaseRaw in
-      let rows = rowRaw.baseAddress!.assumingMemoryBound(to: Float.self)
-      let phases = phaseRaw.baseAddress!.assumingMemoryBound(to: Float.self)
-      let width = g.inW, outW = g.outW, taps = g.kW, dW = g.dW, sW = g.sW
-      let pitch = plan.pitch, phaseLength = plan.phaseLength, phaseStride = plan.phasePitch / sW
-      var oh0 = 0
-      while oh0 < g.outH {
-        let count = min(plan.batch, g.outH - oh0)
-        // Pass 1: vertical maxima.
-        for r in 0..<count {
-          let body = rows + r * pitch + g.padL
-          let hs = (oh0 + r) * g.sH - g.padT
-          let kh0 = hs >= 0 ? 0 : (-hs + g.dH - 1) / g.dH
-          let kh1 = min(g.kH, hs < g.inH ? (g.inH - 1 - hs) / g.dH + 1 : 0)
-          if kh0 >= kh1 {
-            for j in 0..<width { body[j] = -.infinity }
-            continue
-          }
-          let first = x + (hs + kh0 * g.dH) * width
-          @inline(__always) func column16(_ i: Int) {
-            var m = UnsafeRawPointer(first + i).loadUnaligned(as: V.self)
-            for kh in (kh0 + 1)..<max(kh0 + 1, kh1) {
-              m = nanMax(m, UnsafeRawPointer(x + (hs + kh * g.dH) * width + i).loadUnaligned(as: V.self))
-            }
-            UnsafeMutableRawPointer(body + i).storeBytes(of: m, as: V.self)
-          }
-          @inline(__always) func column8(_ i: Int) {
-            var m = UnsafeRawPointer(first + i).loadUnaligned(as: H.self)
-            for kh in (kh0 + 1)..<max(kh0 + 1, kh1) {
-              m = nanMax(m, UnsafeRawPointer(x + (hs + kh * g.dH) * width + i).loadUnaligned(as: H.self))
-            }
-            UnsafeMutableRawPointer(body + i).storeBytes(of: m, as: H.self)
-          }
-          if width >= 16 {
-            var i = 0
-            while i + 16 <= width { column16(i); i += 16 }
-            if i < width { column16(width - 16) }
-          } else if width >= 8 {
-            column8(0)
-            column8(width - 8)
-          } else {
-            for j in 0..<width {
-              var m = first[j]
-              for kh in (kh0 + 1)..<max(kh0 + 1, kh1) { m = nanMax(m, x[(hs + kh * g.dH) * width + j]) }
-              body[j] = m
-            }
-          }
+  let width = g.inW, outW = g.outW, taps = g.kW, dW = g.dW, sW = g.sW
+  let pitch = plan.pitch, phaseLength = plan.phaseLength, phaseStride = plan.phasePitch / sW
+  var oh0 = 0
+  while oh0 < g.outH {
+    let count = min(plan.batch, g.outH - oh0)
+    // Pass 1: vertical maxima.
+    for r in 0..<count {
+      let body = rows + r * pitch + g.padL
+      let hs = (oh0 + r) * g.sH - g.padT
+      let kh0 = hs >= 0 ? 0 : (-hs + g.dH - 1) / g.dH
+      let kh1 = min(g.kH, hs < g.inH ? (g.inH - 1 - hs) / g.dH + 1 : 0)
+      if kh0 >= kh1 {
+        for j in 0..<width { body[j] = -.infinity }
+        continue
+      }
+      let first = x + (hs + kh0 * g.dH) * width
+      @inline(__always) func column16(_ i: Int) {
+        var m = UnsafeRawPointer(first + i).loadUnaligned(as: V.self)
+        for kh in (kh0 + 1)..<max(kh0 + 1, kh1) {
+          m = nanMax(m, UnsafeRawPointer(x + (hs + kh * g.dH) * width + i).loadUnaligned(as: V.self))
         }
-        // Pass 2: phases.
-        if sW == 2 {
-          for r in 0..<count {
-            let row = rows + r * pitch, even = phases + r * plan.phasePitch, odd = even + phaseStride
-            var j = 0
-            while j < phaseLength {
-              let pair = UnsafeRawPointer(row + 2 * j).loadUnaligned(as: SIMD32<Float>.self)
-              UnsafeMutableRawPointer(even + j).storeBytes(of: pair.evenHalf, as: V.self)
-              UnsafeMutableRawPointer(odd + j).storeBytes(of: pair.oddHalf, as: V.self)
-              j += 16
-            }
-          }
-        } else if sW > 2 {
-          for r in 0..<count {
-            let row = rows + r * pitch
-            for p in 0..<sW {
-              let phase = phases + r * plan.phasePitch + p * phaseStride
-              for j in 0..<phaseLength { phase[j] = row[j * sW + p] }
-            }
-          }
+        UnsafeMutableRawPointer(body + i).storeBytes(of: m, as: V.self)
+      }
+      @inline(__always) func column8(_ i: Int) {
+        var m = UnsafeRawPointer(first + i).loadUnaligned(as: H.self)
+        for kh in (kh0 + 1)..<max(kh0 + 1, kh1) {
+          m = nanMax(m, UnsafeRawPointer(x + (hs + kh * g.dH) * width + i).loadUnaligned(as: H.self))
         }
-        // Pass 3: horizontal maxima.
-        for r in 0..<count {
-          let row = rows + r * pitch, rowPhases = phases + r * plan.phasePitch
-          @inline(__always) func tap(_ kw: Int) -> UnsafePointer<Float> {
-            sW == 1 ? UnsafePointer(row + kw * dW) : UnsafePointer(rowPhases + (kw * dW % sW) * phaseStride + kw * dW / sW)
-          }
-          @inline(__always) func out16(_ ow: Int, _ out: UnsafeMutablePointer<Float>) {
-            var m = UnsafeRawPointer(tap(0) + ow).loadUnaligned(as: V.self)
-            for kw in 1..<max(1, taps) { m = nanMax(m, UnsafeRawPointer(tap(kw) + ow).loadUnaligned(as: V.self)) }
-            UnsafeMutableRawPointer(out + ow).storeBytes(of: m, as: V.self)
-          }
-          @inline(__always) func out8(_ ow: Int, _ out: UnsafeMutablePointer<Float>) {
-            var m = UnsafeRawPointer(tap(0) + ow).loadUnaligned(as: H.self)
-            for kw in 1..<max(1, taps) { m = nanMax(m, UnsafeRawPointer(tap(kw) + ow).loadUnaligned(as: H.self)) }
-            UnsafeMutableRawPointer(out + ow).storeBytes(of: m, as: H.self)
-          }
-          let out = y + (oh0 + r) * outW
-          if outW >= 16 {
-            var ow = 0
-            while ow + 16 <= outW { out16(ow, out); ow += 16 }
-            if ow < outW { out16(outW - 16, out) }
-          } else if outW >= 8 {
-            out8(0, out)
-            out8(outW - 8, out)
-          } else {
-            for o in 0..<outW {
-              var m = tap(0)[o]
-              for kw in 1..<max(1, taps) { m = nanMax(m, tap(kw)[o]) }
-              out[o] = m
-            }
-          }
+        UnsafeMutableRawPointer(body + i).storeBytes(of: m, as: H.self)
+      }
+      if width >= 16 {
+        var i = 0
+        while i + 16 <= width { column16(i); i += 16 }
+        if i < width { column16(width - 16) }
+      } else if width >= 8 {
+        column8(0)
+        column8(width - 8)
+      } else {
+        for j in 0..<width {
+          var m = first[j]
+          for kh in (kh0 + 1)..<max(kh0 + 1, kh1) { m = nanMax(m, x[(hs + kh * g.dH) * width + j]) }
+          body[j] = m
         }
-        oh0 += count
       }
     }
+    // Pass 2: phases.
+    if sW == 2 {
+      for r in 0..<count {
+        let row = rows + r * pitch, even = phases + r * plan.phasePitch, odd = even + phaseStride
+        var j = 0
+        while j < phaseLength {
+          let pair = UnsafeRawPointer(row + 2 * j).loadUnaligned(as: SIMD32<Float>.self)
+          UnsafeMutableRawPointer(even + j).storeBytes(of: pair.evenHalf, as: V.self)
+          UnsafeMutableRawPointer(odd + j).storeBytes(of: pair.oddHalf, as: V.self)
+          j += 16
+        }
+      }
+    } else if sW > 2 {
+      for r in 0..<count {
+        let row = rows + r * pitch
+        for p in 0..<sW {
+          let phase = phases + r * plan.phasePitch + p * phaseStride
+          for j in 0..<phaseLength { phase[j] = row[j * sW + p] }
+        }
+      }
+    }
+    // Pass 3: horizontal maxima.
+    for r in 0..<count {
+      let row = rows + r * pitch, rowPhases = phases + r * plan.phasePitch
+      @inline(__always) func tap(_ kw: Int) -> UnsafePointer<Float> {
+        sW == 1 ? UnsafePointer(row + kw * dW) : UnsafePointer(rowPhases + (kw * dW % sW) * phaseStride + kw * dW / sW)
+      }
+      @inline(__always) func out16(_ ow: Int, _ out: UnsafeMutablePointer<Float>) {
+        var m = UnsafeRawPointer(tap(0) + ow).loadUnaligned(as: V.self)
+        for kw in 1..<max(1, taps) { m = nanMax(m, UnsafeRawPointer(tap(kw) + ow).loadUnaligned(as: V.self)) }
+        UnsafeMutableRawPointer(out + ow).storeBytes(of: m, as: V.self)
+      }
+      @inline(__always) func out8(_ ow: Int, _ out: UnsafeMutablePointer<Float>) {
+        var m = UnsafeRawPointer(tap(0) + ow).loadUnaligned(as: H.self)
+        for kw in 1..<max(1, taps) { m = nanMax(m, UnsafeRawPointer(tap(kw) + ow).loadUnaligned(as: H.self)) }
+        UnsafeMutableRawPointer(out + ow).storeBytes(of: m, as: H.self)
+      }
+      let out = y + (oh0 + r) * outW
+      if outW >= 16 {
+        var ow = 0
+        while ow + 16 <= outW { out16(ow, out); ow += 16 }
+        if ow < outW { out16(outW - 16, out) }
+      } else if outW >= 8 {
+        out8(0, out)
+        out8(outW - 8, out)
+      } else {
+        for o in 0..<outW {
+          var m = tap(0)[o]
+          for kw in 1..<max(1, taps) { m = nanMax(m, tap(kw)[o]) }
+          out[o] = m
+        }
+      }
+    }
+    oh0 += count
   }
 }
 
