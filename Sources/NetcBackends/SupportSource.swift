@@ -7,11 +7,7 @@ public struct NetcWeightError: Error, CustomStringConvertible {
   public var description: String
 }
 
-func netcAllocate(_ n: Int) -> UnsafeMutablePointer<Float> {
-  let p = UnsafeMutableRawPointer.allocate(byteCount: max(1, n) * 4, alignment: 64).bindMemory(to: Float.self, capacity: max(1, n))
-  p.initialize(repeating: 0, count: max(1, n))
-  return p
-}
+func netcAllocate(_ n: Int) -> UnsafeMutablePointer<Float> { netcAllocateFloats(n) }
 
 /// Batch items in and out of the arena, where each item sits `stride` floats after the one before.
 func netcScatter(_ xs: [Float], to p: UnsafeMutablePointer<Float>, stride: Int, count: Int, batch: Int) {

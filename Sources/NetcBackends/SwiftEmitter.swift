@@ -49,10 +49,10 @@ public enum SwiftEmitter {
         }
 
         deinit {
-          a.deallocate()
-          scratch.deallocate()
-          for p in w { p?.deallocate() }
-          for p in b { p?.deallocate() }
+          netcRelease(a)
+          netcRelease(scratch)
+          for p in w { p.map(netcRelease) }
+          for p in b { p.map(netcRelease) }
         }
 
         /// Runs one batch: `input` holds batch x \(g.shapes[g.input]) floats; returns each output's batch items.

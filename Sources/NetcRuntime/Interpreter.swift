@@ -58,17 +58,12 @@ public final class Interpreter {
   }
 
   deinit {
-    arena.deallocate()
-    scratch.deallocate()
-    for p in owned { p.deallocate() }
+    netcRelease(arena)
+    netcRelease(scratch)
+    for p in owned { netcRelease(p) }
   }
 
-  static func allocate(_ n: Int) -> UnsafeMutablePointer<Float> {
-    let raw = UnsafeMutableRawPointer.allocate(byteCount: n * 4, alignment: 64)
-    let p = raw.bindMemory(to: Float.self, capacity: n)
-    p.initialize(repeating: 0, count: n)
-    return p
-  }
+  static func allocate(_ n: Int) -> UnsafeMutablePointer<Float> { netcAllocateFloats(n) }
 
   /// A tensor read straight into a buffer of its own.
   private func readOwned(_ name: String, count: Int, _ w: some WeightProvider) throws -> UnsafeMutablePointer<Float> {

@@ -156,3 +156,31 @@ public final class NetcThreadPool: @unchecked Sendable {
     sched_yield()
   #endif
 }
+
+/// A zeroed buffer of `n` floats for weights, activations or scratch, 64-byte aligned; release it with
+/// netcRelease. From 2 MiB up it is aligned to 2 MiB and, on Linux, marked for transparent huge pages: a
+/// network's large buffers (AlexNet's fully connected weights: 234 MB) are streamed from memory, and on 4 KiB
+/// pages the hardware prefetcher stops at every page boundary and every page costs a TLB walk (streaming
+/// 151 MB measured 29 -> 34 GB/s here).
+public func netcAllocateFloats(_ n: Int) -> UnsafeMutablePointer<Float> {
+  let bytes = max(1, n) * 4
+  let huge = bytes >= 2 << 20
+  var raw: UnsafeMutableRawPointer?
+  #if canImport(Glibc) || canImport(Darwin)
+    if posix_memalign(&raw, huge ? 2 << 20 : 64, bytes) != 0 { raw = nil }
+  #endif
+  guard let raw else { fatalError("netc: out of memory allocating \(bytes) bytes") }
+  #if canImport(Glibc)
+    if huge { _ = madvise(raw, bytes, 14) }  // MADV_HUGEPAGE
+  #endif
+  let p = raw.bindMemory(to: Float.self, capacity: max(1, n))
+  p.initialize(repeating: 0, count: max(1, n))
+  return p
+}
+
+/// Releases a buffer of netcAllocateFloats.
+public func netcRelease(_ p: UnsafeMutablePointer<Float>) {
+  #if canImport(Glibc) || canImport(Darwin)
+    free(p)
+  #endif
+}
