@@ -144,8 +144,9 @@ public enum NetcGemmSource {
 }
 
 /// C[M x N] = epilogue(A[M x K] * B[K x N]): A packed by `netcPackWeights` (one group), B and C row-major
-/// with leading dimensions ldb and ldc. The work is (8-row block, 32-column panel) tiles, dealt to the
-/// workers in equal contiguous runs; each worker packs the panels of B its tiles need into its scratch.
+/// with leading dimensions ldb and ldc. The work is (8-row block, 32-column panel) tiles, split into
+/// equal contiguous runs, a few per thread, claimed by whichever thread is free; each run packs the panels
+/// of B its tiles need into its thread's scratch.
 /// With a `source` other than `.matrix`, B is the im2col matrix of a convolution's input: its panels are
 /// gathered straight from the input, so the 9x larger im2col matrix is never written.
 @inline(never)
@@ -155,11 +156,11 @@ public func netcGemm(_ m: Int, _ n: Int, _ k: Int, packedA: UnsafePointer<Float>
   let mr = NetcGemmBlocking.mr, nr = NetcGemmBlocking.nr
   let tiles = NetcGemmTiles(mBlocks: (m + mr - 1) / mr, nPanels: (n + nr - 1) / nr, columnMajor: m <= n)
   let count = tiles.mBlocks * tiles.nPanels
-  let workers = max(1, min(netcWorkers, count, m * n * k / (1 << 16)))
-  netcParallel(workers, work: Int.max) { w in
+  let parts = netcParts(count, work: m * n * k)
+  netcParallelParts(parts) { part, slot in
     netcGemmRange(m, n, k, packedA, b, ldb, c, ldc, epilogue, tiles,
-                  (count * w / workers)..<(count * (w + 1) / workers), source: source,
-                  scratch: scratch + w * NetcGemmBlocking.perWorker)
+                  (count * part / parts)..<(count * (part + 1) / parts), source: source,
+                  scratch: scratch + slot * NetcGemmBlocking.perWorker)
   }
 }
 
@@ -287,6 +288,14 @@ struct NetcTile {
     x = V(repeating: a5); c50.addProduct(x, b0); c51.addProduct(x, b1)
     x = V(repeating: a6); c60.addProduct(x, b0); c61.addProduct(x, b1)
     x = V(repeating: a7); c70.addProduct(x, b0); c71.addProduct(x, b1)
+  }
+
+  /// Loads the tile from `p`, [8][32] floats.
+  @inline(__always)
+  mutating func forEachRowLoad(_ p: UnsafePointer<Float>) {
+    @inline(__always) func ld(_ i: Int) -> V { UnsafeRawPointer(p + 16 * i).loadUnaligned(as: V.self) }
+    c00 = ld(0); c01 = ld(1); c10 = ld(2); c11 = ld(3); c20 = ld(4); c21 = ld(5); c30 = ld(6); c31 = ld(7)
+    c40 = ld(8); c41 = ld(9); c50 = ld(10); c51 = ld(11); c60 = ld(12); c61 = ld(13); c70 = ld(14); c71 = ld(15)
   }
 
   /// Calls body(r, left 16 columns, right 16 columns) for the 8 rows.
@@ -1003,78 +1012,100 @@ func netcStoreTransposed(_ sum: UnsafePointer<Float>, channel: Int, pixel: Int, 
 }
 
 /// Whether netcConv2d computes `g` from its phase images with netcConvFromPhases: an undilated,
-/// ungrouped convolution not done by Winograd, with more than one tap, a K from 256 to 2304 and output
-/// channels that fill their 32-channel panels to at least 80% (ResNet's stride-2 3x3 layers of 64 to 256
-/// channels, AlexNet's 11x11 stride-4 stem and its 5x5 layer, whose one "phase image" is the padded
-/// input). Below that K a tile's transposed store is not paid for by its products (the 7x7 stems: K =
-/// 147); above it a panel's weights, K x 128 bytes, no longer stay in L2 beside the images; a 1x1 kernel
-/// steps a whole channel per K and is better read as a matrix. Measured against gathering im2col panels
-/// for the GEMM (two threads, input from memory, interleaved): 128 channels 56 -> 28 1.23 -> 0.96 ms,
-/// 64 -> 128 channels 0.53 -> 0.48 ms, 256 channels 28 -> 14 1.01 -> 0.91 ms, AlexNet's stem 0.62 -> 0.51
-/// ms and its 5x5 layer 1.20 -> 1.00 ms.
+/// ungrouped convolution not done by Winograd, with more than one tap, a K from 256 to 8192 and output
+/// channels that fill their 32-channel panels to at least 80% (ResNet's stride-2 3x3 layers, AlexNet's
+/// 11x11 stride-4 stem and its 5x5 layer, whose one "phase image" is the padded input). Below that K a
+/// tile's transposed store is not paid for by its products (the 7x7 stems: K = 147); a 1x1 kernel steps a
+/// whole channel per K and is better read as a matrix. Measured against gathering im2col panels for the
+/// GEMM (two threads, input from memory, interleaved): 128 channels 56 -> 28 1.23 -> 0.96 ms, 64 -> 128
+/// channels 0.53 -> 0.48 ms, 256 channels 28 -> 14 1.01 -> 0.91 ms, AlexNet's stem 0.62 -> 0.51 ms and its
+/// 5x5 layer 1.20 -> 1.00 ms; 512 channels 14 -> 7 (K = 4608, in chunks of K) one thread 3.4 -> 2.5-3.0 ms.
 public func netcUsesPhasePanels(_ g: NetcConvGeometry) -> Bool {
   let kdim = g.inC * g.kH * g.kW
   return g.groups == 1 && g.dH == 1 && g.dW == 1 && g.outC <= 1 << 16 && (g.outC + 31) / 32 * 32 * 4 <= g.outC * 5
-    && g.kH * g.kW > 1 && kdim >= 256 && kdim <= 2304 && netcWinogradTile(g) == 0
+    && g.kH * g.kW > 1 && kdim >= 256 && kdim <= 8192 && netcWinogradTile(g) == 0
 }
 
 /// One batch item of `g` (see netcUsesPhasePanels) from its phase images `p`: tile (32-channel panel,
-/// 8-pixel block) sums the whole K in registers, each of its 8 pixels broadcast from the phase image of
-/// the tap at a fixed offset from the pixel, so tap (c, kh, kw) of all 8 pixels is one offset added to 8
-/// pointers. `weight` comes from netcPackChannelPanels. Nothing but the images is scratch, so the tiles go
-/// out in many runs, claimed by whichever worker is free: a worker that starts late does less, not half.
+/// 8-pixel block) sums K in registers, each of its 8 pixels broadcast from the phase image of the tap at
+/// a fixed offset from the pixel, so tap (c, kh, kw) of all 8 pixels is one offset added to 8 pointers.
+/// `weight` comes from netcPackChannelPanels. Nothing but the images is scratch, so the tiles go out in
+/// many runs, claimed by whichever worker is free: a worker that starts late does less, not half. A run
+/// takes the input channels in chunks of at most 2304 rows of K (a 128-byte row each), and every tile of
+/// the run through one chunk before the next, so that the chunk's weights stay in L2 while the run's
+/// pixel blocks read them; the tiles' partial sums wait on the stack between chunks.
 @inline(never)
 func netcConvFromPhases(_ g: NetcConvGeometry, _ p: NetcPhaseImages, weight: UnsafePointer<Float>,
                         bias: UnsafePointer<Float>?, residual: UnsafePointer<Float>?,
                         output: UnsafeMutablePointer<Float>, act: Int, slope: Float) {
   typealias V = SIMD16<Float>
-  let pixels = g.outH * g.outW, kdim = g.inC * g.kH * g.kW
+  let pixels = g.outH * g.outW, taps = g.kH * g.kW, kdim = g.inC * taps
   let pixelBlocks = (pixels + 7) / 8, tiles = (g.outC + 31) / 32 * pixelBlocks
   guard tiles > 0 else { return }
   let parts = min(tiles, 8 * netcWorkers)
   let channelStride = p.rows * p.pitch
+  let chunk = max(1, 2304 / taps)
+  let batchTiles = kdim > 2304 ? 32 : 1  // tiles whose partial sums wait on the stack at once
   netcParallel(parts, work: g.outC * pixels * kdim) { part in
-    withUnsafeTemporaryAllocation(of: Float.self, capacity: 256) { sumBuffer in
-      let sum = sumBuffer.baseAddress!
+    withUnsafeTemporaryAllocation(of: Float.self, capacity: 256 * batchTiles) { sumBuffer in
+      let sums = sumBuffer.baseAddress!
       // Tiles run channel panel by channel panel, so a run reads each panel's weights from memory once.
-      for t in (tiles * part / parts)..<(tiles * (part + 1) / parts) {
-        let cp = t / pixelBlocks, pb = t % pixelBlocks
-        @inline(__always) func at(_ i: Int) -> UnsafePointer<Float> {
-          let q = min(pb * 8 + i, pixels - 1)  // a last, partial block repeats its last pixel
-          return p.base + q / p.outW * p.pitch + q % p.outW
-        }
-        let x0 = at(0), x1 = at(1), x2 = at(2), x3 = at(3), x4 = at(4), x5 = at(5), x6 = at(6), x7 = at(7)
-        var acc = NetcTile()
-        var w = weight + cp * kdim * 32
-        // Tap (kh, kw) is image (kh % sH, kw % sW) shifted by (kh / sH, kw / sW): phase and shift are
-        // stepped, not divided out.
-        for c in 0..<g.inC {
-          var rowPhase = 0, rowShift = 0
-          for _ in 0..<p.kH {
-            var o = c * channelStride + rowPhase * p.phasesW * p.imageStride + rowShift * p.pitch
-            var columnPhase = 0
-            for _ in 0..<p.kW {
-              let b0 = UnsafeRawPointer(w).loadUnaligned(as: V.self)
-              let b1 = UnsafeRawPointer(w + 16).loadUnaligned(as: V.self)
-              acc.add(x0[o], x1[o], x2[o], x3[o], x4[o], x5[o], x6[o], x7[o], b0, b1)
-              w += 32
-              columnPhase += 1
-              if columnPhase == p.sW {
-                columnPhase = 0
-                o += 1 - (p.sW - 1) * p.imageStride
-              } else {
-                o += p.imageStride
+      var t0 = tiles * part / parts
+      let end = tiles * (part + 1) / parts
+      while t0 < end {
+        let t1 = min(end, t0 + batchTiles)
+        var c0 = 0
+        while c0 < g.inC {
+          let c1 = min(g.inC, c0 + chunk)
+          for t in t0..<t1 {
+            let cp = t / pixelBlocks, pb = t % pixelBlocks
+            @inline(__always) func at(_ i: Int) -> UnsafePointer<Float> {
+              let q = min(pb * 8 + i, pixels - 1)  // a last, partial block repeats its last pixel
+              return p.base + q / p.outW * p.pitch + q % p.outW
+            }
+            let x0 = at(0), x1 = at(1), x2 = at(2), x3 = at(3), x4 = at(4), x5 = at(5), x6 = at(6), x7 = at(7)
+            let sum = sums + (t - t0) * 256
+            var acc = NetcTile()
+            if c0 > 0 {
+              acc.forEachRowLoad(sum)
+            }
+            var w = weight + (cp * kdim + c0 * taps) * 32
+            // Tap (kh, kw) is image (kh % sH, kw % sW) shifted by (kh / sH, kw / sW): phase and shift are
+            // stepped, not divided out.
+            for c in c0..<c1 {
+              var rowPhase = 0, rowShift = 0
+              for _ in 0..<p.kH {
+                var o = c * channelStride + rowPhase * p.phasesW * p.imageStride + rowShift * p.pitch
+                var columnPhase = 0
+                for _ in 0..<p.kW {
+                  let b0 = UnsafeRawPointer(w).loadUnaligned(as: V.self)
+                  let b1 = UnsafeRawPointer(w + 16).loadUnaligned(as: V.self)
+                  acc.add(x0[o], x1[o], x2[o], x3[o], x4[o], x5[o], x6[o], x7[o], b0, b1)
+                  w += 32
+                  columnPhase += 1
+                  if columnPhase == p.sW {
+                    columnPhase = 0
+                    o += 1 - (p.sW - 1) * p.imageStride
+                  } else {
+                    o += p.imageStride
+                  }
+                }
+                rowPhase += 1
+                if rowPhase == p.sH { rowPhase = 0; rowShift += 1 }
               }
             }
-            rowPhase += 1
-            if rowPhase == p.sH { rowPhase = 0; rowShift += 1 }
+            acc.forEachRow { r, lo, hi in
+              UnsafeMutableRawPointer(sum + r * 32).storeBytes(of: lo, as: V.self)
+              UnsafeMutableRawPointer(sum + r * 32 + 16).storeBytes(of: hi, as: V.self)
+            }
+            if c1 == g.inC {
+              netcStoreTransposed(sum, channel: cp * 32, pixel: pb * 8, g.outC, pixels, bias, residual, output, act,
+                                  slope)
+            }
           }
+          c0 = c1
         }
-        acc.forEachRow { r, lo, hi in
-          UnsafeMutableRawPointer(sum + r * 32).storeBytes(of: lo, as: V.self)
-          UnsafeMutableRawPointer(sum + r * 32 + 16).storeBytes(of: hi, as: V.self)
-        }
-        netcStoreTransposed(sum, channel: cp * 32, pixel: pb * 8, g.outC, pixels, bias, residual, output, act, slope)
+        t0 = t1
       }
     }
   }
@@ -1520,13 +1551,15 @@ struct NetcWinogradPlan {
     tilesW = (g.outW + n - 1) / n
     let cap = max(32, min(256, (1 << 18) / positions / max(1, g.inC) / 32 * 32))
     // Blocks of equal size in steps of 16 tiles (the narrow panel). When the transformed filters are the
-    // smaller operand, the workers split the tiles: as many blocks as the cap needs, rounded up to a
-    // multiple of the workers (196 tiles of a 56x56 map on two workers are 112 + 84, not 96 + 96 + 4).
-    // Otherwise they split the output channels, so that each reads only its part of the filters.
+    // smaller operand, the threads split the tiles: as many blocks as the cap needs, at least two per
+    // thread (so that a thread that finishes first can take another), rounded up to a multiple of the
+    // threads (196 tiles of a 56x56 map on two threads are 112 + 84, not 96 + 96 + 4). Otherwise they
+    // split the output channels, so that each reads only its part of the filters.
     let count = tilesH * tilesW, sixteens = (count + 15) / 16
-    let needed = (count + cap - 1) / cap
+    let needed = max((count + cap - 1) / cap, 2 * netcWorkers)
     let filtersLarger = g.outC > count
-    let blocks = filtersLarger ? needed : min(sixteens, (needed + netcWorkers - 1) / netcWorkers * netcWorkers)
+    let blocks = filtersLarger ? (count + cap - 1) / cap
+      : min(sixteens, (needed + netcWorkers - 1) / netcWorkers * netcWorkers)
     tiles = min(cap, (sixteens + max(1, blocks) - 1) / max(1, blocks) * 16)
     ldv = tiles + 16
     // A 16-tile chunk reads 16 n + 2 (n = 2) or 16 n + 4 (n = 4) staging columns past its first tile's n tw.
@@ -1537,8 +1570,9 @@ struct NetcWinogradPlan {
   }
 }
 
-/// The filters as Winograd F(tile x tile, 3x3) reads them: for each position of the transformed tile,
-/// U[pos] (outC x inC) packed by `netcPackWeights`, one after the other. `weight` is [outC][inC][3][3].
+/// The filters as Winograd F(tile x tile, 3x3) reads them: for each block of 8 output channels, that
+/// block of U[pos] (outC x inC, packed by `netcPackWeights`) for each position of the transformed tile,
+/// one after the other. `weight` is [outC][inC][3][3].
 public func netcWinogradWeights(_ weight: UnsafePointer<Float>, outC: Int, inC: Int, tile: Int) -> [Float] {
   // G, in Double so that only the final rounding is lost.
   var gm: [[Double]] = [[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]]
@@ -1565,10 +1599,18 @@ public func netcWinogradWeights(_ weight: UnsafePointer<Float>, outC: Int, inC: 
       }
     }
   }
-  var packed: [Float] = []
+  // Per block of 8 output channels, its rows of every position one after the other: a run of blocks is
+  // one contiguous stream of filters, which the prefetcher follows.
+  let blocks = (outC + 7) / 8, block = 8 * inC
+  var packed = [Float](repeating: 0, count: positions * blocks * block)
   u.withUnsafeBufferPointer { src in
-    for pos in 0..<positions {
-      packed += netcPackWeights(src.baseAddress! + pos * outC * inC, outC: outC, groups: 1, kdim: inC)
+    packed.withUnsafeMutableBufferPointer { dst in
+      for pos in 0..<positions {
+        let one = netcPackWeights(src.baseAddress! + pos * outC * inC, outC: outC, groups: 1, kdim: inC)
+        for mb in 0..<blocks {
+          for i in 0..<block { dst[(mb * positions + pos) * block + i] = one[mb * block + i] }
+        }
+      }
     }
   }
   return packed
@@ -1589,35 +1631,39 @@ public func netcWinogradConv2d(_ g: NetcConvGeometry, tile: Int, batch: Int, inp
   let total = batch * plan.tilesH * plan.tilesW
   guard total > 0 else { return }
   let blocks = (total + plan.tiles - 1) / plan.tiles
-  // Too few blocks to go round: the workers also split the output channels, each transforming the
-  // input of its blocks itself.
-  let parts = blocks >= netcWorkers ? 1 : min(mBlocks, (netcWorkers + blocks - 1) / blocks)
+  // Units of (block, part of the output channels), claimed by whichever thread is free. Too few blocks
+  // to go round: the threads also split the output channels, each transforming the input of a block
+  // once, the first time it takes a unit of it.
+  let parts = blocks >= 2 * netcWorkers ? 1 : min(mBlocks, (4 * netcWorkers + blocks - 1) / blocks)
   let units = blocks * parts
-  let workers = max(1, min(netcWorkers, units))
   let e = NetcEpilogue(bias: bias, residual: residual, ldr: resStride, act: act, slope: slope)
-  netcParallel(workers, work: Int.max) { w in
-    let ws = scratch + w * plan.perWorker
-    let v = ws, m = v + positions * plan.posStride, stage = m + (positions + 1) * 8 * 32
-    let zero = stage + plan.alpha * plan.stageWidth
-    stage.update(repeating: 0, count: plan.alpha * plan.stageWidth + plan.zeroWidth)
-    var transformed = -1
-    for u in (units * w / workers)..<(units * (w + 1) / workers) {
+  // Per thread, the block its buffers hold (-1: none yet, staging not cleared), a cache line apart.
+  withUnsafeTemporaryAllocation(of: Int.self, capacity: 16 * netcWorkers) { held in
+    for slot in 0..<netcWorkers { held[16 * slot] = -1 }
+    netcParallelParts(units) { u, slot in
+      let ws = scratch + slot * plan.perWorker
+      let v = ws, m = v + positions * plan.posStride, stage = m + (positions + 1) * 8 * 32
+      let zero = stage + plan.alpha * plan.stageWidth
+      if held[16 * slot] == -1 { stage.update(repeating: 0, count: plan.alpha * plan.stageWidth + plan.zeroWidth) }
       let blk = u / parts, part = u % parts
       let t0 = blk * plan.tiles, t1 = min(total, t0 + plan.tiles)
-      if blk != transformed {
+      if blk != held[16 * slot] {
         if plan.n == 4 {
           netcWinogradInput4(g, plan, input, inStride, t0, t1, v, stage, zero, m)
         } else {
           netcWinogradInput(g, plan, input, inStride, t0, t1, v, stage, zero)
         }
-        transformed = blk
+        held[16 * slot] = blk
       }
-      for mb in (mBlocks * part / parts)..<(mBlocks * (part + 1) / parts) {
-        for pj in 0..<(t1 - t0 + 31) / 32 {
+      // Panel by panel, each through all of the part's filters: a panel's transformed input (positions x
+      // inC x 32 floats) stays in L1 and L2 while the filters stream past, rather than the whole block's
+      // (positions x inC x tiles) being read again for every 8 output channels.
+      for pj in 0..<(t1 - t0 + 31) / 32 {
+        for mb in (mBlocks * part / parts)..<(mBlocks * (part + 1) / parts) {
           // A panel of at most 16 tiles (small maps) multiplies only the 16 columns it has.
           let narrow = t1 - t0 - pj * 32 <= 16
           for pos in 0..<positions {
-            let a = weight + (pos * mBlocks + mb) * 8 * g.inC, b = v + pos * plan.posStride + pj * 32
+            let a = weight + (mb * positions + pos) * 8 * g.inC, b = v + pos * plan.posStride + pj * 32
             if narrow {
               netcWinogradKernel16(g.inC, a, b, plan.ldv, m + pos * 256)
             } else {
@@ -2040,13 +2086,35 @@ public func netcParallel(_ count: Int, work: Int, _ body: (Int) -> Void) {
   if count <= 1 || work < 1 << 15 || netcWorkers == 1 {
     for i in 0..<count { body(i) }
   } else if count <= 8 * netcWorkers {
-    NetcThreadPool.shared.run(count, body)
+    NetcThreadPool.shared.run(count) { i, _ in body(i) }
   } else {
     let runs = 8 * netcWorkers
-    NetcThreadPool.shared.run(runs) { r in
+    NetcThreadPool.shared.run(runs) { r, _ in
       for i in (count * r / runs)..<(count * (r + 1) / runs) { body(i) }
     }
   }
+}
+
+/// Runs body(part, slot) for part in 0..<parts over the cores, each part claimed by whichever thread is
+/// free; `slot` (0..<netcWorkers) names the thread, so that a part can use that thread's scratch. Parts
+/// go out in order, so consecutive parts tend to run on one thread. The kernels split their work into
+/// several parts per thread rather than one: on a shared machine one core is often slower than the
+/// other for a while (another tenant on its sibling), and equal halves would leave the faster one
+/// waiting for the slower one at the end of every kernel.
+@inline(__always)
+public func netcParallelParts(_ parts: Int, _ body: (Int, Int) -> Void) {
+  if parts <= 1 || netcWorkers == 1 {
+    for i in 0..<parts { body(i, 0) }
+  } else {
+    NetcThreadPool.shared.run(parts, body)
+  }
+}
+
+/// How many parts to split work of `units` independent units into: about `perThread` per thread, at
+/// most `units`, and none that would do less than `minimum` work (in multiply-adds) each.
+@inline(__always)
+public func netcParts(_ units: Int, work: Int, perThread: Int = 4, minimum: Int = 1 << 16) -> Int {
+  max(1, min(units, perThread * netcWorkers, work / minimum))
 }
 
 /// netcWorkers - 1 threads and the caller share a job's iterations. One job at a time: a caller that finds
@@ -2071,12 +2139,12 @@ public final class NetcThreadPool: @unchecked Sendable {
   private let sleepers = Atomic<Int>(0)
   private let wake = DispatchSemaphore(value: 0)
   // Written by the caller before the job is published; read by a worker only while it holds a claim.
-  private var job: ((Int) -> Void)?
+  private var job: ((Int, Int) -> Void)?
 
   init(threads: Int) {
     self.threads = threads
     for t in 0..<threads {
-      DispatchQueue(label: "netc.worker.\(t)", qos: .userInitiated).async { [unowned self] in self.workerLoop() }
+      DispatchQueue(label: "netc.worker.\(t)", qos: .userInitiated).async { [unowned self] in self.workerLoop(slot: t + 1) }
     }
   }
 
@@ -2089,11 +2157,12 @@ public final class NetcThreadPool: @unchecked Sendable {
     for _ in 0..<sleepers.exchange(0, ordering: .sequentiallyConsistent) { wake.signal() }
   }
 
-  func run(_ n: Int, _ body: (Int) -> Void) {
+  /// Runs body(i, slot) for i in 0..<n: slot 0 on the caller, t + 1 on worker t.
+  func run(_ n: Int, _ body: (Int, Int) -> Void) {
     guard threads > 0, n < 1 << 22,
       busy.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged
     else {
-      for i in 0..<n { body(i) }
+      for i in 0..<n { body(i, 0) }
       return
     }
     withoutActuallyEscaping(body) { body in
@@ -2102,7 +2171,7 @@ public final class NetcThreadPool: @unchecked Sendable {
       claim.store(number << 44 | n << 22, ordering: .sequentiallyConsistent)
       generation.store(number, ordering: .sequentiallyConsistent)
       wakeUp()
-      while let i = take(number) { body(i) }
+      while let i = take(number) { body(i, 0) }
       var spins = 0
       while active.load(ordering: .sequentiallyConsistent) > 0 {
         spins += 1
@@ -2125,7 +2194,7 @@ public final class NetcThreadPool: @unchecked Sendable {
     return nil
   }
 
-  private func workerLoop() {
+  private func workerLoop(slot: Int) {
     var seen = 0
     while true {
       var spins = 0
@@ -2144,17 +2213,17 @@ public final class NetcThreadPool: @unchecked Sendable {
       }
       seen = generation.load(ordering: .acquiring)
       active.add(1, ordering: .sequentiallyConsistent)
-      work(seen)
+      work(seen, slot: slot)
       active.subtract(1, ordering: .sequentiallyConsistent)
     }
   }
 
   /// A function of its own so that the worker's reference to the caller's closure is gone when it
   /// returns, before `active` lets the caller finish.
-  @inline(never) private func work(_ number: Int) {
+  @inline(never) private func work(_ number: Int, slot: Int) {
     guard let first = take(number), let body = job else { return }
-    body(first)
-    while let i = take(number) { body(i) }
+    body(first, slot)
+    while let i = take(number) { body(i, slot) }
   }
 }
 

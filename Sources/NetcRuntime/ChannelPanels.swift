@@ -123,78 +123,100 @@ func netcStoreTransposed(_ sum: UnsafePointer<Float>, channel: Int, pixel: Int, 
 }
 
 /// Whether netcConv2d computes `g` from its phase images with netcConvFromPhases: an undilated,
-/// ungrouped convolution not done by Winograd, with more than one tap, a K from 256 to 2304 and output
-/// channels that fill their 32-channel panels to at least 80% (ResNet's stride-2 3x3 layers of 64 to 256
-/// channels, AlexNet's 11x11 stride-4 stem and its 5x5 layer, whose one "phase image" is the padded
-/// input). Below that K a tile's transposed store is not paid for by its products (the 7x7 stems: K =
-/// 147); above it a panel's weights, K x 128 bytes, no longer stay in L2 beside the images; a 1x1 kernel
-/// steps a whole channel per K and is better read as a matrix. Measured against gathering im2col panels
-/// for the GEMM (two threads, input from memory, interleaved): 128 channels 56 -> 28 1.23 -> 0.96 ms,
-/// 64 -> 128 channels 0.53 -> 0.48 ms, 256 channels 28 -> 14 1.01 -> 0.91 ms, AlexNet's stem 0.62 -> 0.51
-/// ms and its 5x5 layer 1.20 -> 1.00 ms.
+/// ungrouped convolution not done by Winograd, with more than one tap, a K from 256 to 8192 and output
+/// channels that fill their 32-channel panels to at least 80% (ResNet's stride-2 3x3 layers, AlexNet's
+/// 11x11 stride-4 stem and its 5x5 layer, whose one "phase image" is the padded input). Below that K a
+/// tile's transposed store is not paid for by its products (the 7x7 stems: K = 147); a 1x1 kernel steps a
+/// whole channel per K and is better read as a matrix. Measured against gathering im2col panels for the
+/// GEMM (two threads, input from memory, interleaved): 128 channels 56 -> 28 1.23 -> 0.96 ms, 64 -> 128
+/// channels 0.53 -> 0.48 ms, 256 channels 28 -> 14 1.01 -> 0.91 ms, AlexNet's stem 0.62 -> 0.51 ms and its
+/// 5x5 layer 1.20 -> 1.00 ms; 512 channels 14 -> 7 (K = 4608, in chunks of K) one thread 3.4 -> 2.5-3.0 ms.
 public func netcUsesPhasePanels(_ g: NetcConvGeometry) -> Bool {
   let kdim = g.inC * g.kH * g.kW
   return g.groups == 1 && g.dH == 1 && g.dW == 1 && g.outC <= 1 << 16 && (g.outC + 31) / 32 * 32 * 4 <= g.outC * 5
-    && g.kH * g.kW > 1 && kdim >= 256 && kdim <= 2304 && netcWinogradTile(g) == 0
+    && g.kH * g.kW > 1 && kdim >= 256 && kdim <= 8192 && netcWinogradTile(g) == 0
 }
 
 /// One batch item of `g` (see netcUsesPhasePanels) from its phase images `p`: tile (32-channel panel,
-/// 8-pixel block) sums the whole K in registers, each of its 8 pixels broadcast from the phase image of
-/// the tap at a fixed offset from the pixel, so tap (c, kh, kw) of all 8 pixels is one offset added to 8
-/// pointers. `weight` comes from netcPackChannelPanels. Nothing but the images is scratch, so the tiles go
-/// out in many runs, claimed by whichever worker is free: a worker that starts late does less, not half.
+/// 8-pixel block) sums K in registers, each of its 8 pixels broadcast from the phase image of the tap at
+/// a fixed offset from the pixel, so tap (c, kh, kw) of all 8 pixels is one offset added to 8 pointers.
+/// `weight` comes from netcPackChannelPanels. Nothing but the images is scratch, so the tiles go out in
+/// many runs, claimed by whichever worker is free: a worker that starts late does less, not half. A run
+/// takes the input channels in chunks of at most 2304 rows of K (a 128-byte row each), and every tile of
+/// the run through one chunk before the next, so that the chunk's weights stay in L2 while the run's
+/// pixel blocks read them; the tiles' partial sums wait on the stack between chunks.
 @inline(never)
 func netcConvFromPhases(_ g: NetcConvGeometry, _ p: NetcPhaseImages, weight: UnsafePointer<Float>,
                         bias: UnsafePointer<Float>?, residual: UnsafePointer<Float>?,
                         output: UnsafeMutablePointer<Float>, act: Int, slope: Float) {
   typealias V = SIMD16<Float>
-  let pixels = g.outH * g.outW, kdim = g.inC * g.kH * g.kW
+  let pixels = g.outH * g.outW, taps = g.kH * g.kW, kdim = g.inC * taps
   let pixelBlocks = (pixels + 7) / 8, tiles = (g.outC + 31) / 32 * pixelBlocks
   guard tiles > 0 else { return }
   let parts = min(tiles, 8 * netcWorkers)
   let channelStride = p.rows * p.pitch
+  let chunk = max(1, 2304 / taps)
+  let batchTiles = kdim > 2304 ? 32 : 1  // tiles whose partial sums wait on the stack at once
   netcParallel(parts, work: g.outC * pixels * kdim) { part in
-    withUnsafeTemporaryAllocation(of: Float.self, capacity: 256) { sumBuffer in
-      let sum = sumBuffer.baseAddress!
+    withUnsafeTemporaryAllocation(of: Float.self, capacity: 256 * batchTiles) { sumBuffer in
+      let sums = sumBuffer.baseAddress!
       // Tiles run channel panel by channel panel, so a run reads each panel's weights from memory once.
-      for t in (tiles * part / parts)..<(tiles * (part + 1) / parts) {
-        let cp = t / pixelBlocks, pb = t % pixelBlocks
-        @inline(__always) func at(_ i: Int) -> UnsafePointer<Float> {
-          let q = min(pb * 8 + i, pixels - 1)  // a last, partial block repeats its last pixel
-          return p.base + q / p.outW * p.pitch + q % p.outW
-        }
-        let x0 = at(0), x1 = at(1), x2 = at(2), x3 = at(3), x4 = at(4), x5 = at(5), x6 = at(6), x7 = at(7)
-        var acc = NetcTile()
-        var w = weight + cp * kdim * 32
-        // Tap (kh, kw) is image (kh % sH, kw % sW) shifted by (kh / sH, kw / sW): phase and shift are
-        // stepped, not divided out.
-        for c in 0..<g.inC {
-          var rowPhase = 0, rowShift = 0
-          for _ in 0..<p.kH {
-            var o = c * channelStride + rowPhase * p.phasesW * p.imageStride + rowShift * p.pitch
-            var columnPhase = 0
-            for _ in 0..<p.kW {
-              let b0 = UnsafeRawPointer(w).loadUnaligned(as: V.self)
-              let b1 = UnsafeRawPointer(w + 16).loadUnaligned(as: V.self)
-              acc.add(x0[o], x1[o], x2[o], x3[o], x4[o], x5[o], x6[o], x7[o], b0, b1)
-              w += 32
-              columnPhase += 1
-              if columnPhase == p.sW {
-                columnPhase = 0
-                o += 1 - (p.sW - 1) * p.imageStride
-              } else {
-                o += p.imageStride
+      var t0 = tiles * part / parts
+      let end = tiles * (part + 1) / parts
+      while t0 < end {
+        let t1 = min(end, t0 + batchTiles)
+        var c0 = 0
+        while c0 < g.inC {
+          let c1 = min(g.inC, c0 + chunk)
+          for t in t0..<t1 {
+            let cp = t / pixelBlocks, pb = t % pixelBlocks
+            @inline(__always) func at(_ i: Int) -> UnsafePointer<Float> {
+              let q = min(pb * 8 + i, pixels - 1)  // a last, partial block repeats its last pixel
+              return p.base + q / p.outW * p.pitch + q % p.outW
+            }
+            let x0 = at(0), x1 = at(1), x2 = at(2), x3 = at(3), x4 = at(4), x5 = at(5), x6 = at(6), x7 = at(7)
+            let sum = sums + (t - t0) * 256
+            var acc = NetcTile()
+            if c0 > 0 {
+              acc.forEachRowLoad(sum)
+            }
+            var w = weight + (cp * kdim + c0 * taps) * 32
+            // Tap (kh, kw) is image (kh % sH, kw % sW) shifted by (kh / sH, kw / sW): phase and shift are
+            // stepped, not divided out.
+            for c in c0..<c1 {
+              var rowPhase = 0, rowShift = 0
+              for _ in 0..<p.kH {
+                var o = c * channelStride + rowPhase * p.phasesW * p.imageStride + rowShift * p.pitch
+                var columnPhase = 0
+                for _ in 0..<p.kW {
+                  let b0 = UnsafeRawPointer(w).loadUnaligned(as: V.self)
+                  let b1 = UnsafeRawPointer(w + 16).loadUnaligned(as: V.self)
+                  acc.add(x0[o], x1[o], x2[o], x3[o], x4[o], x5[o], x6[o], x7[o], b0, b1)
+                  w += 32
+                  columnPhase += 1
+                  if columnPhase == p.sW {
+                    columnPhase = 0
+                    o += 1 - (p.sW - 1) * p.imageStride
+                  } else {
+                    o += p.imageStride
+                  }
+                }
+                rowPhase += 1
+                if rowPhase == p.sH { rowPhase = 0; rowShift += 1 }
               }
             }
-            rowPhase += 1
-            if rowPhase == p.sH { rowPhase = 0; rowShift += 1 }
+            acc.forEachRow { r, lo, hi in
+              UnsafeMutableRawPointer(sum + r * 32).storeBytes(of: lo, as: V.self)
+              UnsafeMutableRawPointer(sum + r * 32 + 16).storeBytes(of: hi, as: V.self)
+            }
+            if c1 == g.inC {
+              netcStoreTransposed(sum, channel: cp * 32, pixel: pb * 8, g.outC, pixels, bias, residual, output, act,
+                                  slope)
+            }
           }
+          c0 = c1
         }
-        acc.forEachRow { r, lo, hi in
-          UnsafeMutableRawPointer(sum + r * 32).storeBytes(of: lo, as: V.self)
-          UnsafeMutableRawPointer(sum + r * 32 + 16).storeBytes(of: hi, as: V.self)
-        }
-        netcStoreTransposed(sum, channel: cp * 32, pixel: pb * 8, g.outC, pixels, bias, residual, output, act, slope)
+        t0 = t1
       }
     }
   }

@@ -142,8 +142,9 @@ public enum NetcGemmSource {
 }
 
 /// C[M x N] = epilogue(A[M x K] * B[K x N]): A packed by `netcPackWeights` (one group), B and C row-major
-/// with leading dimensions ldb and ldc. The work is (8-row block, 32-column panel) tiles, dealt to the
-/// workers in equal contiguous runs; each worker packs the panels of B its tiles need into its scratch.
+/// with leading dimensions ldb and ldc. The work is (8-row block, 32-column panel) tiles, split into
+/// equal contiguous runs, a few per thread, claimed by whichever thread is free; each run packs the panels
+/// of B its tiles need into its thread's scratch.
 /// With a `source` other than `.matrix`, B is the im2col matrix of a convolution's input: its panels are
 /// gathered straight from the input, so the 9x larger im2col matrix is never written.
 @inline(never)
@@ -153,11 +154,11 @@ public func netcGemm(_ m: Int, _ n: Int, _ k: Int, packedA: UnsafePointer<Float>
   let mr = NetcGemmBlocking.mr, nr = NetcGemmBlocking.nr
   let tiles = NetcGemmTiles(mBlocks: (m + mr - 1) / mr, nPanels: (n + nr - 1) / nr, columnMajor: m <= n)
   let count = tiles.mBlocks * tiles.nPanels
-  let workers = max(1, min(netcWorkers, count, m * n * k / (1 << 16)))
-  netcParallel(workers, work: Int.max) { w in
+  let parts = netcParts(count, work: m * n * k)
+  netcParallelParts(parts) { part, slot in
     netcGemmRange(m, n, k, packedA, b, ldb, c, ldc, epilogue, tiles,
-                  (count * w / workers)..<(count * (w + 1) / workers), source: source,
-                  scratch: scratch + w * NetcGemmBlocking.perWorker)
+                  (count * part / parts)..<(count * (part + 1) / parts), source: source,
+                  scratch: scratch + slot * NetcGemmBlocking.perWorker)
   }
 }
 
@@ -285,6 +286,14 @@ struct NetcTile {
     x = V(repeating: a5); c50.addProduct(x, b0); c51.addProduct(x, b1)
     x = V(repeating: a6); c60.addProduct(x, b0); c61.addProduct(x, b1)
     x = V(repeating: a7); c70.addProduct(x, b0); c71.addProduct(x, b1)
+  }
+
+  /// Loads the tile from `p`, [8][32] floats.
+  @inline(__always)
+  mutating func forEachRowLoad(_ p: UnsafePointer<Float>) {
+    @inline(__always) func ld(_ i: Int) -> V { UnsafeRawPointer(p + 16 * i).loadUnaligned(as: V.self) }
+    c00 = ld(0); c01 = ld(1); c10 = ld(2); c11 = ld(3); c20 = ld(4); c21 = ld(5); c30 = ld(6); c31 = ld(7)
+    c40 = ld(8); c41 = ld(9); c50 = ld(10); c51 = ld(11); c60 = ld(12); c61 = ld(13); c70 = ld(14); c71 = ld(15)
   }
 
   /// Calls body(r, left 16 columns, right 16 columns) for the 8 rows.

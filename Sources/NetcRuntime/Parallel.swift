@@ -33,13 +33,35 @@ public func netcParallel(_ count: Int, work: Int, _ body: (Int) -> Void) {
   if count <= 1 || work < 1 << 15 || netcWorkers == 1 {
     for i in 0..<count { body(i) }
   } else if count <= 8 * netcWorkers {
-    NetcThreadPool.shared.run(count, body)
+    NetcThreadPool.shared.run(count) { i, _ in body(i) }
   } else {
     let runs = 8 * netcWorkers
-    NetcThreadPool.shared.run(runs) { r in
+    NetcThreadPool.shared.run(runs) { r, _ in
       for i in (count * r / runs)..<(count * (r + 1) / runs) { body(i) }
     }
   }
+}
+
+/// Runs body(part, slot) for part in 0..<parts over the cores, each part claimed by whichever thread is
+/// free; `slot` (0..<netcWorkers) names the thread, so that a part can use that thread's scratch. Parts
+/// go out in order, so consecutive parts tend to run on one thread. The kernels split their work into
+/// several parts per thread rather than one: on a shared machine one core is often slower than the
+/// other for a while (another tenant on its sibling), and equal halves would leave the faster one
+/// waiting for the slower one at the end of every kernel.
+@inline(__always)
+public func netcParallelParts(_ parts: Int, _ body: (Int, Int) -> Void) {
+  if parts <= 1 || netcWorkers == 1 {
+    for i in 0..<parts { body(i, 0) }
+  } else {
+    NetcThreadPool.shared.run(parts, body)
+  }
+}
+
+/// How many parts to split work of `units` independent units into: about `perThread` per thread, at
+/// most `units`, and none that would do less than `minimum` work (in multiply-adds) each.
+@inline(__always)
+public func netcParts(_ units: Int, work: Int, perThread: Int = 4, minimum: Int = 1 << 16) -> Int {
+  max(1, min(units, perThread * netcWorkers, work / minimum))
 }
 
 /// netcWorkers - 1 threads and the caller share a job's iterations. One job at a time: a caller that finds
@@ -64,12 +86,12 @@ public final class NetcThreadPool: @unchecked Sendable {
   private let sleepers = Atomic<Int>(0)
   private let wake = DispatchSemaphore(value: 0)
   // Written by the caller before the job is published; read by a worker only while it holds a claim.
-  private var job: ((Int) -> Void)?
+  private var job: ((Int, Int) -> Void)?
 
   init(threads: Int) {
     self.threads = threads
     for t in 0..<threads {
-      DispatchQueue(label: "netc.worker.\(t)", qos: .userInitiated).async { [unowned self] in self.workerLoop() }
+      DispatchQueue(label: "netc.worker.\(t)", qos: .userInitiated).async { [unowned self] in self.workerLoop(slot: t + 1) }
     }
   }
 
@@ -82,11 +104,12 @@ public final class NetcThreadPool: @unchecked Sendable {
     for _ in 0..<sleepers.exchange(0, ordering: .sequentiallyConsistent) { wake.signal() }
   }
 
-  func run(_ n: Int, _ body: (Int) -> Void) {
+  /// Runs body(i, slot) for i in 0..<n: slot 0 on the caller, t + 1 on worker t.
+  func run(_ n: Int, _ body: (Int, Int) -> Void) {
     guard threads > 0, n < 1 << 22,
       busy.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged
     else {
-      for i in 0..<n { body(i) }
+      for i in 0..<n { body(i, 0) }
       return
     }
     withoutActuallyEscaping(body) { body in
@@ -95,7 +118,7 @@ public final class NetcThreadPool: @unchecked Sendable {
       claim.store(number << 44 | n << 22, ordering: .sequentiallyConsistent)
       generation.store(number, ordering: .sequentiallyConsistent)
       wakeUp()
-      while let i = take(number) { body(i) }
+      while let i = take(number) { body(i, 0) }
       var spins = 0
       while active.load(ordering: .sequentiallyConsistent) > 0 {
         spins += 1
@@ -118,7 +141,7 @@ public final class NetcThreadPool: @unchecked Sendable {
     return nil
   }
 
-  private func workerLoop() {
+  private func workerLoop(slot: Int) {
     var seen = 0
     while true {
       var spins = 0
@@ -137,17 +160,17 @@ public final class NetcThreadPool: @unchecked Sendable {
       }
       seen = generation.load(ordering: .acquiring)
       active.add(1, ordering: .sequentiallyConsistent)
-      work(seen)
+      work(seen, slot: slot)
       active.subtract(1, ordering: .sequentiallyConsistent)
     }
   }
 
   /// A function of its own so that the worker's reference to the caller's closure is gone when it
   /// returns, before `active` lets the caller finish.
-  @inline(never) private func work(_ number: Int) {
+  @inline(never) private func work(_ number: Int, slot: Int) {
     guard let first = take(number), let body = job else { return }
-    body(first)
-    while let i = take(number) { body(i) }
+    body(first, slot)
+    while let i = take(number) { body(i, slot) }
   }
 }
 

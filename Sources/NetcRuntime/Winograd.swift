@@ -59,13 +59,15 @@ struct NetcWinogradPlan {
     tilesW = (g.outW + n - 1) / n
     let cap = max(32, min(256, (1 << 18) / positions / max(1, g.inC) / 32 * 32))
     // Blocks of equal size in steps of 16 tiles (the narrow panel). When the transformed filters are the
-    // smaller operand, the workers split the tiles: as many blocks as the cap needs, rounded up to a
-    // multiple of the workers (196 tiles of a 56x56 map on two workers are 112 + 84, not 96 + 96 + 4).
-    // Otherwise they split the output channels, so that each reads only its part of the filters.
+    // smaller operand, the threads split the tiles: as many blocks as the cap needs, at least two per
+    // thread (so that a thread that finishes first can take another), rounded up to a multiple of the
+    // threads (196 tiles of a 56x56 map on two threads are 112 + 84, not 96 + 96 + 4). Otherwise they
+    // split the output channels, so that each reads only its part of the filters.
     let count = tilesH * tilesW, sixteens = (count + 15) / 16
-    let needed = (count + cap - 1) / cap
+    let needed = max((count + cap - 1) / cap, 2 * netcWorkers)
     let filtersLarger = g.outC > count
-    let blocks = filtersLarger ? needed : min(sixteens, (needed + netcWorkers - 1) / netcWorkers * netcWorkers)
+    let blocks = filtersLarger ? (count + cap - 1) / cap
+      : min(sixteens, (needed + netcWorkers - 1) / netcWorkers * netcWorkers)
     tiles = min(cap, (sixteens + max(1, blocks) - 1) / max(1, blocks) * 16)
     ldv = tiles + 16
     // A 16-tile chunk reads 16 n + 2 (n = 2) or 16 n + 4 (n = 4) staging columns past its first tile's n tw.
@@ -76,8 +78,9 @@ struct NetcWinogradPlan {
   }
 }
 
-/// The filters as Winograd F(tile x tile, 3x3) reads them: for each position of the transformed tile,
-/// U[pos] (outC x inC) packed by `netcPackWeights`, one after the other. `weight` is [outC][inC][3][3].
+/// The filters as Winograd F(tile x tile, 3x3) reads them: for each block of 8 output channels, that
+/// block of U[pos] (outC x inC, packed by `netcPackWeights`) for each position of the transformed tile,
+/// one after the other. `weight` is [outC][inC][3][3].
 public func netcWinogradWeights(_ weight: UnsafePointer<Float>, outC: Int, inC: Int, tile: Int) -> [Float] {
   // G, in Double so that only the final rounding is lost.
   var gm: [[Double]] = [[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]]
@@ -104,10 +107,18 @@ public func netcWinogradWeights(_ weight: UnsafePointer<Float>, outC: Int, inC: 
       }
     }
   }
-  var packed: [Float] = []
+  // Per block of 8 output channels, its rows of every position one after the other: a run of blocks is
+  // one contiguous stream of filters, which the prefetcher follows.
+  let blocks = (outC + 7) / 8, block = 8 * inC
+  var packed = [Float](repeating: 0, count: positions * blocks * block)
   u.withUnsafeBufferPointer { src in
-    for pos in 0..<positions {
-      packed += netcPackWeights(src.baseAddress! + pos * outC * inC, outC: outC, groups: 1, kdim: inC)
+    packed.withUnsafeMutableBufferPointer { dst in
+      for pos in 0..<positions {
+        let one = netcPackWeights(src.baseAddress! + pos * outC * inC, outC: outC, groups: 1, kdim: inC)
+        for mb in 0..<blocks {
+          for i in 0..<block { dst[(mb * positions + pos) * block + i] = one[mb * block + i] }
+        }
+      }
     }
   }
   return packed
@@ -128,35 +139,39 @@ public func netcWinogradConv2d(_ g: NetcConvGeometry, tile: Int, batch: Int, inp
   let total = batch * plan.tilesH * plan.tilesW
   guard total > 0 else { return }
   let blocks = (total + plan.tiles - 1) / plan.tiles
-  // Too few blocks to go round: the workers also split the output channels, each transforming the
-  // input of its blocks itself.
-  let parts = blocks >= netcWorkers ? 1 : min(mBlocks, (netcWorkers + blocks - 1) / blocks)
+  // Units of (block, part of the output channels), claimed by whichever thread is free. Too few blocks
+  // to go round: the threads also split the output channels, each transforming the input of a block
+  // once, the first time it takes a unit of it.
+  let parts = blocks >= 2 * netcWorkers ? 1 : min(mBlocks, (4 * netcWorkers + blocks - 1) / blocks)
   let units = blocks * parts
-  let workers = max(1, min(netcWorkers, units))
   let e = NetcEpilogue(bias: bias, residual: residual, ldr: resStride, act: act, slope: slope)
-  netcParallel(workers, work: Int.max) { w in
-    let ws = scratch + w * plan.perWorker
-    let v = ws, m = v + positions * plan.posStride, stage = m + (positions + 1) * 8 * 32
-    let zero = stage + plan.alpha * plan.stageWidth
-    stage.update(repeating: 0, count: plan.alpha * plan.stageWidth + plan.zeroWidth)
-    var transformed = -1
-    for u in (units * w / workers)..<(units * (w + 1) / workers) {
+  // Per thread, the block its buffers hold (-1: none yet, staging not cleared), a cache line apart.
+  withUnsafeTemporaryAllocation(of: Int.self, capacity: 16 * netcWorkers) { held in
+    for slot in 0..<netcWorkers { held[16 * slot] = -1 }
+    netcParallelParts(units) { u, slot in
+      let ws = scratch + slot * plan.perWorker
+      let v = ws, m = v + positions * plan.posStride, stage = m + (positions + 1) * 8 * 32
+      let zero = stage + plan.alpha * plan.stageWidth
+      if held[16 * slot] == -1 { stage.update(repeating: 0, count: plan.alpha * plan.stageWidth + plan.zeroWidth) }
       let blk = u / parts, part = u % parts
       let t0 = blk * plan.tiles, t1 = min(total, t0 + plan.tiles)
-      if blk != transformed {
+      if blk != held[16 * slot] {
         if plan.n == 4 {
           netcWinogradInput4(g, plan, input, inStride, t0, t1, v, stage, zero, m)
         } else {
           netcWinogradInput(g, plan, input, inStride, t0, t1, v, stage, zero)
         }
-        transformed = blk
+        held[16 * slot] = blk
       }
-      for mb in (mBlocks * part / parts)..<(mBlocks * (part + 1) / parts) {
-        for pj in 0..<(t1 - t0 + 31) / 32 {
+      // Panel by panel, each through all of the part's filters: a panel's transformed input (positions x
+      // inC x 32 floats) stays in L1 and L2 while the filters stream past, rather than the whole block's
+      // (positions x inC x tiles) being read again for every 8 output channels.
+      for pj in 0..<(t1 - t0 + 31) / 32 {
+        for mb in (mBlocks * part / parts)..<(mBlocks * (part + 1) / parts) {
           // A panel of at most 16 tiles (small maps) multiplies only the 16 columns it has.
           let narrow = t1 - t0 - pj * 32 <= 16
           for pos in 0..<positions {
-            let a = weight + (pos * mBlocks + mb) * 8 * g.inC, b = v + pos * plan.posStride + pj * 32
+            let a = weight + (mb * positions + pos) * 8 * g.inC, b = v + pos * plan.posStride + pj * 32
             if narrow {
               netcWinogradKernel16(g.inC, a, b, plan.ldv, m + pos * 256)
             } else {

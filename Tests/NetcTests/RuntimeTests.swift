@@ -41,11 +41,13 @@ import Testing
       ("input 3x30x29\nconv 11x11 8 stride=4 pad=2", 3, 30, 29, 8, 11, 11, (4, 4), (2, 2), 1, 1),
       ("input 6x17x19\nconv 3x5 10 stride=2x3 pad=1x2 groups=2", 6, 17, 19, 10, 3, 5, (2, 3), (1, 2), 1, 2),
       ("input 4x10x11\nconv 2x2 8 stride=3", 4, 10, 11, 8, 2, 2, (3, 3), (0, 0), 1, 1),
-      // K from 256 to 2304: 8 pixels read straight from the phase images (netcUsesPhasePanels), partial
+      // K from 256: 8 pixels read straight from the phase images (netcUsesPhasePanels), partial
       // in pixels (42) and channels (56 = 32 + 24), strided and at stride 1 from the padded input (a 5x5
       // kernel, padding 2 and 1). The 11x11 one above (K = 363) has too few channels for 32-channel panels.
       ("input 30x13x11\nconv 3x3 56 s2 p1", 30, 13, 11, 56, 3, 3, (2, 2), (1, 1), 1, 1),
       ("input 12x9x10\nconv 5x5 26 pad=2x1", 12, 9, 10, 26, 5, 5, (1, 1), (2, 1), 1, 1),
+      // K above 2304 (2700): the input channels in two chunks (256 + 44), partial sums held between them.
+      ("input 300x9x8\nconv 3x3 56 s2 p1", 300, 9, 8, 56, 3, 3, (2, 2), (1, 1), 1, 1),
       // Few output pixels: 8-pixel by 32-channel tiles, partial in pixels, channels and K blocks.
       ("input 70x7x7\nconv 1x1 96", 70, 7, 7, 96, 1, 1, (1, 1), (0, 0), 1, 1),
       ("input 20x14x13\nconv 3x3 64 s2 p1", 20, 14, 13, 64, 3, 3, (2, 2), (1, 1), 1, 1),
@@ -100,7 +102,7 @@ import Testing
       }
       #expect(worst < 1e-4, "\(source): max|diff| \(worst)")
     }
-    #expect(byChannelPanels == 3 && byPhaseImages == 8 && byPhasePanels == 2)
+    #expect(byChannelPanels == 3 && byPhaseImages == 9 && byPhasePanels == 3)
   }
 
   /// The fully connected kernel against its definition: feature counts that are not multiples of 16 (the
