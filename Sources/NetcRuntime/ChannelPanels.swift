@@ -30,14 +30,17 @@ public func netcPackChannelPanels(_ weight: UnsafePointer<Float>, outC: Int, kdi
 }
 
 /// How netcConvByChannelPanels splits `g`: (32-channel panel, 8-pixel block) tiles, whose sums build up
-/// K block by K block in `sums`, 256 floats each; per worker, the input's im2col for one K block as 32-pixel
-/// panels.
+/// K block by K block in `sums`, 256 floats each; the input's im2col as 32-pixel panels, K block by K
+/// block, packed once for all threads when it takes at most 4 MiB, else per thread one K block at a time.
 struct NetcChannelPanelPlan {
   let pixels: Int, kdim: Int, channelPanels: Int, pixelBlocks: Int, pixelPanels: Int
   var tiles: Int { channelPanels * pixelBlocks }
   var sums: Int { tiles * 256 }
   var perWorker: Int { NetcGemmBlocking.kc * pixelPanels * 32 }
-  var scratch: Int { sums + netcWorkers * perWorker }
+  /// The whole im2col as panels: K blocks of kc rows, each [pixel panel][rows][32].
+  var whole: Int { kdim * pixelPanels * 32 }
+  var sharesPanels: Bool { whole <= 1 << 20 }
+  var scratch: Int { sums + (sharesPanels ? whole : netcWorkers * perWorker) }
 
   init(_ g: NetcConvGeometry) {
     pixels = g.outH * g.outW
@@ -50,7 +53,9 @@ struct NetcChannelPanelPlan {
 
 /// One batch item of `g` (see netcUsesChannelPanels): `b` and `source` give the im2col as netcGemm reads
 /// it, `weight` comes from netcPackChannelPanels, `scratch` holds NetcChannelPanelPlan(g).scratch floats.
-/// The tiles are dealt to the workers panel by panel, so that each reads only its share of the weights.
+/// The tiles go out in runs, channel panel by channel panel, so that a run reads only its share of the
+/// weights. When the im2col is packed once for all, the runs are a few per thread, claimed by whichever
+/// thread is free; otherwise one per thread, each packing the panels of each K block itself.
 @inline(never)
 func netcConvByChannelPanels(_ g: NetcConvGeometry, _ source: NetcGemmSource, _ b: UnsafePointer<Float>, _ ldb: Int,
                              weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
@@ -58,16 +63,28 @@ func netcConvByChannelPanels(_ g: NetcConvGeometry, _ source: NetcGemmSource, _ 
                              act: Int, slope: Float, scratch: UnsafeMutablePointer<Float>) {
   let plan = NetcChannelPanelPlan(g)
   let kc = NetcGemmBlocking.kc, pixels = plan.pixels, kdim = plan.kdim
-  let workers = max(1, min(netcWorkers, plan.tiles, g.outC * pixels * kdim / (1 << 16)))
-  netcParallel(workers, work: Int.max) { w in
-    let mine = (plan.tiles * w / workers)..<(plan.tiles * (w + 1) / workers)
-    let panels = scratch + plan.sums + w * plan.perWorker
+  let shared = plan.sharesPanels, whole = scratch + plan.sums
+  if shared {
+    let kBlocks = (kdim + kc - 1) / kc, jobs = kBlocks * plan.pixelPanels
+    netcParallel(jobs, work: plan.whole) { j in
+      let k0 = j / plan.pixelPanels * kc, pp = j % plan.pixelPanels, kb = min(kc, kdim - k0)
+      netcPackPanel(source, b, ldb, k0: k0, kb: kb, col: pp * 32, width: min(32, pixels - pp * 32),
+                    whole + k0 * plan.pixelPanels * 32 + pp * kb * 32)
+    }
+  }
+  let parts = netcParts(plan.tiles, work: g.outC * pixels * kdim, perThread: shared ? 4 : 1)
+  netcParallelParts(parts) { part, slot in
+    let mine = (plan.tiles * part / parts)..<(plan.tiles * (part + 1) / parts)
+    let own = scratch + plan.sums + slot * plan.perWorker
     var k0 = 0
     while k0 < kdim {
       let kb = min(kc, kdim - k0)
-      for pp in 0..<plan.pixelPanels {
-        netcPackPanel(source, b, ldb, k0: k0, kb: kb, col: pp * 32, width: min(32, pixels - pp * 32),
-                      panels + pp * kb * 32)
+      let panels = shared ? whole + k0 * plan.pixelPanels * 32 : own
+      if !shared {
+        for pp in 0..<plan.pixelPanels {
+          netcPackPanel(source, b, ldb, k0: k0, kb: kb, col: pp * 32, width: min(32, pixels - pp * 32),
+                        own + pp * kb * 32)
+        }
       }
       let first = k0 == 0, last = k0 + kb == kdim
       for t in mine {
