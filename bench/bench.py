@@ -125,10 +125,11 @@ def measure(netc, name, batch, runs, warmup, prepared, tmp):
     finally:
         for w in workers.values():
             w.close()
-    return {c: statistics.median(times[c]) for c in CONTENDERS}, peaks
+    quartiles = {c: statistics.quantiles(times[c], n=4) if len(times[c]) > 1 else times[c] * 3 for c in CONTENDERS}
+    return {c: statistics.median(times[c]) for c in CONTENDERS}, peaks, {c: (q[0], q[2]) for c, q in quartiles.items()}
 
 
-def markdown(results, batch8, runs, runs8):
+def markdown(results, batch8, runs, runs8, spreads):
     lines = [f"Batch 1, fp32, median of {runs} interleaved runs after warm-up, in ms; ratio to ONNX Runtime in "
              "parentheses; peak resident memory in MiB.", "",
              "| network | " + " | ".join(LABELS[c] for c in CONTENDERS) + " |",
@@ -136,6 +137,11 @@ def markdown(results, batch8, runs, runs8):
     for name, (med, peak) in results.items():
         cells = [f"{med[c]:.1f} ({med[c] / med['ort']:.2f}x)" for c in CONTENDERS]
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    lines += ["", "The same runs' middle half (25th to 75th percentile), in ms: how much the machine moved them.", "",
+              "| network | " + " | ".join(LABELS[c] for c in CONTENDERS) + " |",
+              "|---|" + "---|" * len(CONTENDERS)]
+    for name, spread in spreads.items():
+        lines.append(f"| {name} | " + " | ".join(f"{spread[c][0]:.1f}-{spread[c][1]:.1f}" for c in CONTENDERS) + " |")
     lines += ["", "| peak memory, MiB | " + " | ".join(LABELS[c] for c in CONTENDERS) + " |",
               "|---|" + "---|" * len(CONTENDERS)]
     for name, (med, peak) in results.items():
@@ -201,20 +207,20 @@ def main():
     ap.add_argument("--nets", default=",".join(NETS))
     ap.add_argument("--out", default=os.path.join(ROOT, "bench", "results"))
     args = ap.parse_args()
-    results, batch8 = {}, {}
+    results, batch8, spreads = {}, {}, {}
     with tempfile.TemporaryDirectory() as tmp:
         for name in args.nets.split(","):
             print(f"{name}:", flush=True)
             prepared = prepare(args.netc, name, tmp)
-            med, peak = measure(args.netc, name, 1, args.runs, args.warmup, prepared, tmp)
+            med, peak, spreads[name] = measure(args.netc, name, 1, args.runs, args.warmup, prepared, tmp)
             results[name] = (med, peak)
             print("  batch 1: " + ", ".join(f"{c} {med[c]:.1f} ms ({med[c] / med['ort']:.2f}x)" for c in CONTENDERS),
                   flush=True)
             if args.batch8_runs > 0:
-                med8, _ = measure(args.netc, name, 8, args.batch8_runs, 1, prepared, tmp)
+                med8, _, _ = measure(args.netc, name, 8, args.batch8_runs, 1, prepared, tmp)
                 batch8[name] = (med8, None)
                 print("  batch 8: " + ", ".join(f"{c} {8000 / med8[c]:.1f} img/s" for c in CONTENDERS), flush=True)
-    text = markdown(results, batch8, args.runs, args.batch8_runs)
+    text = markdown(results, batch8, args.runs, args.batch8_runs, spreads)
     stamp = time.strftime("%Y-%m-%d")
     with open(args.out + ".md", "w") as f:
         f.write(f"<!-- bench/run.sh, {stamp} -->\n" + text)

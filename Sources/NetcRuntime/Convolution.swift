@@ -163,7 +163,17 @@ func netcSplitPhases(_ g: NetcConvGeometry, _ x: UnsafePointer<Float>, _ dst: Un
       }
       if jLo > 0 { row.update(repeating: 0, count: jLo) }
       let src = plane + ih * g.inW + b - g.padL
-      for j in jLo..<jHi { row[j] = src[j * g.sW] }
+      var j = jLo
+      if g.sW == 2 {
+        // Sixteen columns from the even lanes of 32 floats; strictly before jHi, so that the load's last
+        // float (column 2j + 31) is a column of this row.
+        while j + 16 < jHi {
+          let v = UnsafeRawPointer(src + 2 * j).loadUnaligned(as: SIMD32<Float>.self)
+          UnsafeMutableRawPointer(row + j).storeBytes(of: v.evenHalf, as: SIMD16<Float>.self)
+          j += 16
+        }
+      }
+      while j < jHi { row[j] = src[j * g.sW]; j += 1 }
       if jHi < pitch { (row + jHi).update(repeating: 0, count: pitch - jHi) }
     }
   }

@@ -38,6 +38,8 @@ import Testing
       ("input 5x13x12\nconv 3x3 9 s2 p1", 5, 13, 12, 9, 3, 3, (2, 2), (1, 1), 1, 1),
       ("input 3x23x20\nconv 7x7 16 s2 p3", 3, 23, 20, 16, 7, 7, (2, 2), (3, 3), 1, 1),
       ("input 40x9x9\nconv 1x1 20 s2", 40, 9, 9, 20, 1, 1, (2, 2), (0, 0), 1, 1),
+      // Rows wide enough for the phase split's 16-column vector copies (stride 2), then a scalar tail.
+      ("input 4x9x75\nconv 3x3 8 s2 p1", 4, 9, 75, 8, 3, 3, (2, 2), (1, 1), 1, 1),
       ("input 3x30x29\nconv 11x11 8 stride=4 pad=2", 3, 30, 29, 8, 11, 11, (4, 4), (2, 2), 1, 1),
       ("input 6x17x19\nconv 3x5 10 stride=2x3 pad=1x2 groups=2", 6, 17, 19, 10, 3, 5, (2, 3), (1, 2), 1, 2),
       ("input 4x10x11\nconv 2x2 8 stride=3", 4, 10, 11, 8, 2, 2, (3, 3), (0, 0), 1, 1),
@@ -102,7 +104,7 @@ import Testing
       }
       #expect(worst < 1e-4, "\(source): max|diff| \(worst)")
     }
-    #expect(byChannelPanels == 3 && byPhaseImages == 9 && byPhasePanels == 3)
+    #expect(byChannelPanels == 3 && byPhaseImages == 10 && byPhasePanels == 3)
   }
 
   /// The fully connected kernel against its definition: feature counts that are not multiples of 16 (the
