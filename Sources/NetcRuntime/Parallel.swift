@@ -191,6 +191,8 @@ public func netcAllocateFloats(_ n: Int) -> UnsafeMutablePointer<Float> {
   var raw: UnsafeMutableRawPointer?
   #if canImport(Glibc) || canImport(Darwin)
     if posix_memalign(&raw, huge ? 2 << 20 : 64, bytes) != 0 { raw = nil }
+  #else
+    raw = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64)
   #endif
   guard let raw else { fatalError("netc: out of memory allocating \(bytes) bytes") }
   #if canImport(Glibc)
@@ -205,5 +207,7 @@ public func netcAllocateFloats(_ n: Int) -> UnsafeMutablePointer<Float> {
 public func netcRelease(_ p: UnsafeMutablePointer<Float>) {
   #if canImport(Glibc) || canImport(Darwin)
     free(p)
+  #else
+    p.deallocate()
   #endif
 }
