@@ -503,14 +503,16 @@ public func netcElementwise(isMul: Bool, shape: [Int], inputs: [(UnsafePointer<F
                             output: UnsafeMutablePointer<Float>, outStride: Int, act: Int, slope: Float) {
   let dims = shape + [Int](repeating: 1, count: 3 - shape.count)
   let (C, H, W) = (dims[0], dims[1], dims[2])
+  // Each input's dimensions padded to three, once, rather than an array built per element.
+  let padded = inputs.map { $0.2 + [Int](repeating: 1, count: 3 - $0.2.count) }
   for b in 0..<batch {
     let y = output + b * outStride
     for c in 0..<C {
       for h in 0..<H {
         for w in 0..<W {
           var v: Float = isMul ? 1 : 0
-          for (ptr, stride, s) in inputs {
-            let d = s + [Int](repeating: 1, count: 3 - s.count)
+          for (i, (ptr, stride, _)) in inputs.enumerated() {
+            let d = padded[i]
             let idx = ((d[0] == 1 ? 0 : c) * d[1] + (d[1] == 1 ? 0 : h)) * d[2] + (d[2] == 1 ? 0 : w)
             let t = ptr[b * stride + idx]
             v = isMul ? v * t : v + t
