@@ -2129,10 +2129,9 @@ public func netcParallel(_ count: Int, work: Int, _ body: (Int) -> Void) {
 
 /// Runs body(part, slot) for part in 0..<parts over the cores, each part claimed by whichever thread is
 /// free; `slot` (0..<netcWorkers) names the thread, so that a part can use that thread's scratch. Parts
-/// go out in order, so consecutive parts tend to run on one thread. The kernels split their work into
-/// several parts per thread rather than one: on a shared machine one core is often slower than the
-/// other for a while (another tenant on its sibling), and equal halves would leave the faster one
-/// waiting for the slower one at the end of every kernel.
+/// are claimed in order. The kernels split their work into several parts per thread rather than one: on
+/// a shared machine one core is often slower than the other for a while (another tenant's load), and
+/// equal halves would leave the faster one waiting for the slower one at the end of every kernel.
 @inline(__always)
 public func netcParallelParts(_ parts: Int, _ body: (Int, Int) -> Void) {
   if parts <= 1 || netcWorkers == 1 {
