@@ -293,12 +293,21 @@ struct NetcTile {
     x = V(repeating: a7); c70.addProduct(x, b0); c71.addProduct(x, b1)
   }
 
-  /// Loads the tile from `p`, [8][32] floats.
+  /// Sets the tile to `p`, [8][32] floats.
   @inline(__always)
-  mutating func forEachRowLoad(_ p: UnsafePointer<Float>) {
+  mutating func load(from p: UnsafePointer<Float>) {
     @inline(__always) func ld(_ i: Int) -> V { UnsafeRawPointer(p + 16 * i).loadUnaligned(as: V.self) }
     c00 = ld(0); c01 = ld(1); c10 = ld(2); c11 = ld(3); c20 = ld(4); c21 = ld(5); c30 = ld(6); c31 = ld(7)
     c40 = ld(8); c41 = ld(9); c50 = ld(10); c51 = ld(11); c60 = ld(12); c61 = ld(13); c70 = ld(14); c71 = ld(15)
+  }
+
+  /// Writes the tile to `p` as [8][32] floats.
+  @inline(__always)
+  func store(to p: UnsafeMutablePointer<Float>) {
+    forEachRow { r, lo, hi in
+      UnsafeMutableRawPointer(p + r * 32).storeBytes(of: lo, as: V.self)
+      UnsafeMutableRawPointer(p + r * 32 + 16).storeBytes(of: hi, as: V.self)
+    }
   }
 
   /// Calls body(r, left 16 columns, right 16 columns) for the 8 rows.
@@ -967,28 +976,30 @@ func netcConvByChannelPanels(_ g: NetcConvGeometry, _ source: NetcGemmSource, _ 
                              act: Int, slope: Float, scratch: UnsafeMutablePointer<Float>) {
   let plan = NetcChannelPanelPlan(g)
   let kc = NetcGemmBlocking.kc, pixels = plan.pixels, kdim = plan.kdim
-  let shared = plan.sharesPanels, whole = scratch + plan.sums
+  let shared = plan.sharesPanels, panelsBase = scratch + plan.sums
+  /// Pixel panel pp of K block k0..<k0+kb into `panels`, the block's [pixel panel][kb][32].
+  @inline(__always) func pack(_ k0: Int, _ kb: Int, _ pp: Int, _ panels: UnsafeMutablePointer<Float>) {
+    netcPackPanel(source, b, ldb, k0: k0, kb: kb, col: pp * 32, width: min(32, pixels - pp * 32), panels + pp * kb * 32)
+  }
   if shared {
-    let kBlocks = (kdim + kc - 1) / kc, jobs = kBlocks * plan.pixelPanels
+    let jobs = (kdim + kc - 1) / kc * plan.pixelPanels
     netcParallel(jobs, work: plan.whole) { j in
-      let k0 = j / plan.pixelPanels * kc, pp = j % plan.pixelPanels, kb = min(kc, kdim - k0)
-      netcPackPanel(source, b, ldb, k0: k0, kb: kb, col: pp * 32, width: min(32, pixels - pp * 32),
-                    whole + k0 * plan.pixelPanels * 32 + pp * kb * 32)
+      let k0 = j / plan.pixelPanels * kc
+      pack(k0, min(kc, kdim - k0), j % plan.pixelPanels, panelsBase + k0 * plan.pixelPanels * 32)
     }
   }
   let parts = netcParts(plan.tiles, work: g.outC * pixels * kdim, perThread: shared ? 4 : 1)
   netcParallelParts(parts) { part, slot in
     let mine = (plan.tiles * part / parts)..<(plan.tiles * (part + 1) / parts)
-    let own = scratch + plan.sums + slot * plan.perWorker
     var k0 = 0
     while k0 < kdim {
       let kb = min(kc, kdim - k0)
-      let panels = shared ? whole + k0 * plan.pixelPanels * 32 : own
-      if !shared {
-        for pp in 0..<plan.pixelPanels {
-          netcPackPanel(source, b, ldb, k0: k0, kb: kb, col: pp * 32, width: min(32, pixels - pp * 32),
-                        own + pp * kb * 32)
-        }
+      let panels: UnsafeMutablePointer<Float>
+      if shared {
+        panels = panelsBase + k0 * plan.pixelPanels * 32
+      } else {
+        panels = panelsBase + slot * plan.perWorker
+        for pp in 0..<plan.pixelPanels { pack(k0, kb, pp, panels) }
       }
       let first = k0 == 0, last = k0 + kb == kdim
       for t in mine {
@@ -1076,8 +1087,8 @@ func netcConvFromPhases(_ g: NetcConvGeometry, _ p: NetcPhaseImages, weight: Uns
   guard tiles > 0 else { return }
   let parts = min(tiles, 8 * netcWorkers)
   let channelStride = p.rows * p.pitch
-  let chunk = max(1, 2304 / taps)
-  let batchTiles = kdim > 2304 ? 32 : 1  // tiles whose partial sums wait on the stack at once
+  let chunk = max(1, 2304 / taps)  // input channels per chunk of K
+  let batchTiles = chunk < g.inC ? 32 : 1  // tiles whose partial sums wait on the stack between chunks
   netcParallel(parts, work: g.outC * pixels * kdim) { part in
     withUnsafeTemporaryAllocation(of: Float.self, capacity: 256 * batchTiles) { sumBuffer in
       let sums = sumBuffer.baseAddress!
@@ -1098,9 +1109,7 @@ func netcConvFromPhases(_ g: NetcConvGeometry, _ p: NetcPhaseImages, weight: Uns
             let x0 = at(0), x1 = at(1), x2 = at(2), x3 = at(3), x4 = at(4), x5 = at(5), x6 = at(6), x7 = at(7)
             let sum = sums + (t - t0) * 256
             var acc = NetcTile()
-            if c0 > 0 {
-              acc.forEachRowLoad(sum)
-            }
+            if c0 > 0 { acc.load(from: sum) }
             var w = weight + (cp * kdim + c0 * taps) * 32
             // Tap (kh, kw) is image (kh % sH, kw % sW) shifted by (kh / sH, kw / sW): phase and shift are
             // stepped, not divided out.
@@ -1126,10 +1135,7 @@ func netcConvFromPhases(_ g: NetcConvGeometry, _ p: NetcPhaseImages, weight: Uns
                 if rowPhase == p.sH { rowPhase = 0; rowShift += 1 }
               }
             }
-            acc.forEachRow { r, lo, hi in
-              UnsafeMutableRawPointer(sum + r * 32).storeBytes(of: lo, as: V.self)
-              UnsafeMutableRawPointer(sum + r * 32 + 16).storeBytes(of: hi, as: V.self)
-            }
+            acc.store(to: sum)
             if c1 == g.inC {
               netcStoreTransposed(sum, channel: cp * 32, pixel: pb * 8, g.outC, pixels, bias, residual, output, act,
                                   slope)
@@ -1588,10 +1594,9 @@ struct NetcWinogradPlan {
     // threads (196 tiles of a 56x56 map on two threads are 112 + 84, not 96 + 96 + 4). Otherwise they
     // split the output channels, so that each reads only its part of the filters.
     let count = tilesH * tilesW, sixteens = (count + 15) / 16
-    let needed = max((count + cap - 1) / cap, 2 * netcWorkers)
+    let byCap = (count + cap - 1) / cap, needed = max(byCap, 2 * netcWorkers)
     let filtersLarger = g.outC > count
-    let blocks = filtersLarger ? (count + cap - 1) / cap
-      : min(sixteens, (needed + netcWorkers - 1) / netcWorkers * netcWorkers)
+    let blocks = filtersLarger ? byCap : min(sixteens, (needed + netcWorkers - 1) / netcWorkers * netcWorkers)
     tiles = min(cap, (sixteens + max(1, blocks) - 1) / max(1, blocks) * 16)
     ldv = tiles + 16
     // A 16-tile chunk reads 16 n + 2 (n = 2) or 16 n + 4 (n = 4) staging columns past its first tile's n tw.
@@ -1788,10 +1793,7 @@ func netcWinogradKernel(_ k: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<
                         _ c: UnsafeMutablePointer<Float>) {
   var acc = NetcTile()
   acc.accumulate(k, a, b, ldb)
-  acc.forEachRow { r, lo, hi in
-    UnsafeMutableRawPointer(c + r * 32).storeBytes(of: lo, as: SIMD16<Float>.self)
-    UnsafeMutableRawPointer(c + r * 32 + 16).storeBytes(of: hi, as: SIMD16<Float>.self)
-  }
+  acc.store(to: c)
 }
 
 /// The left half of netcWinogradKernel's tile: c[8 x 16] (row stride 32) = a[8 x k] * b[k x 16].
@@ -2144,7 +2146,7 @@ public func netcParallelParts(_ parts: Int, _ body: (Int, Int) -> Void) {
 /// How many parts to split work of `units` independent units into: about `perThread` per thread, at
 /// most `units`, and none that would do less than `minimum` work (in multiply-adds) each.
 @inline(__always)
-public func netcParts(_ units: Int, work: Int, perThread: Int = 4, minimum: Int = 1 << 16) -> Int {
+public func netcParts(_ units: Int, work: Int, perThread: Int, minimum: Int = 1 << 16) -> Int {
   max(1, min(units, perThread * netcWorkers, work / minimum))
 }
 

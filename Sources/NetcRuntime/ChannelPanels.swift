@@ -63,28 +63,30 @@ func netcConvByChannelPanels(_ g: NetcConvGeometry, _ source: NetcGemmSource, _ 
                              act: Int, slope: Float, scratch: UnsafeMutablePointer<Float>) {
   let plan = NetcChannelPanelPlan(g)
   let kc = NetcGemmBlocking.kc, pixels = plan.pixels, kdim = plan.kdim
-  let shared = plan.sharesPanels, whole = scratch + plan.sums
+  let shared = plan.sharesPanels, panelsBase = scratch + plan.sums
+  /// Pixel panel pp of K block k0..<k0+kb into `panels`, the block's [pixel panel][kb][32].
+  @inline(__always) func pack(_ k0: Int, _ kb: Int, _ pp: Int, _ panels: UnsafeMutablePointer<Float>) {
+    netcPackPanel(source, b, ldb, k0: k0, kb: kb, col: pp * 32, width: min(32, pixels - pp * 32), panels + pp * kb * 32)
+  }
   if shared {
-    let kBlocks = (kdim + kc - 1) / kc, jobs = kBlocks * plan.pixelPanels
+    let jobs = (kdim + kc - 1) / kc * plan.pixelPanels
     netcParallel(jobs, work: plan.whole) { j in
-      let k0 = j / plan.pixelPanels * kc, pp = j % plan.pixelPanels, kb = min(kc, kdim - k0)
-      netcPackPanel(source, b, ldb, k0: k0, kb: kb, col: pp * 32, width: min(32, pixels - pp * 32),
-                    whole + k0 * plan.pixelPanels * 32 + pp * kb * 32)
+      let k0 = j / plan.pixelPanels * kc
+      pack(k0, min(kc, kdim - k0), j % plan.pixelPanels, panelsBase + k0 * plan.pixelPanels * 32)
     }
   }
   let parts = netcParts(plan.tiles, work: g.outC * pixels * kdim, perThread: shared ? 4 : 1)
   netcParallelParts(parts) { part, slot in
     let mine = (plan.tiles * part / parts)..<(plan.tiles * (part + 1) / parts)
-    let own = scratch + plan.sums + slot * plan.perWorker
     var k0 = 0
     while k0 < kdim {
       let kb = min(kc, kdim - k0)
-      let panels = shared ? whole + k0 * plan.pixelPanels * 32 : own
-      if !shared {
-        for pp in 0..<plan.pixelPanels {
-          netcPackPanel(source, b, ldb, k0: k0, kb: kb, col: pp * 32, width: min(32, pixels - pp * 32),
-                        own + pp * kb * 32)
-        }
+      let panels: UnsafeMutablePointer<Float>
+      if shared {
+        panels = panelsBase + k0 * plan.pixelPanels * 32
+      } else {
+        panels = panelsBase + slot * plan.perWorker
+        for pp in 0..<plan.pixelPanels { pack(k0, kb, pp, panels) }
       }
       let first = k0 == 0, last = k0 + kb == kdim
       for t in mine {
@@ -172,8 +174,8 @@ func netcConvFromPhases(_ g: NetcConvGeometry, _ p: NetcPhaseImages, weight: Uns
   guard tiles > 0 else { return }
   let parts = min(tiles, 8 * netcWorkers)
   let channelStride = p.rows * p.pitch
-  let chunk = max(1, 2304 / taps)
-  let batchTiles = kdim > 2304 ? 32 : 1  // tiles whose partial sums wait on the stack at once
+  let chunk = max(1, 2304 / taps)  // input channels per chunk of K
+  let batchTiles = chunk < g.inC ? 32 : 1  // tiles whose partial sums wait on the stack between chunks
   netcParallel(parts, work: g.outC * pixels * kdim) { part in
     withUnsafeTemporaryAllocation(of: Float.self, capacity: 256 * batchTiles) { sumBuffer in
       let sums = sumBuffer.baseAddress!
@@ -194,9 +196,7 @@ func netcConvFromPhases(_ g: NetcConvGeometry, _ p: NetcPhaseImages, weight: Uns
             let x0 = at(0), x1 = at(1), x2 = at(2), x3 = at(3), x4 = at(4), x5 = at(5), x6 = at(6), x7 = at(7)
             let sum = sums + (t - t0) * 256
             var acc = NetcTile()
-            if c0 > 0 {
-              acc.forEachRowLoad(sum)
-            }
+            if c0 > 0 { acc.load(from: sum) }
             var w = weight + (cp * kdim + c0 * taps) * 32
             // Tap (kh, kw) is image (kh % sH, kw % sW) shifted by (kh / sH, kw / sW): phase and shift are
             // stepped, not divided out.
@@ -222,10 +222,7 @@ func netcConvFromPhases(_ g: NetcConvGeometry, _ p: NetcPhaseImages, weight: Uns
                 if rowPhase == p.sH { rowPhase = 0; rowShift += 1 }
               }
             }
-            acc.forEachRow { r, lo, hi in
-              UnsafeMutableRawPointer(sum + r * 32).storeBytes(of: lo, as: V.self)
-              UnsafeMutableRawPointer(sum + r * 32 + 16).storeBytes(of: hi, as: V.self)
-            }
+            acc.store(to: sum)
             if c1 == g.inC {
               netcStoreTransposed(sum, channel: cp * 32, pixel: pb * 8, g.outC, pixels, bias, residual, output, act,
                                   slope)

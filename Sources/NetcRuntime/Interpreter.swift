@@ -52,8 +52,8 @@ public final class Interpreter {
       throw TensorFileError("running this network at batch \(batch) needs \(needed) bytes of activations, above the limit of \(memoryLimit)")
     }
     arenaCount = count
-    arena = Self.allocate(max(1, count))
-    scratch = Self.allocate(max(1, scratchSize))
+    arena = netcAllocateFloats(max(1, count))
+    scratch = netcAllocateFloats(max(1, scratchSize))
     for n in graph.nodes { prepared.append(try prepare(n, weights)) }
   }
 
@@ -63,18 +63,16 @@ public final class Interpreter {
     for p in owned { netcRelease(p) }
   }
 
-  static func allocate(_ n: Int) -> UnsafeMutablePointer<Float> { netcAllocateFloats(n) }
-
   /// A tensor read straight into a buffer of its own.
   private func readOwned(_ name: String, count: Int, _ w: some WeightProvider) throws -> UnsafeMutablePointer<Float> {
-    let p = Self.allocate(max(1, count))
+    let p = netcAllocateFloats(max(1, count))
     owned.append(p)
     try w.read(name, into: UnsafeMutableBufferPointer(start: p, count: count))
     return p
   }
 
   private func copyOwned(_ xs: [Float]) -> UnsafeMutablePointer<Float> {
-    let p = Self.allocate(max(1, xs.count))
+    let p = netcAllocateFloats(max(1, xs.count))
     xs.withUnsafeBufferPointer { p.update(from: $0.baseAddress!, count: xs.count) }
     owned.append(p)
     return p

@@ -291,12 +291,21 @@ struct NetcTile {
     x = V(repeating: a7); c70.addProduct(x, b0); c71.addProduct(x, b1)
   }
 
-  /// Loads the tile from `p`, [8][32] floats.
+  /// Sets the tile to `p`, [8][32] floats.
   @inline(__always)
-  mutating func forEachRowLoad(_ p: UnsafePointer<Float>) {
+  mutating func load(from p: UnsafePointer<Float>) {
     @inline(__always) func ld(_ i: Int) -> V { UnsafeRawPointer(p + 16 * i).loadUnaligned(as: V.self) }
     c00 = ld(0); c01 = ld(1); c10 = ld(2); c11 = ld(3); c20 = ld(4); c21 = ld(5); c30 = ld(6); c31 = ld(7)
     c40 = ld(8); c41 = ld(9); c50 = ld(10); c51 = ld(11); c60 = ld(12); c61 = ld(13); c70 = ld(14); c71 = ld(15)
+  }
+
+  /// Writes the tile to `p` as [8][32] floats.
+  @inline(__always)
+  func store(to p: UnsafeMutablePointer<Float>) {
+    forEachRow { r, lo, hi in
+      UnsafeMutableRawPointer(p + r * 32).storeBytes(of: lo, as: V.self)
+      UnsafeMutableRawPointer(p + r * 32 + 16).storeBytes(of: hi, as: V.self)
+    }
   }
 
   /// Calls body(r, left 16 columns, right 16 columns) for the 8 rows.

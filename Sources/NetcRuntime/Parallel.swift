@@ -59,7 +59,7 @@ public func netcParallelParts(_ parts: Int, _ body: (Int, Int) -> Void) {
 /// How many parts to split work of `units` independent units into: about `perThread` per thread, at
 /// most `units`, and none that would do less than `minimum` work (in multiply-adds) each.
 @inline(__always)
-public func netcParts(_ units: Int, work: Int, perThread: Int = 4, minimum: Int = 1 << 16) -> Int {
+public func netcParts(_ units: Int, work: Int, perThread: Int, minimum: Int = 1 << 16) -> Int {
   max(1, min(units, perThread * netcWorkers, work / minimum))
 }
 

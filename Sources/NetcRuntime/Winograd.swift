@@ -64,10 +64,9 @@ struct NetcWinogradPlan {
     // threads (196 tiles of a 56x56 map on two threads are 112 + 84, not 96 + 96 + 4). Otherwise they
     // split the output channels, so that each reads only its part of the filters.
     let count = tilesH * tilesW, sixteens = (count + 15) / 16
-    let needed = max((count + cap - 1) / cap, 2 * netcWorkers)
+    let byCap = (count + cap - 1) / cap, needed = max(byCap, 2 * netcWorkers)
     let filtersLarger = g.outC > count
-    let blocks = filtersLarger ? (count + cap - 1) / cap
-      : min(sixteens, (needed + netcWorkers - 1) / netcWorkers * netcWorkers)
+    let blocks = filtersLarger ? byCap : min(sixteens, (needed + netcWorkers - 1) / netcWorkers * netcWorkers)
     tiles = min(cap, (sixteens + max(1, blocks) - 1) / max(1, blocks) * 16)
     ldv = tiles + 16
     // A 16-tile chunk reads 16 n + 2 (n = 2) or 16 n + 4 (n = 4) staging columns past its first tile's n tw.
@@ -264,10 +263,7 @@ func netcWinogradKernel(_ k: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<
                         _ c: UnsafeMutablePointer<Float>) {
   var acc = NetcTile()
   acc.accumulate(k, a, b, ldb)
-  acc.forEachRow { r, lo, hi in
-    UnsafeMutableRawPointer(c + r * 32).storeBytes(of: lo, as: SIMD16<Float>.self)
-    UnsafeMutableRawPointer(c + r * 32 + 16).storeBytes(of: hi, as: SIMD16<Float>.self)
-  }
+  acc.store(to: c)
 }
 
 /// The left half of netcWinogradKernel's tile: c[8 x 16] (row stride 32) = a[8 x k] * b[k x 16].
