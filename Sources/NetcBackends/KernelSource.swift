@@ -682,7 +682,7 @@ public func netcConvScratch(_ g: NetcConvGeometry) -> Int {
 /// The weights of `g` ([outC][inC/groups][kH][kW]) as netcConv2d reads them.
 public func netcConvWeights(_ weight: UnsafePointer<Float>, _ g: NetcConvGeometry) -> [Float] {
   let tile = netcWinogradTile(g)
-  if tile != 0 { return netcWinogradWeights(weight, outC: g.outC, inC: g.inC, tile: tile) }
+  if tile != 0 { return netcWinogradWeights(weight, outC: g.outC, inC: g.inC, tile: tile, kernel: g.kH) }
   let kdim = g.inC / g.groups * g.kH * g.kW
   if netcUsesPhasePanels(g) || netcUsesChannelPanels(g) { return netcPackChannelPanels(weight, outC: g.outC, kdim: kdim) }
   return netcPackWeights(weight, outC: g.outC, groups: g.groups, kdim: kdim)
@@ -1528,18 +1528,20 @@ public func netcAdaptivePool(channels: Int, inH: Int, inW: Int, outH: Int, outW:
     }
   }
 }
-// 3x3 stride-1 convolutions by Winograd's minimal filtering F(n x n, 3x3), n = 2 or 4: each n x n output
-// tile is Y = A^T [sum over input channels of U ⊙ V] A with U = G g G^T (the filter, transformed at load)
-// and V = B^T d B (the tile's (n+2) x (n+2) input patch), so a tile costs (n+2)^2 multiply-adds per input
-// and output channel instead of 9 n^2: 16 instead of 36 for n = 2, 36 instead of 144 for n = 4. The sum
-// over channels is (n+2)^2 GEMMs, one per position of the transformed tile, over blocks of tiles sized so
+// 3x3 and 5x5 stride-1 convolutions by Winograd's minimal filtering F(n x n, r x r): F(2x2, 3x3),
+// F(4x4, 3x3) and F(2x2, 5x5). Each n x n output tile is Y = A^T [sum over input channels of U ⊙ V] A
+// with U = G g G^T (the filter, transformed at load) and V = B^T d B (the tile's a x a input patch,
+// a = n + r - 1), so a tile costs a^2 multiply-adds per input and output channel instead of r^2 n^2: 16
+// instead of 36 for F(2x2, 3x3), 36 instead of 144 for F(4x4, 3x3) and 36 instead of 100 for F(2x2, 5x5).
+// The last two share their six points (0, ±1, ±2 and infinity), so their B^T is the same matrix. The sum
+// over channels is a^2 GEMMs, one per position of the transformed tile, over blocks of tiles sized so
 // that a block's transformed input stays in L2. Like Kernels.swift, this file is copied into the Swift
 // that `netc emit` writes: only the standard library.
 
 /// Whether netcConv2d computes `g` by Winograd, and so wants the weights of `netcWinogradWeights`.
 public func netcUsesWinograd(_ g: NetcConvGeometry) -> Bool { netcWinogradTile(g) != 0 }
 
-/// The output tile netcConv2d computes `g` by: 0 (the GEMM), 2 or 4. It depends on the geometry alone, so
+/// The output tile netcConv2d computes `g` by: 0 (not by Winograd), 2 or 4. It depends on the geometry alone, so
 /// the interpreter and the emitted code always agree. F(4x4) does 2.25x fewer multiplications than
 /// F(2x2), but its transforms cost more per input and output channel: measured on Zen 5 (one and two
 /// threads, input from memory), F(2x2) is 1.3 to 2x faster than F(4x4) on VGG's and ResNet's layers of
@@ -1548,15 +1550,18 @@ public func netcUsesWinograd(_ g: NetcConvGeometry) -> Bool { netcWinogradTile(g
 /// transformed weights (4x the filters, F(2x2)'s 16/9) come from memory for too few tiles, and on 7x7
 /// maps its 2x2 tiles waste a third of the work. Both need 8 channels in and out: with 3 input channels
 /// the transforms cost more than they save. Below 6x6 the transformed weights are read for too few tiles.
+/// A 5x5 kernel takes F(2x2, 5x5) from 16 channels in and out: AlexNet's 64 -> 192 layer at 27x27.
 public func netcWinogradTile(_ g: NetcConvGeometry) -> Int {
-  guard g.kH == 3, g.kW == 3, g.sH == 1, g.sW == 1, g.dH == 1, g.dW == 1, g.groups == 1, g.padT >= 0, g.padL >= 0
+  guard g.kH == g.kW, g.kH == 3 || g.kH == 5, g.sH == 1, g.sW == 1, g.dH == 1, g.dW == 1, g.groups == 1,
+        g.padT >= 0, g.padL >= 0
   else { return 0 }
   guard g.inC >= 8, g.inC <= 4096, g.outC >= 8, g.outC <= 4096, g.inH <= 1 << 14, g.inW <= 1 << 14 else { return 0 }
   guard g.outH >= 6 && g.outW >= 6 else { return 0 }
+  if g.kH == 5 { return g.inC >= 16 && g.outC >= 16 ? 2 : 0 }
   return g.outH >= 28 && g.outW >= 28 && g.inC >= 384 && g.outC >= 384 ? 4 : 2
 }
 
-/// Scratch floats netcWinogradConv2d needs for `g` (any 3x3 stride-1 geometry) and output tile 2 or 4;
+/// Scratch floats netcWinogradConv2d needs for `g` (a 3x3 or 5x5 stride-1 geometry) and output tile 2 or 4;
 /// Int.max when it would not fit an Int, which no allocation passes.
 public func netcWinogradScratch(_ g: NetcConvGeometry, tile: Int) -> Int {
   let (total, overflow) = NetcWinogradPlan(g, tile: tile).perWorker.multipliedReportingOverflow(by: netcWorkers)
@@ -1565,7 +1570,7 @@ public func netcWinogradScratch(_ g: NetcConvGeometry, tile: Int) -> Int {
 
 /// How a Winograd convolution is blocked; every worker's buffers are `perWorker` floats of the scratch.
 struct NetcWinogradPlan {
-  /// The output tile's side n, the input patch's side n + 2, and the positions of the transformed tile.
+  /// The output tile's side n, the input patch's side n + r - 1, and the positions of the transformed tile.
   let n: Int, alpha: Int, positions: Int
   let tilesH: Int, tilesW: Int
   /// Tiles per block: the transformed input of a block, positions x inC x tiles floats, about 1 MiB.
@@ -1583,7 +1588,7 @@ struct NetcWinogradPlan {
 
   init(_ g: NetcConvGeometry, tile: Int) {
     n = tile == 4 ? 4 : 2
-    alpha = n + 2
+    alpha = n + g.kH - 1
     positions = alpha * alpha
     tilesH = (g.outH + n - 1) / n
     tilesW = (g.outW + n - 1) / n
@@ -1599,7 +1604,7 @@ struct NetcWinogradPlan {
     let blocks = filtersLarger ? byCap : min(sixteens, (needed + netcWorkers - 1) / netcWorkers * netcWorkers)
     tiles = min(cap, (sixteens + max(1, blocks) - 1) / max(1, blocks) * 16)
     ldv = tiles + 16
-    // A 16-tile chunk reads 16 n + 2 (n = 2) or 16 n + 4 (n = 4) staging columns past its first tile's n tw.
+    // A 16-tile chunk reads at most 16 n + 4 staging columns past its first tile's n tw.
     stageWidth = (n * tilesW + 16 * n + 4 + 15) / 16 * 16
     zeroWidth = (g.inW + 15) / 16 * 16
     posStride = g.inC * ldv + 16
@@ -1607,31 +1612,44 @@ struct NetcWinogradPlan {
   }
 }
 
-/// The filters as Winograd F(tile x tile, 3x3) reads them: for each block of 8 output channels, that
-/// block of U[pos] (outC x inC, packed by `netcPackWeights`) for each position of the transformed tile,
-/// one after the other. `weight` is [outC][inC][3][3].
-public func netcWinogradWeights(_ weight: UnsafePointer<Float>, outC: Int, inC: Int, tile: Int) -> [Float] {
-  // G, in Double so that only the final rounding is lost.
+/// The filters as Winograd F(tile x tile, kernel x kernel) reads them: for each block of 8 output
+/// channels, that block of U[pos] (outC x inC, packed by `netcPackWeights`) for each position of the
+/// transformed tile, one after the other. `weight` is [outC][inC][kernel][kernel], kernel 3 or 5 (5 with
+/// tile 2).
+public func netcWinogradWeights(_ weight: UnsafePointer<Float>, outC: Int, inC: Int, tile: Int, kernel: Int) -> [Float] {
+  // G, in Double so that only the final rounding is lost. F(4x4, 3x3) and F(2x2, 5x5) evaluate the filter
+  // at 0, 1, -1, 2, -2 (scaled by 1/4, -1/6, -1/6, 1/24, 1/24 to match B^T) and take its last tap for
+  // infinity.
+  let r = kernel
   var gm: [[Double]] = [[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]]
-  if tile == 4 {
-    let a: Double = 1.0 / 6, b: Double = 1.0 / 12, c: Double = 1.0 / 24
-    gm = [[0.25, 0, 0], [-a, -a, -a], [-a, a, -a], [c, b, a], [c, -b, a], [0, 0, 1]]
+  if tile == 4 || r == 5 {
+    let points: [Double] = [0, 1, -1, 2, -2], scales: [Double] = [0.25, -1.0 / 6, -1.0 / 6, 1.0 / 24, 1.0 / 24]
+    gm = []
+    for j in 0..<5 {
+      var row = [Double](repeating: scales[j], count: r)
+      for k in 1..<r { row[k] = row[k - 1] * points[j] }
+      gm.append(row)
+    }
+    gm.append((0..<r).map { $0 == r - 1 ? 1 : 0 })
   }
   let alpha = gm.count, positions = alpha * alpha
   var u = [Float](repeating: 0, count: positions * outC * inC)
-  var gg = [Double](repeating: 0, count: alpha * 3)
+  var gg = [Double](repeating: 0, count: alpha * r)
   for o in 0..<outC {
     for i in 0..<inC {
-      let g = weight + (o * inC + i) * 9
-      for r in 0..<alpha {
-        for c in 0..<3 {
-          gg[r * 3 + c] = gm[r][0] * Double(g[c]) + gm[r][1] * Double(g[3 + c]) + gm[r][2] * Double(g[6 + c])
+      let g = weight + (o * inC + i) * r * r
+      for a in 0..<alpha {
+        for c in 0..<r {
+          var sum = 0.0
+          for k in 0..<r { sum += gm[a][k] * Double(g[k * r + c]) }
+          gg[a * r + c] = sum
         }
       }
-      for r in 0..<alpha {
+      for a in 0..<alpha {
         for c in 0..<alpha {
-          let v = gg[r * 3] * gm[c][0] + gg[r * 3 + 1] * gm[c][1] + gg[r * 3 + 2] * gm[c][2]
-          u[((r * alpha + c) * outC + o) * inC + i] = Float(v)
+          var v = 0.0
+          for k in 0..<r { v += gg[a * r + k] * gm[c][k] }
+          u[((a * alpha + c) * outC + o) * inC + i] = Float(v)
         }
       }
     }
@@ -1653,9 +1671,9 @@ public func netcWinogradWeights(_ weight: UnsafePointer<Float>, outC: Int, inC: 
   return packed
 }
 
-/// A 3x3 stride-1 convolution by F(tile x tile, 3x3), tile 2 or 4, the epilogue (bias, residual,
-/// activation) applied as each output tile is written. `weight` comes from `netcWinogradWeights` with the
-/// same tile, `scratch` holds `netcWinogradScratch(g, tile:)` floats.
+/// A 3x3 or 5x5 stride-1 convolution by F(tile x tile, 3x3), tile 2 or 4, or F(2x2, 5x5), the epilogue
+/// (bias, residual, activation) applied as each output tile is written. `weight` comes from
+/// `netcWinogradWeights` with the same tile, `scratch` holds `netcWinogradScratch(g, tile:)` floats.
 @inline(never)
 public func netcWinogradConv2d(_ g: NetcConvGeometry, tile: Int, batch: Int, input: UnsafePointer<Float>,
                                inStride: Int, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
@@ -1667,7 +1685,11 @@ public func netcWinogradConv2d(_ g: NetcConvGeometry, tile: Int, batch: Int, inp
   let mBlocks = (g.outC + 7) / 8
   let total = batch * plan.tilesH * plan.tilesW
   guard total > 0 else { return }
-  let blocks = (total + plan.tiles - 1) / plan.tiles
+  // The fewest blocks of at most plan.tiles tiles, their bounds spread evenly over the 16-tile chunks: 196
+  // tiles (a 28x28 map) in four blocks are 48 + 48 + 48 + 52, not 64 + 64 + 64 + 4, which left one
+  // thread with twice the other's work.
+  let chunks = (total + 15) / 16, chunksPerBlock = plan.tiles / 16
+  let blocks = (chunks + chunksPerBlock - 1) / chunksPerBlock
   // Units of (block, part of the output channels), claimed by whichever thread is free. Too few blocks
   // to go round: the threads also split the output channels, each transforming the input of a block
   // once, the first time it takes a unit of it.
@@ -1683,10 +1705,10 @@ public func netcWinogradConv2d(_ g: NetcConvGeometry, tile: Int, batch: Int, inp
       let zero = stage + plan.alpha * plan.stageWidth
       if held[16 * slot] == -1 { stage.update(repeating: 0, count: plan.alpha * plan.stageWidth + plan.zeroWidth) }
       let blk = u / parts, part = u % parts
-      let t0 = blk * plan.tiles, t1 = min(total, t0 + plan.tiles)
+      let t0 = 16 * (chunks * blk / blocks), t1 = min(total, 16 * (chunks * (blk + 1) / blocks))
       if blk != held[16 * slot] {
-        if plan.n == 4 {
-          netcWinogradInput4(g, plan, input, inStride, t0, t1, v, stage, zero, m)
+        if plan.alpha == 6 {
+          netcWinogradInput6(g, plan, input, inStride, t0, t1, v, stage, zero, m)
         } else {
           netcWinogradInput(g, plan, input, inStride, t0, t1, v, stage, zero)
         }
@@ -1816,9 +1838,10 @@ func netcWinogradKernel16(_ k: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointe
   put(0, c0); put(1, c1); put(2, c2); put(3, c3); put(4, c4); put(5, c5); put(6, c6); put(7, c7)
 }
 
-/// F(2x2, 3x3)'s Y = A^T M A, A^T = [1 1 1 0; 0 1 -1 -1], for output channels 8mb..<8mb+8, 32 tiles from t0
-/// (those below t1), then bias, residual and activation, stored. `m` is [16 positions][8][32]. Sixteen
-/// tiles in one tile row, all inside the output, are stored as two interleaved rows; other tiles one by one.
+/// Y = A^T M A of the 2x2 output tiles, F(2x2, 3x3)'s (A^T = [1 1 1 0; 0 1 -1 -1]) or F(2x2, 5x5)'s (A^T =
+/// [1 1 1 1 1 0; 0 1 -1 2 -2 1]), for output channels 8mb..<8mb+8, 32 tiles from t0 (those below t1), then
+/// bias, residual and activation, stored. `m` is [16 or 36 positions][8][32]. Sixteen tiles in one tile
+/// row, all inside the output, are stored as two interleaved rows; other tiles one by one.
 @inline(__always)
 func netcWinogradOutput(_ g: NetcConvGeometry, _ plan: NetcWinogradPlan, _ m: UnsafePointer<Float>, _ mb: Int,
                         _ t0: Int, _ t1: Int, _ e: NetcEpilogue, _ output: UnsafeMutablePointer<Float>,
@@ -1835,14 +1858,26 @@ func netcWinogradOutput(_ g: NetcConvGeometry, _ plan: NetcWinogradPlan, _ m: Un
       @inline(__always) func ld(_ pos: Int) -> V16 {
         UnsafeRawPointer(m + pos * 256 + r * 32 + 16 * h).loadUnaligned(as: V16.self)
       }
-      // A^T M: the four columns of both output rows, then A on the right.
-      let m0 = ld(0), m1 = ld(1), m2 = ld(2), m3 = ld(3), m4 = ld(4), m5 = ld(5), m6 = ld(6), m7 = ld(7)
-      let m8 = ld(8), m9 = ld(9), m10 = ld(10), m11 = ld(11), m12 = ld(12), m13 = ld(13), m14 = ld(14), m15 = ld(15)
-      let a0 = m0 + m4 + m8, a1 = m1 + m5 + m9, a2 = m2 + m6 + m10, a3 = m3 + m7 + m11
-      let b0 = m4 - m8 - m12, b1 = m5 - m9 - m13, b2 = m6 - m10 - m14, b3 = m7 - m11 - m15
       let bv = V16(repeating: bias)
-      let y00 = a0 + a1 + a2 + bv, y01 = a1 - a2 - a3 + bv
-      let y10 = b0 + b1 + b2 + bv, y11 = b1 - b2 - b3 + bv
+      var y00 = bv, y01 = bv, y10 = bv, y11 = bv
+      if plan.alpha == 4 {
+        // A^T M: the four columns of both output rows, then A on the right.
+        let m0 = ld(0), m1 = ld(1), m2 = ld(2), m3 = ld(3), m4 = ld(4), m5 = ld(5), m6 = ld(6), m7 = ld(7)
+        let m8 = ld(8), m9 = ld(9), m10 = ld(10), m11 = ld(11), m12 = ld(12), m13 = ld(13), m14 = ld(14), m15 = ld(15)
+        let a0 = m0 + m4 + m8, a1 = m1 + m5 + m9, a2 = m2 + m6 + m10, a3 = m3 + m7 + m11
+        let b0 = m4 - m8 - m12, b1 = m5 - m9 - m13, b2 = m6 - m10 - m14, b3 = m7 - m11 - m15
+        y00 += a0 + a1 + a2; y01 += a1 - a2 - a3
+        y10 += b0 + b1 + b2; y11 += b1 - b2 - b3
+      } else {
+        // A^T down the six columns, then A along the two rows.
+        @inline(__always) func column(_ j: Int) -> (V16, V16) {
+          netcAT6to2(ld(j), ld(6 + j), ld(12 + j), ld(18 + j), ld(24 + j), ld(30 + j))
+        }
+        let c0 = column(0), c1 = column(1), c2 = column(2), c3 = column(3), c4 = column(4), c5 = column(5)
+        let top = netcAT6to2(c0.0, c1.0, c2.0, c3.0, c4.0, c5.0)
+        let bottom = netcAT6to2(c0.1, c1.1, c2.1, c3.1, c4.1, c5.1)
+        y00 += top.0; y01 += top.1; y10 += bottom.0; y11 += bottom.1
+      }
       let rowId = t / plan.tilesW, tw = t % plan.tilesW
       let b = rowId / plan.tilesH, th = rowId % plan.tilesH
       if t + 16 <= t1 && tw + 16 <= plan.tilesW && 2 * tw + 32 <= g.outW && 2 * th + 2 <= g.outH {
@@ -1916,6 +1951,14 @@ where V.Scalar == Float {
           4 * d1 - 5 * d3 + d5)
 }
 
+/// A^T of F(2x2, 5x5) applied to a column of six: [1 1 1 1 1 0; 0 1 -1 2 -2 1].
+@inline(__always)
+func netcAT6to2(_ m0: SIMD16<Float>, _ m1: SIMD16<Float>, _ m2: SIMD16<Float>, _ m3: SIMD16<Float>,
+                _ m4: SIMD16<Float>, _ m5: SIMD16<Float>) -> (SIMD16<Float>, SIMD16<Float>) {
+  let p = m1 + m2, q = m1 - m2, r = m3 + m4, s = m3 - m4
+  return (m0 + p + r, q + 2 * s + m5)
+}
+
 /// A^T of F(4x4, 3x3) applied to a column of six: [1 1 1 1 1 0; 0 1 -1 2 -2 0; 0 1 1 4 4 0; 0 1 -1 8 -8 1].
 @inline(__always)
 func netcAT6(_ m0: SIMD16<Float>, _ m1: SIMD16<Float>, _ m2: SIMD16<Float>, _ m3: SIMD16<Float>, _ m4: SIMD16<Float>,
@@ -1924,10 +1967,10 @@ func netcAT6(_ m0: SIMD16<Float>, _ m1: SIMD16<Float>, _ m2: SIMD16<Float>, _ m3
   return (m0 + p + r, q + 2 * s, p + 4 * r, q + 8 * s + m5)
 }
 
-/// F(4x4, 3x3)'s netcWinogradInput: 36 matrices, six staging rows, tiles four columns apart; `columns`
-/// holds 96 floats.
+/// netcWinogradInput for the six-point transforms, F(4x4, 3x3) and F(2x2, 5x5): 36 matrices, six staging
+/// rows, tiles n columns apart; `columns` holds 96 floats.
 @inline(__always)
-func netcWinogradInput4(_ g: NetcConvGeometry, _ plan: NetcWinogradPlan, _ input: UnsafePointer<Float>, _ inStride: Int,
+func netcWinogradInput6(_ g: NetcConvGeometry, _ plan: NetcWinogradPlan, _ input: UnsafePointer<Float>, _ inStride: Int,
                         _ t0: Int, _ t1: Int, _ v: UnsafeMutablePointer<Float>, _ stage: UnsafeMutablePointer<Float>,
                         _ zero: UnsafePointer<Float>, _ columns: UnsafeMutablePointer<Float>) {
   typealias V16 = SIMD16<Float>
@@ -1938,8 +1981,9 @@ func netcWinogradInput4(_ g: NetcConvGeometry, _ plan: NetcWinogradPlan, _ input
     let tw1 = min(plan.tilesW, tw0 + (t1 - t))
     let b = rowId / plan.tilesH, th = rowId % plan.tilesH
     let lane0 = t - t0
-    let lo = max(0, 4 * tw0 - g.padL), hi = min(g.inW, 4 * tw1 - g.padL + 2)
-    let ih = 4 * th - g.padT
+    let n = plan.n
+    let lo = max(0, n * tw0 - g.padL), hi = min(g.inW, n * tw1 - g.padL + 6 - n)
+    let ih = n * th - g.padT
     for ic in 0..<g.inC {
       let x = input + b * inStride + ic * plane
       @inline(__always) func row(_ r: Int) -> UnsafePointer<Float> {
@@ -1970,16 +2014,17 @@ func netcWinogradInput4(_ g: NetcConvGeometry, _ plan: NetcWinogradPlan, _ input
         s0[3 * sw + i] = c.3[0]; s0[4 * sw + i] = c.4[0]; s0[5 * sw + i] = c.5[0]
         i += 1
       }
-      // Tile tw reads staging columns 4tw..4tw+5, gathered into `columns` as six vectors of 16 tiles: the
-      // SIMD64 even/odd halves that would do it compile to lane-by-lane copies on the stack.
+      // Tile tw reads staging columns n tw..n tw + 5, gathered into `columns` as six vectors of 16 tiles:
+      // the SIMD64 even/odd halves that would do it compile to lane-by-lane copies on the stack.
       var tw = tw0
       while tw < tw1 {
         let dst = v + ic * ldv + lane0 + (tw - tw0)
         for r in 0..<6 {
-          let s = stage + r * sw + 4 * tw
+          let s = stage + r * sw + n * tw
           for q in 0..<16 {
-            columns[q] = s[4 * q]; columns[16 + q] = s[4 * q + 1]; columns[32 + q] = s[4 * q + 2]
-            columns[48 + q] = s[4 * q + 3]; columns[64 + q] = s[4 * q + 4]; columns[80 + q] = s[4 * q + 5]
+            let c = s + n * q
+            columns[q] = c[0]; columns[16 + q] = c[1]; columns[32 + q] = c[2]
+            columns[48 + q] = c[3]; columns[64 + q] = c[4]; columns[80 + q] = c[5]
           }
           let c = netcBT6(ld(columns, 0), ld(columns, 16), ld(columns, 32), ld(columns, 48), ld(columns, 64),
                           ld(columns, 80))
@@ -2118,7 +2163,7 @@ public let netcWorkers: Int = {
 @inline(__always)
 public func netcParallel(_ count: Int, work: Int, _ body: (Int) -> Void) {
   if count <= 1 || work < 1 << 15 || netcWorkers == 1 {
-    for i in 0..<count { body(i) }
+    netcSerially(count, body)
   } else if count <= 8 * netcWorkers {
     NetcThreadPool.shared.run(count) { i, _ in body(i) }
   } else {
@@ -2137,10 +2182,18 @@ public func netcParallel(_ count: Int, work: Int, _ body: (Int) -> Void) {
 @inline(__always)
 public func netcParallelParts(_ parts: Int, _ body: (Int, Int) -> Void) {
   if parts <= 1 || netcWorkers == 1 {
-    for i in 0..<parts { body(i, 0) }
+    netcSerially(parts) { body($0, 0) }
   } else {
     NetcThreadPool.shared.run(parts, body)
   }
+}
+
+/// body(0..<count) on the calling thread. Not inlined, so that `body` is compiled on its own as it is for
+/// the pool: inlined into a kernel's serial path, the tile loops of netcConvFromPhases spilled their
+/// accumulators to the stack on every multiply-add (AlexNet's 5x5 layer on one thread: 20 ms instead of 4).
+@inline(never)
+func netcSerially(_ count: Int, _ body: (Int) -> Void) {
+  for i in 0..<count { body(i) }
 }
 
 /// How many parts to split work of `units` independent units into: about `perThread` per thread, at

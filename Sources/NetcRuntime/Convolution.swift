@@ -97,7 +97,7 @@ public func netcConvScratch(_ g: NetcConvGeometry) -> Int {
 /// The weights of `g` ([outC][inC/groups][kH][kW]) as netcConv2d reads them.
 public func netcConvWeights(_ weight: UnsafePointer<Float>, _ g: NetcConvGeometry) -> [Float] {
   let tile = netcWinogradTile(g)
-  if tile != 0 { return netcWinogradWeights(weight, outC: g.outC, inC: g.inC, tile: tile) }
+  if tile != 0 { return netcWinogradWeights(weight, outC: g.outC, inC: g.inC, tile: tile, kernel: g.kH) }
   let kdim = g.inC / g.groups * g.kH * g.kW
   if netcUsesPhasePanels(g) || netcUsesChannelPanels(g) { return netcPackChannelPanels(weight, outC: g.outC, kdim: kdim) }
   return netcPackWeights(weight, outC: g.outC, groups: g.groups, kdim: kdim)

@@ -31,7 +31,7 @@ public let netcWorkers: Int = {
 @inline(__always)
 public func netcParallel(_ count: Int, work: Int, _ body: (Int) -> Void) {
   if count <= 1 || work < 1 << 15 || netcWorkers == 1 {
-    for i in 0..<count { body(i) }
+    netcSerially(count, body)
   } else if count <= 8 * netcWorkers {
     NetcThreadPool.shared.run(count) { i, _ in body(i) }
   } else {
@@ -50,10 +50,18 @@ public func netcParallel(_ count: Int, work: Int, _ body: (Int) -> Void) {
 @inline(__always)
 public func netcParallelParts(_ parts: Int, _ body: (Int, Int) -> Void) {
   if parts <= 1 || netcWorkers == 1 {
-    for i in 0..<parts { body(i, 0) }
+    netcSerially(parts) { body($0, 0) }
   } else {
     NetcThreadPool.shared.run(parts, body)
   }
+}
+
+/// body(0..<count) on the calling thread. Not inlined, so that `body` is compiled on its own as it is for
+/// the pool: inlined into a kernel's serial path, the tile loops of netcConvFromPhases spilled their
+/// accumulators to the stack on every multiply-add (AlexNet's 5x5 layer on one thread: 20 ms instead of 4).
+@inline(never)
+func netcSerially(_ count: Int, _ body: (Int) -> Void) {
+  for i in 0..<count { body(i) }
 }
 
 /// How many parts to split work of `units` independent units into: about `perThread` per thread, at

@@ -139,7 +139,7 @@ import Testing
     }
   }
 
-  /// Winograd F(2x2, 3x3) and F(4x4, 3x3) against the definition, through the kernels directly (whatever
+  /// Winograd F(2x2, 3x3), F(4x4, 3x3) and F(2x2, 5x5) against the definition, through the kernels directly (whatever
   /// netcConv2d would choose): output maps of 1x1, 2x2, odd and even sizes (partial tiles at the right and
   /// bottom), padding 1 and 0, channel counts that are not multiples of 8, several tile blocks, blocks of 32
   /// tiles (many input channels), 16-tile runs stored whole and one by one, bias, residual and activations,
@@ -152,18 +152,21 @@ import Testing
       (40, 16, 34, 40, 1, true, NetcAct.relu), (24, 8, 36, 70, 1, true, NetcAct.relu6), (520, 10, 7, 7, 1, false, NetcAct.leaky),
       (9, 11, 4, 3, 0, false, NetcAct.none), (200, 8, 30, 30, 1, true, NetcAct.relu),
     ]
-    for tile in [2, 4] {
-      for (cin, cout, h, w, pad, hasResidual, act) in cases {
-        let oh = h + 2 * pad - 2, ow = w + 2 * pad - 2
-        let g = NetcConvGeometry(inC: cin, inH: h, inW: w, outC: cout, outH: oh, outW: ow, kH: 3, kW: 3, sH: 1, sW: 1,
+    for (tile, k) in [(2, 3), (4, 3), (2, 5)] {
+      for (cin, cout, h, w, pad3, hasResidual, act) in cases {
+        // A 5x5 kernel gets the inputs and padding that give its 3x3 case's output size.
+        let pad = k == 5 ? 2 * pad3 : pad3, grow = k == 5 ? 2 - 2 * pad3 : 0
+        let (h, w) = (h + grow, w + grow)
+        let oh = h + 2 * pad - k + 1, ow = w + 2 * pad - k + 1
+        let g = NetcConvGeometry(inC: cin, inH: h, inW: w, outC: cout, outH: oh, outW: ow, kH: k, kW: k, sH: 1, sW: 1,
                                  padT: pad, padL: pad, dH: 1, dW: 1, groups: 1)
         var rng = SplitMix64(seed: UInt64(cin * 1000 + cout))
         let x = (0..<(2 * cin * h * w)).map { _ in Float(rng.normal()) }
-        let wt = (0..<(cout * cin * 9)).map { _ in Float(rng.normal() * (2 / Double(cin * 9)).squareRoot()) }
+        let wt = (0..<(cout * cin * k * k)).map { _ in Float(rng.normal() * (2 / Double(cin * k * k)).squareRoot()) }
         let bias = (0..<cout).map { Float($0) * 0.25 - 1 }
         let res = (0..<(2 * cout * oh * ow)).map { _ in Float(rng.normal()) }
-        let u = wt.withUnsafeBufferPointer { netcWinogradWeights($0.baseAddress!, outC: cout, inC: cin, tile: tile) }
-        #expect(u.count == (tile + 2) * (tile + 2) * ((cout + 7) / 8 * 8) * cin)
+        let u = wt.withUnsafeBufferPointer { netcWinogradWeights($0.baseAddress!, outC: cout, inC: cin, tile: tile, kernel: k) }
+        #expect(u.count == (tile + k - 1) * (tile + k - 1) * ((cout + 7) / 8 * 8) * cin)
         let scratchCount = netcWinogradScratch(g, tile: tile)
         let scratch = UnsafeMutablePointer<Float>.allocate(capacity: scratchCount)
         defer { scratch.deallocate() }
@@ -191,11 +194,11 @@ import Testing
               for j in 0..<ow {
                 var s = Double(bias[o])
                 for ci in 0..<cin {
-                  for p in 0..<3 {
-                    for q in 0..<3 {
+                  for p in 0..<k {
+                    for q in 0..<k {
                       let ih = i - pad + p, iw = j - pad + q
                       guard ih >= 0, ih < h, iw >= 0, iw < w else { continue }
-                      s += Double(wt[((o * cin + ci) * 3 + p) * 3 + q]) * Double(x[((b * cin + ci) * h + ih) * w + iw])
+                      s += Double(wt[((o * cin + ci) * k + p) * k + q]) * Double(x[((b * cin + ci) * h + ih) * w + iw])
                     }
                   }
                 }
@@ -208,7 +211,7 @@ import Testing
             }
           }
         }
-        #expect(worst < 1e-4, "F(\(tile)): \(cin)x\(h)x\(w) -> \(cout), pad \(pad): max|diff| \(worst)")
+        #expect(worst < 1e-4, "F(\(tile), \(k)): \(cin)x\(h)x\(w) -> \(cout), pad \(pad): max|diff| \(worst)")
       }
     }
   }
