@@ -322,6 +322,12 @@ func netcMicroKernel(_ kb: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Fl
                      _ ldc: Int, height: Int, width: Int, first: Bool, last: Bool, _ e: NetcEpilogue,
                      row: Int, col: Int, tile: UnsafeMutablePointer<Float>) {
   typealias V = SIMD16<Float>
+  if last {
+    for r in 0..<height {
+      if let res = e.residual { netcPrefetch(res + (row + r) * e.ldr + col); netcPrefetch(res + (row + r) * e.ldr + col + 16) }
+      netcPrefetchForWriting(c + r * ldc); netcPrefetchForWriting(c + r * ldc + 16)
+    }
+  }
   var acc = NetcTile()
   acc.accumulate(kb, a, b, 32)
   // Partial tiles go through `tile`, so the stores below never leave C.
