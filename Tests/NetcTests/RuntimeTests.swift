@@ -54,6 +54,11 @@ import Testing
       ("input 70x7x7\nconv 1x1 96", 70, 7, 7, 96, 1, 1, (1, 1), (0, 0), 1, 1),
       ("input 20x14x13\nconv 3x3 64 s2 p1", 20, 14, 13, 64, 3, 3, (2, 2), (1, 1), 1, 1),
       ("input 300x2x5\nconv 1x1 72", 300, 2, 5, 72, 1, 1, (1, 1), (0, 0), 1, 1),
+      // A 1x1 GEMM reading its input in place: a partial last panel (575 pixels), two K blocks, two
+      // 512-column chunks, a partial row block; then enough output channels that A outgrows L2 and the row
+      // blocks go outermost.
+      ("input 300x23x25\nconv 1x1 13", 300, 23, 25, 13, 1, 1, (1, 1), (0, 0), 1, 1),
+      ("input 256x9x30\nconv 1x1 600", 256, 9, 30, 600, 1, 1, (1, 1), (0, 0), 1, 1),
     ]
     var byChannelPanels = 0, byPhaseImages = 0, byPhasePanels = 0
     for (source, cin, h, w, cout, kh, kw, stride, pad, dil, groups) in cases {
