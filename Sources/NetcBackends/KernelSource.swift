@@ -193,7 +193,8 @@ struct NetcGemmTiles {
 /// (a 1x1 convolution's input) is read in place, a full panel's rows `ldb` floats apart, and panel by
 /// panel through every row block while A fits in L2, so that each panel comes from memory once and stays
 /// in L1 for the row blocks: packing it first cost as much as the strided reads it was meant to avoid
-/// (a 1x1 convolution 512 -> 128 over 28x28: 0.55 -> 0.49 ms, 256 -> 64 over 56x56: 0.53 -> 0.49 ms).
+/// (two threads, minima of interleaved runs: a 1x1 convolution 512 -> 128 over 28x28 0.55 -> 0.52 ms,
+/// 256 -> 64 over 56x56 0.57 -> 0.49 ms).
 /// Other sources are gathered into packed panels.
 @inline(never)
 func netcGemmRange(_ m: Int, _ n: Int, _ k: Int, _ packedA: UnsafePointer<Float>, _ b: UnsafePointer<Float>,
@@ -342,7 +343,9 @@ func netcMicroKernel(_ kb: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Fl
   typealias V = SIMD16<Float>
   if last {
     for r in 0..<height {
-      if let res = e.residual { netcPrefetch(res + (row + r) * e.ldr + col); netcPrefetch(res + (row + r) * e.ldr + col + 16) }
+      if let res = e.residual {
+        netcPrefetch(res + (row + r) * e.ldr + col); netcPrefetch(res + (row + r) * e.ldr + col + 16)
+      }
       netcPrefetchForWriting(c + r * ldc); netcPrefetchForWriting(c + r * ldc + 16)
     }
   }
@@ -1119,12 +1122,13 @@ func netcTranspose8(_ r0: SIMD8<Float>, _ r1: SIMD8<Float>, _ r2: SIMD8<Float>, 
 /// Whether netcConv2d computes `g` from its phase images with netcConvFromPhases: an undilated,
 /// ungrouped convolution not done by Winograd, with more than one tap, a K from 256 to 8192 and output
 /// channels that fill their 32-channel panels to at least 80% (ResNet's stride-2 3x3 layers, AlexNet's
-/// 11x11 stride-4 stem and its 5x5 layer, whose one "phase image" is the padded input). Below that K a
+/// 11x11 stride-4 stem; at stride 1 the one "phase image" is the padded input). Below that K a
 /// tile's transposed store is not paid for by its products (the 7x7 stems: K = 147); a 1x1 kernel steps a
 /// whole channel per K and is better read as a matrix. Measured against gathering im2col panels for the
 /// GEMM (two threads, input from memory, interleaved): 128 channels 56 -> 28 1.23 -> 0.96 ms, 64 -> 128
 /// channels 0.53 -> 0.48 ms, 256 channels 28 -> 14 1.01 -> 0.91 ms, AlexNet's stem 0.62 -> 0.51 ms and its
-/// 5x5 layer 1.20 -> 1.00 ms; 512 channels 14 -> 7 (K = 4608, in chunks of K) one thread 3.4 -> 2.5-3.0 ms.
+/// 5x5 layer (by Winograd since) 1.20 -> 1.00 ms; 512 channels 14 -> 7 (K = 4608, in chunks of K) one
+/// thread 3.4 -> 2.5-3.0 ms.
 public func netcUsesPhasePanels(_ g: NetcConvGeometry) -> Bool {
   let kdim = g.inC * g.kH * g.kW
   return g.groups == 1 && g.dH == 1 && g.dW == 1 && g.outC <= 1 << 16 && (g.outC + 31) / 32 * 32 * 4 <= g.outC * 5
@@ -1679,10 +1683,12 @@ struct NetcWinogradPlan {
 /// channels, that block of U[pos] (outC x inC, packed by `netcPackWeights`) for each position of the
 /// transformed tile, one after the other. `weight` is [outC][inC][kernel][kernel], kernel 3 or 5 (5 with
 /// tile 2).
-public func netcWinogradWeights(_ weight: UnsafePointer<Float>, outC: Int, inC: Int, tile: Int, kernel: Int) -> [Float] {
+public func netcWinogradWeights(_ weight: UnsafePointer<Float>, outC: Int, inC: Int, tile: Int,
+                                kernel: Int) -> [Float] {
   // G, in Double so that only the final rounding is lost. F(4x4, 3x3) and F(2x2, 5x5) evaluate the filter
   // at 0, 1, -1, 2, -2 (scaled by 1/4, -1/6, -1/6, 1/24, 1/24 to match B^T) and take its last tap for
   // infinity.
+  precondition(kernel == 3 || (kernel == 5 && tile == 2), "netc: no Winograd F(\(tile)x\(tile), \(kernel)x\(kernel))")
   let r = kernel
   var gm: [[Double]] = [[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]]
   if tile == 4 || r == 5 {
@@ -2106,7 +2112,6 @@ func netcWinogradInput6(_ g: NetcConvGeometry, _ plan: NetcWinogradPlan, _ input
   }
 }
 
-/// F(4x4, 3x3)'s netcWinogradOutput. `m` is [36 positions][8][32] and 256 floats more, where the 16
 /// p[0..<n] = act(p + residual), n a multiple of 4: by 16, then by 4.
 @inline(__always)
 func netcEpilogueRow(_ p: UnsafeMutablePointer<Float>, _ residual: UnsafePointer<Float>?, _ n: Int, _ act: Int,
@@ -2126,6 +2131,7 @@ func netcEpilogueRow(_ p: UnsafeMutablePointer<Float>, _ residual: UnsafePointer
   while i + 4 <= n { apply(i, SIMD4<Float>.self); i += 4 }
 }
 
+/// F(4x4, 3x3)'s netcWinogradOutput. `m` is [36 positions][8][32] and 256 floats more, where the 16
 /// outputs of 16 tiles wait for their stores; A^T down the columns is done in place.
 @inline(__always)
 func netcWinogradOutput4(_ g: NetcConvGeometry, _ plan: NetcWinogradPlan, _ m: UnsafeMutablePointer<Float>, _ mb: Int,
@@ -2253,7 +2259,8 @@ public func netcParallelParts(_ parts: Int, _ body: (Int, Int) -> Void) {
 
 /// body(0..<count) on the calling thread. Not inlined, so that `body` is compiled on its own as it is for
 /// the pool: inlined into a kernel's serial path, the tile loops of netcConvFromPhases spilled their
-/// accumulators to the stack on every multiply-add (AlexNet's 5x5 layer on one thread: 20 ms instead of 4).
+/// accumulators to the stack on every multiply-add (a 5x5 convolution 64 -> 192 over 27x27, by that path
+/// on one thread: 20 ms instead of 4.4).
 @inline(never)
 func netcSerially(_ count: Int, _ body: (Int) -> Void) {
   for i in 0..<count { body(i) }

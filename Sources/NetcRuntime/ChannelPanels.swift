@@ -184,12 +184,13 @@ func netcTranspose8(_ r0: SIMD8<Float>, _ r1: SIMD8<Float>, _ r2: SIMD8<Float>, 
 /// Whether netcConv2d computes `g` from its phase images with netcConvFromPhases: an undilated,
 /// ungrouped convolution not done by Winograd, with more than one tap, a K from 256 to 8192 and output
 /// channels that fill their 32-channel panels to at least 80% (ResNet's stride-2 3x3 layers, AlexNet's
-/// 11x11 stride-4 stem and its 5x5 layer, whose one "phase image" is the padded input). Below that K a
+/// 11x11 stride-4 stem; at stride 1 the one "phase image" is the padded input). Below that K a
 /// tile's transposed store is not paid for by its products (the 7x7 stems: K = 147); a 1x1 kernel steps a
 /// whole channel per K and is better read as a matrix. Measured against gathering im2col panels for the
 /// GEMM (two threads, input from memory, interleaved): 128 channels 56 -> 28 1.23 -> 0.96 ms, 64 -> 128
 /// channels 0.53 -> 0.48 ms, 256 channels 28 -> 14 1.01 -> 0.91 ms, AlexNet's stem 0.62 -> 0.51 ms and its
-/// 5x5 layer 1.20 -> 1.00 ms; 512 channels 14 -> 7 (K = 4608, in chunks of K) one thread 3.4 -> 2.5-3.0 ms.
+/// 5x5 layer (by Winograd since) 1.20 -> 1.00 ms; 512 channels 14 -> 7 (K = 4608, in chunks of K) one
+/// thread 3.4 -> 2.5-3.0 ms.
 public func netcUsesPhasePanels(_ g: NetcConvGeometry) -> Bool {
   let kdim = g.inC * g.kH * g.kW
   return g.groups == 1 && g.dH == 1 && g.dW == 1 && g.outC <= 1 << 16 && (g.outC + 31) / 32 * 32 * 4 <= g.outC * 5

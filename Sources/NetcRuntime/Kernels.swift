@@ -191,7 +191,8 @@ struct NetcGemmTiles {
 /// (a 1x1 convolution's input) is read in place, a full panel's rows `ldb` floats apart, and panel by
 /// panel through every row block while A fits in L2, so that each panel comes from memory once and stays
 /// in L1 for the row blocks: packing it first cost as much as the strided reads it was meant to avoid
-/// (a 1x1 convolution 512 -> 128 over 28x28: 0.55 -> 0.49 ms, 256 -> 64 over 56x56: 0.53 -> 0.49 ms).
+/// (two threads, minima of interleaved runs: a 1x1 convolution 512 -> 128 over 28x28 0.55 -> 0.52 ms,
+/// 256 -> 64 over 56x56 0.57 -> 0.49 ms).
 /// Other sources are gathered into packed panels.
 @inline(never)
 func netcGemmRange(_ m: Int, _ n: Int, _ k: Int, _ packedA: UnsafePointer<Float>, _ b: UnsafePointer<Float>,
@@ -340,7 +341,9 @@ func netcMicroKernel(_ kb: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Fl
   typealias V = SIMD16<Float>
   if last {
     for r in 0..<height {
-      if let res = e.residual { netcPrefetch(res + (row + r) * e.ldr + col); netcPrefetch(res + (row + r) * e.ldr + col + 16) }
+      if let res = e.residual {
+        netcPrefetch(res + (row + r) * e.ldr + col); netcPrefetch(res + (row + r) * e.ldr + col + 16)
+      }
       netcPrefetchForWriting(c + r * ldc); netcPrefetchForWriting(c + r * ldc + 16)
     }
   }

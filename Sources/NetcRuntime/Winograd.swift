@@ -86,10 +86,12 @@ struct NetcWinogradPlan {
 /// channels, that block of U[pos] (outC x inC, packed by `netcPackWeights`) for each position of the
 /// transformed tile, one after the other. `weight` is [outC][inC][kernel][kernel], kernel 3 or 5 (5 with
 /// tile 2).
-public func netcWinogradWeights(_ weight: UnsafePointer<Float>, outC: Int, inC: Int, tile: Int, kernel: Int) -> [Float] {
+public func netcWinogradWeights(_ weight: UnsafePointer<Float>, outC: Int, inC: Int, tile: Int,
+                                kernel: Int) -> [Float] {
   // G, in Double so that only the final rounding is lost. F(4x4, 3x3) and F(2x2, 5x5) evaluate the filter
   // at 0, 1, -1, 2, -2 (scaled by 1/4, -1/6, -1/6, 1/24, 1/24 to match B^T) and take its last tap for
   // infinity.
+  precondition(kernel == 3 || (kernel == 5 && tile == 2), "netc: no Winograd F(\(tile)x\(tile), \(kernel)x\(kernel))")
   let r = kernel
   var gm: [[Double]] = [[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]]
   if tile == 4 || r == 5 {
@@ -513,7 +515,6 @@ func netcWinogradInput6(_ g: NetcConvGeometry, _ plan: NetcWinogradPlan, _ input
   }
 }
 
-/// F(4x4, 3x3)'s netcWinogradOutput. `m` is [36 positions][8][32] and 256 floats more, where the 16
 /// p[0..<n] = act(p + residual), n a multiple of 4: by 16, then by 4.
 @inline(__always)
 func netcEpilogueRow(_ p: UnsafeMutablePointer<Float>, _ residual: UnsafePointer<Float>?, _ n: Int, _ act: Int,
@@ -533,6 +534,7 @@ func netcEpilogueRow(_ p: UnsafeMutablePointer<Float>, _ residual: UnsafePointer
   while i + 4 <= n { apply(i, SIMD4<Float>.self); i += 4 }
 }
 
+/// F(4x4, 3x3)'s netcWinogradOutput. `m` is [36 positions][8][32] and 256 floats more, where the 16
 /// outputs of 16 tiles wait for their stores; A^T down the columns is done in place.
 @inline(__always)
 func netcWinogradOutput4(_ g: NetcConvGeometry, _ plan: NetcWinogradPlan, _ m: UnsafeMutablePointer<Float>, _ mb: Int,
