@@ -11,16 +11,16 @@
 /// Whether netcConv2d computes `g` by Winograd, and so wants the weights of `netcWinogradWeights`.
 public func netcUsesWinograd(_ g: NetcConvGeometry) -> Bool { netcWinogradTile(g) != 0 }
 
-/// The output tile netcConv2d computes `g` by: 0 (not by Winograd), 2 or 4. It depends on the geometry alone, so
-/// the interpreter and the emitted code always agree. F(4x4) does 2.25x fewer multiplications than
-/// F(2x2), but its transforms cost more per input and output channel: measured on Zen 5 (one and two
-/// threads, input from memory), F(2x2) is 1.3 to 2x faster than F(4x4) on VGG's and ResNet's layers of
-/// 64 to 256 channels (224x224 down to 28x28) and 1.8x faster than the GEMM; F(4x4) only wins from about
-/// 384 channels in and out (VGG's 512-channel 28x28 layers: 7.1 against 9.2 ms). On 14x14 maps F(4x4)'s
-/// transformed weights (4x the filters, F(2x2)'s 16/9) come from memory for too few tiles, and on 7x7
-/// maps its 2x2 tiles waste a third of the work. Both need 8 channels in and out: with 3 input channels
-/// the transforms cost more than they save. Below 6x6 the transformed weights are read for too few tiles.
-/// A 5x5 kernel takes F(2x2, 5x5) from 16 channels in and out: AlexNet's 64 -> 192 layer at 27x27.
+/// The output tile netcConv2d computes `g` by: 0 (not by Winograd), 2 or 4. It depends on the geometry alone,
+/// so the interpreter and the emitted code always agree. F(4x4) does 2.25x fewer multiplications than F(2x2),
+/// but its transforms cost more per input and output channel: measured on Zen 5 (one and two threads, input
+/// from memory), F(2x2) is 1.3 to 2x faster than F(4x4) on VGG's and ResNet's layers of 64 to 256 channels
+/// (224x224 down to 28x28) and 1.8x faster than the GEMM; F(4x4) only wins from about 384 channels in and out
+/// (VGG's 512-channel 28x28 layers: 7.1 against 9.2 ms). On 14x14 maps F(4x4)'s transformed weights (4x the
+/// filters, F(2x2)'s 16/9) come from memory for too few tiles, and on 7x7 maps its 2x2 tiles waste a third of
+/// the work. Both need 8 channels in and out: with 3 input channels the transforms cost more than they save.
+/// Below 6x6 the transformed weights are read for too few tiles. A 5x5 kernel takes F(2x2, 5x5) from 16
+/// channels in and out: AlexNet's 64 -> 192 layer at 27x27.
 public func netcWinogradTile(_ g: NetcConvGeometry) -> Int {
   guard g.kH == g.kW, g.kH == 3 || g.kH == 5, g.sH == 1, g.sW == 1, g.dH == 1, g.dW == 1, g.groups == 1,
         g.padT >= 0, g.padL >= 0

@@ -144,11 +144,11 @@ import Testing
     }
   }
 
-  /// Winograd F(2x2, 3x3), F(4x4, 3x3) and F(2x2, 5x5) against the definition, through the kernels directly (whatever
-  /// netcConv2d would choose): output maps of 1x1, 2x2, odd and even sizes (partial tiles at the right and
-  /// bottom), padding 1 and 0, channel counts that are not multiples of 8, several tile blocks, blocks of 32
-  /// tiles (many input channels), 16-tile runs stored whole and one by one, bias, residual and activations,
-  /// batch 2.
+  /// Winograd F(2x2, 3x3), F(4x4, 3x3) and F(2x2, 5x5) against the definition, through the kernels directly
+  /// (whatever netcConv2d would choose): output maps of 1x1, 2x2, odd and even sizes (partial tiles at the
+  /// right and bottom), padding 1 and 0, channel counts that are not multiples of 8, several tile blocks,
+  /// blocks of 32 tiles (many input channels), 16-tile runs stored whole and one by one, bias, residual and
+  /// activations, batch 2.
   @Test func winogradMatchesItsDefinition() throws {
     // (inC, outC, inH, inW, pad, residual, activation)
     let cases: [(Int, Int, Int, Int, Int, Bool, Int)] = [
@@ -170,7 +170,9 @@ import Testing
         let wt = (0..<(cout * cin * k * k)).map { _ in Float(rng.normal() * (2 / Double(cin * k * k)).squareRoot()) }
         let bias = (0..<cout).map { Float($0) * 0.25 - 1 }
         let res = (0..<(2 * cout * oh * ow)).map { _ in Float(rng.normal()) }
-        let u = wt.withUnsafeBufferPointer { netcWinogradWeights($0.baseAddress!, outC: cout, inC: cin, tile: tile, kernel: k) }
+        let u = wt.withUnsafeBufferPointer {
+          netcWinogradWeights($0.baseAddress!, outC: cout, inC: cin, tile: tile, kernel: k)
+        }
         #expect(u.count == (tile + k - 1) * (tile + k - 1) * ((cout + 7) / 8 * 8) * cin)
         let scratchCount = netcWinogradScratch(g, tile: tile)
         let scratch = UnsafeMutablePointer<Float>.allocate(capacity: scratchCount)
