@@ -2299,8 +2299,8 @@ public func netcParts(_ units: Int, work: Int, perThread: Int, minimum: Int = 1 
 /// far apart (a cache line's round trip between them then takes 340 ns instead of 60 here). Far apart,
 /// two threads were only 1.27x faster than one on GoogLeNet instead of 1.72x: what one core reads of what
 /// the other wrote comes from the other's cache. With each thread keeping to the same part of the picture
-/// from kernel to kernel where the kernels allow it, interleaved medians of GoogLeNet went 25.1 -> 24.0 ms and ResNet-18 23.1 ->
-/// 22.5 ms over runs in both states.
+/// from kernel to kernel where the kernels allow it, interleaved medians over runs in both states went
+/// 25.1 -> 24.0 ms (GoogLeNet) and 23.1 -> 22.5 ms (ResNet-18).
 public final class NetcThreadPool: @unchecked Sendable {
   public static let shared = NetcThreadPool(threads: netcWorkers - 1)
 
@@ -2341,11 +2341,12 @@ public final class NetcThreadPool: @unchecked Sendable {
   /// convolution with the caller alone while a worker's wake-up is on its way, and a job split in two
   /// halves then runs both on the caller.
   ///
-  /// The workers are first kept off the caller's processor. Woken by the caller after a pause, a worker
-  /// was often put on the caller's own vCPU while the other sat idle (the guest kernel counts an idle vCPU
-  /// the host has descheduled as busy): the two then took turns on one vCPU, the worker spinning through
-  /// the caller's share, until the kernel moved one of them. A job of 16 parts of 0.1 ms took 1.7 to
-  /// 3.9 ms after a pause of 0.1 s instead of 0.8, and GoogLeNet's first convolution 2.5 ms instead of 1.4.
+  /// The workers are first kept off the caller's processor. Woken by the caller after a pause, the worker
+  /// was often put on the caller's own vCPU while the other sat idle (sched_getcpu in each part: the
+  /// worker ran all 16 parts of a job on the caller's processor, the caller none), and the two took turns
+  /// on one vCPU. A job of 16 parts of 0.1 ms took 1.7 to 6 ms after a pause of 0.1 s; kept off, 0.95 to
+  /// 1.8 ms (at worst the other vCPU wakes too late to help), and GoogLeNet's first convolution, in
+  /// interleaved runs with ONNX Runtime, went from 2.5 ms (ONNX Runtime's: 1.4) to the same as its.
   public func wakeUp() {
     guard threads > 0, sleepers.load(ordering: .sequentiallyConsistent) > 0 else { return }
     #if os(Linux)
@@ -2465,7 +2466,8 @@ public final class NetcThreadPool: @unchecked Sendable {
       else { return nil }
       var a = NetcAffinity(currentProcessor: unsafeBitCast(cpu, to: GetCPU.self),
                            setMask: unsafeBitCast(set, to: ThreadMask.self))
-      let ok = a.allowed.withUnsafeMutableBytes { unsafeBitCast(get, to: ThreadMask.self)(pthread_self(), 128, $0.baseAddress!) }
+      let getMask = unsafeBitCast(get, to: ThreadMask.self)
+      let ok = a.allowed.withUnsafeMutableBytes { getMask(pthread_self(), 128, $0.baseAddress!) }
       return ok == 0 ? a : nil
     }()
   }
