@@ -1434,6 +1434,8 @@ func netcMaxPoolPlaneByRows(_ g: NetcConvGeometry, _ x: UnsafePointer<Float>, _ 
   let plan = NetcPoolRowPlan(g)
   let width = g.inW, outW = g.outW, taps = g.kW, dW = g.dW, sW = g.sW
   let pitch = plan.pitch, phaseLength = plan.phaseLength, phaseStride = plan.phasePitch / sW
+  // Whether 8 floats from the last tap's start stay inside its row or phase.
+  let narrowFits = (taps - 1) * dW / sW + 8 <= (sW == 1 ? pitch : phaseStride)
   var oh0 = 0
   while oh0 < g.outH {
     let count = min(plan.batch, g.outH - oh0)
@@ -1522,6 +1524,12 @@ func netcMaxPoolPlaneByRows(_ g: NetcConvGeometry, _ x: UnsafePointer<Float>, _ 
       } else if outW >= 8 {
         out8(0, out)
         out8(outW - 8, out)
+      } else if narrowFits {
+        // Fewer than 8 outputs (a 7x7 map): one vector, its last lanes dropped. Element by element, with a
+        // division in each tap's address, GoogLeNet's 2x2 pool over 832 14x14 planes took 125 us.
+        var m = UnsafeRawPointer(tap(0)).loadUnaligned(as: H.self)
+        for kw in 1..<max(1, taps) { m = nanMax(m, UnsafeRawPointer(tap(kw)).loadUnaligned(as: H.self)) }
+        for o in 0..<outW { out[o] = m[o] }
       } else {
         for o in 0..<outW {
           var m = tap(0)[o]

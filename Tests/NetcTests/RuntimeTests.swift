@@ -279,6 +279,7 @@ import Testing
       ("maxpool 3x3 s1 p1", 3, 1, 1, 1, false, true, true),
       ("maxpool 3x3 s2 p1 d2 ceil", 3, 2, 1, 2, true, true, true),
       ("maxpool 2x2 s3", 2, 3, 0, 1, false, true, true),
+      ("maxpool 2x2 s2 ceil", 2, 2, 0, 1, true, true, true),
       ("avgpool 3x3 s2 p1 ceil", 3, 2, 1, 1, true, false, true),
       ("avgpool 3x3 s2 p1 ceil exclude_pad", 3, 2, 1, 1, true, false, false),
       ("avgpool 5x5 s3", 5, 3, 0, 1, false, false, true),
