@@ -2359,10 +2359,7 @@ public final class NetcThreadPool: @unchecked Sendable {
   public func wakeUp() {
     guard threads > 0, sleepers.load(ordering: .sequentiallyConsistent) > 0 else { return }
     #if os(Linux)
-      for t in 0..<threads {
-        let thread = workerThreads[t].load(ordering: .acquiring)
-        if thread != 0 { netcKeepOff(currentProcessorOf: thread) }
-      }
+      netcKeepOff(threads) { workerThreads[$0].load(ordering: .acquiring) }
     #endif
     for _ in 0..<sleepers.exchange(0, ordering: .sequentiallyConsistent) { wake.signal() }
   }
@@ -2481,15 +2478,22 @@ public final class NetcThreadPool: @unchecked Sendable {
     }()
   }
 
-  /// Lets `thread` run anywhere the process may except the processor the calling thread is on now, if
-  /// that leaves somewhere to run.
-  func netcKeepOff(currentProcessorOf thread: UInt) {
-    guard var a = NetcAffinity.shared else { return }
+  /// Lets each of `count` threads (`thread(t)`; 0 for one not yet started) run anywhere the process may
+  /// except the processor the calling thread is on now, if that leaves somewhere to run. The mask is built
+  /// once, on the stack: this runs as a network run starts, which allocates nothing.
+  func netcKeepOff(_ count: Int, _ thread: (Int) -> UInt) {
+    guard let a = NetcAffinity.shared else { return }
     let cpu = Int(a.currentProcessor())
     guard cpu >= 0, cpu < 1024 else { return }
-    a.allowed[cpu / 64] &= ~(1 << UInt64(cpu % 64))
-    guard a.allowed.contains(where: { $0 != 0 }) else { return }
-    _ = a.allowed.withUnsafeMutableBytes { a.setMask(pthread_t(thread), 128, $0.baseAddress!) }
+    withUnsafeTemporaryAllocation(of: UInt64.self, capacity: 16) { mask in
+      for i in 0..<16 { mask[i] = a.allowed[i] }
+      mask[cpu / 64] &= ~(1 << UInt64(cpu % 64))
+      guard mask.contains(where: { $0 != 0 }) else { return }
+      for t in 0..<count {
+        let id = thread(t)
+        if id != 0 { _ = a.setMask(pthread_t(id), 128, UnsafeMutableRawPointer(mask.baseAddress!)) }
+      }
+    }
   }
 #endif
 
