@@ -160,8 +160,14 @@ public func netcGemm(_ m: Int, _ n: Int, _ k: Int, packedA: UnsafePointer<Float>
   // is a long stretch of columns (one 1x1 convolution of ResNet-50's 56x56 stage inside the block, runs
   // interleaved in one process: 0.59 -> 0.57 ms at two per thread, 0.54 at one, against four).
   let parts = netcParts(count, work: m * n * k, perThread: 2)
+  // A residual that is C itself (the output written over it) and more than one K block: the first block's
+  // partial sums would overwrite residuals the last block has yet to read, so C starts as the residual and
+  // every block adds to it.
+  var e = epilogue
+  let accumulate = k > NetcGemmBlocking.kc && e.residual == UnsafePointer(c) && e.ldr == ldc
+  if accumulate { e.residual = nil }
   netcParallelParts(parts) { part, slot in
-    netcGemmRange(m, n, k, packedA, b, ldb, c, ldc, epilogue, tiles,
+    netcGemmRange(m, n, k, packedA, b, ldb, c, ldc, e, accumulate: accumulate, tiles,
                   (count * part / parts)..<(count * (part + 1) / parts), source: source,
                   scratch: scratch + slot * NetcGemmBlocking.perWorker)
   }
@@ -199,7 +205,7 @@ struct NetcGemmTiles {
 @inline(never)
 func netcGemmRange(_ m: Int, _ n: Int, _ k: Int, _ packedA: UnsafePointer<Float>, _ b: UnsafePointer<Float>,
                    _ ldb: Int, _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ epilogue: NetcEpilogue,
-                   _ tiles: NetcGemmTiles, _ range: Range<Int>, source: NetcGemmSource,
+                   accumulate: Bool, _ tiles: NetcGemmTiles, _ range: Range<Int>, source: NetcGemmSource,
                    scratch: UnsafeMutablePointer<Float>) {
   guard !range.isEmpty else { return }
   let mr = NetcGemmBlocking.mr, nr = NetcGemmBlocking.nr, kc = NetcGemmBlocking.kc, nc = NetcGemmBlocking.nc
@@ -219,7 +225,7 @@ func netcGemmRange(_ m: Int, _ n: Int, _ k: Int, _ packedA: UnsafePointer<Float>
         netcPackPanel(source, b, ldb, k0: k0, kb: kb, col: pj * nr, width: min(nr, n - pj * nr),
                       panel + (pj - p0) * kb * nr)
       }
-      let first = k0 == 0, last = k0 + kb == k
+      let first = k0 == 0 && !accumulate, last = k0 + kb == k
       @inline(__always) func multiply(_ mb: Int, _ pj: Int, ahead: Int) {
         let row = mb * mr, col = pj * nr
         let height = min(mr, m - row), width = min(nr, n - col)
@@ -922,7 +928,9 @@ public func netcConvTranspose2d(_ g: NetcConvGeometry, batch: Int, input: Unsafe
     netcParallel(g.outC, work: g.outC * npix * cinG * g.kH * g.kW) { oc in
       let grp = oc / coutG, ocg = oc % coutG
       let yc = y + oc * npix
-      for i in 0..<npix { yc[i] = bias?[oc] ?? 0 }
+      // The residual first: it may be the output itself.
+      let r = residual.map { $0 + b * resStride + oc * npix }
+      for i in 0..<npix { yc[i] = (bias?[oc] ?? 0) + (r?[i] ?? 0) }
       for icg in 0..<cinG {
         let ic = grp * cinG + icg
         let w = weight + ((ic * coutG + ocg) * g.kH) * g.kW
@@ -941,8 +949,7 @@ public func netcConvTranspose2d(_ g: NetcConvGeometry, batch: Int, input: Unsafe
           }
         }
       }
-      let r = residual.map { $0 + b * resStride + oc * npix }
-      for i in 0..<npix { yc[i] = netcActivate(yc[i] + (r?[i] ?? 0), act, slope) }
+      for i in 0..<npix { yc[i] = netcActivate(yc[i], act, slope) }
     }
   }
 }
@@ -2131,12 +2138,12 @@ func netcWinogradInput6(_ g: NetcConvGeometry, _ plan: NetcWinogradPlan, _ input
   }
 }
 
-/// p[0..<n] = act(p + residual), n a multiple of 4: by 16, then by 4.
+/// p[0..<n] = act(x + residual), n a multiple of 4: by 16, then by 4.
 @inline(__always)
-func netcEpilogueRow(_ p: UnsafeMutablePointer<Float>, _ residual: UnsafePointer<Float>?, _ n: Int, _ act: Int,
-                     _ slope: Float) {
+func netcEpilogueRow(_ p: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, _ residual: UnsafePointer<Float>?,
+                     _ n: Int, _ act: Int, _ slope: Float) {
   @inline(__always) func apply<V: SIMD>(_ i: Int, _: V.Type) where V.Scalar == Float {
-    var q = UnsafeRawPointer(p + i).loadUnaligned(as: V.self)
+    var q = UnsafeRawPointer(x + i).loadUnaligned(as: V.self)
     if let residual { q += UnsafeRawPointer(residual + i).loadUnaligned(as: V.self) }
     if act == NetcAct.relu {
       q = q.replacing(with: 0, where: q .< V(repeating: 0))
@@ -2194,11 +2201,21 @@ func netcWinogradOutput4(_ g: NetcConvGeometry, _ plan: NetcWinogradPlan, _ m: U
         for i in 0..<(whole > 0 ? 4 : 0) {
           let at = oc * npix + (4 * th + i) * g.outW + 4 * tw
           let o = output + b * outStride + at, src = ys + 64 * i + lane
-          for q in 0..<whole {
-            o[4 * q] = src[q]; o[4 * q + 1] = src[16 + q]; o[4 * q + 2] = src[32 + q]; o[4 * q + 3] = src[48 + q]
+          @inline(__always) func interleave(_ d: UnsafeMutablePointer<Float>) {
+            for q in 0..<whole {
+              d[4 * q] = src[q]; d[4 * q + 1] = src[16 + q]; d[4 * q + 2] = src[32 + q]; d[4 * q + 3] = src[48 + q]
+            }
           }
-          if e.residual != nil || e.act != NetcAct.none {
-            netcEpilogueRow(o, e.residual.map { $0 + b * e.ldr + at }, 4 * whole, e.act, e.slope)
+          if e.residual == nil && e.act == NetcAct.none {
+            interleave(o)
+            continue
+          }
+          // The row waits on the stack: the residual may be the output itself, read before it is written.
+          var row = SIMD64<Float>()
+          withUnsafeMutableBytes(of: &row) { raw in
+            let r = raw.baseAddress!.assumingMemoryBound(to: Float.self)
+            interleave(r)
+            netcEpilogueRow(o, r, e.residual.map { $0 + b * e.ldr + at }, 4 * whole, e.act, e.slope)
           }
         }
         for k in whole..<run {

@@ -302,7 +302,9 @@ public func netcConvTranspose2d(_ g: NetcConvGeometry, batch: Int, input: Unsafe
     netcParallel(g.outC, work: g.outC * npix * cinG * g.kH * g.kW) { oc in
       let grp = oc / coutG, ocg = oc % coutG
       let yc = y + oc * npix
-      for i in 0..<npix { yc[i] = bias?[oc] ?? 0 }
+      // The residual first: it may be the output itself.
+      let r = residual.map { $0 + b * resStride + oc * npix }
+      for i in 0..<npix { yc[i] = (bias?[oc] ?? 0) + (r?[i] ?? 0) }
       for icg in 0..<cinG {
         let ic = grp * cinG + icg
         let w = weight + ((ic * coutG + ocg) * g.kH) * g.kW
@@ -321,8 +323,7 @@ public func netcConvTranspose2d(_ g: NetcConvGeometry, batch: Int, input: Unsafe
           }
         }
       }
-      let r = residual.map { $0 + b * resStride + oc * npix }
-      for i in 0..<npix { yc[i] = netcActivate(yc[i] + (r?[i] ?? 0), act, slope) }
+      for i in 0..<npix { yc[i] = netcActivate(yc[i], act, slope) }
     }
   }
 }

@@ -158,8 +158,14 @@ public func netcGemm(_ m: Int, _ n: Int, _ k: Int, packedA: UnsafePointer<Float>
   // is a long stretch of columns (one 1x1 convolution of ResNet-50's 56x56 stage inside the block, runs
   // interleaved in one process: 0.59 -> 0.57 ms at two per thread, 0.54 at one, against four).
   let parts = netcParts(count, work: m * n * k, perThread: 2)
+  // A residual that is C itself (the output written over it) and more than one K block: the first block's
+  // partial sums would overwrite residuals the last block has yet to read, so C starts as the residual and
+  // every block adds to it.
+  var e = epilogue
+  let accumulate = k > NetcGemmBlocking.kc && e.residual == UnsafePointer(c) && e.ldr == ldc
+  if accumulate { e.residual = nil }
   netcParallelParts(parts) { part, slot in
-    netcGemmRange(m, n, k, packedA, b, ldb, c, ldc, epilogue, tiles,
+    netcGemmRange(m, n, k, packedA, b, ldb, c, ldc, e, accumulate: accumulate, tiles,
                   (count * part / parts)..<(count * (part + 1) / parts), source: source,
                   scratch: scratch + slot * NetcGemmBlocking.perWorker)
   }
@@ -197,7 +203,7 @@ struct NetcGemmTiles {
 @inline(never)
 func netcGemmRange(_ m: Int, _ n: Int, _ k: Int, _ packedA: UnsafePointer<Float>, _ b: UnsafePointer<Float>,
                    _ ldb: Int, _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ epilogue: NetcEpilogue,
-                   _ tiles: NetcGemmTiles, _ range: Range<Int>, source: NetcGemmSource,
+                   accumulate: Bool, _ tiles: NetcGemmTiles, _ range: Range<Int>, source: NetcGemmSource,
                    scratch: UnsafeMutablePointer<Float>) {
   guard !range.isEmpty else { return }
   let mr = NetcGemmBlocking.mr, nr = NetcGemmBlocking.nr, kc = NetcGemmBlocking.kc, nc = NetcGemmBlocking.nc
@@ -217,7 +223,7 @@ func netcGemmRange(_ m: Int, _ n: Int, _ k: Int, _ packedA: UnsafePointer<Float>
         netcPackPanel(source, b, ldb, k0: k0, kb: kb, col: pj * nr, width: min(nr, n - pj * nr),
                       panel + (pj - p0) * kb * nr)
       }
-      let first = k0 == 0, last = k0 + kb == k
+      let first = k0 == 0 && !accumulate, last = k0 + kb == k
       @inline(__always) func multiply(_ mb: Int, _ pj: Int, ahead: Int) {
         let row = mb * mr, col = pj * nr
         let height = min(mr, m - row), width = min(nr, n - col)

@@ -515,12 +515,12 @@ func netcWinogradInput6(_ g: NetcConvGeometry, _ plan: NetcWinogradPlan, _ input
   }
 }
 
-/// p[0..<n] = act(p + residual), n a multiple of 4: by 16, then by 4.
+/// p[0..<n] = act(x + residual), n a multiple of 4: by 16, then by 4.
 @inline(__always)
-func netcEpilogueRow(_ p: UnsafeMutablePointer<Float>, _ residual: UnsafePointer<Float>?, _ n: Int, _ act: Int,
-                     _ slope: Float) {
+func netcEpilogueRow(_ p: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, _ residual: UnsafePointer<Float>?,
+                     _ n: Int, _ act: Int, _ slope: Float) {
   @inline(__always) func apply<V: SIMD>(_ i: Int, _: V.Type) where V.Scalar == Float {
-    var q = UnsafeRawPointer(p + i).loadUnaligned(as: V.self)
+    var q = UnsafeRawPointer(x + i).loadUnaligned(as: V.self)
     if let residual { q += UnsafeRawPointer(residual + i).loadUnaligned(as: V.self) }
     if act == NetcAct.relu {
       q = q.replacing(with: 0, where: q .< V(repeating: 0))
@@ -578,11 +578,21 @@ func netcWinogradOutput4(_ g: NetcConvGeometry, _ plan: NetcWinogradPlan, _ m: U
         for i in 0..<(whole > 0 ? 4 : 0) {
           let at = oc * npix + (4 * th + i) * g.outW + 4 * tw
           let o = output + b * outStride + at, src = ys + 64 * i + lane
-          for q in 0..<whole {
-            o[4 * q] = src[q]; o[4 * q + 1] = src[16 + q]; o[4 * q + 2] = src[32 + q]; o[4 * q + 3] = src[48 + q]
+          @inline(__always) func interleave(_ d: UnsafeMutablePointer<Float>) {
+            for q in 0..<whole {
+              d[4 * q] = src[q]; d[4 * q + 1] = src[16 + q]; d[4 * q + 2] = src[32 + q]; d[4 * q + 3] = src[48 + q]
+            }
           }
-          if e.residual != nil || e.act != NetcAct.none {
-            netcEpilogueRow(o, e.residual.map { $0 + b * e.ldr + at }, 4 * whole, e.act, e.slope)
+          if e.residual == nil && e.act == NetcAct.none {
+            interleave(o)
+            continue
+          }
+          // The row waits on the stack: the residual may be the output itself, read before it is written.
+          var row = SIMD64<Float>()
+          withUnsafeMutableBytes(of: &row) { raw in
+            let r = raw.baseAddress!.assumingMemoryBound(to: Float.self)
+            interleave(r)
+            netcEpilogueRow(o, r, e.residual.map { $0 + b * e.ldr + at }, 4 * whole, e.act, e.slope)
           }
         }
         for k in whole..<run {

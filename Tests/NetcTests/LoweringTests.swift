@@ -30,6 +30,13 @@ import Testing
     for n in g.nodes where g.inPlaceConcats.contains(n.output) {
       for v in n.inputs { sliceOwner[g.storage(of: v)] = n.output }
     }
+    // A convolution may write its output over the residual it reads last, never over one of its inputs.
+    var writtenOver: [Int: Int] = [:]
+    for (i, n) in g.nodes.enumerated() {
+      guard let r = n.residual.map({ g.storage(of: $0) }), plan.placements[r] == plan.placements[n.output] else { continue }
+      #expect(last[r] == i && !n.inputs.contains { g.storage(of: $0) == r }, "\(spec): %\(n.output) over %\(r)")
+      writtenOver[n.output] = r
+    }
     let values = Array(def.keys)
     for batch in [1, 3] {
       func ranges(_ v: Int) -> [Range<Int>] {
@@ -45,7 +52,7 @@ import Testing
       }
       for (i, a) in values.enumerated() {
         for b in values[(i + 1)...] {
-          if sliceOwner[a] == b || sliceOwner[b] == a { continue }
+          if sliceOwner[a] == b || sliceOwner[b] == a || writtenOver[a] == b || writtenOver[b] == a { continue }
           let (a0, a1) = (def[a]!, max(last[a] ?? def[a]!, last[sliceOwner[a] ?? a] ?? 0))
           let (b0, b1) = (def[b]!, max(last[b] ?? def[b]!, last[sliceOwner[b] ?? b] ?? 0))
           guard a0 <= b1 && b0 <= a1 else { continue }
@@ -67,6 +74,9 @@ import Testing
     let convs = g.nodes.filter { if case .conv(_, _, _, let bn) = $0.kind { return bn != nil }; return false }
     #expect(convs.count == 20)
     #expect(g.nodes.filter { $0.residual != nil }.count == 8)
+    // Each of them writes its output over its residual, which it reads last.
+    #expect(g.nodes.filter { n in n.residual.map { plan.placements[g.storage(of: $0)] == plan.placements[n.output] } ?? false }
+      .count == 8)
     #expect(!g.nodes.contains { if case .batchNorm = $0.kind { return true }; if case .activation = $0.kind { return true }; return false })
     #expect(plan.arenaSize < plan.unsharedSize / 2)
     #expect(g.tensors.count == 20 + 20 * 4 + 2)

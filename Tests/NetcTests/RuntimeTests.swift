@@ -194,6 +194,23 @@ import Testing
             }
           }
         }
+        // With a residual, once more written over it, as the buffer plan has a residual read last.
+        var over = res
+        if hasResidual {
+          x.withUnsafeBufferPointer { xp in
+            u.withUnsafeBufferPointer { up in
+              bias.withUnsafeBufferPointer { bp in
+                over.withUnsafeMutableBufferPointer { op in
+                  netcWinogradConv2d(g, tile: tile, batch: 2, input: xp.baseAddress!, inStride: cin * h * w, weight: up.baseAddress!,
+                                     bias: bp.baseAddress!, residual: op.baseAddress!, resStride: cout * oh * ow,
+                                     output: op.baseAddress!, outStride: cout * oh * ow, act: act, slope: 0.125,
+                                     scratch: scratch)
+                }
+              }
+            }
+          }
+          #expect(over == y, "F(\(tile), \(k)): \(cin)x\(h)x\(w) -> \(cout) in place")
+        }
         var worst: Float = 0
         for b in 0..<2 {
           for o in 0..<cout {
@@ -267,6 +284,67 @@ import Testing
       }
       #expect(worst < 1e-4, "\(source): max|diff| \(worst)")
     }
+  }
+
+  /// A convolution may write its output over the residual it adds (the buffer plan does so when the residual
+  /// is read last there): every path gives what it gives with the residual elsewhere. The GEMM reading its
+  /// input in place with one K block and with two (300 rows: C starts as the residual), gathering im2col
+  /// panels per group, channel panels over a 7x7 map with two K blocks, phase panels, Winograd F(2x2) for
+  /// 3x3 and 5x5 kernels (F(4x4) in place: winogradMatchesItsDefinition) and the transposed convolution.
+  @Test func residualWrittenOverGivesTheSameOutput() throws {
+    // (inC, H, W, outC, kernel, stride, pad, groups, transposed)
+    let cases: [(Int, Int, Int, Int, Int, Int, Int, Int, Bool)] = [
+      (64, 20, 20, 24, 1, 1, 0, 1, false), (300, 16, 17, 20, 1, 1, 0, 1, false), (80, 16, 16, 16, 3, 1, 1, 2, false),
+      (300, 7, 7, 64, 1, 1, 0, 1, false), (30, 13, 11, 56, 3, 2, 1, 1, false), (13, 10, 40, 13, 3, 1, 1, 1, false),
+      (16, 12, 12, 16, 5, 1, 2, 1, false), (6, 5, 4, 4, 3, 2, 1, 2, true),
+    ]
+    var paths = Set<String>()
+    for (cin, h, w, cout, k, s, pad, groups, transposed) in cases {
+      let oh = transposed ? (h - 1) * s - 2 * pad + k : (h + 2 * pad - k) / s + 1
+      let ow = transposed ? (w - 1) * s - 2 * pad + k : (w + 2 * pad - k) / s + 1
+      let g = NetcConvGeometry(inC: cin, inH: h, inW: w, outC: cout, outH: oh, outW: ow, kH: k, kW: k, sH: s, sW: s,
+                               padT: pad, padL: pad, dH: 1, dW: 1, groups: groups)
+      paths.insert(transposed ? "transposed" : netcWinogradTile(g) != 0 ? "winograd" : netcUsesPhasePanels(g) ? "phases"
+                   : netcUsesChannelPanels(g) ? "channel panels" : "gemm")
+      var rng = SplitMix64(seed: UInt64(cin * 100 + k))
+      let x = (0..<(2 * cin * h * w)).map { _ in Float(rng.normal()) }
+      let wt = (0..<(cout * cin / groups * k * k)).map { _ in Float(rng.normal() * (2 / Double(cin * k * k)).squareRoot()) }
+      let bias = (0..<cout).map { Float($0) * 0.25 - 1 }
+      let res = (0..<(2 * cout * oh * ow)).map { _ in Float(rng.normal()) }
+      let packed = transposed ? wt : wt.withUnsafeBufferPointer { netcConvWeights($0.baseAddress!, g) }
+      let scratchCount = transposed ? 1 : netcConvScratch(g)
+      let scratch = UnsafeMutablePointer<Float>.allocate(capacity: scratchCount)
+      defer { scratch.deallocate() }
+      func convolve(_ y: inout [Float], residual: UnsafePointer<Float>?) {
+        x.withUnsafeBufferPointer { xp in
+          packed.withUnsafeBufferPointer { wp in
+            bias.withUnsafeBufferPointer { bp in
+              y.withUnsafeMutableBufferPointer { yp in
+                let r = residual ?? UnsafePointer(yp.baseAddress!)
+                if transposed {
+                  netcConvTranspose2d(g, batch: 2, input: xp.baseAddress!, inStride: cin * h * w, weight: wp.baseAddress!,
+                                      bias: bp.baseAddress!, residual: r, resStride: cout * oh * ow,
+                                      output: yp.baseAddress!, outStride: cout * oh * ow, act: NetcAct.relu, slope: 0)
+                } else {
+                  netcConv2d(g, batch: 2, input: xp.baseAddress!, inStride: cin * h * w, packedWeight: wp.baseAddress!,
+                             bias: bp.baseAddress!, residual: r, resStride: cout * oh * ow, output: yp.baseAddress!,
+                             outStride: cout * oh * ow, act: NetcAct.relu, slope: 0, scratch: scratch)
+                }
+              }
+            }
+          }
+        }
+      }
+      var apart = [Float](repeating: .nan, count: res.count)
+      res.withUnsafeBufferPointer { convolve(&apart, residual: $0.baseAddress!) }
+      var over = res
+      convolve(&over, residual: nil)
+      var worst: Float = 0
+      for i in res.indices { worst = abs(apart[i] - over[i]).isNaN ? .infinity : max(worst, abs(apart[i] - over[i])) }
+      #expect(worst < 1e-5, "\(cin)x\(h)x\(w) -> \(cout), \(k)x\(k) s\(s): max|diff| \(worst)")
+      #expect(apart.contains { $0 > 0 } && apart.contains { $0 == 0 }, "the cases exercise the ReLU")
+    }
+    #expect(paths == ["gemm", "channel panels", "phases", "winograd", "transposed"])
   }
 
   /// Pooling against PyTorch's definition, computed here window by window: padding, dilation, ceil mode
