@@ -280,10 +280,10 @@ struct NetcTile {
   var c40 = V(), c41 = V(), c50 = V(), c51 = V(), c60 = V(), c61 = V(), c70 = V(), c71 = V()
 
   /// += A[8 x k] (k-major, rows of A `lda` floats apart: 8 as netcPackWeights packs it) * B[k x 32] (rows
-  /// `ldb` floats apart).
+  /// `ldb` floats apart). With `rows` 7 (a constant at the call), the last row is left alone.
   @inline(__always)
   mutating func accumulate(_ k: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ ldb: Int,
-                           lda: Int = 8) {
+                           lda: Int = 8, rows: Int = 8) {
     var ap = a, bp = b
     for _ in 0..<k {
       let b0 = UnsafeRawPointer(bp).loadUnaligned(as: V.self)
@@ -295,16 +295,16 @@ struct NetcTile {
       x = V(repeating: ap[4]); c40.addProduct(x, b0); c41.addProduct(x, b1)
       x = V(repeating: ap[5]); c50.addProduct(x, b0); c51.addProduct(x, b1)
       x = V(repeating: ap[6]); c60.addProduct(x, b0); c61.addProduct(x, b1)
-      x = V(repeating: ap[7]); c70.addProduct(x, b0); c71.addProduct(x, b1)
+      if rows == 8 { x = V(repeating: ap[7]); c70.addProduct(x, b0); c71.addProduct(x, b1) }
       ap += lda
       bp += ldb
     }
   }
 
-  /// += a[r] * (b0, b1) for the 8 rows: one step of K with A's column given as values.
+  /// += a[r] * (b0, b1) for the first 7 rows.
   @inline(__always)
   mutating func add(_ a0: Float, _ a1: Float, _ a2: Float, _ a3: Float, _ a4: Float, _ a5: Float, _ a6: Float,
-                    _ a7: Float, _ b0: V, _ b1: V) {
+                    _ b0: V, _ b1: V) {
     var x = V(repeating: a0); c00.addProduct(x, b0); c01.addProduct(x, b1)
     x = V(repeating: a1); c10.addProduct(x, b0); c11.addProduct(x, b1)
     x = V(repeating: a2); c20.addProduct(x, b0); c21.addProduct(x, b1)
@@ -312,7 +312,14 @@ struct NetcTile {
     x = V(repeating: a4); c40.addProduct(x, b0); c41.addProduct(x, b1)
     x = V(repeating: a5); c50.addProduct(x, b0); c51.addProduct(x, b1)
     x = V(repeating: a6); c60.addProduct(x, b0); c61.addProduct(x, b1)
-    x = V(repeating: a7); c70.addProduct(x, b0); c71.addProduct(x, b1)
+  }
+
+  /// += a[r] * (b0, b1) for the 8 rows: one step of K with A's column given as values.
+  @inline(__always)
+  mutating func add(_ a0: Float, _ a1: Float, _ a2: Float, _ a3: Float, _ a4: Float, _ a5: Float, _ a6: Float,
+                    _ a7: Float, _ b0: V, _ b1: V) {
+    add(a0, a1, a2, a3, a4, a5, a6, b0, b1)
+    let x = V(repeating: a7); c70.addProduct(x, b0); c71.addProduct(x, b1)
   }
 
   /// Sets the tile to `p`, [8][32] floats.
