@@ -253,38 +253,45 @@ func netcConvFromPhases(_ g: NetcConvGeometry, _ p: NetcPhaseImages, weight: Uns
   let chunk = max(1, 2304 / taps)  // input channels per chunk of K
   let batchTiles = chunk < g.inC ? 32 : 1  // tiles whose partial sums wait on the stack between chunks
   netcParallel(parts, work: g.outC * pixels * kdim) { part in
-    withUnsafeTemporaryAllocation(of: Float.self, capacity: 256 * batchTiles) { sumBuffer in
-      let sums = sumBuffer.baseAddress!
-      // Tiles run channel panel by channel panel, so a run reads each panel's weights from memory once.
-      var t0 = tiles * part / parts
-      let end = tiles * (part + 1) / parts
-      while t0 < end {
-        let t1 = min(end, t0 + batchTiles)
-        var c0 = 0
-        while c0 < g.inC {
-          let c1 = min(g.inC, c0 + chunk)
-          for t in t0..<t1 {
-            let cp = t / pixelBlocks, pb = t % pixelBlocks
-            @inline(__always) func at(_ i: Int) -> UnsafePointer<Float> {
-              let q = min(pb * rows + i, pixels - 1)  // a last, partial block repeats its last pixel
-              return p.base + q / p.outW * p.pitch + q % p.outW
-            }
-            let x0 = at(0), x1 = at(1), x2 = at(2), x3 = at(3), x4 = at(4), x5 = at(5), x6 = at(6), x7 = at(7)
-            let sum = sums + (t - t0) * 256
-            if c1 == g.inC { netcPrefetchTransposed(channel: cp * 32, pixel: pb * rows, g.outC, pixels, residual, output) }
-            var acc = NetcTile()
-            if c0 > 0 { acc.load(from: sum) }
-            // Seven rows or eight, a constant in each copy of the loops.
-            @inline(__always) func sweep(seven: Bool) {
-              var w = weight + (cp * kdim + c0 * taps) * 32
-              // Tap (kh, kw) is image (kh % sH, kw % sW) shifted by (kh / sH, kw / sW): phase and shift are
-              // stepped, not divided out.
-              for c in c0..<c1 {
-                var rowPhase = 0, rowShift = 0
-                for _ in 0..<p.kH {
-                  var o = c * channelStride + rowPhase * p.phasesW * p.imageStride + rowShift * p.pitch
-                  var columnPhase = 0
-                  for _ in 0..<p.kW {
+    // Tap (kh, kw) is image (kh % sH, kw % sW) shifted by (kh / sH, kw / sW): its offset from the pixel,
+    // worked out once, so that the loop over the taps is a straight run of multiply-adds (stepping phase
+    // and shift from tap to tap instead, 3x3 stride 2 in isolation, medians of 10 runs in ABBA order: 128
+    // channels 56 -> 28 1.57 -> 1.44 ms, 256 channels 28 -> 14 2.26 -> 2.04 ms).
+    withUnsafeTemporaryAllocation(of: Int.self, capacity: taps) { offsetBuffer in
+      let offsets = offsetBuffer.baseAddress!
+      for kh in 0..<p.kH {
+        for kw in 0..<p.kW {
+          offsets[kh * p.kW + kw] = ((kh % p.sH) * p.phasesW + kw % p.sW) * p.imageStride + kh / p.sH * p.pitch + kw / p.sW
+        }
+      }
+      withUnsafeTemporaryAllocation(of: Float.self, capacity: 256 * batchTiles) { sumBuffer in
+        let sums = sumBuffer.baseAddress!
+        // Tiles run channel panel by channel panel, so a run reads each panel's weights from memory once.
+        var t0 = tiles * part / parts
+        let end = tiles * (part + 1) / parts
+        while t0 < end {
+          let t1 = min(end, t0 + batchTiles)
+          var c0 = 0
+          while c0 < g.inC {
+            let c1 = min(g.inC, c0 + chunk)
+            for t in t0..<t1 {
+              let cp = t / pixelBlocks, pb = t % pixelBlocks
+              @inline(__always) func at(_ i: Int) -> UnsafePointer<Float> {
+                let q = min(pb * rows + i, pixels - 1)  // a last, partial block repeats its last pixel
+                return p.base + q / p.outW * p.pitch + q % p.outW
+              }
+              let x0 = at(0), x1 = at(1), x2 = at(2), x3 = at(3), x4 = at(4), x5 = at(5), x6 = at(6), x7 = at(7)
+              let sum = sums + (t - t0) * 256
+              if c1 == g.inC { netcPrefetchTransposed(channel: cp * 32, pixel: pb * rows, g.outC, pixels, residual, output) }
+              var acc = NetcTile()
+              if c0 > 0 { acc.load(from: sum) }
+              // Seven rows or eight, a constant in each copy of the loops.
+              @inline(__always) func sweep(seven: Bool) {
+                var w = weight + (cp * kdim + c0 * taps) * 32
+                for c in c0..<c1 {
+                  let channel = c * channelStride
+                  for tap in 0..<taps {
+                    let o = channel + offsets[tap]
                     let b0 = UnsafeRawPointer(w).loadUnaligned(as: V.self)
                     let b1 = UnsafeRawPointer(w + 16).loadUnaligned(as: V.self)
                     if seven {
@@ -293,29 +300,20 @@ func netcConvFromPhases(_ g: NetcConvGeometry, _ p: NetcPhaseImages, weight: Uns
                       acc.add(x0[o], x1[o], x2[o], x3[o], x4[o], x5[o], x6[o], x7[o], b0, b1)
                     }
                     w += 32
-                    columnPhase += 1
-                    if columnPhase == p.sW {
-                      columnPhase = 0
-                      o += 1 - (p.sW - 1) * p.imageStride
-                    } else {
-                      o += p.imageStride
-                    }
                   }
-                  rowPhase += 1
-                  if rowPhase == p.sH { rowPhase = 0; rowShift += 1 }
                 }
               }
+              if rows == 7 { sweep(seven: true) } else { sweep(seven: false) }
+              acc.store(to: sum)
+              if c1 == g.inC {
+                netcStoreTransposed(sum, channel: cp * 32, pixel: pb * rows, rows: rows, g.outC, pixels, bias, residual,
+                                    output, act, slope)
+              }
             }
-            if rows == 7 { sweep(seven: true) } else { sweep(seven: false) }
-            acc.store(to: sum)
-            if c1 == g.inC {
-              netcStoreTransposed(sum, channel: cp * 32, pixel: pb * rows, rows: rows, g.outC, pixels, bias, residual,
-                                  output, act, slope)
-            }
+            c0 = c1
           }
-          c0 = c1
+          t0 = t1
         }
-        t0 = t1
       }
     }
   }
