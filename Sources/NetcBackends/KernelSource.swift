@@ -988,8 +988,8 @@ public func netcConvTranspose2d(_ g: NetcConvGeometry, batch: Int, input: Unsafe
     }
   }
 }
-// Convolutions with the output channels along the vector: tiles of 8 (or 7) pixels by 32 output channels, the
-// weights packed as panels of 32 output channels, each tile stored transposed. Two uses: convolutions
+// Convolutions with the output channels along the vector: tiles of 8 (or 7) pixels by 32 output channels,
+// the weights packed as panels of 32 output channels, each tile stored transposed. Two uses: convolutions
 // over few output pixels (7x7 and 14x14 maps), where the GEMM's 8-channel by 32-pixel tiles would pad 49
 // pixels to 64, and convolutions whose pixels are read straight from phase images (NetcPhaseImages),
 // with no im2col panel gathered at all. Copied into the emitted Swift like Kernels.swift.
@@ -1109,8 +1109,8 @@ func netcConvByChannelPanels(_ g: NetcConvGeometry, _ source: NetcGemmSource, _ 
           UnsafeMutableRawPointer(p + 16).storeBytes(of: h, as: SIMD16<Float>.self)
         }
         if last {
-          netcStoreTransposed(sum, channel: cp * 32, pixel: pb * rows, rows: rows, g.outC, pixels, bias, residual, output,
-                              act, slope)
+          netcStoreTransposed(sum, channel: cp * 32, pixel: pb * rows, rows: rows, g.outC, pixels, bias, residual,
+                              output, act, slope)
         }
       }
       k0 += kb
@@ -1119,8 +1119,9 @@ func netcConvByChannelPanels(_ g: NetcConvGeometry, _ source: NetcGemmSource, _ 
 }
 
 /// Writes the first `rows` pixels of tile `sum` ([8 pixels][32 channels], overwritten) to the NCHW output,
-/// with bias, residual and activation. A whole tile goes as four 8 x 8 blocks transposed in registers: gathering each channel's 8
-/// pixels from the rows compiled to AVX-512 gathers, a third of a 1x1 convolution's time over a 14x14 map.
+/// with bias, residual and activation. A whole tile goes as four 8 x 8 blocks transposed in registers:
+/// gathering each channel's 8 pixels from the rows compiled to AVX-512 gathers, a third of a 1x1
+/// convolution's time over a 14x14 map.
 @inline(__always)
 func netcStoreTransposed(_ sum: UnsafeMutablePointer<Float>, channel: Int, pixel: Int, rows: Int, _ outC: Int,
                          _ pixels: Int, _ bias: UnsafePointer<Float>?, _ residual: UnsafePointer<Float>?,
@@ -1251,7 +1252,8 @@ func netcConvFromPhases(_ g: NetcConvGeometry, _ p: NetcPhaseImages, weight: Uns
       let offsets = offsetBuffer.baseAddress!
       for kh in 0..<p.kH {
         for kw in 0..<p.kW {
-          offsets[kh * p.kW + kw] = ((kh % p.sH) * p.phasesW + kw % p.sW) * p.imageStride + kh / p.sH * p.pitch + kw / p.sW
+          offsets[kh * p.kW + kw] = ((kh % p.sH) * p.phasesW + kw % p.sW) * p.imageStride + kh / p.sH * p.pitch
+            + kw / p.sW
         }
       }
       withUnsafeTemporaryAllocation(of: Float.self, capacity: 256 * batchTiles) { sumBuffer in
@@ -1272,7 +1274,9 @@ func netcConvFromPhases(_ g: NetcConvGeometry, _ p: NetcPhaseImages, weight: Uns
               }
               let x0 = at(0), x1 = at(1), x2 = at(2), x3 = at(3), x4 = at(4), x5 = at(5), x6 = at(6), x7 = at(7)
               let sum = sums + (t - t0) * 256
-              if c1 == g.inC { netcPrefetchTransposed(channel: cp * 32, pixel: pb * rows, g.outC, pixels, residual, output) }
+              if c1 == g.inC {
+                netcPrefetchTransposed(channel: cp * 32, pixel: pb * rows, g.outC, pixels, residual, output)
+              }
               var acc = NetcTile()
               if c0 > 0 { acc.load(from: sum) }
               // Seven rows or eight, a constant in each copy of the loops.
