@@ -756,6 +756,12 @@ public struct NetcPhaseImages {
     kH = g.kH; kW = g.kW; sH = g.sH; sW = g.sW; outW = g.outW
   }
 
+  /// Where tap (kh, kw) of a pixel is, from the pixel's place in the first image: image (kh % sH, kw % sW),
+  /// shifted by (kh / sH, kw / sW).
+  @inline(__always) func tapOffset(_ kh: Int, _ kw: Int) -> Int {
+    ((kh % sH) * phasesW + kw % sW) * imageStride + kh / sH * pitch + kw / sW
+  }
+
   /// Whether netcConv2d goes through phase images: strided and undilated.
   public static func applies(_ g: NetcConvGeometry) -> Bool { (g.sH > 1 || g.sW > 1) && g.dH == 1 && g.dW == 1 }
 
@@ -823,7 +829,7 @@ func netcPackPhasePanel(_ p: NetcPhaseImages, k0: Int, kb: Int, col: Int, width:
   let taps = p.kH * p.kW, channelStride = p.rows * p.pitch, phaseRow = p.phasesW * p.imageStride
   var c = k0 / taps, kh = k0 % taps / p.kW, kw = k0 % p.kW
   var rowPhase = kh % p.sH, columnPhase = kw % p.sW
-  var rowOffset = rowPhase * phaseRow + kh / p.sH * p.pitch, columnOffset = columnPhase * p.imageStride + kw / p.sW
+  var rowOffset = p.tapOffset(kh, 0), columnOffset = p.tapOffset(0, kw)
   let base = p.base + oh0 * p.pitch
   for r in 0..<kb {
     let d = dst + r * 32
@@ -1244,17 +1250,14 @@ func netcConvFromPhases(_ g: NetcConvGeometry, _ p: NetcPhaseImages, weight: Uns
   let chunk = max(1, 2304 / taps)  // input channels per chunk of K
   let batchTiles = chunk < g.inC ? 32 : 1  // tiles whose partial sums wait on the stack between chunks
   netcParallel(parts, work: g.outC * pixels * kdim) { part in
-    // Tap (kh, kw) is image (kh % sH, kw % sW) shifted by (kh / sH, kw / sW): its offset from the pixel,
-    // worked out once, so that the loop over the taps is a straight run of multiply-adds (stepping phase
-    // and shift from tap to tap instead, 3x3 stride 2 in isolation, medians of 10 runs in ABBA order: 128
-    // channels 56 -> 28 1.57 -> 1.44 ms, 256 channels 28 -> 14 2.26 -> 2.04 ms).
+    // Each tap's offset from the pixel (NetcPhaseImages.tapOffset), worked out once, so that the loop over
+    // the taps is a straight run of multiply-adds (against stepping phase and shift from tap to tap, 3x3
+    // stride 2 in isolation, medians of 10 runs in ABBA order: 128 channels 56 -> 28 1.57 -> 1.44 ms, 256
+    // channels 28 -> 14 2.26 -> 2.04 ms).
     withUnsafeTemporaryAllocation(of: Int.self, capacity: taps) { offsetBuffer in
       let offsets = offsetBuffer.baseAddress!
       for kh in 0..<p.kH {
-        for kw in 0..<p.kW {
-          offsets[kh * p.kW + kw] = ((kh % p.sH) * p.phasesW + kw % p.sW) * p.imageStride + kh / p.sH * p.pitch
-            + kw / p.sW
-        }
+        for kw in 0..<p.kW { offsets[kh * p.kW + kw] = p.tapOffset(kh, kw) }
       }
       withUnsafeTemporaryAllocation(of: Float.self, capacity: 256 * batchTiles) { sumBuffer in
         let sums = sumBuffer.baseAddress!

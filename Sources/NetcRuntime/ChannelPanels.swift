@@ -254,17 +254,14 @@ func netcConvFromPhases(_ g: NetcConvGeometry, _ p: NetcPhaseImages, weight: Uns
   let chunk = max(1, 2304 / taps)  // input channels per chunk of K
   let batchTiles = chunk < g.inC ? 32 : 1  // tiles whose partial sums wait on the stack between chunks
   netcParallel(parts, work: g.outC * pixels * kdim) { part in
-    // Tap (kh, kw) is image (kh % sH, kw % sW) shifted by (kh / sH, kw / sW): its offset from the pixel,
-    // worked out once, so that the loop over the taps is a straight run of multiply-adds (stepping phase
-    // and shift from tap to tap instead, 3x3 stride 2 in isolation, medians of 10 runs in ABBA order: 128
-    // channels 56 -> 28 1.57 -> 1.44 ms, 256 channels 28 -> 14 2.26 -> 2.04 ms).
+    // Each tap's offset from the pixel (NetcPhaseImages.tapOffset), worked out once, so that the loop over
+    // the taps is a straight run of multiply-adds (against stepping phase and shift from tap to tap, 3x3
+    // stride 2 in isolation, medians of 10 runs in ABBA order: 128 channels 56 -> 28 1.57 -> 1.44 ms, 256
+    // channels 28 -> 14 2.26 -> 2.04 ms).
     withUnsafeTemporaryAllocation(of: Int.self, capacity: taps) { offsetBuffer in
       let offsets = offsetBuffer.baseAddress!
       for kh in 0..<p.kH {
-        for kw in 0..<p.kW {
-          offsets[kh * p.kW + kw] = ((kh % p.sH) * p.phasesW + kw % p.sW) * p.imageStride + kh / p.sH * p.pitch
-            + kw / p.sW
-        }
+        for kw in 0..<p.kW { offsets[kh * p.kW + kw] = p.tapOffset(kh, kw) }
       }
       withUnsafeTemporaryAllocation(of: Float.self, capacity: 256 * batchTiles) { sumBuffer in
         let sums = sumBuffer.baseAddress!

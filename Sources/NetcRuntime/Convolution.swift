@@ -123,6 +123,12 @@ public struct NetcPhaseImages {
     kH = g.kH; kW = g.kW; sH = g.sH; sW = g.sW; outW = g.outW
   }
 
+  /// Where tap (kh, kw) of a pixel is, from the pixel's place in the first image: image (kh % sH, kw % sW),
+  /// shifted by (kh / sH, kw / sW).
+  @inline(__always) func tapOffset(_ kh: Int, _ kw: Int) -> Int {
+    ((kh % sH) * phasesW + kw % sW) * imageStride + kh / sH * pitch + kw / sW
+  }
+
   /// Whether netcConv2d goes through phase images: strided and undilated.
   public static func applies(_ g: NetcConvGeometry) -> Bool { (g.sH > 1 || g.sW > 1) && g.dH == 1 && g.dW == 1 }
 
@@ -190,7 +196,7 @@ func netcPackPhasePanel(_ p: NetcPhaseImages, k0: Int, kb: Int, col: Int, width:
   let taps = p.kH * p.kW, channelStride = p.rows * p.pitch, phaseRow = p.phasesW * p.imageStride
   var c = k0 / taps, kh = k0 % taps / p.kW, kw = k0 % p.kW
   var rowPhase = kh % p.sH, columnPhase = kw % p.sW
-  var rowOffset = rowPhase * phaseRow + kh / p.sH * p.pitch, columnOffset = columnPhase * p.imageStride + kw / p.sW
+  var rowOffset = p.tapOffset(kh, 0), columnOffset = p.tapOffset(0, kw)
   let base = p.base + oh0 * p.pitch
   for r in 0..<kb {
     let d = dst + r * 32
