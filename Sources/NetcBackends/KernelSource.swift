@@ -226,24 +226,29 @@ func netcGemmRange(_ m: Int, _ n: Int, _ k: Int, _ packedA: UnsafePointer<Float>
                       panel + (pj - p0) * kb * nr)
       }
       let first = k0 == 0 && !accumulate, last = k0 + kb == k
-      @inline(__always) func multiply(_ mb: Int, _ pj: Int, ahead: Int) {
+      @inline(__always) func multiply(_ mb: Int, _ pj: Int, ahead: Int, prefetchA: Bool = false) {
         let row = mb * mr, col = pj * nr
         let height = min(mr, m - row), width = min(nr, n - col)
         let direct = inPlace && width == nr
         let bp = direct ? b + k0 * ldb + col : UnsafePointer(panel + (pj - p0) * kb * nr)
         netcMicroKernel(kb, packedA + mb * mr * k + k0 * mr, bp, direct ? ldb : nr, c + row * ldc + col, ldc,
                         height: height, width: width, first: first, last: last, epilogue, row: row, col: col,
-                        ahead: ahead, tile: tile)
+                        ahead: ahead, nextA: prefetchA ? packedA + (mb + 1) * mr * k + k0 * mr : nil, tile: tile)
       }
       if inPlace && m * kb <= 1 << 17 {
         for pj in p0..<p1 {
           for mb in myRows where range.contains(tiles.index(mb, pj)) {
-            multiply(mb, pj, ahead: (mb + 3) * mr <= m ? 2 * mr : 0)  // rows that exist in full
+            // Rows that exist in full are prefetched `ahead`; the first panel's pass, which brings A from
+            // memory, prefetches the next row block's (ResNet-50's 1x1 convolutions, per-node medians of 80
+            // interleaved runs: 24.0 -> 23.8 ms together, 27.5 -> 26.5 when the vCPUs are far apart).
+            multiply(mb, pj, ahead: (mb + 3) * mr <= m ? 2 * mr : 0, prefetchA: pj == p0)
           }
         }
       } else {
         for mb in myRows {
-          for pj in p0..<p1 where range.contains(tiles.index(mb, pj)) { multiply(mb, pj, ahead: 0) }
+          for pj in p0..<p1 where range.contains(tiles.index(mb, pj)) {
+            multiply(mb, pj, ahead: 0, prefetchA: pj == p1 - 1)
+          }
         }
       }
       k0 += kb
@@ -358,7 +363,8 @@ struct NetcTile {
 @inline(__always)
 func netcMicroKernel(_ kb: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ ldb: Int,
                      _ c: UnsafeMutablePointer<Float>, _ ldc: Int, height: Int, width: Int, first: Bool, last: Bool,
-                     _ e: NetcEpilogue, row: Int, col: Int, ahead: Int, tile: UnsafeMutablePointer<Float>) {
+                     _ e: NetcEpilogue, row: Int, col: Int, ahead: Int, nextA: UnsafePointer<Float>? = nil,
+                     tile: UnsafeMutablePointer<Float>) {
   typealias V = SIMD16<Float>
   @inline(__always) func prefetchEpilogue(_ rows: Range<Int>) {
     for r in rows {
@@ -373,7 +379,17 @@ func netcMicroKernel(_ kb: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Fl
     if ahead > 0 { prefetchEpilogue(ahead..<ahead + 8) }
   }
   var acc = NetcTile()
-  acc.accumulate(kb, a, b, ldb)
+  if let nextA {
+    var k0 = 0
+    while k0 < kb {
+      let steps = min(16, kb - k0)
+      netcPrefetchFilters(nextA + 8 * k0)
+      acc.accumulate(steps, a + 8 * k0, b + k0 * ldb, ldb)
+      k0 += steps
+    }
+  } else {
+    acc.accumulate(kb, a, b, ldb)
+  }
   // Partial tiles go through `tile`, so the stores below never leave C.
   let full = height == 8 && width == 32
   let out = full ? c : tile
@@ -1875,6 +1891,12 @@ public func netcWinogradConv2d(_ g: NetcConvGeometry, tile: Int, batch: Int, inp
   // once, the first time it takes a unit of it.
   let parts = blocks >= 2 * netcWorkers ? 1 : min(mBlocks, (4 * netcWorkers + blocks - 1) / blocks)
   let units = blocks * parts
+  // Numbered so that each thread's share of the units (netcParallelParts) is a run of parts of the output
+  // channels over every block, block by block: a thread reads its own part of the filters and no other,
+  // and transforms every block's input. Per-node medians of 80 interleaved runs, ResNet-50's five 14x14
+  // layers (two blocks, four parts): 1.7 -> 1.5 ms each when the two vCPUs are far apart and do not share
+  // a cache, 1.0 -> 1.08 when they do (each then read all the filters, half of them from the shared cache).
+  let perShare = max(1, parts / netcWorkers)
   let e = NetcEpilogue(bias: bias, residual: residual, ldr: resStride, act: act, slope: slope)
   // Per thread, the block its buffers hold (-1: none yet, staging not cleared), a cache line apart.
   withUnsafeTemporaryAllocation(of: Int.self, capacity: 16 * netcWorkers) { held in
@@ -1884,7 +1906,9 @@ public func netcWinogradConv2d(_ g: NetcConvGeometry, tile: Int, batch: Int, inp
       let v = ws, m = v + positions * plan.posStride, stage = m + (positions + 1) * 8 * 32
       let zero = stage + plan.alpha * plan.stageWidth
       if held[16 * slot] == -1 { stage.update(repeating: 0, count: plan.alpha * plan.stageWidth + plan.zeroWidth) }
-      let blk = u / parts, part = u % parts
+      let group = u / (blocks * perShare), first = group * perShare
+      let inGroup = min(perShare, parts - first), r = u - group * blocks * perShare
+      let blk = r / inGroup, part = first + r % inGroup
       let t0 = 16 * (chunks * blk / blocks), t1 = min(total, 16 * (chunks * (blk + 1) / blocks))
       if blk != held[16 * slot] {
         if plan.alpha == 6 {
@@ -1939,10 +1963,11 @@ func netcWinogradInput(_ g: NetcConvGeometry, _ plan: NetcWinogradPlan, _ input:
     let lane0 = t - t0
     // The input columns the run reads, clipped to the image; the rest of `stage` stays zero.
     let lo = max(0, 2 * tw0 - g.padL), hi = min(g.inW, 2 * tw1 - g.padL + 2)
+    let ih = 2 * th - g.padT
     for ic in 0..<g.inC {
       let x = input + b * inStride + ic * plane
+      netcPrefetchRows(g, input + b * inStride, ic + netcWinogradPrefetchChannels, ih, 4, lo, hi)
       var rows = (zero, zero, zero, zero)
-      let ih = 2 * th - g.padT
       if ih >= 0 && ih < g.inH { rows.0 = x + ih * g.inW }
       if ih + 1 >= 0 && ih + 1 < g.inH { rows.1 = x + (ih + 1) * g.inW }
       if ih + 2 >= 0 && ih + 2 < g.inH { rows.2 = x + (ih + 2) * g.inW }
@@ -1988,14 +2013,52 @@ func netcWinogradInput(_ g: NetcConvGeometry, _ plan: NetcWinogradPlan, _ input:
   }
 }
 
+/// How many input channels ahead the input transforms prefetch: about a microsecond of transforming on a
+/// 14x14 map, a cache line's round trip from the other core when the two vCPUs are far apart.
+let netcWinogradPrefetchChannels = 8
+
+/// Prefetches columns lo..<hi of `count` input rows from row `ih` (rows outside the image skipped) of
+/// channel `ic` of `x`, if there is such a channel. The transforms read every channel's few rows a plane
+/// apart, a stride the hardware prefetcher misses, and part of the input was written by the other core.
+/// A small gain, seen only when the two vCPUs are far apart (ResNet-50's 3x3 layers, per-node medians of
+/// 80 interleaved runs in that state: 17.6 -> 16.9 ms together).
+@inline(__always)
+func netcPrefetchRows(_ g: NetcConvGeometry, _ x: UnsafePointer<Float>, _ ic: Int, _ ih: Int, _ count: Int,
+                      _ lo: Int, _ hi: Int) {
+  guard ic < g.inC, lo < hi else { return }
+  let channel = x + ic * g.inH * g.inW
+  for r in max(0, ih)..<min(g.inH, ih + count) {
+    var p = UnsafeRawPointer(channel + r * g.inW + lo)
+    let end = UnsafeRawPointer(channel + r * g.inW + hi)
+    while p < end { netcPrefetch(p); p += 64 }
+    netcPrefetch(end - 1)
+  }
+}
+
 /// c[8 x 32] = a[8 x k] (packed k-major) * b[k x 32] (row stride ldb): netcMicroKernel's register tile
 /// without the epilogue, whose place is after the output transform.
 @inline(__always)
 func netcWinogradKernel(_ k: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ ldb: Int,
                         _ c: UnsafeMutablePointer<Float>) {
   var acc = NetcTile()
-  acc.accumulate(k, a, b, ldb)
+  var k0 = 0
+  while k0 < k {
+    let steps = min(16, k - k0)
+    netcPrefetchFilters(a + 8 * (k + k0))
+    acc.accumulate(steps, a + 8 * k0, b + k0 * ldb, ldb)
+    k0 += steps
+  }
   acc.store(to: c)
+}
+
+/// Prefetches the 8 cache lines (16 steps of K) of the filters the next kernel reads at `p`. A Winograd
+/// convolution's filters stream from memory for every block, the next position's right after these, and
+/// when the two vCPUs are far apart (see NetcThreadPool) memory answers late enough that the hardware
+/// prefetcher falls behind: in that state, per-node medians of 80 interleaved runs, ResNet-18's 14x14
+/// layers went 1.20 -> 1.13 ms each and its 3x3 layers 14.97 -> 14.47 ms together; close together, no change.
+@inline(__always)
+func netcPrefetchFilters(_ p: UnsafePointer<Float>) {
+  for l in 0..<8 { netcPrefetch(p + 16 * l) }
 }
 
 /// The left half of netcWinogradKernel's tile: c[8 x 16] (row stride 32) = a[8 x k] * b[k x 16].
@@ -2005,7 +2068,8 @@ func netcWinogradKernel16(_ k: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointe
   typealias V = SIMD16<Float>
   var c0 = V(), c1 = V(), c2 = V(), c3 = V(), c4 = V(), c5 = V(), c6 = V(), c7 = V()
   var ap = a, bp = b
-  for _ in 0..<k {
+  for i in 0..<k {
+    if i & 15 == 0 { netcPrefetchFilters(ap + 8 * k) }
     let b0 = UnsafeRawPointer(bp).loadUnaligned(as: V.self)
     c0.addProduct(V(repeating: ap[0]), b0); c1.addProduct(V(repeating: ap[1]), b0)
     c2.addProduct(V(repeating: ap[2]), b0); c3.addProduct(V(repeating: ap[3]), b0)
@@ -2166,6 +2230,7 @@ func netcWinogradInput6(_ g: NetcConvGeometry, _ plan: NetcWinogradPlan, _ input
     let ih = n * th - g.padT
     for ic in 0..<g.inC {
       let x = input + b * inStride + ic * plane
+      netcPrefetchRows(g, input + b * inStride, ic + netcWinogradPrefetchChannels, ih, 6, lo, hi)
       @inline(__always) func row(_ r: Int) -> UnsafePointer<Float> {
         ih + r >= 0 && ih + r < g.inH ? x + (ih + r) * g.inW : zero
       }
