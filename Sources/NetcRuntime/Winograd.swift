@@ -47,7 +47,12 @@ struct NetcWinogradPlan {
   /// that the filters streaming past it keep half of L2 (1 MiB before; interleaved medians of 80 runs:
   /// GoogLeNet 16.2 -> 15.7 ms, ResNet-18 17.1 -> 16.6 ms, ResNet-50 even, of 30: VGG-16 109 -> 107 ms).
   let tiles: Int
-  /// Row stride of the transformed input: 16 floats past `tiles`, where a last 16-tile chunk may spill.
+  /// Row stride of the transformed input: `tiles`, from 32 tiles up. A 16-tile chunk that spills past a
+  /// row's end writes the start of the next row, which the input transform writes afterwards (it goes
+  /// channel by channel), or for the last channel the slack of `posStride`. 16 more floats for the spill
+  /// put a third cache line in every row of a 32-tile block (a 14x14 map's): per-node medians of 80
+  /// interleaved runs, ResNet-18's 14x14 layers 0.94 -> 0.89 ms each, its 56x56 and 28x28 ones 2-6% less.
+  /// A 16-tile block (a 7x7 map's) keeps the 16 floats: its layers measured 1.04 -> 1.11 ms without them.
   let ldv: Int
   /// Row stride of the staging rows, each the vertically transformed input over the padded width.
   let stageWidth: Int
@@ -75,7 +80,7 @@ struct NetcWinogradPlan {
     let filtersLarger = g.outC > count
     let blocks = filtersLarger ? byCap : min(sixteens, (needed + netcWorkers - 1) / netcWorkers * netcWorkers)
     tiles = min(cap, (sixteens + max(1, blocks) - 1) / max(1, blocks) * 16)
-    ldv = tiles + 16
+    ldv = tiles > 16 ? tiles : tiles + 16
     // A 16-tile chunk reads at most 16 n + 4 staging columns past its first tile's n tw.
     stageWidth = (n * tilesW + 16 * n + 4 + 15) / 16 * 16
     zeroWidth = (g.inW + 15) / 16 * 16
@@ -233,16 +238,14 @@ func netcWinogradInput(_ g: NetcConvGeometry, _ plan: NetcWinogradPlan, _ input:
   typealias V16 = SIMD16<Float>
   typealias V32 = SIMD32<Float>
   let ldv = plan.ldv, sw = plan.stageWidth, plane = g.inH * g.inW, posStride = plan.posStride
-  var t = t0
-  while t < t1 {
-    let rowId = t / plan.tilesW, tw0 = t % plan.tilesW
-    let tw1 = min(plan.tilesW, tw0 + (t1 - t))
-    let b = rowId / plan.tilesH, th = rowId % plan.tilesH
-    let lane0 = t - t0
-    // The input columns the run reads, clipped to the image; the rest of `stage` stays zero.
-    let lo = max(0, 2 * tw0 - g.padL), hi = min(g.inW, 2 * tw1 - g.padL + 2)
-    let ih = 2 * th - g.padT
-    for ic in 0..<g.inC {
+  let start = NetcTileRun(plan, t0, t1)
+  for ic in 0..<g.inC {
+    var run = start
+    while run.t < t1 {
+      let b = run.b, th = run.th, tw0 = run.tw0, tw1 = run.tw1, lane0 = run.t - t0
+      // The input columns the run reads, clipped to the image; the rest of `stage` stays zero.
+      let lo = max(0, 2 * tw0 - g.padL), hi = min(g.inW, 2 * tw1 - g.padL + 2)
+      let ih = 2 * th - g.padT
       let x = input + b * inStride + ic * plane
       netcPrefetchRows(g, input + b * inStride, ic + netcWinogradPrefetchChannels, ih, 4, lo, hi)
       var rows = (zero, zero, zero, zero)
@@ -269,7 +272,8 @@ func netcWinogradInput(_ g: NetcConvGeometry, _ plan: NetcWinogradPlan, _ input:
         i += 1
       }
       // Tile tw reads staging columns 2tw..2tw+3: the even and odd lanes of two 32-float loads. A chunk
-      // past the run's end writes lanes the next run (or the slack past `tiles`) overwrites.
+      // past the run's end writes lanes that the next run, or the next channel's first, overwrites (the
+      // last channel's: the slack past inC rows of a position).
       var tw = tw0
       while tw < tw1 {
         let dst = v + ic * ldv + lane0 + (tw - tw0)
@@ -286,14 +290,35 @@ func netcWinogradInput(_ g: NetcConvGeometry, _ plan: NetcWinogradPlan, _ input:
         }
         tw += 16
       }
+      run.next(plan, t1)
     }
-    t += tw1 - tw0
   }
 }
 
-/// How many input channels ahead the input transforms prefetch: about a microsecond of transforming on a
-/// 14x14 map, a cache line's round trip from the other core when the two vCPUs are far apart.
-let netcWinogradPrefetchChannels = 8
+/// A run of tiles t..<t + (tw1 - tw0) in tile row th of batch item b: the part of a block in one tile row.
+/// The input transforms step through a block's runs once per input channel, so the divisions that find
+/// the first are done once per block.
+struct NetcTileRun {
+  var t: Int, b: Int, th: Int, tw0: Int, tw1: Int
+
+  init(_ plan: NetcWinogradPlan, _ t0: Int, _ t1: Int) {
+    let rowId = t0 / plan.tilesW
+    t = t0; b = rowId / plan.tilesH; th = rowId % plan.tilesH; tw0 = t0 % plan.tilesW
+    tw1 = min(plan.tilesW, tw0 + (t1 - t0))
+  }
+
+  @inline(__always) mutating func next(_ plan: NetcWinogradPlan, _ t1: Int) {
+    t += tw1 - tw0
+    tw0 = 0
+    tw1 = min(plan.tilesW, t1 - t)
+    th += 1
+    if th == plan.tilesH { th = 0; b += 1 }
+  }
+}
+
+/// How many input channels ahead the input transforms prefetch: a 32-tile block's runs of a channel take
+/// about as long as a cache line's round trip from the other core when the two vCPUs are far apart.
+let netcWinogradPrefetchChannels = 2
 
 /// Prefetches columns lo..<hi of `count` input rows from row `ih` (rows outside the image skipped) of
 /// channel `ic` of `x`, if there is such a channel. The transforms read every channel's few rows a plane
@@ -497,16 +522,13 @@ func netcWinogradInput6(_ g: NetcConvGeometry, _ plan: NetcWinogradPlan, _ input
                         _ zero: UnsafePointer<Float>, _ columns: UnsafeMutablePointer<Float>) {
   typealias V16 = SIMD16<Float>
   let ldv = plan.ldv, sw = plan.stageWidth, plane = g.inH * g.inW, posStride = plan.posStride
-  var t = t0
-  while t < t1 {
-    let rowId = t / plan.tilesW, tw0 = t % plan.tilesW
-    let tw1 = min(plan.tilesW, tw0 + (t1 - t))
-    let b = rowId / plan.tilesH, th = rowId % plan.tilesH
-    let lane0 = t - t0
-    let n = plan.n
-    let lo = max(0, n * tw0 - g.padL), hi = min(g.inW, n * tw1 - g.padL + 6 - n)
-    let ih = n * th - g.padT
-    for ic in 0..<g.inC {
+  let n = plan.n, start = NetcTileRun(plan, t0, t1)
+  for ic in 0..<g.inC {
+    var run = start
+    while run.t < t1 {
+      let b = run.b, th = run.th, tw0 = run.tw0, tw1 = run.tw1, lane0 = run.t - t0
+      let lo = max(0, n * tw0 - g.padL), hi = min(g.inW, n * tw1 - g.padL + 6 - n)
+      let ih = n * th - g.padT
       let x = input + b * inStride + ic * plane
       netcPrefetchRows(g, input + b * inStride, ic + netcWinogradPrefetchChannels, ih, 6, lo, hi)
       @inline(__always) func row(_ r: Int) -> UnsafePointer<Float> {
@@ -561,8 +583,8 @@ func netcWinogradInput6(_ g: NetcConvGeometry, _ plan: NetcWinogradPlan, _ input
         }
         tw += 16
       }
+      run.next(plan, t1)
     }
-    t += tw1 - tw0
   }
 }
 

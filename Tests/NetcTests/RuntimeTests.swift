@@ -147,7 +147,8 @@ import Testing
   /// Winograd F(2x2, 3x3), F(4x4, 3x3) and F(2x2, 5x5) against the definition, through the kernels directly
   /// (whatever netcConv2d would choose): output maps of 1x1, 2x2, odd and even sizes (partial tiles at the
   /// right and bottom), padding 1 and 0, channel counts that are not multiples of 8, several tile blocks,
-  /// blocks of 32 tiles (many input channels), 16-tile runs stored whole and one by one, bias, residual and
+  /// blocks of 32 tiles (many input channels), 16-tile runs stored whole and one by one, fewer blocks than
+  /// threads' shares (the output channels split into parts as well, unevenly), bias, residual and
   /// activations, batch 2.
   @Test func winogradMatchesItsDefinition() throws {
     // (inC, outC, inH, inW, pad, residual, activation)
@@ -156,6 +157,7 @@ import Testing
       (16, 24, 9, 9, 0, true, NetcAct.relu), (20, 33, 14, 14, 1, true, NetcAct.relu), (17, 12, 58, 58, 0, false, NetcAct.relu),
       (40, 16, 34, 40, 1, true, NetcAct.relu), (24, 8, 36, 70, 1, true, NetcAct.relu6), (520, 10, 7, 7, 1, false, NetcAct.leaky),
       (9, 11, 4, 3, 0, false, NetcAct.none), (200, 8, 30, 30, 1, true, NetcAct.relu),
+      (24, 72, 7, 7, 1, true, NetcAct.relu),
     ]
     for (tile, k) in [(2, 3), (4, 3), (2, 5)] {
       for (cin, cout, h, w, pad3, hasResidual, act) in cases {
