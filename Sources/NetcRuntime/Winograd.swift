@@ -316,15 +316,16 @@ struct NetcTileRun {
   }
 }
 
-/// How many input channels ahead the input transforms prefetch: a 32-tile block's runs of a channel take
-/// about as long as a cache line's round trip from the other core when the two vCPUs are far apart.
+/// How many input channels ahead the input transforms prefetch. They go channel by channel through all of
+/// a block's runs, so two channels ahead is already a block's worth of rows ahead; this was not tuned.
 let netcWinogradPrefetchChannels = 2
 
 /// Prefetches columns lo..<hi of `count` input rows from row `ih` (rows outside the image skipped) of
 /// channel `ic` of `x`, if there is such a channel. The transforms read every channel's few rows a plane
 /// apart, a stride the hardware prefetcher misses, and part of the input was written by the other core.
 /// A small gain, seen only when the two vCPUs are far apart (ResNet-50's 3x3 layers, per-node medians of
-/// 80 interleaved runs in that state: 17.6 -> 16.9 ms together).
+/// 80 interleaved runs in that state: 17.6 -> 16.9 ms together, measured when the transforms went run by
+/// run, 8 channels ahead).
 @inline(__always)
 func netcPrefetchRows(_ g: NetcConvGeometry, _ x: UnsafePointer<Float>, _ ic: Int, _ ih: Int, _ count: Int,
                       _ lo: Int, _ hi: Int) {
@@ -359,6 +360,7 @@ func netcWinogradKernel(_ k: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<
 /// when the two vCPUs are far apart (see NetcThreadPool) memory answers late enough that the hardware
 /// prefetcher falls behind: in that state, per-node medians of 80 interleaved runs, ResNet-18's 14x14
 /// layers went 1.20 -> 1.13 ms each and its 3x3 layers 14.97 -> 14.47 ms together; close together, no change.
+/// After the last kernel `p` is past the filters: a prefetch never faults, and those lines are never read.
 @inline(__always)
 func netcPrefetchFilters(_ p: UnsafePointer<Float>) {
   for l in 0..<8 { netcPrefetch(p + 16 * l) }
