@@ -306,6 +306,20 @@ struct NetcTile {
     }
   }
 
+  /// `accumulate` for 8 rows of A packed 8 apart, first prefetching each 16 steps' lines of `next` (the
+  /// weights of the tile that comes after this one, at the same step): see netcPrefetchFilters.
+  @inline(__always)
+  mutating func accumulate(_ k: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ ldb: Int,
+                           prefetching next: UnsafePointer<Float>) {
+    var k0 = 0
+    while k0 < k {
+      let steps = min(16, k - k0)
+      netcPrefetchFilters(next + 8 * k0)
+      accumulate(steps, a + 8 * k0, b + k0 * ldb, ldb)
+      k0 += steps
+    }
+  }
+
   /// += a[r] * (b0, b1) for the first 7 rows.
   @inline(__always)
   mutating func add(_ a0: Float, _ a1: Float, _ a2: Float, _ a3: Float, _ a4: Float, _ a5: Float, _ a6: Float,
@@ -378,13 +392,7 @@ func netcMicroKernel(_ kb: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Fl
   }
   var acc = NetcTile()
   if let nextA {
-    var k0 = 0
-    while k0 < kb {
-      let steps = min(16, kb - k0)
-      netcPrefetchFilters(nextA + 8 * k0)
-      acc.accumulate(steps, a + 8 * k0, b + k0 * ldb, ldb)
-      k0 += steps
-    }
+    acc.accumulate(kb, a, b, ldb, prefetching: nextA)
   } else {
     acc.accumulate(kb, a, b, ldb)
   }

@@ -345,13 +345,7 @@ func netcPrefetchRows(_ g: NetcConvGeometry, _ x: UnsafePointer<Float>, _ ic: In
 func netcWinogradKernel(_ k: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ ldb: Int,
                         _ c: UnsafeMutablePointer<Float>) {
   var acc = NetcTile()
-  var k0 = 0
-  while k0 < k {
-    let steps = min(16, k - k0)
-    netcPrefetchFilters(a + 8 * (k + k0))
-    acc.accumulate(steps, a + 8 * k0, b + k0 * ldb, ldb)
-    k0 += steps
-  }
+  acc.accumulate(k, a, b, ldb, prefetching: a + 8 * k)
   acc.store(to: c)
 }
 
