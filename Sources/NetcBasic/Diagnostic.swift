@@ -50,15 +50,21 @@ public struct Diagnostic: Hashable, Sendable {
   }
 }
 
-/// Collects diagnostics for one file. Keeps at most one error per line (later ones on the same line are
-/// usually consequences) and stops collecting after `errorLimit` errors, as Go's parser does.
+/// Collects diagnostics for one file. Keeps at most one error per line while `oneErrorPerLine` is set (the
+/// parser's later errors on a line are usually consequences of its first) and stops collecting after
+/// `errorLimit` errors, as Go's parser does.
 public struct DiagnosticEngine: Sendable {
   public let file: SourceFile
   public private(set) var diagnostics: [Diagnostic] = []
   public private(set) var errorCount = 0
   public private(set) var suppressedErrors = 0
   public var errorLimit: Int
+  /// The checker knows which values an error leaves unknown and stays silent about what depends on them,
+  /// so its errors on one line (two branches of one combinator) are independent: it clears this. A line
+  /// that already holds an error reported while it was set still takes no other.
+  public var oneErrorPerLine = true
   private var linesWithErrors: Set<Int> = []
+  private var errorStarts: Set<Int> = []
   private var seen: Set<Diagnostic> = []
 
   public init(file: SourceFile, errorLimit: Int = 20) {
@@ -75,12 +81,13 @@ public struct DiagnosticEngine: Sendable {
     seen.insert(d)
     if d.severity == .error {
       let line = file.lineAndColumn(of: d.range.start).line
-      if linesWithErrors.contains(line) { return }
+      if linesWithErrors.contains(line) || errorStarts.contains(d.range.start) { return }
       if errorCount >= errorLimit {
         suppressedErrors += 1
         return
       }
-      linesWithErrors.insert(line)
+      if oneErrorPerLine { linesWithErrors.insert(line) }
+      errorStarts.insert(d.range.start)
       errorCount += 1
     }
     diagnostics.append(d)

@@ -2,8 +2,15 @@ import NetcBasic
 import NetcSyntax
 
 /// Checks a syntax tree and builds the `CheckedNetwork`: expands blocks and repetitions, resolves named
-/// tensors, infers every shape, and reports each problem where it happens. After an error the value is
-/// "poisoned" (nil) and the layers that depend on it are skipped, so one mistake gives one diagnostic.
+/// tensors, infers every shape, and reports each problem where it happens.
+///
+/// Error recovery: after an error, checking goes on with the best-known shape, so that one run reports
+/// every mistake that does not depend on an earlier one. A layer whose error leaves its output known (a
+/// `groups` that does not divide, an `fc` whose stated input size is wrong) goes on with that output. A
+/// layer whose output is unknown goes on with a guess (the output without its faulty arguments, or its
+/// input), marked *uncertain*: a layer fed an uncertain value reports only mistakes in its own arguments,
+/// never a shape mismatch, since that may be the earlier error's consequence. A `-> CxHxW` annotation
+/// after an uncertain value makes the declared shape certain again: the author has said what it is.
 public final class Checker {
   /// Largest single size a spec may write (channels, kernel, stride, ...): 2^31, so that the product of
   /// any two stays far inside 64 bits.
@@ -22,19 +29,36 @@ public final class Checker {
     let checker = Checker(file: file, batch: batch, diagnostics: diagnostics)
     let net = checker.run(tree)
     diagnostics = checker.diags
+    diagnostics.oneErrorPerLine = true
     return diagnostics.hasErrors ? nil : net
   }
 
   private struct Env {
     var params: [String: Int]
     var names: [String: Int]
+    /// Where each name was bound (`=> name`), to tell a second binding from a repetition of the first.
+    var bindings: [String: SourceRange] = [:]
   }
+
+  /// Diagnostics about how a layer's input fits (or what it leads to), as opposed to mistakes in the
+  /// layer's own arguments. With an uncertain input these are silent: the input may be wrong only because
+  /// of an earlier error.
+  static let inputDependent: Set<String> = [
+    "concat-mismatch", "dropped-input", "elementwise-mismatch", "fc-input-mismatch", "groups-mismatch",
+    "kernel-too-large", "needs-flat-input", "needs-spatial-input", "residual-mismatch",
+    "shape-annotation-mismatch", "size-overflow", "tensor-too-large",
+  ]
 
   private let file: SourceFile
   private let batch: Int
   private var diags: DiagnosticEngine
   private var blocks: [String: BlockDecl] = [:]
   private var values: [Shape] = []
+  /// Values that are a guess made after an error (see the type's comment).
+  private var uncertain: [Bool] = []
+  /// Every `=> name` of the network's body (key "") and of each block's (key: its name), to tell a use
+  /// before the binding from a misspelling.
+  private var bindingsByBody: [String: [String: [SourceRange]]] = [:]
   private var flattenedFrom: [Shape?] = []
   private var flattenedAt: [SourceRange?] = []
   private var ops: [CheckedOp] = []
@@ -53,6 +77,7 @@ public final class Checker {
     self.file = file
     self.batch = batch
     self.diags = diagnostics
+    diags.oneErrorPerLine = false
   }
 
   // MARK: Diagnostics inside blocks
@@ -60,15 +85,29 @@ public final class Checker {
   /// Runs `body` with a scratch engine and forwards what it reports, adding where the enclosing block was
   /// used, so an error in a block's body also says which use of the block led there.
   private func reporting<T>(_ body: (inout DiagnosticEngine) -> T) -> T {
+    reportingErrors(body).result
+  }
+
+  /// `reporting`, which also returns where `body` reported errors, forwarded or not. With `uncertainInput`,
+  /// only mistakes independent of the input are forwarded.
+  private func reportingErrors<T>(uncertainInput: Bool = false, _ body: (inout DiagnosticEngine) -> T)
+    -> (result: T, errors: [Diagnostic])
+  {
     var local = DiagnosticEngine(file: file, errorLimit: 1000)
+    local.oneErrorPerLine = false
     let result = body(&local)
+    defer { forward(local, uncertainInput: uncertainInput) }
+    return (result, local.diagnostics.filter { $0.severity == .error })
+  }
+
+  private func forward(_ local: DiagnosticEngine, uncertainInput: Bool) {
     for var d in local.diagnostics {
+      if uncertainInput && Checker.inputDependent.contains(d.id) { continue }
       if let call = callStack.last {
         d.notes.append(Note("in block '\(call.name)' used here", at: call.range))
       }
       diags.emit(d)
     }
-    return result
   }
 
   private func error(_ id: String, _ message: String, at r: SourceRange, notes: [Note] = [], fixIts: [FixIt] = []) {
@@ -107,9 +146,9 @@ public final class Checker {
       error("no-layers", "the network has no layers", at: tree.endOfFile)
       return nil
     }
-    values.append(inputShape)
-    flattenedFrom.append(nil)
-    flattenedAt.append(nil)
+    _ = newValue(inputShape)
+    collectBindings(tree.body, into: "")
+    for b in tree.blocks where bindingsByBody[b.name] == nil { collectBindings(b.body, into: b.name) }
     scopes.append(Scope(kind: .network, parent: nil, range: SourceRange(0, file.bytes.count), depth: 0, output: nil,
                         input: 0))
     scopeStack = [0]
@@ -218,8 +257,8 @@ public final class Checker {
         return nil
       }
       current = checkPrimary(e, input: current, &env)
-      // Once the value is poisoned, further repetitions would only repeat the same diagnostics.
-      if current == nil { break }
+      // Once the value is unknown or a guess, further repetitions would only repeat the same diagnostics.
+      guard let c = current, !uncertain[c] else { break }
       // Every pass adds as many layers and elements as the first: a repetition that will pass a limit is
       // refused now, not after expanding it (nested repetitions would otherwise spend seconds getting there).
       if iteration == 0 && count > 1 && !aborted {
@@ -244,18 +283,37 @@ public final class Checker {
       case .bind(let name, let r):
         if name == "input" {
           error("reserved-name", "'input' names the input of the network or block and cannot be rebound", at: r)
-        } else if let current {
-          env.names[name] = current
-          if tensorNames[current] == nil { tensorNames[current] = name }
+        } else if let first = env.bindings[name], first != r {
+          // A repetition binds the same `=> name` once per pass, the last pass winning; a second `=> name`
+          // elsewhere would silently redirect every later '@name'.
+          error("duplicate-tensor-name", "a tensor is already named '\(name)'", at: r,
+                notes: [Note("'\(name)' is first named here", at: first),
+                        Note("each '=> name' needs a name of its own; '@\(name)' would refer to the later one")])
+        } else {
+          env.bindings[name] = r
+          if let current {
+            env.names[name] = current
+            if tensorNames[current] == nil { tensorNames[current] = name }
+          }
         }
       case .expectShape(let dims, let r):
-        guard let current else { continue }
-        let expected = dims.compactMap { d -> Int? in if case .int(let v, _) = d { return v }; return nil }
-        let actual = values[current]
-        if expected != actual.dims {
+        let expected = dims.compactMap { d -> Int? in if case .int(let v?, _) = d { return v }; return nil }
+        // A malformed annotation was reported by the parser.
+        guard expected.count == dims.count else { continue }
+        let declared = Shape(expected)
+        if let known = current, !uncertain[known], declared != values[known] {
+          let actual = values[known]
           error("shape-annotation-mismatch",
                 "the output is \(actual), not \(expected.map(String.init).joined(separator: "x")) as annotated",
                 at: r, notes: [Note("this element produces \(actual)", at: e.range)])
+        }
+        // After an error, here or before, the declared shape is the best-known one: the author has said
+        // what it is, and the layers after it were written for it.
+        let isGuess = current.map { uncertain[$0] } ?? true
+        if isGuess || declared != current.map({ values[$0] }), declared.dims.count == 1 || declared.isSpatial,
+          fitsLimits(declared)
+        {
+          current = newValue(declared)
         }
       }
     }
@@ -265,13 +323,27 @@ public final class Checker {
   private func checkPrimary(_ e: Element, input: Int?, _ env: inout Env) -> Int? {
     switch e.kind {
     case .bad:
-      return nil
+      return guessFrom(input)
     case .reference(let name):
       if let v = env.names[name] { return v }
-      let hint = Suggest.closest(to: name, in: env.names.keys).map { "; did you mean '@\($0)'?" } ?? ""
-      error("unknown-tensor", "no tensor is named '\(name)'\(hint)", at: e.range,
-            notes: [Note("name a tensor with '=> \(name)' after the element that produces it")])
-      return nil
+      // Bound after an error that left its value unknown: that error was reported.
+      if env.bindings[name] != nil { return guessFrom(input) }
+      let here = bindingsByBody[callStack.last?.name ?? ""]?[name] ?? []
+      let elsewhere = bindingsByBody.values.compactMap { $0[name]?.first }.min { $0.start < $1.start }
+      if let later = here.first(where: { $0.start > e.range.start }) {
+        error("use-before-definition", "'@\(name)' is used before '=> \(name)' names a tensor", at: e.range,
+              notes: [Note("'\(name)' is named here", at: later),
+                      Note("'@name' refers to an element before it; move the use after the element it names")])
+      } else if here.isEmpty, let elsewhere {
+        error("unknown-tensor", "no tensor is named '\(name)' here", at: e.range,
+              notes: [Note("'\(name)' is named here, in another block or network", at: elsewhere),
+                      Note("a name is visible only in the network or block that binds it")])
+      } else {
+        let hint = Suggest.closest(to: name, in: env.names.keys).map { "; did you mean '@\($0)'?" } ?? ""
+        error("unknown-tensor", "no tensor is named '\(name)'\(hint)", at: e.range,
+              notes: [Note("name a tensor with '=> \(name)' after the element that produces it")])
+      }
+      return guessFrom(input)
     case .group(let body):
       return checkSequence(body, input: input, &env)
     case .layer(let layer):
@@ -291,22 +363,23 @@ public final class Checker {
         error("block-without-call", "'\(layer.keyword)' is a block; use it as '\(layer.keyword)(...)'",
               at: layer.keywordRange,
               fixIts: [FixIt(range: SourceRange.point(layer.keywordRange.end), replacement: "()")])
+      return guessFrom(input)
       } else {
         let candidates = Array(LayerRegistry.all.keys) + Array(blocks.keys) + Array(Parser.combinatorKeywords)
         if Parser.combinatorKeywords.contains(layer.keyword) {
           error("combinator-without-branches", "'\(layer.keyword)' is a combinator: write '\(layer.keyword)< branch | branch >'",
                 at: layer.keywordRange)
-          return nil
+          return guessFrom(input)
         }
         if layer.keyword.count > 1, layer.keyword.first == "x", layer.keyword.dropFirst().allSatisfy(\.isNumber) {
           error("unknown-layer", "'\(layer.keyword)' stands alone as a layer", at: layer.keywordRange,
                 notes: [Note("a repetition follows its element on the same line: '(conv 3x3 64 p1, relu) \(layer.keyword)'")])
-          return nil
+          return guessFrom(input)
         }
         let hint = Suggest.closest(to: layer.keyword, in: candidates).map { "; did you mean '\($0)'?" } ?? ""
         error("unknown-layer", "unknown layer '\(layer.keyword)'\(hint)", at: layer.keywordRange)
       }
-      return nil
+      return guessFrom(input)
     }
     guard let input else {
       // The input is unknown after an earlier error, but the arguments can still be checked.
@@ -317,23 +390,32 @@ public final class Checker {
       return nil
     }
     let x = LayerInput(shape: values[input], flattenedFrom: flattenedFrom[input], flattenedAt: flattenedAt[input])
-    let resolved: Resolved? = reporting { d in
+    let (checked, errors) = reportingErrors(uncertainInput: uncertain[input]) { d -> Resolved? in
       guard let args = LayerArgs(layer, spec.signature, env: env.params, &d) else { return nil }
       return spec.check(args, x, e.range, &d)
     }
-    guard let resolved else { return nil }
+    guard let resolved = checked, errors.isEmpty else {
+      // A layer that reported an error but knows its output (see `LayerSpec.check`) goes on with it.
+      if let known = checked?.output, fitsLimits(known) { return newValue(known, uncertain: uncertain[input]) }
+      if spec.signature.preservesShape && !errors.contains(where: { Checker.inputDependent.contains($0.id) }) {
+        return newValue(x.shape, uncertain: uncertain[input])
+      }
+      return recover(layer, spec, x, e, env, errors: errors.map(\.range), input: input)
+    }
     if layer.functional && !(resolved.params.isEmpty && resolved.buffers.isEmpty) {
       // A functional call prints no row and owns no weights, so a layer with weights cannot be one.
       error("functional-with-weights", "'\(layer.keyword)' has weights and has no functional form",
             at: layer.keywordRange, notes: [Note("write it as a layer: '\(layer.keyword) ...' without parentheses")])
-      return nil
+      return newValue(resolved.output, uncertain: uncertain[input])
     }
-    guard checkElementCount(resolved.output, at: e.range) else { return nil }
+    // A layer fed a guess checks its own arguments only; its output is a guess too.
+    if uncertain[input] { return fitsLimits(resolved.output) ? newValue(resolved.output, uncertain: true) : guessFrom(input) }
+    guard checkElementCount(resolved.output, at: e.range) else { return guessFrom(input) }
     for p in resolved.params {
       guard let n = try? cproduct(p.shape), n <= Checker.maxElements else {
         error("tensor-too-large", "the \(p.name) of '\(layer.keyword)' would hold more than \(grouped(Checker.maxElements)) elements",
               at: e.range, notes: [Note("its shape would be \(p.shape.map(String.init).joined(separator: "x"))")])
-        return nil
+        return newValue(resolved.output)
       }
     }
     guard let multAdds = Cost.multAdds(resolved.op, params: resolved.params, output: resolved.output) else {
@@ -363,11 +445,55 @@ public final class Checker {
     return out
   }
 
-  private func newValue(_ s: Shape) -> Int {
+  private func newValue(_ s: Shape, uncertain isGuess: Bool = false) -> Int {
     values.append(s)
+    uncertain.append(isGuess)
     flattenedFrom.append(nil)
     flattenedAt.append(nil)
     return values.count - 1
+  }
+
+  /// An uncertain copy of `input`'s shape: what an element whose output is unknown goes on with.
+  private func guessFrom(_ input: Int?) -> Int? {
+    input.map { newValue(values[$0], uncertain: true) }
+  }
+
+  private func fitsLimits(_ s: Shape) -> Bool {
+    guard let n = try? cmul(cproduct(s.dims), batch) else { return false }
+    return n <= Checker.maxElements && s.dims.allSatisfy { $0 >= 1 }
+  }
+
+  /// The output a failed layer would have without the arguments its errors point at (`s0` dropped: stride
+  /// 1), as an uncertain value; its input's shape when that does not check either.
+  private func recover(_ layer: LayerSyntax, _ spec: LayerSpec, _ x: LayerInput, _ e: Element, _ env: Env,
+                       errors: [SourceRange], input: Int) -> Int {
+    let kept = layer.args.filter { arg in
+      !errors.contains { $0.start >= arg.range.start && $0.start < max(arg.range.end, arg.range.start + 1) }
+    }
+    if kept.count < layer.args.count {
+      var repaired = layer
+      repaired.args = kept
+      var scratch = DiagnosticEngine(file: file, errorLimit: 1000)
+      if let args = LayerArgs(repaired, spec.signature, env: env.params, &scratch),
+        let r = spec.check(args, x, e.range, &scratch), !scratch.hasErrors, fitsLimits(r.output)
+      {
+        return newValue(r.output, uncertain: true)
+      }
+    }
+    return newValue(x.shape, uncertain: true)
+  }
+
+  /// Records every `=> name` of `elements`, nested ones included, so that a use before the binding can be
+  /// told from a misspelling.
+  private func collectBindings(_ elements: [Element], into body: String) {
+    for e in elements {
+      for case .bind(let name, let r) in e.suffixes { bindingsByBody[body, default: [:]][name, default: []].append(r) }
+      switch e.kind {
+      case .group(let inner): collectBindings(inner, into: body)
+      case .combinator(let c): for branch in c.branches { collectBindings(branch, into: body) }
+      default: break
+      }
+    }
   }
 
   private func appendOp(_ op: CheckedOp) {
@@ -390,7 +516,7 @@ public final class Checker {
       let hint = Suggest.closest(to: call.name, in: Array(blocks.keys) + Array(LayerRegistry.all.keys))
         .map { "; did you mean '\($0)'?" } ?? ""
       error("unknown-block", "unknown block '\(call.name)'\(hint)", at: call.nameRange)
-      return nil
+      return guessFrom(input)
     }
     if callStack.contains(where: { $0.name == call.name }) {
       error("recursive-block", "block '\(call.name)' uses itself", at: call.nameRange,
@@ -403,7 +529,8 @@ public final class Checker {
       aborted = true
       return nil
     }
-    guard let binding = bindArguments(call, block, outerEnv) else { return nil }
+    // The body is not checked with arguments missing: its uses of them would only repeat the error.
+    guard let binding = bindArguments(call, block, outerEnv) else { return guessFrom(input) }
     let (params, arguments) = binding
     guard let input else { return nil }
     let scope = openScope(.block(name: block.name, moduleName: block.moduleName ?? block.name), e.range, input: input)
@@ -500,21 +627,21 @@ public final class Checker {
     case "residual" where n > 2:
       error("combinator-arity", "'residual' takes a body and at most one shortcut, found \(n) branches", at: c.branchRanges[2],
             notes: [Note("write 'residual< body >' or 'residual< body | shortcut >'")])
-      return nil
+      return guessFrom(input)
     case "side" where n != 1:
       error("combinator-arity", "'side' takes one branch, found \(n)", at: c.branchRanges[1])
-      return nil
+      return guessFrom(input)
     case "add", "mul", "concat", "inception":
       if n < 2 {
         error("combinator-arity", "'\(kind)' needs at least two branches separated by '|'", at: c.keywordRange)
-        return nil
+        return guessFrom(input)
       }
     default: break
     }
     for (i, b) in c.branches.enumerated() where b.isEmpty {
       error("empty-branch", "branch \(i + 1) of '\(kind)' is empty", at: c.branchRanges[i],
             notes: [Note("write 'identity' for a branch that passes its input through")])
-      return nil
+      return guessFrom(input)
     }
     let scope = openScope(.combinator(kind), e.range, input: input)
     var outs: [Int?] = []
@@ -525,23 +652,45 @@ public final class Checker {
       outs.append(out)
     }
     defer { closeScope(scope, output: scopes[scope].output, printsRow: false) }
-    guard let input, !outs.contains(where: { $0 == nil }) else { return nil }
-    let branchOuts = outs.map { $0! }
+    guard let input else { return nil }
+    let branchOuts = outs.compactMap { $0 }
+    guard branchOuts.count == outs.count else { return guessFrom(input) }
+    if kind == "side" {
+      sideOutputs.append(branchOuts[0])
+      scopes[scope].output = input
+      return input
+    }
+    let shortcut = kind == "residual" ? (n == 2 ? branchOuts[1] : input) : nil
+    let joined = shortcut.map { [branchOuts[0], $0] } ?? branchOuts
+    // Branches that are guesses may disagree only because of an earlier error: join them silently.
+    if joined.contains(where: { uncertain[$0] }) { return guessJoin(kind, joined) }
     let result: Int?
     switch kind {
-    case "side":
-      sideOutputs.append(branchOuts[0])
-      result = input
     case "residual":
-      let shortcut = n == 2 ? branchOuts[1] : input
-      result = joinResidual(c, e, body: branchOuts[0], shortcut: shortcut, hasShortcut: n == 2)
+      result = joinResidual(c, e, body: branchOuts[0], shortcut: joined[1], hasShortcut: n == 2)
     case "concat", "inception":
       result = joinConcat(c, e, branchOuts)
     default:
       result = joinElementwise(c, e, branchOuts, op: kind == "add" ? .add : .mul)
     }
     scopes[scope].output = result
-    return result
+    return result ?? guessJoin(kind, joined)
+  }
+
+  /// What a join of branches that do not fit would most likely give, as an uncertain value: a residual's
+  /// body, the channels of a concatenation added up, the first branch of an elementwise combination.
+  private func guessJoin(_ kind: String, _ outs: [Int]) -> Int {
+    var shape = values[outs[0]]
+    if kind == "concat" || kind == "inception", shape.dims.count >= 1 {
+      let channels = outs.reduce(0) { total, o in
+        let (sum, overflow) = total.addingReportingOverflow(values[o].dims.first ?? 0)
+        return overflow ? total : sum
+      }
+      var dims = shape.dims
+      dims[0] = channels
+      if fitsLimits(Shape(dims)) { shape = Shape(dims) }
+    }
+    return newValue(shape, uncertain: true)
   }
 
   private func branchEnd(_ c: CombinatorSyntax, _ i: Int) -> SourceRange { c.branches[i].last!.range }
@@ -553,13 +702,12 @@ public final class Checker {
         error("residual-mismatch", "the residual body ends at \(b) but its shortcut gives \(s)", at: c.keywordRange,
               notes: [Note("the body ends here", at: branchEnd(c, 0)), Note("the shortcut ends here", at: branchEnd(c, 1))])
       } else {
-        var fix = "conv 1x1 \(b.dims[0])"
-        if b.isSpatial, s.isSpatial, b.height > 0, s.height % b.height == 0, s.height / b.height > 1 {
-          fix += " s\(s.height / b.height)"
+        var notes = [Note("the body ends here", at: branchEnd(c, 0))]
+        if let fix = projection(from: s, to: b) {
+          notes.append(Note("add a projection shortcut: residual< ... | \(fix) nobias, bn >"))
         }
         error("residual-mismatch", "the residual body ends at \(b) while its input is \(s)", at: c.keywordRange,
-              notes: [Note("the body ends here", at: branchEnd(c, 0)),
-                      Note("add a projection shortcut: residual< ... | \(fix) nobias, bn >")])
+              notes: notes)
       }
       return nil
     }
@@ -567,6 +715,27 @@ public final class Checker {
     appendOp(CheckedOp(op: .add, inputs: [body, shortcut], output: out, range: e.range, scope: scopeStack.last!,
                        isModule: false, moduleName: "add", params: [], buffers: [], multAdds: 0))
     return out
+  }
+
+  /// The projection that takes a residual's input to its body's output: a 1x1 convolution with the stride
+  /// PyTorch's floor makes fit (`s2` from 7x7 to 4x4), or the smallest unpadded kernel that fits where no
+  /// stride does; nil when none does.
+  private func projection(from s: Shape, to b: Shape) -> String? {
+    guard b.isSpatial == s.isSpatial else { return nil }
+    guard b.isSpatial else { return b.dims.count == 1 ? "fc \(b.dims[0])" : nil }
+    // Without padding, a k x k kernel with stride t gives floor((n - k) / t) + 1: the largest such t.
+    func stride(_ n: Int, _ k: Int, _ out: Int) -> Int? {
+      guard out >= 1, k <= n else { return nil }
+      let t = out == 1 ? max(1, n - k + 1) : (n - k) / (out - 1)
+      return t >= 1 && (n - k) / t + 1 == out ? t : nil
+    }
+    for k in 1...7 {
+      guard let sh = stride(s.height, k, b.height), let sw = stride(s.width, k, b.width) else { continue }
+      var fix = "conv \(k)x\(k) \(b.channels)"
+      if sh > 1 || sw > 1 { fix += sh == sw ? " s\(sh)" : " s\(sh)x\(sw)" }
+      return fix
+    }
+    return nil
   }
 
   private func joinConcat(_ c: CombinatorSyntax, _ e: Element, _ outs: [Int]) -> Int? {

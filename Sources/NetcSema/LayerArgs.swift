@@ -10,6 +10,9 @@ struct LayerSignature: Sendable {
   var flags: Set<String>
   /// An example of correct use, for notes.
   var usage: String
+  /// The output has the input's shape whatever the arguments (`bn`, `dropout`, activations): after a
+  /// mistake in the arguments, the checker goes on from the input's shape.
+  var preservesShape = false
 }
 
 /// A layer's arguments bound to names and evaluated in the environment of block parameters.

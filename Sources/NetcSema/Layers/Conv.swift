@@ -61,7 +61,7 @@ enum ConvLayers {
       let which = x.channels % groups != 0 ? "input channels (\(x.channels))" : "output channels (\(outC))"
       diags.error("groups-mismatch", "\(which) must divide by groups (\(groups))", at: a.has("groups") ? a.range("groups") : at,
                   notes: [Note("Conv2d needs both in_channels and out_channels divisible by groups")])
-      return nil
+      // The output's shape does not depend on the groups: the layers after it can still be checked.
     }
     if transposed && (outPad.0 >= max(stride.0, dilation.0) || outPad.1 >= max(stride.1, dilation.1)) {
       diags.error("bad-output-padding", "output padding must be smaller than the stride or the dilation",

@@ -15,7 +15,7 @@ enum DenseLayers {
               }),
     LayerSpec(keyword: "dropout",
               signature: LayerSignature(positional: ["p"], required: 0, options: ["p": "p"], flags: [],
-                                        usage: "dropout 0.5"),
+                                        usage: "dropout 0.5", preservesShape: true),
               check: { a, input, _, diags in
                 guard let p = a.double("p", default: 0.5, &diags) else { return nil }
                 guard p >= 0, p <= 1 else {
@@ -52,7 +52,7 @@ enum DenseLayers {
                     diags.error("fc-input-mismatch",
                                 "'\(a.keyword)' expects \(grouped(first)) inputs but receives \(input.flattenedFrom.map { "\($0) = " } ?? "")\(grouped(x.dims[0]))",
                                 at: a.range("size"), notes: notes)
-                    return nil
+                    // The output is the second size whatever the first: the layers after it can be checked.
                   }
                 }
                 let trainable = !a.flag("frozen")

@@ -23,6 +23,9 @@ struct LayerInput {
 struct LayerSpec: Sendable {
   var keyword: String
   var signature: LayerSignature
+  /// Reports every mistake and returns nil when the output is unknown. After an error that leaves the output
+  /// known (a `groups` that does not divide), it returns the output anyway, so that the checker goes on
+  /// from it (the network is not built: the error stands).
   var check: @Sendable (LayerArgs, LayerInput, SourceRange, inout DiagnosticEngine) -> Resolved?
 }
 

@@ -6,7 +6,8 @@ enum NormLayers {
   static let specs: [LayerSpec] = [
     LayerSpec(keyword: "bn",
               signature: LayerSignature(positional: [], required: 0, options: ["eps": "eps", "momentum": "momentum"],
-                                        flags: ["noaffine", "frozen"], usage: "bn eps=0.001"),
+                                        flags: ["noaffine", "frozen"], usage: "bn eps=0.001",
+                                        preservesShape: true),
               check: { a, input, at, diags in
                 guard let eps = a.double("eps", default: 1e-5, &diags),
                   let momentum = a.double("momentum", default: 0.1, &diags) else { return nil }
@@ -27,7 +28,7 @@ enum NormLayers {
     LayerSpec(keyword: "lrn",
               signature: LayerSignature(positional: ["size"], required: 1,
                                         options: ["size": "size", "alpha": "alpha", "beta": "beta", "k": "k"], flags: [],
-                                        usage: "lrn 5 alpha=0.0001 beta=0.75 k=1"),
+                                        usage: "lrn 5 alpha=0.0001 beta=0.75 k=1", preservesShape: true),
               check: { a, input, at, diags in
                 guard LayerCheck.requireSpatial(a.keyword, input, at, &diags),
                   let size = a.int("size", &diags), let alpha = a.double("alpha", default: 1e-4, &diags),

@@ -5,7 +5,8 @@ import NetcSyntax
 enum PointwiseLayers {
   static func simple(_ keyword: String, _ op: Op) -> LayerSpec {
     LayerSpec(keyword: keyword,
-              signature: LayerSignature(positional: [], required: 0, options: [:], flags: [], usage: keyword),
+              signature: LayerSignature(positional: [], required: 0, options: [:], flags: [], usage: keyword,
+                                        preservesShape: true),
               check: { _, input, _, _ in Resolved(op: op, output: input.shape) })
   }
 
@@ -16,7 +17,7 @@ enum PointwiseLayers {
     simple("softmax", .softmax), simple("identity", .identity),
     LayerSpec(keyword: "leaky_relu",
               signature: LayerSignature(positional: ["slope"], required: 0, options: ["slope": "slope"], flags: [],
-                                        usage: "leaky_relu 0.01"),
+                                        usage: "leaky_relu 0.01", preservesShape: true),
               check: { a, input, _, diags in
                 guard let slope = a.double("slope", default: 0.01, &diags) else { return nil }
                 return Resolved(op: .activation(.leakyRelu(slope: slope)), output: input.shape)
