@@ -127,26 +127,28 @@ public final class Checker {
     }
     // After syntax errors, "no input" or "no layers" is usually their consequence; stay quiet.
     let hadSyntaxErrors = diags.hasErrors
-    guard let inputDecl = tree.input else {
-      if hadSyntaxErrors { return nil }
+    // Without a valid input shape the layers are still checked, fed a guess: their own arguments can be
+    // wrong independently.
+    var inputShape: Shape?
+    if let inputDecl = tree.input {
+      inputShape = checkInput(inputDecl)
+    } else if !hadSyntaxErrors {
       if tree.body.isEmpty && tree.blocks.isEmpty {
         error("empty-file", "the file describes no network: it needs an 'input' line and layers",
               at: tree.endOfFile, notes: [Note("a minimal network: 'input 1x28x28', then 'flatten, fc 10'")])
-      } else {
-        let at = tree.body.first?.range ?? tree.endOfFile
-        error("missing-input", "the network has no 'input' line", at: at,
-              notes: [Note("state the input shape before the first layer, such as 'input 3x224x224'")],
-              fixIts: [FixIt(range: SourceRange.point(at.start), replacement: "input 3x224x224\n")])
+        return nil
       }
-      return nil
+      let at = tree.body.first?.range ?? tree.endOfFile
+      error("missing-input", "the network has no 'input' line", at: at,
+            notes: [Note("state the input shape before the first layer, such as 'input 3x224x224'")],
+            fixIts: [FixIt(range: SourceRange.point(at.start), replacement: "input 3x224x224\n")])
     }
-    guard let inputShape = checkInput(inputDecl) else { return nil }
     if tree.body.isEmpty {
-      if hadSyntaxErrors { return nil }
+      if hadSyntaxErrors || inputShape == nil { return nil }
       error("no-layers", "the network has no layers", at: tree.endOfFile)
       return nil
     }
-    _ = newValue(inputShape)
+    _ = newValue(inputShape ?? Shape([1, 1, 1]), uncertain: inputShape == nil)
     collectBindings(tree.body, into: "")
     for b in tree.blocks where bindingsByBody[b.name] == nil { collectBindings(b.body, into: b.name) }
     scopes.append(Scope(kind: .network, parent: nil, range: SourceRange(0, file.bytes.count), depth: 0, output: nil,
@@ -159,7 +161,7 @@ public final class Checker {
       for b in tree.blocks where !usedBlocks.contains(b.name) && blocks[b.name] == b { checkUnusedBody(b.body) }
     }
     guard let out, !aborted else { return nil }
-    return CheckedNetwork(name: tree.name ?? defaultName(), input: inputShape, values: values, ops: ops,
+    return CheckedNetwork(name: tree.name ?? defaultName(), input: values[0], values: values, ops: ops,
                           scopes: scopes, events: events, outputs: [out] + sideOutputs, tensorNames: tensorNames)
   }
 
