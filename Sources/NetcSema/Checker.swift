@@ -11,6 +11,9 @@ import NetcSyntax
 /// input), marked *uncertain*: a layer fed an uncertain value reports only mistakes in its own arguments,
 /// never a shape mismatch, since that may be the earlier error's consequence. A `-> CxHxW` annotation
 /// after an uncertain value makes the declared shape certain again: the author has said what it is.
+///
+/// The checking of block uses (CheckerBlocks.swift) and of combinators (CheckerCombinators.swift) are
+/// extensions in files of their own; the state below is internal, not private, for them.
 public final class Checker {
   /// Largest single size a spec may write (channels, kernel, stride, ...): 2^31, so that the product of
   /// any two stays far inside 64 bits.
@@ -33,7 +36,7 @@ public final class Checker {
     return diagnostics.hasErrors ? nil : net
   }
 
-  private struct Env {
+  struct Env {
     var params: [String: Int]
     var names: [String: Int]
     /// Where each name was bound (`=> name`), to tell a second binding from a repetition of the first.
@@ -49,28 +52,28 @@ public final class Checker {
     "shape-annotation-mismatch", "size-overflow", "tensor-too-large",
   ]
 
-  private let file: SourceFile
-  private let batch: Int
-  private var diags: DiagnosticEngine
-  private var blocks: [String: BlockDecl] = [:]
-  private var values: [Shape] = []
+  let file: SourceFile
+  let batch: Int
+  var diags: DiagnosticEngine
+  var blocks: [String: BlockDecl] = [:]
+  var values: [Shape] = []
   /// Values that are a guess made after an error (see the type's comment).
-  private var uncertain: [Bool] = []
+  var uncertain: [Bool] = []
   /// Every `=> name` of the network's body (key "") and of each block's (key: its name), to tell a use
   /// before the binding from a misspelling.
   private var bindingsByBody: [String: [String: [SourceRange]]] = [:]
   private var flattenedFrom: [Shape?] = []
   private var flattenedAt: [SourceRange?] = []
-  private var ops: [CheckedOp] = []
-  private var scopes: [Scope] = []
-  private var events: [Event] = []
-  private var scopeStack: [Int] = []
-  private var sideOutputs: [Int] = []
+  var ops: [CheckedOp] = []
+  var scopes: [Scope] = []
+  var events: [Event] = []
+  var scopeStack: [Int] = []
+  var sideOutputs: [Int] = []
   private var tensorNames: [Int: String] = [:]
-  private var callStack: [(name: String, range: SourceRange)] = []
-  private var aborted = false
+  var callStack: [(name: String, range: SourceRange)] = []
+  var aborted = false
   private var steps = 0
-  private var usedBlocks: Set<String> = []
+  var usedBlocks: Set<String> = []
   private var totalMultAdds = 0
 
   private init(file: SourceFile, batch: Int, diagnostics: DiagnosticEngine) {
@@ -84,7 +87,7 @@ public final class Checker {
 
   /// Runs `body` with a scratch engine and forwards what it reports, adding where the enclosing block was
   /// used, so an error in a block's body also says which use of the block led there.
-  private func reporting<T>(_ body: (inout DiagnosticEngine) -> T) -> T {
+  func reporting<T>(_ body: (inout DiagnosticEngine) -> T) -> T {
     reportingErrors(body).result
   }
 
@@ -110,7 +113,7 @@ public final class Checker {
     }
   }
 
-  private func error(_ id: String, _ message: String, at r: SourceRange, notes: [Note] = [], fixIts: [FixIt] = []) {
+  func error(_ id: String, _ message: String, at r: SourceRange, notes: [Note] = [], fixIts: [FixIt] = []) {
     reporting { $0.error(id, message, at: r, notes: notes, fixIts: fixIts) }
   }
 
@@ -212,7 +215,7 @@ public final class Checker {
     return Shape(dims)
   }
 
-  private func checkElementCount(_ s: Shape, at r: SourceRange) -> Bool {
+  func checkElementCount(_ s: Shape, at r: SourceRange) -> Bool {
     guard let n = try? cmul(cproduct(s.dims), batch), n <= Checker.maxElements else {
       error("tensor-too-large",
             "a tensor of shape \(batch)x\(s) has more than \(grouped(Checker.maxElements)) elements", at: r,
@@ -224,7 +227,7 @@ public final class Checker {
 
   // MARK: Sequences and elements
 
-  private func checkSequence(_ elements: [Element], input: Int?, _ env: inout Env) -> Int? {
+  func checkSequence(_ elements: [Element], input: Int?, _ env: inout Env) -> Int? {
     var current = input
     for e in elements {
       if aborted { return nil }
@@ -447,7 +450,7 @@ public final class Checker {
     return out
   }
 
-  private func newValue(_ s: Shape, uncertain isGuess: Bool = false) -> Int {
+  func newValue(_ s: Shape, uncertain isGuess: Bool = false) -> Int {
     values.append(s)
     uncertain.append(isGuess)
     flattenedFrom.append(nil)
@@ -456,11 +459,11 @@ public final class Checker {
   }
 
   /// An uncertain copy of `input`'s shape: what an element whose output is unknown goes on with.
-  private func guessFrom(_ input: Int?) -> Int? {
+  func guessFrom(_ input: Int?) -> Int? {
     input.map { newValue(values[$0], uncertain: true) }
   }
 
-  private func fitsLimits(_ s: Shape) -> Bool {
+  func fitsLimits(_ s: Shape) -> Bool {
     guard let n = try? cmul(cproduct(s.dims), batch) else { return false }
     return n <= Checker.maxElements && s.dims.allSatisfy { $0 >= 1 }
   }
@@ -498,7 +501,7 @@ public final class Checker {
     }
   }
 
-  private func appendOp(_ op: CheckedOp) {
+  func appendOp(_ op: CheckedOp) {
     if ops.count >= Checker.maxOps {
       if !aborted {
         error("too-many-layers", "the network expands to more than \(grouped(Checker.maxOps)) layers", at: op.range,
@@ -509,284 +512,5 @@ public final class Checker {
     }
     ops.append(op)
     events.append(.op(ops.count - 1))
-  }
-
-  // MARK: Blocks
-
-  private func checkCall(_ call: CallSyntax, _ e: Element, input: Int?, _ outerEnv: Env) -> Int? {
-    guard let block = blocks[call.name] else {
-      let hint = Suggest.closest(to: call.name, in: Array(blocks.keys) + Array(LayerRegistry.all.keys))
-        .map { "; did you mean '\($0)'?" } ?? ""
-      error("unknown-block", "unknown block '\(call.name)'\(hint)", at: call.nameRange)
-      return guessFrom(input)
-    }
-    if callStack.contains(where: { $0.name == call.name }) {
-      error("recursive-block", "block '\(call.name)' uses itself", at: call.nameRange,
-            notes: [Note("a block cannot contain itself, directly or through other blocks")])
-      aborted = true
-      return nil
-    }
-    if callStack.count >= Checker.maxCallDepth {
-      error("nesting-too-deep", "blocks are nested more than \(Checker.maxCallDepth) deep", at: call.nameRange)
-      aborted = true
-      return nil
-    }
-    // The body is not checked with arguments missing: its uses of them would only repeat the error.
-    guard let binding = bindArguments(call, block, outerEnv) else { return guessFrom(input) }
-    let (params, arguments) = binding
-    guard let input else { return nil }
-    let scope = openScope(.block(name: block.name, moduleName: block.moduleName ?? block.name), e.range, input: input)
-    scopes[scope].arguments = arguments
-    usedBlocks.insert(block.name)
-    callStack.append((block.name, e.range))
-    var env = Env(params: params, names: ["input": input])
-    let out = checkSequence(block.body, input: input, &env)
-    callStack.removeLast()
-    closeScope(scope, output: out, printsRow: true)
-    return out
-  }
-
-  /// The value of every parameter, and the arguments as the use wrote them.
-  private func bindArguments(_ call: CallSyntax, _ block: BlockDecl, _ outerEnv: Env)
-    -> ([String: Int], [BlockArgument])?
-  {
-    var bound: [String: Int] = [:]
-    var written: [BlockArgument] = []
-    var ok = true
-    var position = 0
-    for arg in call.args {
-      let name: String
-      if let label = arg.label {
-        guard block.params.contains(where: { $0.name == label }) else {
-          let hint = Suggest.closest(to: label, in: block.params.map(\.name)).map { "; did you mean '\($0)'?" } ?? ""
-          error("unknown-parameter", "block '\(block.name)' has no parameter '\(label)'\(hint)", at: arg.labelRange ?? arg.value.range,
-                notes: [Note("'\(block.name)' is defined here", at: block.nameRange)])
-          ok = false
-          continue
-        }
-        name = label
-      } else {
-        guard position < block.params.count else {
-          error("too-many-arguments", "block '\(block.name)' takes \(block.params.count) argument\(block.params.count == 1 ? "" : "s"), found \(call.args.count)",
-                at: arg.value.range, notes: [Note("'\(block.name)' is defined here", at: block.nameRange)])
-          ok = false
-          break
-        }
-        name = block.params[position].name
-        position += 1
-      }
-      if bound[name] != nil {
-        error("duplicate-argument", "parameter '\(name)' of '\(block.name)' is given twice", at: arg.value.range)
-        ok = false
-        continue
-      }
-      guard let v = reporting({ Evaluator.evaluate(arg.value, env: outerEnv.params, &$0) }) else { ok = false; continue }
-      guard case .int(let i) = v else {
-        error("expected-integer", "block arguments are integers", at: arg.value.range)
-        ok = false
-        continue
-      }
-      bound[name] = i
-      written.append(BlockArgument(label: arg.label, value: i))
-    }
-    guard ok else { return nil }
-    for p in block.params where bound[p.name] == nil {
-      guard let def = p.defaultValue else {
-        error("missing-argument", "block '\(block.name)' needs a value for '\(p.name)'", at: call.nameRange,
-              notes: [Note("'\(p.name)' is declared here", at: p.range)])
-        return nil
-      }
-      guard let v = reporting({ Evaluator.evaluate(def, env: bound, &$0) }) else { return nil }
-      guard case .int(let i) = v else {
-        error("expected-integer", "block parameters are integers; the default of '\(p.name)' is not", at: def.range,
-              notes: [Note("a rate such as dropout's p is written in the body, not passed as a parameter")])
-        return nil
-      }
-      bound[p.name] = i
-    }
-    return (bound, written)
-  }
-
-  private func openScope(_ kind: ScopeKind, _ range: SourceRange, input: Int?) -> Int {
-    scopes.append(Scope(kind: kind, parent: scopeStack.last, range: range, depth: scopeStack.count, output: nil,
-                        input: input, firstOp: ops.count))
-    scopeStack.append(scopes.count - 1)
-    return scopes.count - 1
-  }
-
-  private func closeScope(_ scope: Int, output: Int?, printsRow: Bool) {
-    scopeStack.removeLast()
-    scopes[scope].output = output
-    if printsRow, output != nil { events.append(.close(scope)) }
-  }
-
-  // MARK: Combinators
-
-  private func checkCombinator(_ c: CombinatorSyntax, _ e: Element, input: Int?, _ env: inout Env) -> Int? {
-    let kind = c.keyword
-    let n = c.branches.count
-    switch kind {
-    case "residual" where n > 2:
-      error("combinator-arity", "'residual' takes a body and at most one shortcut, found \(n) branches", at: c.branchRanges[2],
-            notes: [Note("write 'residual< body >' or 'residual< body | shortcut >'")])
-      return guessFrom(input)
-    case "side" where n != 1:
-      error("combinator-arity", "'side' takes one branch, found \(n)", at: c.branchRanges[1])
-      return guessFrom(input)
-    case "add", "mul", "concat", "inception":
-      if n < 2 {
-        error("combinator-arity", "'\(kind)' needs at least two branches separated by '|'", at: c.keywordRange)
-        return guessFrom(input)
-      }
-    default: break
-    }
-    for (i, b) in c.branches.enumerated() where b.isEmpty {
-      error("empty-branch", "branch \(i + 1) of '\(kind)' is empty", at: c.branchRanges[i],
-            notes: [Note("write 'identity' for a branch that passes its input through")])
-      return guessFrom(input)
-    }
-    let scope = openScope(.combinator(kind), e.range, input: input)
-    var outs: [Int?] = []
-    for (i, branch) in c.branches.enumerated() {
-      let b = openScope(.branch(i), branch.first!.range.union(branch.last!.range), input: input)
-      let out = checkSequence(branch, input: input, &env)
-      closeScope(b, output: out, printsRow: false)
-      outs.append(out)
-    }
-    defer { closeScope(scope, output: scopes[scope].output, printsRow: false) }
-    guard let input else { return nil }
-    let branchOuts = outs.compactMap { $0 }
-    guard branchOuts.count == outs.count else { return guessFrom(input) }
-    if kind == "side" {
-      sideOutputs.append(branchOuts[0])
-      scopes[scope].output = input
-      return input
-    }
-    let shortcut = kind == "residual" ? (n == 2 ? branchOuts[1] : input) : nil
-    let joined = shortcut.map { [branchOuts[0], $0] } ?? branchOuts
-    // Branches that are guesses may disagree only because of an earlier error: join them silently.
-    if joined.contains(where: { uncertain[$0] }) { return guessJoin(kind, joined) }
-    let result: Int?
-    switch kind {
-    case "residual":
-      result = joinResidual(c, e, body: branchOuts[0], shortcut: joined[1], hasShortcut: n == 2)
-    case "concat", "inception":
-      result = joinConcat(c, e, branchOuts)
-    default:
-      result = joinElementwise(c, e, branchOuts, op: kind == "add" ? .add : .mul)
-    }
-    scopes[scope].output = result
-    return result ?? guessJoin(kind, joined)
-  }
-
-  /// What a join of branches that do not fit would most likely give, as an uncertain value: a residual's
-  /// body, the channels of a concatenation added up, the first branch of an elementwise combination.
-  private func guessJoin(_ kind: String, _ outs: [Int]) -> Int {
-    var shape = values[outs[0]]
-    if kind == "concat" || kind == "inception", shape.dims.count >= 1 {
-      let channels = outs.reduce(0) { total, o in
-        let (sum, overflow) = total.addingReportingOverflow(values[o].dims.first ?? 0)
-        return overflow ? total : sum
-      }
-      var dims = shape.dims
-      dims[0] = channels
-      if fitsLimits(Shape(dims)) { shape = Shape(dims) }
-    }
-    return newValue(shape, uncertain: true)
-  }
-
-  private func branchEnd(_ c: CombinatorSyntax, _ i: Int) -> SourceRange { c.branches[i].last!.range }
-
-  private func joinResidual(_ c: CombinatorSyntax, _ e: Element, body: Int, shortcut: Int, hasShortcut: Bool) -> Int? {
-    let b = values[body], s = values[shortcut]
-    guard b == s else {
-      if hasShortcut {
-        error("residual-mismatch", "the residual body ends at \(b) but its shortcut gives \(s)", at: c.keywordRange,
-              notes: [Note("the body ends here", at: branchEnd(c, 0)), Note("the shortcut ends here", at: branchEnd(c, 1))])
-      } else {
-        var notes = [Note("the body ends here", at: branchEnd(c, 0))]
-        if let fix = projection(from: s, to: b) {
-          notes.append(Note("add a projection shortcut: residual< ... | \(fix) nobias, bn >"))
-        }
-        error("residual-mismatch", "the residual body ends at \(b) while its input is \(s)", at: c.keywordRange,
-              notes: notes)
-      }
-      return nil
-    }
-    let out = newValue(b)
-    appendOp(CheckedOp(op: .add, inputs: [body, shortcut], output: out, range: e.range, scope: scopeStack.last!,
-                       isModule: false, moduleName: "add", params: [], buffers: [], multAdds: 0))
-    return out
-  }
-
-  /// The projection that takes a residual's input to its body's output: a 1x1 convolution with the stride
-  /// PyTorch's floor makes fit (`s2` from 7x7 to 4x4), or the smallest unpadded kernel that fits where no
-  /// stride does; nil when none does.
-  private func projection(from s: Shape, to b: Shape) -> String? {
-    guard b.isSpatial == s.isSpatial else { return nil }
-    guard b.isSpatial else { return b.dims.count == 1 ? "fc \(b.dims[0])" : nil }
-    // Without padding, a k x k kernel with stride t gives floor((n - k) / t) + 1: the largest such t.
-    func stride(_ n: Int, _ k: Int, _ out: Int) -> Int? {
-      guard out >= 1, k <= n else { return nil }
-      let t = out == 1 ? max(1, n - k + 1) : (n - k) / (out - 1)
-      return t >= 1 && (n - k) / t + 1 == out ? t : nil
-    }
-    for k in 1...7 {
-      guard let sh = stride(s.height, k, b.height), let sw = stride(s.width, k, b.width) else { continue }
-      var fix = "conv \(k)x\(k) \(b.channels)"
-      if sh > 1 || sw > 1 { fix += sh == sw ? " s\(sh)" : " s\(sh)x\(sw)" }
-      return fix
-    }
-    return nil
-  }
-
-  private func joinConcat(_ c: CombinatorSyntax, _ e: Element, _ outs: [Int]) -> Int? {
-    let first = values[outs[0]]
-    for (i, o) in outs.enumerated().dropFirst() {
-      let s = values[o]
-      if s.dims.count != first.dims.count || s.dims.dropFirst() != first.dims.dropFirst() {
-        let what = first.isSpatial ? "height and width" : "rank"
-        error("concat-mismatch", "'\(c.keyword)' branches disagree on \(what): branch 1 gives \(first), branch \(i + 1) gives \(s)",
-              at: c.keywordRange,
-              notes: [Note("branch 1 ends here", at: branchEnd(c, 0)), Note("branch \(i + 1) ends here", at: branchEnd(c, i)),
-                      Note("concatenation joins channels; every branch must keep the same height and width")])
-        return nil
-      }
-    }
-    var channels = 0
-    for o in outs {
-      guard let sum = try? cadd(channels, values[o].dims[0]) else {
-        error("size-overflow", "the concatenated channel count overflows", at: c.keywordRange)
-        return nil
-      }
-      channels = sum
-    }
-    var dims = first.dims
-    dims[0] = channels
-    let shape = Shape(dims)
-    guard checkElementCount(shape, at: e.range) else { return nil }
-    let out = newValue(shape)
-    appendOp(CheckedOp(op: .concat, inputs: outs, output: out, range: e.range, scope: scopeStack.last!,
-                       isModule: false, moduleName: "cat", params: [], buffers: [], multAdds: 0))
-    return out
-  }
-
-  private func joinElementwise(_ c: CombinatorSyntax, _ e: Element, _ outs: [Int], op: Op) -> Int? {
-    var dims = values[outs[0]].dims
-    for (i, o) in outs.enumerated().dropFirst() {
-      let s = values[o].dims
-      guard s.count == dims.count, zip(s, dims).allSatisfy({ $0 == $1 || $0 == 1 || $1 == 1 }) else {
-        error("elementwise-mismatch",
-              "'\(c.keyword)' cannot combine \(Shape(dims)) and \(Shape(s)) (branch \(i + 1))", at: c.keywordRange,
-              notes: [Note("shapes must be equal, or 1 where they differ (PyTorch broadcasting)"),
-                      Note("branch \(i + 1) ends here", at: branchEnd(c, i))])
-        return nil
-      }
-      dims = zip(s, dims).map { max($0, $1) }
-    }
-    let out = newValue(Shape(dims))
-    appendOp(CheckedOp(op: op, inputs: outs, output: out, range: e.range, scope: scopeStack.last!,
-                       isModule: false, moduleName: op.moduleName(inputIsFlat: false), params: [], buffers: [], multAdds: 0))
-    return out
   }
 }

@@ -1,0 +1,113 @@
+import NetcBasic
+import NetcSyntax
+
+/// Uses of named blocks: argument binding, scopes, and the checking of a body with its arguments.
+extension Checker {
+  func checkCall(_ call: CallSyntax, _ e: Element, input: Int?, _ outerEnv: Env) -> Int? {
+    guard let block = blocks[call.name] else {
+      let hint = Suggest.closest(to: call.name, in: Array(blocks.keys) + Array(LayerRegistry.all.keys))
+        .map { "; did you mean '\($0)'?" } ?? ""
+      error("unknown-block", "unknown block '\(call.name)'\(hint)", at: call.nameRange)
+      return guessFrom(input)
+    }
+    if callStack.contains(where: { $0.name == call.name }) {
+      error("recursive-block", "block '\(call.name)' uses itself", at: call.nameRange,
+            notes: [Note("a block cannot contain itself, directly or through other blocks")])
+      aborted = true
+      return nil
+    }
+    if callStack.count >= Checker.maxCallDepth {
+      error("nesting-too-deep", "blocks are nested more than \(Checker.maxCallDepth) deep", at: call.nameRange)
+      aborted = true
+      return nil
+    }
+    // The body is not checked with arguments missing: its uses of them would only repeat the error.
+    guard let binding = bindArguments(call, block, outerEnv) else { return guessFrom(input) }
+    let (params, arguments) = binding
+    guard let input else { return nil }
+    let scope = openScope(.block(name: block.name, moduleName: block.moduleName ?? block.name), e.range, input: input)
+    scopes[scope].arguments = arguments
+    usedBlocks.insert(block.name)
+    callStack.append((block.name, e.range))
+    var env = Env(params: params, names: ["input": input])
+    let out = checkSequence(block.body, input: input, &env)
+    callStack.removeLast()
+    closeScope(scope, output: out, printsRow: true)
+    return out
+  }
+
+  /// The value of every parameter, and the arguments as the use wrote them.
+  func bindArguments(_ call: CallSyntax, _ block: BlockDecl, _ outerEnv: Env)
+    -> ([String: Int], [BlockArgument])?
+  {
+    var bound: [String: Int] = [:]
+    var written: [BlockArgument] = []
+    var ok = true
+    var position = 0
+    for arg in call.args {
+      let name: String
+      if let label = arg.label {
+        guard block.params.contains(where: { $0.name == label }) else {
+          let hint = Suggest.closest(to: label, in: block.params.map(\.name)).map { "; did you mean '\($0)'?" } ?? ""
+          error("unknown-parameter", "block '\(block.name)' has no parameter '\(label)'\(hint)", at: arg.labelRange ?? arg.value.range,
+                notes: [Note("'\(block.name)' is defined here", at: block.nameRange)])
+          ok = false
+          continue
+        }
+        name = label
+      } else {
+        guard position < block.params.count else {
+          error("too-many-arguments", "block '\(block.name)' takes \(block.params.count) argument\(block.params.count == 1 ? "" : "s"), found \(call.args.count)",
+                at: arg.value.range, notes: [Note("'\(block.name)' is defined here", at: block.nameRange)])
+          ok = false
+          break
+        }
+        name = block.params[position].name
+        position += 1
+      }
+      if bound[name] != nil {
+        error("duplicate-argument", "parameter '\(name)' of '\(block.name)' is given twice", at: arg.value.range)
+        ok = false
+        continue
+      }
+      guard let v = reporting({ Evaluator.evaluate(arg.value, env: outerEnv.params, &$0) }) else { ok = false; continue }
+      guard case .int(let i) = v else {
+        error("expected-integer", "block arguments are integers", at: arg.value.range)
+        ok = false
+        continue
+      }
+      bound[name] = i
+      written.append(BlockArgument(label: arg.label, value: i))
+    }
+    guard ok else { return nil }
+    for p in block.params where bound[p.name] == nil {
+      guard let def = p.defaultValue else {
+        error("missing-argument", "block '\(block.name)' needs a value for '\(p.name)'", at: call.nameRange,
+              notes: [Note("'\(p.name)' is declared here", at: p.range)])
+        return nil
+      }
+      guard let v = reporting({ Evaluator.evaluate(def, env: bound, &$0) }) else { return nil }
+      guard case .int(let i) = v else {
+        error("expected-integer", "block parameters are integers; the default of '\(p.name)' is not", at: def.range,
+              notes: [Note("a rate such as dropout's p is written in the body, not passed as a parameter")])
+        return nil
+      }
+      bound[p.name] = i
+    }
+    return (bound, written)
+  }
+
+  func openScope(_ kind: ScopeKind, _ range: SourceRange, input: Int?) -> Int {
+    scopes.append(Scope(kind: kind, parent: scopeStack.last, range: range, depth: scopeStack.count, output: nil,
+                        input: input, firstOp: ops.count))
+    scopeStack.append(scopes.count - 1)
+    return scopes.count - 1
+  }
+
+  func closeScope(_ scope: Int, output: Int?, printsRow: Bool) {
+    scopeStack.removeLast()
+    scopes[scope].output = output
+    if printsRow, output != nil { events.append(.close(scope)) }
+  }
+
+}
