@@ -421,7 +421,7 @@ struct LayoutPrinter {
     switch e {
     case .int(let v, let r): return v.map(String.init) ?? literal(r)
     case .float(_, let r): return literal(r)
-    case .name(let n, _): return n
+    case .name(let n, _): return readsAsSomethingElse(n) ? "(" + n + ")" : n
     case .negate(let x, _):
       if case .binary = x { return "-(" + expr(x) + ")" }
       return "-" + expr(x)
@@ -433,6 +433,14 @@ struct LayoutPrinter {
       if let q = precedence(of: b), q <= p { right = "(" + right + ")" }
       return left + op.rawValue + right
     }
+  }
+
+  /// Whether a name written bare would lex as something else: `(x37)` is a name, `x37` a repetition, and
+  /// `(s2)` a name, `s2` a stride. Such a name keeps its parentheses (only a file with errors has one).
+  private func readsAsSomethingElse(_ name: String) -> Bool {
+    let chars = Array(name.utf8)
+    guard chars.count >= 2, chars[1] >= UInt8(ascii: "0"), chars[1] <= UInt8(ascii: "9") else { return false }
+    return "xspdg".utf8.contains(chars[0])
   }
 
   /// A literal as written, without the parentheses its range may include (`(0.5)`).

@@ -262,6 +262,8 @@ import Testing
        "block B(n) { (relu) x n, (relu) x (n+1), relu x2 => a -> 1x4x4 }\ninput 1x4x4\nB(1)\n"),
       // Compact and keyed options stay as written; leading zeros go.
       ("input 1x4x4\nconv 3x3 04 s1 stride=1 p0x1 pad=0x1 g1\n", "input 1x4x4\nconv 3x3 4 s1 stride=1 p0x1 pad=0x1 g1\n"),
+      // A name that would read as a repetition or a compact option keeps its parentheses (found by fuzzing).
+      ("input 1x4x4\nrelu xralf(x37)2 (s2) (g4)*2\n", "input 1x4x4\nrelu xralf (x37) 2 (s2) (g4)*2\n"),
     ]
     for (source, expected) in cases {
       let once = Self.fmt(source)
