@@ -151,7 +151,8 @@ enum Help {
       --input <file|random>   An .npy tensor of shape [N, C, H, W] (or [C, H, W]), or 'random'.
       --seed <n>              Seed for '--input random' (default: 0).
       -o <file>               Write the output as .npy; without it, print the output shape and, for a
-                              classifier, the five most likely classes.
+                              classifier, the five most likely classes (with a softmax applied
+                              for display, and said so, when the network ends without one).
       --memory-limit <MiB>    Refuse to allocate more activation memory than this (default: 16384).
       --serve                 For benchmarks: after the run, print 'ready', then run once more for each
                               line read from standard input and print that run's time in milliseconds.
