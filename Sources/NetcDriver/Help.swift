@@ -70,7 +70,8 @@ enum Help {
     OPTIONS:
       --format <format>       torchsummary (default), torchinfo, json or markdown.
       --dtype <dtype>         Element type for the memory figures: f32 (default), f16 or bf16.
-      --depth <n>             For torchinfo: how many levels of blocks to show (default: 3).
+      --depth <n>             For torchinfo only: how many levels of blocks to show (default: 3).
+                              The other formats list every layer and refuse it.
     \(common)
 
     The default table is byte for byte what torchsummary prints for the same PyTorch model. Blocks
