@@ -47,7 +47,7 @@ enum PyTorchKeyword: Equatable {
       guard let word, signature.flags.contains(word) else { return nil }
       return .flag(word)
     case "inplace" where word == "True" || word == "False":
-      return .implied("netc decides itself where a layer can compute in place")
+      return .implied("netc decides by itself which layers compute in place")
     case "dim" where keyword == "softmax" && number == 1:
       return .implied("netc's 'softmax' is over the channels, as 'dim=1' says")
     case "start_dim" where keyword == "flatten" && number == 1:

@@ -676,7 +676,8 @@ public struct Parser {
     guard at(.lParen) else { return false }
     var depth = 0
     var commas = 0
-    for t in tokens[index...] {
+    // A tuple is short; looking no further keeps a line of a million '(' linear.
+    for t in tokens[index..<min(tokens.count, index + 64)] {
       switch t.kind {
       case .lParen: depth += 1
       case .rParen:
