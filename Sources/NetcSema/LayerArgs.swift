@@ -76,7 +76,7 @@ struct LayerArgs {
           ok = false
           continue
         }
-        if env.isEmpty, let elsewhere = LayerArgs.otherLayers(with: word, than: layer.keyword) {
+        if let elsewhere = LayerArgs.otherLayers(with: word, than: layer.keyword) {
           diags.error("unknown-option", elsewhere.message, at: r, notes: elsewhere.notes)
           ok = false
           continue

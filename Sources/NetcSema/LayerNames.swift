@@ -150,7 +150,7 @@ struct UnknownLayerReport {
       message = "unknown layer '\(word)'\(hint)"
       return
     }
-    var keyword: String
+    let keyword: String
     var functional = layer.functional
     switch match {
     case .lowercase(let k):
@@ -166,7 +166,7 @@ struct UnknownLayerReport {
       // 'F.relu' alone is the functional 'relu()'; with arguments written after it, it can only be a layer.
       functional = functional || layer.args.isEmpty
       id = "pytorch-name"
-      message = "unknown layer '\(word)'; netc writes PyTorch's '\(word)' as '\(k)()'"
+      message = "unknown layer '\(word)'; netc writes PyTorch's '\(word)' as '\(functional ? k + "()" : k)'"
     case .spelling(let k):
       keyword = k
       id = "unknown-layer"
