@@ -66,7 +66,8 @@ public struct DiagnosticRenderer: Sendable {
     let width = max(1, span.filter { ($0 & 0xC0) != 0x80 }.count)
     marker += "^" + String(repeating: "~", count: width - 1)
     var out = text + "\n" + paint(marker, "1;32") + "\n"
-    for fix in fixIts where fix.range.start >= lineStart && fix.range.start <= lineEnd {
+    // A removal shows no text of its own (JSON output carries it as an empty replacement).
+    for fix in fixIts where fix.range.start >= lineStart && fix.range.start <= lineEnd && !fix.replacement.isEmpty {
       let fixCol = fix.range.start - lineStart
       var pad = ""
       for b in raw.prefix(fixCol) where (b & 0xC0) != 0x80 { pad += b == 9 ? "\t" : " " }

@@ -1,16 +1,31 @@
 /// "did you mean" suggestions: the closest candidate by edit distance, if it is close enough.
+///
+/// One-letter words are abbreviations, and one edit turns any of them into another: 'd' (dilation) is one
+/// edit from 'p' (padding), 'g' (groups) and 'dw' (depthwise), and means none of them. So a one-letter word
+/// or candidate is suggested only when the two are the same letter in another case, or when the candidate
+/// is the first letter of a longer word ('ch' for a parameter 'c').
 public enum Suggest {
   public static func closest(to word: String, in candidates: some Sequence<String>) -> String? {
     let w = Array(word.lowercased().utf8)
     guard w.count <= 64 else { return nil }
     var best: (String, Int)?
     for c in candidates {
-      let d = distance(w, Array(c.lowercased().utf8))
+      let lowered = Array(c.lowercased().utf8)
+      if w.count == 1 || lowered.count == 1 {
+        let abbreviates = lowered.count == 1 && w.count > 1 && w.first == lowered.first
+        guard w == lowered || abbreviates else { continue }
+      }
+      let d = distance(w, lowered)
       if best == nil || d < best!.1 || (d == best!.1 && c < best!.0) { best = (c, d) }
     }
     guard let (name, d) = best else { return nil }
     let limit = max(1, min(3, (w.count + 2) / 3))
     return d <= limit ? name : nil
+  }
+
+  /// Edits (insertions, deletions, substitutions, swaps of neighbours) between two words, ignoring case.
+  public static func editDistance(_ a: String, _ b: String) -> Int {
+    distance(Array(a.lowercased().utf8), Array(b.lowercased().utf8))
   }
 
   static func distance(_ a: [UInt8], _ b: [UInt8]) -> Int {

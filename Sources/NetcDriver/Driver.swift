@@ -230,6 +230,11 @@ enum ParamsCommand {
     let format = try a.choice("--format", ["torchsummary", "torchinfo", "json", "markdown"], default: "torchsummary",
                               command: "params")
     let dtype = DType(rawValue: try a.choice("--dtype", DType.allCases.map(\.rawValue), default: "f32", command: "params"))!
+    // torchsummary has no depth (torchinfo does); json and markdown list every row, as torchsummary does.
+    if a.values["--depth"] != nil && format != "torchinfo" {
+      throw UsageError(message: "'--depth' applies only to '--format torchinfo'; the \(format) format lists every layer",
+                       command: "params")
+    }
     let depth = try a.int("--depth", default: 3, range: 1...64, command: "params")
     guard let c = common.compile(try a.singleFile(command: "params"), into: &r), let net = c.network else {
       r.status = 1

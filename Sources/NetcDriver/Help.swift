@@ -70,7 +70,8 @@ enum Help {
     OPTIONS:
       --format <format>       torchsummary (default), torchinfo, json or markdown.
       --dtype <dtype>         Element type for the memory figures: f32 (default), f16 or bf16.
-      --depth <n>             For torchinfo: how many levels of blocks to show (default: 3).
+      --depth <n>             For torchinfo only: how many levels of blocks to show (default: 3).
+                              The other formats list every layer and refuse it.
     \(common)
 
     The default table is byte for byte what torchsummary prints for the same PyTorch model. Blocks
@@ -151,7 +152,8 @@ enum Help {
       --input <file|random>   An .npy tensor of shape [N, C, H, W] (or [C, H, W]), or 'random'.
       --seed <n>              Seed for '--input random' (default: 0).
       -o <file>               Write the output as .npy; without it, print the output shape and, for a
-                              classifier, the five most likely classes.
+                              classifier, the five most likely classes (with a softmax applied
+                              for display, and said so, when the network ends without one).
       --memory-limit <MiB>    Refuse to allocate more activation memory than this (default: 16384).
       --serve                 For benchmarks: after the run, print 'ready', then run once more for each
                               line read from standard input and print that run's time in milliseconds.

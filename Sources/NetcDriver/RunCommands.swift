@@ -142,25 +142,37 @@ enum RunCommand {
     return s
   }
 
-  /// The output shape and, for a classifier, each item's five most likely classes.
+  /// The output shape and, for a classifier, each item's five most likely classes. A network that ends in
+  /// softmax prints its own probabilities; otherwise the printout says that the softmax is netc's, applied
+  /// for display, and shows each class's raw score beside its probability.
   static func summary(_ g: LoweredGraph, _ outputs: [[Float]], batch: Int) -> String {
     let shape = g.shapes[g.outputs[0]]
-    var s = "output: \(batch)x\(shape)\n"
-    guard shape.dims.count == 1, shape.dims[0] >= 2 else { return s }
+    var s = "output: \(batch)x\(shape)"
+    guard shape.dims.count == 1, shape.dims[0] >= 2 else { return s + "\n" }
     let n = shape.dims[0]
     let endsInSoftmax = g.nodes.last.map { if case .softmax = $0.kind { return true }; return false } ?? false
+    let shown = min(5, n)
+    if endsInSoftmax {
+      s += " (the network's softmax probabilities)\ntop \(shown) classes:\n"
+    } else {
+      s += " (raw scores: the network ends without a softmax)\n"
+      s += "top \(shown) classes, with probabilities from a softmax applied for display:\n"
+    }
     for b in 0..<batch {
       let row = Array(outputs[0][(b * n)..<((b + 1) * n)])
       var probs = row
       if !endsInSoftmax {
-        let m = row.max()!
+        let m = row.max() ?? 0
         let e = row.map { Double(netcExpPublic($0 - m)) }
         let total = e.reduce(0, +)
         probs = e.map { Float($0 / total) }
       }
-      let top = probs.enumerated().sorted { $0.element > $1.element }.prefix(5)
+      let top = probs.enumerated().sorted { $0.element > $1.element }.prefix(shown)
       s += batch > 1 ? "item \(b):\n" : ""
-      for (cls, p) in top { s += "  class \(cls): \(fixed(Double(p), 4))\n" }
+      for (cls, p) in top {
+        s += "  class \(cls): \(fixed(Double(p), 4))"
+        s += endsInSoftmax ? "\n" : "  (score \(fixed(Double(row[cls]), 4)))\n"
+      }
     }
     return s
   }

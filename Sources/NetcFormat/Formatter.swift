@@ -282,7 +282,9 @@ struct LayoutPrinter {
       add(layer(l), through: e.range.end)
     case .call(let c):
       add(c.name, through: c.nameRange.end)
-      let open = (tokenAt[c.nameRange.start] ?? 0) + 1
+      // The '(' after the name, which may be several tokens (PyTorch's 'nn.Conv2d').
+      var open = (tokenAt[c.nameRange.start] ?? 0) + 1
+      while open < tokens.count, tokens[open].range.start < c.nameRange.end { open += 1 }
       printList(open: open, indent: indent, items: c.args.map { a in
         let start = a.labelRange?.start ?? a.value.range.start
         return (start, (a.label.map { $0 + "=" } ?? "") + expr(a.value), a.value.range.end)

@@ -175,10 +175,13 @@ public final class Checker {
       switch e.kind {
       case .layer(let layer) where LayerRegistry.all[layer.keyword] == nil && blocks[layer.keyword] == nil
         && !Parser.combinatorKeywords.contains(layer.keyword):
-        let candidates = Array(LayerRegistry.all.keys) + Array(blocks.keys)
-        let hint = Suggest.closest(to: layer.keyword, in: candidates).map { "; did you mean '\($0)'?" } ?? ""
-        error("unknown-layer", "unknown layer '\(layer.keyword)'\(hint)", at: layer.keywordRange)
+        let report = UnknownLayerReport(layer, candidates: Array(LayerRegistry.all.keys) + Array(blocks.keys), env: [:])
+        error(report.id, report.message, at: layer.keywordRange, notes: report.notes, fixIts: report.fixIts)
       case .call(let call) where blocks[call.name] == nil:
+        if let report = UnknownLayerReport(call, file: file) {
+          error(report.id, report.message, at: call.nameRange, notes: report.notes, fixIts: report.fixIts)
+          continue
+        }
         let hint = Suggest.closest(to: call.name, in: Array(blocks.keys)).map { "; did you mean '\($0)'?" } ?? ""
         error("unknown-block", "unknown block '\(call.name)'\(hint)", at: call.nameRange)
       case .group(let body): checkUnusedBody(body)
@@ -362,7 +365,7 @@ public final class Checker {
 
   // MARK: Layers
 
-  private func checkLayer(_ layer: LayerSyntax, _ e: Element, input: Int?, _ env: Env) -> Int? {
+  func checkLayer(_ layer: LayerSyntax, _ e: Element, input: Int?, _ env: Env) -> Int? {
     guard let spec = LayerRegistry.all[layer.keyword] else {
       if blocks[layer.keyword] != nil {
         error("block-without-call", "'\(layer.keyword)' is a block; use it as '\(layer.keyword)(...)'",
@@ -381,8 +384,10 @@ public final class Checker {
                 notes: [Note("a repetition follows its element on the same line: '(conv 3x3 64 p1, relu) \(layer.keyword)'")])
           return guessFrom(input)
         }
-        let hint = Suggest.closest(to: layer.keyword, in: candidates).map { "; did you mean '\($0)'?" } ?? ""
-        error("unknown-layer", "unknown layer '\(layer.keyword)'\(hint)", at: layer.keywordRange)
+        let report = UnknownLayerReport(layer, candidates: candidates, env: env.params)
+        error(report.id, report.message, at: layer.keywordRange, notes: report.notes, fixIts: report.fixIts)
+        // 'BatchNorm2d' or 'Conv' says which layer is meant: the rest of the file is checked as if it were.
+        if let intended = report.intended { return checkLayer(intended, e, input: input, env) }
       }
       return guessFrom(input)
     }

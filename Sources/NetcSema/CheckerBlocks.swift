@@ -5,6 +5,12 @@ import NetcSyntax
 extension Checker {
   func checkCall(_ call: CallSyntax, _ e: Element, input: Int?, _ outerEnv: Env) -> Int? {
     guard let block = blocks[call.name] else {
+      if let report = UnknownLayerReport(call, file: file) {
+        // 'nn.Conv2d(3, 64, 3)', 'nn.ReLU()': checked as the layer they mean once reported.
+        error(report.id, report.message, at: call.nameRange, notes: report.notes, fixIts: report.fixIts)
+        if let intended = report.intended { return checkLayer(intended, e, input: input, outerEnv) }
+        return guessFrom(input)
+      }
       let hint = Suggest.closest(to: call.name, in: Array(blocks.keys) + Array(LayerRegistry.all.keys))
         .map { "; did you mean '\($0)'?" } ?? ""
       error("unknown-block", "unknown block '\(call.name)'\(hint)", at: call.nameRange)

@@ -32,9 +32,20 @@ struct LayerArgs {
     self.env = env
     var ok = true
     var nextPositional = 0
+    // PyTorch's keyword arguments (`kernel_size=3`, `bias=False`) are reported once and then read as meant.
+    let pytorch = PyTorchArguments(layer, signature, env: env, &diags)
+    values.merge(pytorch.positional) { first, _ in first }
+    values.merge(pytorch.options) { first, _ in first }
+    flags.merge(pytorch.flags) { first, _ in first }
     for arg in layer.args {
+      if pytorch.handled.contains(arg.range) { continue }
       if let key = arg.key {
         guard let canonical = signature.options[key] else {
+          if let elsewhere = LayerArgs.otherLayers(with: key, than: layer.keyword) {
+            diags.error("unknown-option", elsewhere.message, at: arg.keyRange ?? arg.range, notes: elsewhere.notes)
+            ok = false
+            continue
+          }
           let all = Set(signature.options.keys).union(signature.flags)
           let hint = Suggest.closest(to: key, in: all).map { "; did you mean '\($0)'?" } ?? ""
           diags.error("unknown-option", "'\(layer.keyword)' has no option '\(key)'\(hint)",
@@ -68,6 +79,11 @@ struct LayerArgs {
           ok = false
           continue
         }
+        if let elsewhere = LayerArgs.otherLayers(with: word, than: layer.keyword) {
+          diags.error("unknown-option", elsewhere.message, at: r, notes: elsewhere.notes)
+          ok = false
+          continue
+        }
         let all = Set(signature.options.keys).union(signature.flags).union(env.keys)
         let hint = Suggest.closest(to: word, in: all).map { "; did you mean '\($0)'?" } ?? ""
         let what = env.isEmpty ? "'\(layer.keyword)' has no option '\(word)'" :
@@ -75,6 +91,9 @@ struct LayerArgs {
         diags.error("unknown-option", what + hint, at: r, notes: [Note("usage: \(signature.usage)")])
         ok = false
         continue
+      }
+      while nextPositional < signature.positional.count, pytorch.positional[signature.positional[nextPositional]] != nil {
+        nextPositional += 1
       }
       guard nextPositional < signature.positional.count else {
         diags.error("too-many-arguments", "too many arguments for '\(layer.keyword)'", at: arg.range,
@@ -103,6 +122,50 @@ struct LayerArgs {
     }
     if !ok { return nil }
   }
+
+  /// `avgpool 3x3 d2`: an option that this layer lacks but others have (here the dilation of `conv`,
+  /// `convt` and `maxpool`) is reported as such, rather than as a misspelling of an option it has.
+  static func otherLayers(with key: String, than keyword: String) -> (message: String, notes: [Note])? {
+    var byMeaning: [String: [String]] = [:]
+    for spec in LayerRegistry.ordered where spec.keyword != keyword {
+      if let canonical = spec.signature.options[key] {
+        byMeaning[canonical, default: []].append(spec.keyword)
+      } else if spec.signature.flags.contains(key) {
+        byMeaning[key, default: []].append(spec.keyword)
+      }
+    }
+    // 'p' is the padding of four layers and the probability of 'dropout': the meaning most layers share.
+    guard let (meaning, layers) = byMeaning.max(by: { ($0.value.count, $1.key) < ($1.value.count, $0.key) }) else {
+      return nil
+    }
+    let quoted = layers.map { "'\($0)'" }
+    let spelled = LayerArgs.optionNames[meaning] ?? meaning
+    let list = quoted.count == 1 ? quoted[0] : quoted.dropLast().joined(separator: ", ") + " and " + (quoted.last ?? "")
+    let message: String
+    if let spec = LayerRegistry.all[layers[0]], spec.signature.flags.contains(key) {
+      message = "'\(keyword)' has no option '\(key)'; it is a flag of \(list)"
+    } else if meaning == key {
+      message = "'\(keyword)' has no \(spelled) option; \(list) \(layers.count == 1 ? "has" : "have") one"
+    } else {
+      message = "'\(keyword)' has no \(spelled) option; '\(key)' is the \(spelled) of \(list)"
+    }
+    var notes: [Note] = []
+    if let spec = LayerRegistry.all[keyword] {
+      // netc's options are PyTorch's arguments: a layer without one mirrors a module without it.
+      if let argument = pytorchArgument[meaning], let module = LayerNames.moduleName(of: spec) {
+        notes.append(Note("PyTorch's \(module) has no \(argument) either"))
+      }
+      notes.append(Note("usage: \(spec.signature.usage)"))
+    }
+    return (message, notes)
+  }
+
+  /// How messages name netc's options whose canonical name is short.
+  static let optionNames = ["pad": "padding", "out_pad": "output padding", "p": "probability"]
+
+  /// PyTorch's names of netc's options.
+  static let pytorchArgument = ["stride": "stride", "pad": "padding", "dilation": "dilation", "groups": "groups",
+                                "out_pad": "output_padding", "eps": "eps", "momentum": "momentum"]
 
   func has(_ name: String) -> Bool { values[name] != nil }
 

@@ -115,6 +115,8 @@ public struct Lexer {
         case UInt8(ascii: "/"): add(.slash, from: start)
         case UInt8(ascii: "+"): add(.plus, from: start)
         case UInt8(ascii: ":"): add(.colon, from: start)
+        case UInt8(ascii: ".") where followsPyTorchNamespace(start):
+          add(.dot, from: start)
         case UInt8(ascii: "-"):
           if peek() == UInt8(ascii: ">") { pos += 1; add(.arrow, from: start) } else { add(.minus, from: start) }
         case UInt8(ascii: "="):
@@ -129,6 +131,18 @@ public struct Lexer {
     let end = tokens.last(where: { $0.kind != .newline })?.range.end ?? bytes.count
     tokens.append(Token(.eof, SourceRange.point(end)))
     return tokens
+  }
+
+  /// PyTorch's namespaces, so that `nn.Conv2d` or `F.relu` reaches the checker as one name it can
+  /// translate. Any other '.' outside a number stays an unexpected character.
+  static let pytorchNamespaces: Set<String> = ["nn", "F", "torch", "functional"]
+
+  /// Whether the '.' at `dot` joins a PyTorch namespace written just before it to a name just after it.
+  private func followsPyTorchNamespace(_ dot: Int) -> Bool {
+    guard let last = tokens.last, last.kind == .identifier, last.range.end == dot, Lexer.isIdentStart(peek()) else {
+      return false
+    }
+    return Lexer.pytorchNamespaces.contains(String(decoding: bytes[last.range.start..<last.range.end], as: UTF8.self))
   }
 
   private mutating func reportBadByte(_ b: UInt8, at start: Int, _ diags: inout DiagnosticEngine) {

@@ -126,7 +126,7 @@ public struct Parser {
     var tree = NetworkSyntax(name: nil, nameRange: nil, input: nil, blocks: [], body: [],
                              endOfFile: SourceRange.point(file.bytes.count))
     skipNewlines()
-    if atWord("network") {
+    if atWord("network") || atMiscased("network", followedBy: peek().kind == .identifier && endsStatement(peek(2)), &diags) {
       advance()
       if at(.identifier) {
         tree.name = text(current)
@@ -141,10 +141,10 @@ public struct Parser {
     while !at(.eof) && !abandoned {
       skipNewlines()
       if at(.eof) { break }
-      if atWord("block") {
+      if atWord("block") || atMiscased("block", followedBy: startsBlockHeader(), &diags) {
         if let block = parseBlock(&diags) { tree.blocks.append(block) }
         endStatement(&diags)
-      } else if atWord("input") {
+      } else if atWord("input") || atMiscased("input", followedBy: peek().kind == .int || peek().kind == .lParen, &diags) {
         let decl = parseInput(&diags)
         if let first = tree.input {
           diags.error("duplicate-input", "the network already has an input", at: decl.range,
@@ -170,6 +170,30 @@ public struct Parser {
       }
     }
     return tree
+  }
+
+  /// A keyword written with capitals (`Input 3x32x32`, `Network LeNet`, `Block Unit {`) where what follows
+  /// shows that the keyword is meant: reported with a fix-it, and then parsed as the keyword.
+  private mutating func atMiscased(_ keyword: String, followedBy intended: Bool, _ diags: inout DiagnosticEngine) -> Bool {
+    guard at(.identifier), intended else { return false }
+    let word = text(current)
+    guard word != keyword, word.lowercased() == keyword else { return false }
+    reportMiscased(current.range, keyword, &diags)
+    return true
+  }
+
+  private func reportMiscased(_ r: SourceRange, _ keyword: String, _ diags: inout DiagnosticEngine) {
+    diags.error("keyword-case", "netc's keywords are lowercase: write '\(keyword)', not '\(file.text(r))'", at: r,
+                fixIts: [FixIt(range: r, replacement: keyword)])
+  }
+
+  private func endsStatement(_ t: Token) -> Bool { t.kind == .newline || t.kind == .eof }
+
+  /// `NAME (`, `NAME {` or `NAME as` after the current word: a block definition's header.
+  private func startsBlockHeader() -> Bool {
+    guard peek().kind == .identifier else { return false }
+    let next = peek(2)
+    return next.kind == .lParen || next.kind == .lBrace || (next.kind == .identifier && text(next) == "as")
   }
 
   /// After a statement only a newline (or the end of the file) may follow.
@@ -204,6 +228,8 @@ public struct Parser {
     var dims: [Expr] = []
     if at(.int) {
       dims = parseDims(&diags).0
+    } else if at(.lParen), tupleAhead() {
+      dims = parseInputTuple(&diags)
     } else {
       diags.error("expected-token", "expected the input shape (such as '3x224x224'), found \(describe(current))",
                   at: current.range)
@@ -344,10 +370,15 @@ public struct Parser {
       }
     case .identifier:
       let word = text(current)
-      if Parser.combinatorKeywords.contains(word) && peek().kind == .lAngle {
+      if peek().kind == .lAngle && !Parser.layerKeywords.contains(word) {
         kind = parseCombinator(&diags)
       } else if Parser.layerKeywords.contains(word) {
         kind = parseLayer(&diags)
+      } else if peek().kind == .dot {
+        // PyTorch's name, such as 'nn.Conv2d' or 'F.relu(x)': the checker says what netc calls it.
+        let name = parseQualifiedName()
+        kind = at(.lParen) && current.range.start == name.range.end
+          ? parseCall(name: name, &diags) : parseLayer(name: name, &diags)
       } else if peek().kind == .lParen {
         kind = parseCall(&diags)
       } else if Parser.reservedWords.contains(word) {
@@ -425,8 +456,36 @@ public struct Parser {
     }
   }
 
+  /// Other names for combinators, as other tools call them.
+  static let combinatorAliases: [String: String] = ["cat": "concat", "concatenate": "concat", "sum": "add", "multiply": "mul"]
+
+  /// The combinator a word before '<' means: itself, or, reported with a fix-it, the keyword it misspells
+  /// (`inceptoin`, `Residual`, `cat`); nil if it resembles none.
+  private func combinatorKeyword(_ kw: Token, _ diags: inout DiagnosticEngine) -> String? {
+    let word = text(kw)
+    if Parser.combinatorKeywords.contains(word) { return word }
+    let lowered = word.lowercased()
+    if Parser.combinatorKeywords.contains(lowered) {
+      reportMiscased(kw.range, lowered, &diags)
+      return lowered
+    }
+    let all = Parser.combinatorKeywords.sorted().map { "'\($0)'" }
+    let list = all.dropLast().joined(separator: ", ") + " and " + (all.last ?? "")
+    guard let meant = Parser.combinatorAliases[lowered] ?? Suggest.closest(to: word, in: Parser.combinatorKeywords) else {
+      diags.error("unknown-combinator", "unknown combinator '\(word)'", at: kw.range,
+                  notes: [Note("netc's combinators are \(list)")])
+      return nil
+    }
+    diags.error("unknown-combinator", "unknown combinator '\(word)'; did you mean '\(meant)'?", at: kw.range,
+                fixIts: [FixIt(range: kw.range, replacement: meant)])
+    return meant
+  }
+
+  /// `inception< a | b >`. A misspelt combinator is reported, and its branches are still parsed (and, when
+  /// the misspelling says which combinator is meant, checked as that one's).
   private mutating func parseCombinator(_ diags: inout DiagnosticEngine) -> ElementKind {
     let kw = advance()
+    let keyword = combinatorKeyword(kw, &diags)
     let open = advance()  // '<'
     guard enterNesting(open.range, &diags) else { return .bad }
     defer { depth -= 1 }
@@ -450,12 +509,35 @@ public struct Parser {
       return .bad
     }
     advance()
-    return .combinator(CombinatorSyntax(keyword: text(kw), keywordRange: kw.range, branches: branches,
+    guard let keyword else { return .bad }
+    return .combinator(CombinatorSyntax(keyword: keyword, keywordRange: kw.range, branches: branches,
                                         branchRanges: branchRanges))
   }
 
-  private mutating func parseCall(_ diags: inout DiagnosticEngine) -> ElementKind {
-    let nameTok = advance()
+  /// A name and where it is written: one identifier, or PyTorch's `nn.Conv2d`.
+  private struct Name {
+    var text: String
+    var range: SourceRange
+  }
+
+  private mutating func parseName() -> Name {
+    let t = advance()
+    return Name(text: text(t), range: t.range)
+  }
+
+  /// `nn.Conv2d`, `torch.nn.functional.relu`: identifiers joined by the lexer's '.' tokens.
+  private mutating func parseQualifiedName() -> Name {
+    var name = parseName()
+    while at(.dot) && peek().kind == .identifier {
+      advance()
+      let part = parseName()
+      name = Name(text: name.text + "." + part.text, range: name.range.union(part.range))
+    }
+    return name
+  }
+
+  private mutating func parseCall(name: Name? = nil, _ diags: inout DiagnosticEngine) -> ElementKind {
+    let nameTok = name ?? parseName()
     advance()  // '('
     var args: [CallSyntax.Arg] = []
     skipNewlines()
@@ -474,7 +556,7 @@ public struct Parser {
         advance()
         skipNewlines()
       } else if !at(.rParen) {
-        diags.error("expected-token", "expected ',' or ')' in the arguments of '\(text(nameTok))', found \(describe(current))",
+        diags.error("expected-token", "expected ',' or ')' in the arguments of '\(nameTok.text)', found \(describe(current))",
                     at: current.range)
         while !at(.rParen) && !at(.newline) && !at(.eof) { advance() }
         break
@@ -482,16 +564,16 @@ public struct Parser {
     }
     // A second error on the same line is dropped by the engine, so this cannot cascade.
     if at(.rParen) { advance() } else {
-      diags.error("expected-token", "expected ')' to close the arguments of '\(text(nameTok))', found \(describe(current))",
+      diags.error("expected-token", "expected ')' to close the arguments of '\(nameTok.text)', found \(describe(current))",
                   at: current.range)
     }
-    return .call(CallSyntax(name: text(nameTok), nameRange: nameTok.range, args: args))
+    return .call(CallSyntax(name: nameTok.text, nameRange: nameTok.range, args: args))
   }
 
   // MARK: Layers
 
-  private mutating func parseLayer(_ diags: inout DiagnosticEngine) -> ElementKind {
-    let kw = advance()
+  private mutating func parseLayer(name: Name? = nil, _ diags: inout DiagnosticEngine) -> ElementKind {
+    let kw = name ?? parseName()
     var functional = false
     if at(.lParen) && current.range.start == kw.range.end {
       functional = true
@@ -502,7 +584,7 @@ public struct Parser {
       if functional && at(.rParen) { advance(); break }
       if atSeparatorOrCloser || at(.arrow) || at(.fatArrow) || isRepetitionWord(current) {
         if functional {
-          diags.error("expected-token", "expected ')' to close '\(text(kw))(', found \(describe(current))",
+          diags.error("expected-token", "expected ')' to close '\(kw.text)(', found \(describe(current))",
                       at: current.range)
         }
         break
@@ -513,7 +595,7 @@ public struct Parser {
       }
       args.append(arg)
     }
-    return .layer(LayerSyntax(keyword: text(kw), keywordRange: kw.range, functional: functional, args: args))
+    return .layer(LayerSyntax(keyword: kw.text, keywordRange: kw.range, functional: functional, args: args))
   }
 
   /// `64`, `3x3`, `c*4`, `0.5`, `ceil`, `stride=2`, `pad=same`, `s2`, `p1x2`.
@@ -525,6 +607,8 @@ public struct Parser {
       if at(.int) && peek().kind == .by {
         let (dims, r) = parseDims(&diags)
         value = .dims(dims, r)
+      } else if tupleAhead() {
+        value = parseTupleValue(key: key, &diags)
       } else if at(.int) || at(.float) || at(.identifier) || at(.lParen) || at(.minus) {
         value = .expr(parseExpr(&diags))
       } else {
@@ -542,6 +626,10 @@ public struct Parser {
     if at(.int) && peek().kind == .by {
       let (dims, r) = parseDims(&diags)
       return LayerArg(key: nil, keyRange: nil, value: .dims(dims, r), range: r)
+    }
+    if tupleAhead() {
+      let arg = LayerArg(key: nil, keyRange: nil, value: parseTupleValue(key: nil, &diags), range: current.range)
+      return LayerArg(key: nil, keyRange: nil, value: arg.value, range: arg.valueRange)
     }
     if at(.int) || at(.float) || at(.identifier) || at(.lParen) || at(.minus) {
       let e = parseExpr(&diags)
@@ -578,6 +666,100 @@ public struct Parser {
     let valueRange = SourceRange(t.range.start + 1, t.range.end)
     let value: LayerArg.Value = exprs.count == 1 ? .expr(exprs[0]) : .dims(exprs, valueRange)
     return LayerArg(key: String(UnicodeScalar(letter)), keyRange: keyRange, value: value, range: t.range)
+  }
+
+  // MARK: Tuples
+
+  /// Whether PyTorch's tuple starts here: '(' and items separated by at least one ',' up to its ')', on
+  /// one line: `(2, 2)`, `(3,)`. A parenthesised expression such as `(c*2)` is not one.
+  private func tupleAhead() -> Bool {
+    guard at(.lParen) else { return false }
+    var depth = 0
+    var commas = 0
+    // A tuple is short; looking no further keeps a line of a million '(' linear.
+    for t in tokens[index..<min(tokens.count, index + 64)] {
+      switch t.kind {
+      case .lParen: depth += 1
+      case .rParen:
+        depth -= 1
+        if depth == 0 { return commas > 0 }
+      case .comma: if depth == 1 { commas += 1 }
+      case .int, .float, .identifier, .plus, .minus, .star, .slash: break
+      default: return false
+      }
+    }
+    return false
+  }
+
+  /// The items of the tuple `tupleAhead()` found, and its range, parentheses included.
+  private mutating func parseTupleItems(_ diags: inout DiagnosticEngine) -> ([Expr], SourceRange) {
+    let open = advance()
+    var items: [Expr] = []
+    while !at(.rParen) && !at(.eof) && !abandoned {
+      items.append(parseExpr(&diags))
+      if at(.comma) { advance() } else { break }
+    }
+    let close = current.range
+    _ = expect(.rParen, "')' to close the tuple", &diags)
+    return (items, open.range.union(close))
+  }
+
+  private func literalSizes(_ items: [Expr]) -> [Int]? {
+    var sizes: [Int] = []
+    for e in items {
+      guard case .int(let v?, _) = e else { return nil }
+      sizes.append(v)
+    }
+    return sizes
+  }
+
+  /// The options that have a compact form, by each spelling of their key.
+  private static let compactLetters = ["stride": "s", "s": "s", "pad": "p", "padding": "p", "p": "p",
+                                       "dilation": "d", "d": "d"]
+
+  /// A layer argument written as PyTorch's tuple (`stride=(2, 2)`): reported with netc's spelling as a
+  /// fix-it, and read as that spelling.
+  private mutating func parseTupleValue(key: Token?, _ diags: inout DiagnosticEngine) -> LayerArg.Value {
+    let (items, r) = parseTupleItems(&diags)
+    let written = file.text(r)
+    if let sizes = literalSizes(items) {
+      let pair = sizes.map(String.init).joined(separator: "x")
+      if let key, let letter = Parser.compactLetters[text(key)], sizes.count <= 2 {
+        let compact = letter + (sizes.count == 2 && sizes[0] == sizes[1] ? "\(sizes[0])" : pair)
+        let whole = key.range.union(r)
+        diags.error("tuple-value", "'\(file.text(whole))' is PyTorch's spelling; netc writes '\(text(key))=\(pair)', or '\(compact)'",
+                    at: whole, fixIts: [FixIt(range: whole, replacement: compact)])
+      } else {
+        diags.error("tuple-value", "'\(written)' is PyTorch's spelling of a pair; netc writes '\(pair)'", at: r,
+                    fixIts: [FixIt(range: r, replacement: pair)])
+      }
+      return items.count == 1 ? .expr(items[0]) : .dims(items, r)
+    }
+    let texts = items.map { file.text($0.range) }
+    if let first = texts.first, texts.allSatisfy({ $0 == first }) {
+      diags.error("tuple-value", "'\(written)' is PyTorch's spelling of a pair; netc writes one value for both axes, '\(first)'",
+                  at: r, fixIts: [FixIt(range: r, replacement: first)])
+      return .expr(items[0])
+    }
+    diags.error("tuple-value", "netc has no tuples: write a pair of whole numbers as 'HxW', or one value for both axes", at: r)
+    return .dims(items, r)
+  }
+
+  /// `input (3, 224, 224)`: PyTorch's shape, reported with netc's spelling as a fix-it (PyTorch's batch,
+  /// when given, left out) and read as that spelling.
+  private mutating func parseInputTuple(_ diags: inout DiagnosticEngine) -> [Expr] {
+    let (items, r) = parseTupleItems(&diags)
+    let written = file.text(r)
+    guard let sizes = literalSizes(items) else {
+      diags.error("tuple-value", "netc writes the input shape as 'CxHxW' with whole numbers, found '\(written)'", at: r)
+      return []
+    }
+    let batched = sizes.count == 4
+    let shape = (batched ? Array(sizes.dropFirst()) : sizes).map(String.init).joined(separator: "x")
+    diags.error("tuple-value", "'\(written)' is PyTorch's spelling of a shape; netc writes '\(shape)'", at: r,
+                notes: batched ? [Note("the batch is not part of the spec; set it with '--batch'")] : [],
+                fixIts: [FixIt(range: r, replacement: shape)])
+    return batched ? Array(items.dropFirst()) : items
   }
 
   /// `3x224x224` or a single integer; every part is an integer literal.

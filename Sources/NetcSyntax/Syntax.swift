@@ -57,6 +57,13 @@ public struct LayerSyntax: Sendable, Equatable {
   public var keywordRange: SourceRange
   public var functional: Bool
   public var args: [LayerArg]
+
+  public init(keyword: String, keywordRange: SourceRange, functional: Bool, args: [LayerArg]) {
+    self.keyword = keyword
+    self.keywordRange = keywordRange
+    self.functional = functional
+    self.args = args
+  }
 }
 
 /// A use of a named block: `Bottleneck(128, s=2)`.

@@ -8,6 +8,7 @@ public enum TokenKind: Equatable, Sendable {
   case by           // the 'x' inside 3x3 (only directly between two numbers)
   case lParen, rParen, lBrace, rBrace, lAngle, rAngle
   case pipe, comma, equals, arrow, fatArrow, at, star, slash, plus, minus, colon
+  case dot          // only in PyTorch's names: the '.' of nn.Conv2d, F.relu
   case newline
   case comment      // `#` to the end of the line; only in the lexer's side list, never in the token array
   case eof
@@ -48,6 +49,7 @@ extension TokenKind {
     case .plus: return "'+'"
     case .minus: return "'-'"
     case .colon: return "':'"
+    case .dot: return "'.'"
     case .newline: return "end of line"
     case .comment: return "comment"
     case .eof: return "end of file"

@@ -25,6 +25,13 @@ import Testing
       (["params", "--batch", "0", spec], "'--batch' must be an integer from 1"),
       (["params", "--batch", spec], "'--batch' must be an integer"),
       (["params", "--dtype", "f64", spec], "'--dtype' must be one of f32, f16, bf16"),
+      // torchsummary has no depth; json and markdown list every row as it does.
+      (["params", "--depth", "2", spec],
+       "netc params: error: '--depth' applies only to '--format torchinfo'; the torchsummary format lists every layer\n"),
+      (["params", "--format", "json", "--depth", "1", spec],
+       "netc params: error: '--depth' applies only to '--format torchinfo'; the json format lists every layer\n"),
+      (["params", "--format", "markdown", "--depth", "1", spec],
+       "netc params: error: '--depth' applies only to '--format torchinfo'; the markdown format lists every layer\n"),
       (["params"], "no input file"),
       (["params", spec, spec], "'params' takes one file, found 2"),
       (["check"], "no input files"),

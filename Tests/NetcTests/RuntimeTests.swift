@@ -526,6 +526,29 @@ import Testing
     }
   }
 
+  /// Without '-o', 'netc run' prints the top classes; probabilities it computes itself are said to be
+  /// from a softmax applied for display, with the network's raw scores beside them.
+  @Test func runSummarySaysWhoAppliedSoftmax() throws {
+    for softmax in [false, true] {
+      let spec = write("classes-\(softmax).net", "input 4\nfc 3\(softmax ? ", softmax" : "")\n")
+      let w = path("classes-\(softmax).safetensors")
+      #expect(Driver.run(["init", spec, "-o", w]).status == 0)
+      let r = Driver.run(["run", spec, "--weights", w, "--input", "random", "--batch", "2"])
+      #expect(r.status == 0, "\(r.stderr)")
+      let lines = r.stdout.split(separator: "\n").map(String.init)
+      #expect(lines.count == 2 + 2 * 4, "\(r.stdout)")
+      if softmax {
+        #expect(lines.prefix(2) == ["output: 2x3 (the network's softmax probabilities)", "top 3 classes:"])
+      } else {
+        #expect(lines.prefix(2) == ["output: 2x3 (raw scores: the network ends without a softmax)",
+                                    "top 3 classes, with probabilities from a softmax applied for display:"])
+      }
+      #expect(lines[2] == "item 0:" && lines[6] == "item 1:")
+      let row = softmax ? #/  class [0-2]: [01]\.\d{4}/# : #/  class [0-2]: [01]\.\d{4}  \(score -?\d+\.\d{4}\)/#
+      for line in lines where line.hasPrefix("  ") { #expect(line.wholeMatch(of: row) != nil, "\(line)") }
+    }
+  }
+
   /// A version 1.0 `.npy` file with this header text and body.
   func npy(header: String, body: [UInt8] = []) -> [UInt8] {
     let h = Array(header.utf8)

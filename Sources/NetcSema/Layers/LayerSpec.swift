@@ -30,11 +30,13 @@ struct LayerSpec: Sendable {
 }
 
 enum LayerRegistry {
+  /// Every layer, in the order of Grammar.md's table.
+  static let ordered: [LayerSpec] =
+    ConvLayers.specs + PoolLayers.specs + DenseLayers.specs + NormLayers.specs + PointwiseLayers.specs
+
   static let all: [String: LayerSpec] = {
     var table: [String: LayerSpec] = [:]
-    for spec in ConvLayers.specs + PoolLayers.specs + DenseLayers.specs + NormLayers.specs + PointwiseLayers.specs {
-      table[spec.keyword] = spec
-    }
+    for spec in ordered { table[spec.keyword] = spec }
     return table
   }()
 }
