@@ -13,6 +13,8 @@ import NetcSema
 let maxWeightBytes = 4 << 30
 /// Largest .npy input.
 let maxTensorBytes = 2 << 30
+/// Protobuf's limit on one message, and so on an ONNX model with its weights inside.
+let maxONNXBytes = 2 << 30
 
 struct UserError: Error { var message: String }
 
@@ -52,12 +54,35 @@ enum InitCommand {
     guard a.positional.count == 1 else { throw UsageError(message: "'init' takes one spec", command: "init") }
     guard let out = a.values["-o"] else { throw UsageError(message: "give the output file with '-o W.safetensors'", command: "init") }
     guard let (_, g, _) = lowered(common, a.positional[0], &r) else { r.status = 1; return }
-    let tensors = WeightLoader.heInit(g, seed: UInt64(seed))
     let type: ElementType = dtype == "f16" ? .f16 : dtype == "bf16" ? .bf16 : .f32
+    // The weights are drawn and encoded in memory whole: refuse a file 'netc run' would not read before
+    // allocating any of it.
+    let fileBytes = weightBytes(g, elementSize: type.size)
+    guard let fileBytes, fileBytes <= maxWeightBytes else {
+      throw UserError(message: "the weights of this network would take \(fileBytes.map(grouped) ?? "more than 2^63") bytes in \(dtype), above the limit of \(grouped(maxWeightBytes)) for a weight file")
+    }
+    let tensors = WeightLoader.heInit(g, seed: UInt64(seed))
     try Files.writeAtomically(SafeTensors.write(tensors, as: type), to: out)
     let count = tensors.reduce(0) { $0 + $1.data.count }
     r.stderr += "wrote \(tensors.count) tensors (\(grouped(count)) values, \(dtype)) to \(out)\n"
   }
+}
+
+/// Bytes of all the graph's weight tensors at `elementSize` bytes a value; nil if that does not fit an Int.
+func weightBytes(_ g: LoweredGraph, elementSize: Int) -> Int? {
+  var total = 0
+  for t in g.tensors {
+    var n = elementSize
+    for d in t.shape {
+      let (m, overflow) = n.multipliedReportingOverflow(by: d)
+      guard !overflow else { return nil }
+      n = m
+    }
+    let (sum, overflow) = total.addingReportingOverflow(n)
+    guard !overflow else { return nil }
+    total = sum
+  }
+  return total
 }
 
 enum RunCommand {
@@ -304,6 +329,12 @@ enum EmitCommand {
   /// operation ONNX cannot express is reported as a diagnostic at its line.
   static func onnx(_ g: LoweredGraph, _ c: Compilation, _ common: CommonOptions, weightsPath: String?,
                    _ r: inout CommandResult) throws -> [UInt8]? {
+    // An ONNX model is one protobuf message, which cannot pass 2 GiB; its weights are f32, and whether
+    // drawn here or read, they are in memory whole before the model is written.
+    let bytes = weightBytes(g, elementSize: 4)
+    guard let bytes, bytes < maxONNXBytes else {
+      throw UserError(message: "the weights of this network take \(bytes.map(grouped) ?? "more than 2^63") bytes in f32, above the \(grouped(maxONNXBytes)) an ONNX model can hold")
+    }
     var weights: [String: [Float]] = [:]
     if let weightsPath {
       do {
@@ -315,7 +346,11 @@ enum EmitCommand {
       for t in WeightLoader.heInit(g, seed: 0) { weights[t.name] = t.data }
     }
     do {
-      return try ONNXEmitter.emit(g, weights: weights, file: c.file, producerVersion: Help.versionNumber)
+      let model = try ONNXEmitter.emit(g, weights: weights, file: c.file, producerVersion: Help.versionNumber)
+      guard model.count < maxONNXBytes else {
+        throw UserError(message: "the ONNX model would be \(grouped(model.count)) bytes, above the \(grouped(maxONNXBytes)) an ONNX model can hold")
+      }
+      return model
     } catch let e as ONNXExportError {
       var failed = c
       failed.diagnostics = DiagnosticEngine(file: c.file)

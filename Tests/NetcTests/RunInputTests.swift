@@ -211,6 +211,28 @@ import Testing
     }
   }
 
+  /// `netc init` and `netc emit --target onnx` make every weight in memory: a network whose weights no
+  /// file or model could hold is refused before any is drawn (it once trapped allocating 40 GB).
+  @Test func absurdWeightsAreRefusedBeforeDrawing() throws {
+    let spec = write("fc-huge.net", "input 100000\nfc 100000\n")
+    let w = path("fc-huge.safetensors"), onnx = path("fc-huge.onnx")
+    let cases: [([String], String, String)] = [
+      (["init", spec, "-o", w], w, "the weights of this network would take 40,000,400,000 bytes in f32, above the limit of 4,294,967,296 for a weight file"),
+      (["init", spec, "--dtype", "f16", "-o", w], w, "would take 20,000,200,000 bytes in f16"),
+      (["emit", "--target", "onnx", spec, "-o", onnx], onnx, "the weights of this network take 40,000,400,000 bytes in f32, above the 2,147,483,648 an ONNX model can hold"),
+    ]
+    for (args, out, message) in cases {
+      let r = Driver.run(args)
+      #expect(r.status == 1, "\(args)")
+      #expect(r.stderr.contains(message), "\(args): \(r.stderr)")
+      #expect(r.stderr.split(separator: "\n").count == 1, "\(args): \(r.stderr)")
+      #expect(!FileManager.default.fileExists(atPath: out))
+    }
+    // With weights given, the model is refused before they are read.
+    let given = Driver.run(["emit", "--target", "onnx", spec, "--weights", "/nonexistent.safetensors", "-o", onnx])
+    #expect(given.stderr.contains("above the 2,147,483,648 an ONNX model can hold"))
+  }
+
   /// The built executable under an address-space limit: memory the system refuses is a user error naming
   /// what it was for, never the trap it once was (SIGILL, "netc: out of memory").
   @Test func refusedAllocationsAreErrors() throws {
