@@ -120,7 +120,7 @@ enum RunCommand {
       let interpreter = try Interpreter(graph: g, plan: plan, weights: weights, batch: batch, memoryLimit: limitMB << 20)
       if let randomInput {
         var rng = SplitMix64(seed: UInt64(seed))
-        for i in 0..<randomInput.count { randomInput.base[i] = Float(rng.normal()) }
+        rng.fillNormal(randomInput.buffer)
       }
       try withInput(fileInput, randomInput) { input in
         try interpreter.runInPlace(input)
