@@ -107,10 +107,13 @@ enum RunCommand {
       let file = try Files.RangeReader(weightsPath, limit: maxWeightBytes)
       let weights = try WeightLoader.open(g, fileSize: file.size, read: file.read)
       var fileInput: [Float]?
+      let batchGiven = a.values["--batch"] != nil
       if inputArg != "random" {
+        // A batch given explicitly is the file's or an error: check it before reading up to 2 GiB.
+        if batchGiven { try checkMemory(g, plan, batch: batch, writesOutput: a.values["-o"] != nil, limitMB: limitMB) }
         let (shape, data) = try NPY.read(try Files.read(inputArg, limit: maxTensorBytes))
         batch = try batchOf(shape, in: inputArg, item: g.shapes[g.input].dims,
-                            given: a.values["--batch"] != nil ? common.batch : nil)
+                            given: batchGiven ? common.batch : nil)
         fileInput = data
       }
       // Everything the run allocates by the batch is checked against the limit before any of it is

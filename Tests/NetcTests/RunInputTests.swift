@@ -119,6 +119,9 @@ import Testing
       #expect(r.stderr == "netc: error: \(message)\n")
       // Drawing the smaller input alone took over 20 s; the check takes milliseconds.
       #expect(Date().timeIntervalSince(t0) < 5)
+      // With '--batch' given, before the input file is read (here there is none).
+      let file = Driver.run(["run", spec, "--weights", w, "--input", path("absent.npy"), "--batch", "1"])
+      #expect(file.stderr == "netc: error: \(message)\n")
     }
   }
 
