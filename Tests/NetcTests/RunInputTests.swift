@@ -20,7 +20,7 @@ import Testing
 
   func write(_ name: String, _ source: String) -> String {
     let p = path(name)
-    FileManager.default.createFile(atPath: p, contents: Data(source.utf8))
+    #expect(FileManager.default.createFile(atPath: p, contents: Data(source.utf8)))
     return p
   }
 
@@ -281,7 +281,7 @@ import Testing
       + "\"fc1.bias\":{\"dtype\":\"F32\",\"shape\":[16384],\"data_offsets\":[1073741824,1073807360]}}").utf8)
     while bytes.count % 8 != 0 { bytes.append(0x20) }
     let length = (0..<8).map { UInt8((bytes.count >> (8 * $0)) & 0xFF) }
-    FileManager.default.createFile(atPath: fw, contents: Data(length + bytes))
+    #expect(FileManager.default.createFile(atPath: fw, contents: Data(length + bytes)))
     let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: fw))
     try handle.truncate(atOffset: UInt64(8 + bytes.count + 1_073_807_360))
     try handle.close()
