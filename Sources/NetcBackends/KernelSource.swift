@@ -103,22 +103,33 @@ public enum NetcGemmBlocking {
 /// The weights of a convolution as the GEMM reads them: per group, blocks of 8 output channels, each
 /// stored k-major ([k][8]) and zero-padded to a multiple of 8 rows. `weight` is [outC][inC/groups][kH][kW].
 public func netcPackWeights(_ weight: UnsafePointer<Float>, outC: Int, groups: Int, kdim: Int) -> [Float] {
+  var packed = [Float](repeating: 0, count: netcPackedWeightsCount(outC: outC, groups: groups, kdim: kdim))
+  packed.withUnsafeMutableBufferPointer { netcPackWeights(weight, outC: outC, groups: groups, kdim: kdim, into: $0.baseAddress!) }
+  return packed
+}
+
+/// Floats netcPackWeights writes.
+public func netcPackedWeightsCount(outC: Int, groups: Int, kdim: Int) -> Int {
+  let mr = NetcGemmBlocking.mr
+  return groups * ((outC / groups + mr - 1) / mr) * mr * kdim
+}
+
+/// netcPackWeights into `out`: netcPackedWeightsCount zeroed floats, which the caller allocated (the
+/// interpreter, so that running out of memory is an error rather than a trap).
+public func netcPackWeights(_ weight: UnsafePointer<Float>, outC: Int, groups: Int, kdim: Int,
+                            into out: UnsafeMutablePointer<Float>) {
   let mr = NetcGemmBlocking.mr
   let coutG = outC / groups
   let blocks = (coutG + mr - 1) / mr
-  var packed = [Float](repeating: 0, count: groups * blocks * mr * kdim)
-  packed.withUnsafeMutableBufferPointer { out in
-    for grp in 0..<groups {
-      for mb in 0..<blocks {
-        let dst = out.baseAddress! + (grp * blocks + mb) * mr * kdim
-        for r in 0..<min(mr, coutG - mb * mr) {
-          let src = weight + (grp * coutG + mb * mr + r) * kdim
-          for k in 0..<kdim { dst[k * mr + r] = src[k] }
-        }
+  for grp in 0..<groups {
+    for mb in 0..<blocks {
+      let dst = out + (grp * blocks + mb) * mr * kdim
+      for r in 0..<min(mr, coutG - mb * mr) {
+        let src = weight + (grp * coutG + mb * mr + r) * kdim
+        for k in 0..<kdim { dst[k * mr + r] = src[k] }
       }
     }
   }
-  return packed
 }
 
 /// What the GEMM applies as it stores the last K block: a bias per row, a residual, an activation.
@@ -624,11 +635,27 @@ public func netcBatchNormAffine(mean: [Float], variance: [Float], gamma: [Float]
 {
   var scale = [Float](repeating: 0, count: mean.count), shift = scale
   for c in 0..<mean.count {
-    let s = Double(gamma?[c] ?? 1) / (Double(variance[c]) + eps).squareRoot()
-    scale[c] = Float(s)
-    shift[c] = Float(Double(beta?[c] ?? 0) - Double(mean[c]) * s)
+    (scale[c], shift[c]) = netcBatchNormChannel(mean: mean[c], variance: variance[c], gamma: gamma?[c] ?? 1,
+                                                beta: beta?[c] ?? 0, eps: eps)
   }
   return (scale, shift)
+}
+
+/// netcBatchNormAffine over buffers of `channels` floats each, into `scale` and `shift`.
+@inline(never)
+public func netcBatchNormAffine(channels: Int, mean: UnsafePointer<Float>, variance: UnsafePointer<Float>,
+                                gamma: UnsafePointer<Float>?, beta: UnsafePointer<Float>?, eps: Double,
+                                scale: UnsafeMutablePointer<Float>, shift: UnsafeMutablePointer<Float>) {
+  for c in 0..<channels {
+    (scale[c], shift[c]) = netcBatchNormChannel(mean: mean[c], variance: variance[c], gamma: gamma?[c] ?? 1,
+                                                beta: beta?[c] ?? 0, eps: eps)
+  }
+}
+
+@inline(__always)
+func netcBatchNormChannel(mean: Float, variance: Float, gamma: Float, beta: Float, eps: Double) -> (Float, Float) {
+  let s = Double(gamma) / (Double(variance) + eps).squareRoot()
+  return (Float(s), Float(Double(beta) - Double(mean) * s))
 }
 
 /// Folds a batch norm into the layer before it: w' = w * scale[out], b' = b * scale + shift. The weight is
@@ -638,13 +665,26 @@ public func netcFold(weight: [Float], bias: [Float]?, scale: [Float], shift: [Fl
                      inChannels: Int, outChannels: Int, groups: Int, kernel: Int) -> (weight: [Float], bias: [Float])
 {
   var w = weight
-  for i in 0..<w.count {
-    w[i] *= scale[netcOutChannel(i, transposed: transposed, inChannels: inChannels, outChannels: outChannels,
-                                 groups: groups, kernel: kernel)]
+  var b = bias ?? [Float](repeating: 0, count: scale.count)
+  w.withUnsafeMutableBufferPointer { w in
+    b.withUnsafeMutableBufferPointer { b in
+      netcFold(weight: w, bias: b.baseAddress!, scale: scale, shift: shift, transposed: transposed,
+               inChannels: inChannels, outChannels: outChannels, groups: groups, kernel: kernel)
+    }
   }
-  var b = [Float](repeating: 0, count: scale.count)
-  for c in 0..<scale.count { b[c] = (bias?[c] ?? 0) * scale[c] + shift[c] }
   return (w, b)
+}
+
+/// netcFold in place: `bias` holds the layer's bias (zeros for none), one per channel of `scale`.
+@inline(never)
+public func netcFold(weight: UnsafeMutableBufferPointer<Float>, bias: UnsafeMutablePointer<Float>,
+                     scale: UnsafePointer<Float>, shift: UnsafePointer<Float>, transposed: Bool, inChannels: Int,
+                     outChannels: Int, groups: Int, kernel: Int) {
+  for i in 0..<weight.count {
+    weight[i] *= scale[netcOutChannel(i, transposed: transposed, inChannels: inChannels, outChannels: outChannels,
+                                      groups: groups, kernel: kernel)]
+  }
+  for c in 0..<outChannels { bias[c] = bias[c] * scale[c] + shift[c] }
 }
 
 /// The output channel of element i of a weight tensor: [out][in/g][kh][kw] for a convolution or linear
@@ -753,11 +793,30 @@ public func netcConvScratch(_ g: NetcConvGeometry) -> Int {
 
 /// The weights of `g` ([outC][inC/groups][kH][kW]) as netcConv2d reads them.
 public func netcConvWeights(_ weight: UnsafePointer<Float>, _ g: NetcConvGeometry) -> [Float] {
+  var packed = [Float](repeating: 0, count: netcConvWeightsCount(g))
+  packed.withUnsafeMutableBufferPointer { netcConvWeights(weight, g, into: $0.baseAddress!) }
+  return packed
+}
+
+/// Floats netcConvWeights writes.
+public func netcConvWeightsCount(_ g: NetcConvGeometry) -> Int {
   let tile = netcWinogradTile(g)
-  if tile != 0 { return netcWinogradWeights(weight, outC: g.outC, inC: g.inC, tile: tile, kernel: g.kH) }
+  if tile != 0 { return netcWinogradWeightsCount(outC: g.outC, inC: g.inC, tile: tile, kernel: g.kH) }
   let kdim = g.inC / g.groups * g.kH * g.kW
-  if netcUsesPhasePanels(g) || netcUsesChannelPanels(g) { return netcPackChannelPanels(weight, outC: g.outC, kdim: kdim) }
-  return netcPackWeights(weight, outC: g.outC, groups: g.groups, kdim: kdim)
+  if netcUsesPhasePanels(g) || netcUsesChannelPanels(g) { return netcChannelPanelsCount(outC: g.outC, kdim: kdim) }
+  return netcPackedWeightsCount(outC: g.outC, groups: g.groups, kdim: kdim)
+}
+
+/// netcConvWeights into `out`: netcConvWeightsCount(g) zeroed floats, which the caller allocated (the
+/// interpreter, so that running out of memory is an error rather than a trap).
+public func netcConvWeights(_ weight: UnsafePointer<Float>, _ g: NetcConvGeometry, into out: UnsafeMutablePointer<Float>) {
+  let tile = netcWinogradTile(g)
+  if tile != 0 { return netcWinogradWeights(weight, outC: g.outC, inC: g.inC, tile: tile, kernel: g.kH, into: out) }
+  let kdim = g.inC / g.groups * g.kH * g.kW
+  if netcUsesPhasePanels(g) || netcUsesChannelPanels(g) {
+    return netcPackChannelPanels(weight, outC: g.outC, kdim: kdim, into: out)
+  }
+  netcPackWeights(weight, outC: g.outC, groups: g.groups, kdim: kdim, into: out)
 }
 
 /// A convolution's input split by phase: image (a, b) holds x[c][i sH + a - padT][j sW + b - padL],
@@ -1038,15 +1097,21 @@ public func netcUsesChannelPanels(_ g: NetcConvGeometry) -> Bool {
 
 /// The weights [outC][kdim] as panels of 32 output channels, each [kdim][32], zero-padded.
 public func netcPackChannelPanels(_ weight: UnsafePointer<Float>, outC: Int, kdim: Int) -> [Float] {
-  var packed = [Float](repeating: 0, count: (outC + 31) / 32 * kdim * 32)
-  packed.withUnsafeMutableBufferPointer { out in
-    for o in 0..<outC {
-      let dst = out.baseAddress! + o / 32 * kdim * 32 + o % 32
-      let src = weight + o * kdim
-      for k in 0..<kdim { dst[k * 32] = src[k] }
-    }
-  }
+  var packed = [Float](repeating: 0, count: netcChannelPanelsCount(outC: outC, kdim: kdim))
+  packed.withUnsafeMutableBufferPointer { netcPackChannelPanels(weight, outC: outC, kdim: kdim, into: $0.baseAddress!) }
   return packed
+}
+
+/// Floats netcPackChannelPanels writes.
+public func netcChannelPanelsCount(outC: Int, kdim: Int) -> Int { (outC + 31) / 32 * kdim * 32 }
+
+/// netcPackChannelPanels into `out`: netcChannelPanelsCount zeroed floats the caller allocated.
+public func netcPackChannelPanels(_ weight: UnsafePointer<Float>, outC: Int, kdim: Int, into out: UnsafeMutablePointer<Float>) {
+  for o in 0..<outC {
+    let dst = out + o / 32 * kdim * 32 + o % 32
+    let src = weight + o * kdim
+    for k in 0..<kdim { dst[k * 32] = src[k] }
+  }
 }
 
 /// The pixels in a block of the tiles that run the output channels along the vector: 8, or 7 where blocks
@@ -1820,11 +1885,29 @@ struct NetcWinogradPlan {
 }
 
 /// The filters as Winograd F(tile x tile, kernel x kernel) reads them: for each block of 8 output
-/// channels, that block of U[pos] (outC x inC, packed by `netcPackWeights`) for each position of the
-/// transformed tile, one after the other. `weight` is [outC][inC][kernel][kernel], kernel 3 or 5 (5 with
-/// tile 2).
+/// channels, that block of U[pos] (outC x inC, packed as `netcPackWeights` packs it) for each position of
+/// the transformed tile, one after the other. `weight` is [outC][inC][kernel][kernel], kernel 3 or 5 (5
+/// with tile 2).
 public func netcWinogradWeights(_ weight: UnsafePointer<Float>, outC: Int, inC: Int, tile: Int,
                                 kernel: Int) -> [Float] {
+  var packed = [Float](repeating: 0, count: netcWinogradWeightsCount(outC: outC, inC: inC, tile: tile, kernel: kernel))
+  packed.withUnsafeMutableBufferPointer {
+    netcWinogradWeights(weight, outC: outC, inC: inC, tile: tile, kernel: kernel, into: $0.baseAddress!)
+  }
+  return packed
+}
+
+/// Floats netcWinogradWeights writes.
+public func netcWinogradWeightsCount(outC: Int, inC: Int, tile: Int, kernel: Int) -> Int {
+  let alpha = tile + kernel - 1
+  return alpha * alpha * ((outC + 7) / 8) * 8 * inC
+}
+
+/// netcWinogradWeights into `out`: netcWinogradWeightsCount zeroed floats the caller allocated. Each
+/// transformed filter goes straight to its place, without U whole in between (4 times the weights at
+/// F(4x4, 3x3)).
+public func netcWinogradWeights(_ weight: UnsafePointer<Float>, outC: Int, inC: Int, tile: Int, kernel: Int,
+                                into out: UnsafeMutablePointer<Float>) {
   // G, in Double so that only the final rounding is lost. F(4x4, 3x3) and F(2x2, 5x5) evaluate the filter
   // at 0, 1, -1, 2, -2 (scaled by 1/4, -1/6, -1/6, 1/24, 1/24 to match B^T) and take its last tap for
   // infinity.
@@ -1842,9 +1925,13 @@ public func netcWinogradWeights(_ weight: UnsafePointer<Float>, outC: Int, inC: 
     gm.append((0..<r).map { $0 == r - 1 ? 1 : 0 })
   }
   let alpha = gm.count, positions = alpha * alpha
-  var u = [Float](repeating: 0, count: positions * outC * inC)
+  // Per block of 8 output channels, its rows of every position one after the other: a run of blocks is
+  // one contiguous stream of filters, which the prefetcher follows. Within a block a position's rows are
+  // k-major, [inC][8], as netcPackWeights stores them.
+  let block = 8 * inC
   var gg = [Double](repeating: 0, count: alpha * r)
   for o in 0..<outC {
+    let row = out + o / 8 * positions * block + o % 8
     for i in 0..<inC {
       let g = weight + (o * inC + i) * r * r
       for a in 0..<alpha {
@@ -1858,26 +1945,11 @@ public func netcWinogradWeights(_ weight: UnsafePointer<Float>, outC: Int, inC: 
         for c in 0..<alpha {
           var v = 0.0
           for k in 0..<r { v += gg[a * r + k] * gm[c][k] }
-          u[((a * alpha + c) * outC + o) * inC + i] = Float(v)
+          row[(a * alpha + c) * block + i * 8] = Float(v)
         }
       }
     }
   }
-  // Per block of 8 output channels, its rows of every position one after the other: a run of blocks is
-  // one contiguous stream of filters, which the prefetcher follows.
-  let blocks = (outC + 7) / 8, block = 8 * inC
-  var packed = [Float](repeating: 0, count: positions * blocks * block)
-  u.withUnsafeBufferPointer { src in
-    packed.withUnsafeMutableBufferPointer { dst in
-      for pos in 0..<positions {
-        let one = netcPackWeights(src.baseAddress! + pos * outC * inC, outC: outC, groups: 1, kdim: inC)
-        for mb in 0..<blocks {
-          for i in 0..<block { dst[(mb * positions + pos) * block + i] = one[mb * block + i] }
-        }
-      }
-    }
-  }
-  return packed
 }
 
 /// A 3x3 or 5x5 stride-1 convolution by F(tile x tile, 3x3), tile 2 or 4, or F(2x2, 5x5), the epilogue
@@ -2738,9 +2810,17 @@ func netcPrefetchForWriting(_ p: UnsafeRawPointer) {
 /// netcRelease. From 2 MiB up it is aligned to 2 MiB and, on Linux, marked for transparent huge pages: a
 /// network's large buffers (AlexNet's fully connected weights: 234 MB) are streamed from memory, and on 4 KiB
 /// pages the hardware prefetcher stops at every page boundary and every page costs a TLB walk (streaming
-/// 151 MB measured 29 -> 34 GB/s here).
+/// 151 MB measured 29 -> 34 GB/s here). Traps when the memory cannot be had: for sizes fixed in the code;
+/// a size that comes from a user's network or batch goes through netcTryAllocateFloats.
 public func netcAllocateFloats(_ n: Int) -> UnsafeMutablePointer<Float> {
-  let bytes = max(1, n) * 4
+  guard let p = netcTryAllocateFloats(n) else { fatalError("netc: out of memory allocating \(n) floats") }
+  return p
+}
+
+/// netcAllocateFloats, or nil when the system refuses the memory or `n` floats do not fit an Int's bytes.
+public func netcTryAllocateFloats(_ n: Int) -> UnsafeMutablePointer<Float>? {
+  let (bytes, overflow) = max(1, n).multipliedReportingOverflow(by: 4)
+  guard !overflow else { return nil }
   let huge = bytes >= 2 << 20
   var raw: UnsafeMutableRawPointer?
   #if canImport(Glibc) || canImport(Darwin)
@@ -2748,7 +2828,7 @@ public func netcAllocateFloats(_ n: Int) -> UnsafeMutablePointer<Float> {
   #else
     raw = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64)
   #endif
-  guard let raw else { fatalError("netc: out of memory allocating \(bytes) bytes") }
+  guard let raw else { return nil }
   #if canImport(Glibc)
     if huge { _ = madvise(raw, bytes, 14) }  // MADV_HUGEPAGE
   #endif

@@ -34,6 +34,12 @@ enum Files {
 
   /// `mode`, if given, sets the new file's permissions (a rewritten file keeps its own).
   static func writeAtomically(_ bytes: [UInt8], to path: String, mode: mode_t? = nil) throws {
+    try bytes.withUnsafeBytes { try writeAtomically($0, to: path, mode: mode) }
+  }
+
+  /// writeAtomically for bytes outside an array: a buffer too large to risk a trapping allocation for
+  /// (`netc run -o`'s output).
+  static func writeAtomically(_ buf: UnsafeRawBufferPointer, to path: String, mode: mode_t? = nil) throws {
     let tmp = "\(path).netc-tmp-\(getpid())"
     Self.installHandlers
     let cPath = strdup(tmp)
@@ -48,13 +54,11 @@ enum Files {
     if let v = getenv("NETC_TEST_WRITE_PAUSE_MS"), let ms = UInt32(String(cString: v)) { usleep(min(ms, 10_000) * 1000) }
     var offset = 0
     var failed: Int32 = 0
-    bytes.withUnsafeBytes { buf in
-      while offset < buf.count {
-        let n = write(fd, buf.baseAddress! + offset, buf.count - offset)
-        if n < 0 && errno == EINTR { continue }
-        if n <= 0 { failed = errno; return }
-        offset += n
-      }
+    while offset < buf.count, let base = buf.baseAddress {
+      let n = write(fd, base + offset, buf.count - offset)
+      if n < 0 && errno == EINTR { continue }
+      if n <= 0 { failed = errno; break }
+      offset += n
     }
     if failed == 0, let mode, fchmod(fd, mode) != 0 { failed = errno }
     if failed == 0 && fsync(fd) != 0 { failed = errno }

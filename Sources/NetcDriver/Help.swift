@@ -149,12 +149,14 @@ enum Help {
 
     OPTIONS:
       --weights <file>        Weights in safetensors (f32, f16 or bf16), with netc's tensor names.
-      --input <file|random>   An .npy tensor of shape [N, C, H, W] (or [C, H, W]), or 'random'.
+      --input <file|random>   An .npy tensor of shape [N, C, H, W] (or [C, H, W]: one item), or 'random'.
+                              With a file, '--batch' may be left out; given, it must be the file's N.
       --seed <n>              Seed for '--input random' (default: 0).
       -o <file>               Write the output as .npy; without it, print the output shape and, for a
                               classifier, the five most likely classes (with a softmax applied
                               for display, and said so, when the network ends without one).
-      --memory-limit <MiB>    Refuse to allocate more activation memory than this (default: 16384).
+      --memory-limit <MiB>    Refuse a run whose activations, input and '-o' output need more memory
+                              than this, before allocating any of it (default: 16384).
       --serve                 For benchmarks: after the run, print 'ready', then run once more for each
                               line read from standard input and print that run's time in milliseconds.
       --profile               Print each node's time (median of 5 runs) to standard error, slowest first.

@@ -13,6 +13,8 @@ import NetcSema
 let maxWeightBytes = 4 << 30
 /// Largest .npy input.
 let maxTensorBytes = 2 << 30
+/// Protobuf's limit on one message, and so on an ONNX model with its weights inside.
+let maxONNXBytes = 2 << 30
 
 struct UserError: Error { var message: String }
 
@@ -52,12 +54,35 @@ enum InitCommand {
     guard a.positional.count == 1 else { throw UsageError(message: "'init' takes one spec", command: "init") }
     guard let out = a.values["-o"] else { throw UsageError(message: "give the output file with '-o W.safetensors'", command: "init") }
     guard let (_, g, _) = lowered(common, a.positional[0], &r) else { r.status = 1; return }
-    let tensors = WeightLoader.heInit(g, seed: UInt64(seed))
     let type: ElementType = dtype == "f16" ? .f16 : dtype == "bf16" ? .bf16 : .f32
+    // The weights are drawn and encoded in memory whole: refuse a file 'netc run' would not read before
+    // allocating any of it.
+    let fileBytes = weightBytes(g, elementSize: type.size)
+    guard let fileBytes, fileBytes <= maxWeightBytes else {
+      throw UserError(message: "the weights of this network would take \(fileBytes.map(grouped) ?? "more than 2^63") bytes in \(dtype), above the limit of \(grouped(maxWeightBytes)) for a weight file")
+    }
+    let tensors = WeightLoader.heInit(g, seed: UInt64(seed))
     try Files.writeAtomically(SafeTensors.write(tensors, as: type), to: out)
     let count = tensors.reduce(0) { $0 + $1.data.count }
     r.stderr += "wrote \(tensors.count) tensors (\(grouped(count)) values, \(dtype)) to \(out)\n"
   }
+}
+
+/// Bytes of all the graph's weight tensors at `elementSize` bytes a value; nil if that does not fit an Int.
+func weightBytes(_ g: LoweredGraph, elementSize: Int) -> Int? {
+  var total = 0
+  for t in g.tensors {
+    var n = elementSize
+    for d in t.shape {
+      let (m, overflow) = n.multipliedReportingOverflow(by: d)
+      guard !overflow else { return nil }
+      n = m
+    }
+    let (sum, overflow) = total.addingReportingOverflow(n)
+    guard !overflow else { return nil }
+    total = sum
+  }
+  return total
 }
 
 enum RunCommand {
@@ -77,48 +102,141 @@ enum RunCommand {
     let seed = try a.int("--seed", default: 0, range: 0...Int.max, command: "run")
     let limitMB = try a.int("--memory-limit", default: Interpreter.defaultMemoryLimit >> 20, range: 1...(1 << 30), command: "run")
     guard let (_, g, plan) = try loweredSpecOrPlan(common, a.positional[0], &r) else { r.status = 1; return }
+    var batch = common.batch
     do {
       let file = try Files.RangeReader(weightsPath, limit: maxWeightBytes)
       let weights = try WeightLoader.open(g, fileSize: file.size, read: file.read)
-      let item = g.shapes[g.input]
-      var batch = common.batch
-      var input: [Float]
-      if inputArg == "random" {
-        var rng = SplitMix64(seed: UInt64(seed))
-        input = (0..<(item.elementCount * batch)).map { _ in Float(rng.normal()) }
-      } else {
+      var fileInput: [Float]?
+      let batchGiven = a.values["--batch"] != nil
+      if inputArg != "random" {
+        // A batch given explicitly is the file's or an error: check it before reading up to 2 GiB.
+        if batchGiven { try checkMemory(g, plan, batch: batch, writesOutput: a.values["-o"] != nil, limitMB: limitMB) }
         let (shape, data) = try NPY.read(try Files.read(inputArg, limit: maxTensorBytes))
-        if shape.count == item.dims.count + 1 && Array(shape.dropFirst()) == item.dims {
-          batch = shape[0]
-        } else if shape != item.dims {
-          throw UserError(message: "'\(inputArg)' holds a tensor of shape \(shape); this network takes [N, \(item.dims.map(String.init).joined(separator: ", "))]")
-        }
-        guard batch >= 1 else { throw UserError(message: "'\(inputArg)' holds an empty batch") }
-        input = data
+        batch = try batchOf(shape, in: inputArg, item: g.shapes[g.input].dims,
+                            given: batchGiven ? common.batch : nil)
+        fileInput = data
       }
+      // Everything the run allocates by the batch is checked against the limit before any of it is
+      // allocated or the random input is drawn.
+      try checkMemory(g, plan, batch: batch, writesOutput: a.values["-o"] != nil, limitMB: limitMB)
+      let randomInput = fileInput == nil ? try FloatBuffer(count: g.shapes[g.input].elementCount * batch, for: "the input") : nil
       let interpreter = try Interpreter(graph: g, plan: plan, weights: weights, batch: batch, memoryLimit: limitMB << 20)
-      let outputs = interpreter.run(input)
-      if let out = a.values["-o"] {
-        let shape = [batch] + g.shapes[g.outputs[0]].dims
-        try Files.writeAtomically(NPY.write(shape: shape, data: outputs[0]), to: out)
-      } else if !a.flags.contains("--serve") {
-        r.stdout += summary(g, outputs, batch: batch)
+      if let randomInput {
+        var rng = SplitMix64(seed: UInt64(seed))
+        rng.fillNormal(randomInput.buffer)
       }
-      if a.flags.contains("--serve") { serve(interpreter, input) }
-      if a.flags.contains("--profile") { r.stderr += profile(interpreter, input) }
+      try withInput(fileInput, randomInput) { input in
+        try interpreter.runInPlace(input)
+        if let out = a.values["-o"] {
+          try writeOutput(interpreter, to: out)
+        } else if !a.flags.contains("--serve") {
+          r.stdout += summary(interpreter)
+        }
+        if a.flags.contains("--serve") { try serve(interpreter, input) }
+        if a.flags.contains("--profile") { r.stderr += try profile(interpreter, input) }
+      }
     } catch let e as TensorFileError {
       throw UserError(message: e.message)
+    } catch let e as InterpreterError {
+      let hint = e.kind == .outOfMemory && batch > 1 ? "; lower '--batch'" : ""
+      throw UserError(message: e.message + hint)
     }
+  }
+
+  /// The batch an input tensor of `shape` holds for a network whose items have shape `item`: [N] + item
+  /// holds N items, `item` alone one. A '--batch' given explicitly must agree with it.
+  static func batchOf(_ shape: [Int], in path: String, item: [Int], given: Int?) throws -> Int {
+    let n: Int
+    if shape == item {
+      n = 1
+    } else if shape.count == item.count + 1 && Array(shape.dropFirst()) == item {
+      n = shape[0]
+    } else {
+      let dims = item.map(String.init).joined(separator: ", ")
+      throw UserError(message: "'\(path)' holds a tensor of shape \(shape); this network takes [N, \(dims)] (or [\(dims)] for one item)")
+    }
+    guard n >= 1 else { throw UserError(message: "'\(path)' holds an empty batch") }
+    if let given, given != n {
+      let holds = shape == item ? "one item of shape \(shape)" : "a batch of \(n)"
+      throw UserError(message: "'\(path)' holds \(holds) but '--batch \(given)' asks for \(given); leave out '--batch' or give a tensor of shape \([given] + item)")
+    }
+    return n
+  }
+
+  /// Refuses a run whose activations, input and written output together need more than the limit.
+  static func checkMemory(_ g: LoweredGraph, _ plan: BufferPlan, batch: Int, writesOutput: Bool, limitMB: Int) throws {
+    let limit = limitMB << 20
+    var parts: [(String, Int)] = []
+    var total = 0
+    var overflow = false
+    func add(_ name: String, _ bytes: Int?) {
+      guard let bytes else { overflow = true; return }
+      let (sum, o) = total.addingReportingOverflow(bytes)
+      overflow = overflow || o
+      total = sum
+      parts.append((name, bytes))
+    }
+    func bytes(_ shape: Shape) -> Int? {
+      let (items, o1) = shape.dims.reduce((1, false)) { acc, d in
+        let (m, o) = acc.0.multipliedReportingOverflow(by: d)
+        return (m, acc.1 || o)
+      }
+      let (floats, o2) = items.multipliedReportingOverflow(by: batch)
+      let (b, o3) = floats.multipliedReportingOverflow(by: 4)
+      return o1 || o2 || o3 ? nil : b
+    }
+    add("activations", Interpreter.activationBytes(graph: g, plan: plan, batch: batch))
+    add("input", bytes(g.shapes[g.input]))
+    // The .npy file is built in memory before it is written.
+    if writesOutput { add("output", bytes(g.shapes[g.outputs[0]])) }
+    guard overflow || total > limit else { return }
+    let needed = overflow ? "more than 2^63" : grouped(total)
+    let detail = overflow ? "" : " (" + parts.map { "\($0.0) \(grouped($0.1))" }.joined(separator: ", ") + ")"
+    let advice = batch > 1 ? "lower '--batch' or raise '--memory-limit'" : "raise '--memory-limit'"
+    throw UserError(message: "running this network at batch \(batch) needs \(needed) bytes\(detail), above the limit of \(grouped(limitMB)) MiB (\(grouped(limit)) bytes); \(advice)")
+  }
+
+  /// Calls body with the input: the .npy file's values, or the random ones.
+  static func withInput(_ fileInput: [Float]?, _ randomInput: FloatBuffer?,
+                        _ body: (UnsafeBufferPointer<Float>) throws -> Void) throws {
+    if let fileInput {
+      try fileInput.withUnsafeBufferPointer(body)
+    } else if let randomInput {
+      try body(UnsafeBufferPointer(randomInput.buffer))
+    }
+  }
+
+  /// Writes the first output as .npy straight from the arena, through one buffer allocated so that
+  /// running out of memory is an error.
+  static func writeOutput(_ interpreter: Interpreter, to path: String) throws {
+    let g = interpreter.graph
+    let item = g.shapes[g.outputs[0]].elementCount
+    let header = NPY.write(shape: [interpreter.batch] + g.shapes[g.outputs[0]].dims, data: [])
+    // NPY pads its header to a multiple of 64 bytes, so the values start aligned.
+    guard header.count % 4 == 0 else { throw UserError(message: "netc internal error: a .npy header of \(header.count) bytes") }
+    let file = try FloatBuffer(count: header.count / 4 + item * interpreter.batch, for: "the output file")
+    let raw = UnsafeMutableRawBufferPointer(file.buffer)
+    raw.copyBytes(from: header)
+    let values = file.base + header.count / 4
+    for b in 0..<interpreter.batch {
+      let y = interpreter.output(0, item: b)
+      #if _endian(little)
+        if let base = y.baseAddress { (values + b * item).update(from: base, count: item) }
+      #else
+        for i in 0..<item { values[b * item + i] = Float(bitPattern: y[i].bitPattern.littleEndian) }
+      #endif
+    }
+    try Files.writeAtomically(UnsafeRawBufferPointer(raw), to: path)
   }
 
   /// Benchmark mode: one more inference per line read from stdin, each answered at once with its time in
   /// milliseconds, so a harness can interleave netc with other runtimes in one process each.
-  static func serve(_ interpreter: Interpreter, _ input: [Float]) {
+  static func serve(_ interpreter: Interpreter, _ input: UnsafeBufferPointer<Float>) throws {
     print("ready")
     fflush(nil)
     while readLine() != nil {
       let t0 = DispatchTime.now().uptimeNanoseconds
-      input.withUnsafeBufferPointer { interpreter.runInPlace($0.baseAddress!) }
+      try interpreter.runInPlace(input)
       let t1 = DispatchTime.now().uptimeNanoseconds
       print(Double(t1 - t0) / 1e6)
       fflush(nil)
@@ -126,8 +244,8 @@ enum RunCommand {
   }
 
   /// Each node's time, the median of five runs after the first, slowest first.
-  static func profile(_ interpreter: Interpreter, _ input: [Float]) -> String {
-    let runs = (0..<5).map { _ in input.withUnsafeBufferPointer { interpreter.profile($0.baseAddress!) } }
+  static func profile(_ interpreter: Interpreter, _ input: UnsafeBufferPointer<Float>) throws -> String {
+    let runs = try (0..<5).map { _ in try interpreter.profile(input) }
     let g = interpreter.graph
     var rows: [(ms: Double, text: String)] = []
     for (i, n) in g.nodes.enumerated() {
@@ -144,14 +262,15 @@ enum RunCommand {
 
   /// The output shape and, for a classifier, each item's five most likely classes. A network that ends in
   /// softmax prints its own probabilities; otherwise the printout says that the softmax is netc's, applied
-  /// for display, and shows each class's raw score beside its probability.
-  static func summary(_ g: LoweredGraph, _ outputs: [[Float]], batch: Int) -> String {
+  /// for display, and shows each class's raw score beside its probability. Read from the arena item by item
+  /// without copies: a classifier's row can be as long as the network allows.
+  static func summary(_ interpreter: Interpreter) -> String {
+    let g = interpreter.graph, batch = interpreter.batch
     let shape = g.shapes[g.outputs[0]]
     var s = "output: \(batch)x\(shape)"
     guard shape.dims.count == 1, shape.dims[0] >= 2 else { return s + "\n" }
-    let n = shape.dims[0]
     let endsInSoftmax = g.nodes.last.map { if case .softmax = $0.kind { return true }; return false } ?? false
-    let shown = min(5, n)
+    let shown = min(5, shape.dims[0])
     if endsInSoftmax {
       s += " (the network's softmax probabilities)\ntop \(shown) classes:\n"
     } else {
@@ -159,22 +278,33 @@ enum RunCommand {
       s += "top \(shown) classes, with probabilities from a softmax applied for display:\n"
     }
     for b in 0..<batch {
-      let row = Array(outputs[0][(b * n)..<((b + 1) * n)])
-      var probs = row
-      if !endsInSoftmax {
-        let m = row.max() ?? 0
-        let e = row.map { Double(netcExpPublic($0 - m)) }
-        let total = e.reduce(0, +)
-        probs = e.map { Float($0 / total) }
-      }
-      let top = probs.enumerated().sorted { $0.element > $1.element }.prefix(shown)
+      let row = interpreter.output(0, item: b)
       s += batch > 1 ? "item \(b):\n" : ""
-      for (cls, p) in top {
+      for (cls, p) in topFive(row, softmax: !endsInSoftmax) {
         s += "  class \(cls): \(fixed(Double(p), 4))"
         s += endsInSoftmax ? "\n" : "  (score \(fixed(Double(row[cls]), 4)))\n"
       }
     }
     return s
+  }
+
+  /// The five largest probabilities of a row (after a softmax if asked), largest first, the lower class
+  /// first among equals; NaN sorts last.
+  static func topFive(_ row: UnsafeBufferPointer<Float>, softmax: Bool) -> [(Int, Float)] {
+    var m = -Float.infinity, total = 0.0
+    if softmax {
+      for x in row where x > m { m = x }
+      for x in row { total += Double(netcExpPublic(x - m)) }
+    }
+    func ranksAbove(_ p: Float, _ q: Float) -> Bool { p > q || (q.isNaN && !p.isNaN) }
+    var top: [(Int, Float)] = []
+    for (i, x) in row.enumerated() {
+      let p = softmax ? Float(Double(netcExpPublic(x - m)) / total) : x
+      guard top.count < 5 || ranksAbove(p, top[top.count - 1].1) else { continue }
+      top.insert((i, p), at: top.firstIndex { ranksAbove(p, $0.1) } ?? top.count)
+      if top.count > 5 { top.removeLast() }
+    }
+    return top
   }
 }
 
@@ -214,6 +344,12 @@ enum EmitCommand {
   /// operation ONNX cannot express is reported as a diagnostic at its line.
   static func onnx(_ g: LoweredGraph, _ c: Compilation, _ common: CommonOptions, weightsPath: String?,
                    _ r: inout CommandResult) throws -> [UInt8]? {
+    // An ONNX model is one protobuf message, which cannot pass 2 GiB; its weights are f32, and whether
+    // drawn here or read, they are in memory whole before the model is written.
+    let bytes = weightBytes(g, elementSize: 4)
+    guard let bytes, bytes < maxONNXBytes else {
+      throw UserError(message: "the weights of this network take \(bytes.map(grouped) ?? "more than 2^63") bytes in f32, above the \(grouped(maxONNXBytes)) an ONNX model can hold")
+    }
     var weights: [String: [Float]] = [:]
     if let weightsPath {
       do {
@@ -225,7 +361,11 @@ enum EmitCommand {
       for t in WeightLoader.heInit(g, seed: 0) { weights[t.name] = t.data }
     }
     do {
-      return try ONNXEmitter.emit(g, weights: weights, file: c.file, producerVersion: Help.versionNumber)
+      let model = try ONNXEmitter.emit(g, weights: weights, file: c.file, producerVersion: Help.versionNumber)
+      guard model.count < maxONNXBytes else {
+        throw UserError(message: "the ONNX model would be \(grouped(model.count)) bytes, above the \(grouped(maxONNXBytes)) an ONNX model can hold")
+      }
+      return model
     } catch let e as ONNXExportError {
       var failed = c
       failed.diagnostics = DiagnosticEngine(file: c.file)

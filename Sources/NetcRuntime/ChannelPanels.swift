@@ -18,15 +18,21 @@ public func netcUsesChannelPanels(_ g: NetcConvGeometry) -> Bool {
 
 /// The weights [outC][kdim] as panels of 32 output channels, each [kdim][32], zero-padded.
 public func netcPackChannelPanels(_ weight: UnsafePointer<Float>, outC: Int, kdim: Int) -> [Float] {
-  var packed = [Float](repeating: 0, count: (outC + 31) / 32 * kdim * 32)
-  packed.withUnsafeMutableBufferPointer { out in
-    for o in 0..<outC {
-      let dst = out.baseAddress! + o / 32 * kdim * 32 + o % 32
-      let src = weight + o * kdim
-      for k in 0..<kdim { dst[k * 32] = src[k] }
-    }
-  }
+  var packed = [Float](repeating: 0, count: netcChannelPanelsCount(outC: outC, kdim: kdim))
+  packed.withUnsafeMutableBufferPointer { netcPackChannelPanels(weight, outC: outC, kdim: kdim, into: $0.baseAddress!) }
   return packed
+}
+
+/// Floats netcPackChannelPanels writes.
+public func netcChannelPanelsCount(outC: Int, kdim: Int) -> Int { (outC + 31) / 32 * kdim * 32 }
+
+/// netcPackChannelPanels into `out`: netcChannelPanelsCount zeroed floats the caller allocated.
+public func netcPackChannelPanels(_ weight: UnsafePointer<Float>, outC: Int, kdim: Int, into out: UnsafeMutablePointer<Float>) {
+  for o in 0..<outC {
+    let dst = out + o / 32 * kdim * 32 + o % 32
+    let src = weight + o * kdim
+    for k in 0..<kdim { dst[k * 32] = src[k] }
+  }
 }
 
 /// The pixels in a block of the tiles that run the output channels along the vector: 8, or 7 where blocks

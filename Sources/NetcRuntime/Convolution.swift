@@ -96,11 +96,30 @@ public func netcConvScratch(_ g: NetcConvGeometry) -> Int {
 
 /// The weights of `g` ([outC][inC/groups][kH][kW]) as netcConv2d reads them.
 public func netcConvWeights(_ weight: UnsafePointer<Float>, _ g: NetcConvGeometry) -> [Float] {
+  var packed = [Float](repeating: 0, count: netcConvWeightsCount(g))
+  packed.withUnsafeMutableBufferPointer { netcConvWeights(weight, g, into: $0.baseAddress!) }
+  return packed
+}
+
+/// Floats netcConvWeights writes.
+public func netcConvWeightsCount(_ g: NetcConvGeometry) -> Int {
   let tile = netcWinogradTile(g)
-  if tile != 0 { return netcWinogradWeights(weight, outC: g.outC, inC: g.inC, tile: tile, kernel: g.kH) }
+  if tile != 0 { return netcWinogradWeightsCount(outC: g.outC, inC: g.inC, tile: tile, kernel: g.kH) }
   let kdim = g.inC / g.groups * g.kH * g.kW
-  if netcUsesPhasePanels(g) || netcUsesChannelPanels(g) { return netcPackChannelPanels(weight, outC: g.outC, kdim: kdim) }
-  return netcPackWeights(weight, outC: g.outC, groups: g.groups, kdim: kdim)
+  if netcUsesPhasePanels(g) || netcUsesChannelPanels(g) { return netcChannelPanelsCount(outC: g.outC, kdim: kdim) }
+  return netcPackedWeightsCount(outC: g.outC, groups: g.groups, kdim: kdim)
+}
+
+/// netcConvWeights into `out`: netcConvWeightsCount(g) zeroed floats, which the caller allocated (the
+/// interpreter, so that running out of memory is an error rather than a trap).
+public func netcConvWeights(_ weight: UnsafePointer<Float>, _ g: NetcConvGeometry, into out: UnsafeMutablePointer<Float>) {
+  let tile = netcWinogradTile(g)
+  if tile != 0 { return netcWinogradWeights(weight, outC: g.outC, inC: g.inC, tile: tile, kernel: g.kH, into: out) }
+  let kdim = g.inC / g.groups * g.kH * g.kW
+  if netcUsesPhasePanels(g) || netcUsesChannelPanels(g) {
+    return netcPackChannelPanels(weight, outC: g.outC, kdim: kdim, into: out)
+  }
+  netcPackWeights(weight, outC: g.outC, groups: g.groups, kdim: kdim, into: out)
 }
 
 /// A convolution's input split by phase: image (a, b) holds x[c][i sH + a - padT][j sW + b - padL],

@@ -40,6 +40,13 @@ public struct SplitMix64 {
     let r = (-2 * netcLog(u1)).squareRoot()
     return r * netcCos(2 * Double.pi * u2)
   }
+
+  /// Fills `out` with normal() values in order. Here rather than in a caller's loop so that it is compiled
+  /// with the kernels, optimised in every build: `netc run --input random` on 1x30000x30000 drew its
+  /// 900 million values for minutes in a debug build's driver.
+  public mutating func fillNormal(_ out: UnsafeMutableBufferPointer<Float>) {
+    for i in out.indices { out[i] = Float(normal()) }
+  }
 }
 
 func netcCos(_ x: Double) -> Double {

@@ -4,18 +4,66 @@ import NetcIR
 import NetcTensors
 import NetcSema
 
-/// Runs a lowered graph with netc's kernels. Everything is allocated once, in `init`: the activation arena
-/// (the buffer plan, scaled by the batch), the GEMM workers' panels and the prepared weights (batch norm
-/// folded in, convolution weights packed). `runInPlace` allocates nothing; `run` only its result arrays.
+/// Why an interpreter cannot be made or cannot run an input. The message says what and by how much,
+/// without a final period.
+public struct InterpreterError: Error, CustomStringConvertible {
+  public enum Kind: Sendable {
+    /// The system refused memory the network needs.
+    case outOfMemory
+    /// The network at this batch needs more memory than the limit it was given.
+    case overLimit
+    /// The input does not hold the batch the interpreter was made for.
+    case wrongInput
+  }
+
+  public var kind: Kind
+  public var message: String
+  public init(_ kind: Kind, _ message: String) {
+    self.kind = kind
+    self.message = message
+  }
+  public var description: String { message }
+}
+
+/// Floats from netcTryAllocateFloats, zeroed, released with the buffer: for every buffer whose size comes
+/// from a network or a batch, where running out of memory must be an error rather than a trap.
+public final class FloatBuffer {
+  public let base: UnsafeMutablePointer<Float>
+  public let count: Int
+
+  /// `what` names the buffer in the error ("the input", "weight tensor 'conv1.weight'").
+  public init(count: Int, for what: @autoclosure () -> String) throws {
+    guard count >= 0, let p = netcTryAllocateFloats(count) else {
+      let (bytes, overflow) = max(1, count).multipliedReportingOverflow(by: 4)
+      throw InterpreterError(.outOfMemory, "cannot allocate \(overflow ? "more than 2^63" : grouped(bytes)) bytes for \(what())")
+    }
+    base = p
+    self.count = count
+  }
+
+  deinit { netcRelease(base) }
+
+  public var buffer: UnsafeMutableBufferPointer<Float> { UnsafeMutableBufferPointer(start: base, count: count) }
+}
+
+/// Runs a lowered graph with netc's kernels. Everything is allocated once, in `init`, and sized and
+/// checked against the memory limit before anything is: the activation arena (the buffer plan, scaled by
+/// the batch), the convolutions' scratch and the prepared weights (batch norm folded in, convolution
+/// weights packed). Memory the system refuses is an `InterpreterError`, never a trap. `runInPlace`
+/// allocates nothing; `run` only its result arrays.
 public final class Interpreter {
   public let graph: LoweredGraph
   public let plan: BufferPlan
   public let batch: Int
+  /// Floats of one input item, and of the whole batch that `run`, `runInPlace` and `profile` take.
+  public let inputItemCount: Int
+  public let inputCount: Int
+  private let arenaBuffer: FloatBuffer
+  private let scratchBuffer: FloatBuffer
   private let arena: UnsafeMutablePointer<Float>
-  private let arenaCount: Int
   private let scratch: UnsafeMutablePointer<Float>
   private var prepared: [Prepared] = []
-  private var owned: [UnsafeMutablePointer<Float>] = []
+  private var owned: [FloatBuffer] = []
 
   /// Largest arena netc allocates unless told otherwise: 16 GiB of floats.
   public static let defaultMemoryLimit = 16 << 30
@@ -32,50 +80,82 @@ public final class Interpreter {
     try self.init(graph: graph, plan: plan, weights: WeightDictionary(weights), batch: batch, memoryLimit: memoryLimit)
   }
 
+  /// Floats of the arena and of the convolutions' scratch at `batch`; nil if they do not fit an Int's
+  /// bytes. Computes without allocating, so a caller can check its whole budget first.
+  public static func activationFloats(graph: LoweredGraph, plan: BufferPlan, batch: Int) -> (arena: Int, scratch: Int)? {
+    let scratch = graph.nodes.reduce(0) { size, n in
+      guard case .conv(let a, _, _, _) = n.kind, !a.transposed else { return size }
+      return max(size, netcConvScratch(Self.geometry(n, a, graph)))
+    }
+    let (arena, o1) = plan.arenaSize.multipliedReportingOverflow(by: max(1, batch))
+    let (floats, o2) = arena.addingReportingOverflow(scratch)
+    let (_, o3) = floats.multipliedReportingOverflow(by: 4)
+    return o1 || o2 || o3 ? nil : (arena, scratch)
+  }
+
+  /// Bytes of activations (arena and scratch) at `batch`; nil if they do not fit an Int.
+  public static func activationBytes(graph: LoweredGraph, plan: BufferPlan, batch: Int) -> Int? {
+    activationFloats(graph: graph, plan: plan, batch: batch).map { ($0.arena + $0.scratch) * 4 }
+  }
+
   /// Each weight is asked for when its layer is prepared: from a `WeightSource`, at most one tensor of the
   /// file is in memory beside the prepared weights, and a tensor used as it is goes straight into its
   /// final buffer.
   public init(graph: LoweredGraph, plan: BufferPlan, weights: some WeightProvider, batch: Int,
               memoryLimit: Int = Interpreter.defaultMemoryLimit) throws {
+    guard batch >= 1 else { throw InterpreterError(.wrongInput, "the batch must be at least 1, found \(batch)") }
     self.graph = graph
     self.plan = plan
     self.batch = batch
-    let scratchSize = graph.nodes.reduce(0) { size, n in
-      guard case .conv(let a, _, _, _) = n.kind, !a.transposed else { return size }
-      return max(size, netcConvScratch(Self.geometry(n, a, graph)))
+    inputItemCount = graph.shapes[graph.input].elementCount
+    // The input is a slice of the arena, so its count fits wherever the arena's does.
+    let sizes = Self.activationFloats(graph: graph, plan: plan, batch: batch)
+    guard let sizes, (sizes.arena + sizes.scratch) * 4 <= memoryLimit else {
+      let needed = sizes.map { grouped(($0.arena + $0.scratch) * 4) } ?? "more than 2^63"
+      throw InterpreterError(.overLimit, "running this network at batch \(batch) needs \(needed) bytes of activations, above the limit of \(grouped(memoryLimit)) bytes")
     }
-    let (count, o1) = plan.arenaSize.multipliedReportingOverflow(by: batch)
-    let (floats, o2) = count.addingReportingOverflow(scratchSize)
-    let (bytes, o3) = floats.multipliedReportingOverflow(by: 4)
-    guard !o1, !o2, !o3, bytes <= memoryLimit else {
-      let needed = o1 || o2 || o3 ? "more than 2^63" : "\(bytes)"
-      throw TensorFileError("running this network at batch \(batch) needs \(needed) bytes of activations, above the limit of \(memoryLimit)")
+    inputCount = inputItemCount * batch
+    arenaBuffer = try FloatBuffer(count: max(1, sizes.arena), for: "the activations at batch \(batch)")
+    scratchBuffer = try FloatBuffer(count: max(1, sizes.scratch), for: "the convolutions' scratch")
+    arena = arenaBuffer.base
+    scratch = scratchBuffer.base
+    let shapes = Dictionary(graph.tensors.map { ($0.name, $0.shape) }, uniquingKeysWith: { first, _ in first })
+    for n in graph.nodes { prepared.append(try prepare(n, weights, shapes)) }
+  }
+
+  /// A buffer kept as long as the interpreter, for the prepared weights.
+  private func ownedBuffer(_ count: Int, for what: @autoclosure () -> String) throws -> UnsafeMutablePointer<Float> {
+    let b = try FloatBuffer(count: count, for: what())
+    owned.append(b)
+    return b.base
+  }
+
+  /// Tensor `name` read into a buffer of its own, released with the buffer unless kept (readOwned).
+  private func readTensor(_ name: String, _ w: some WeightProvider, _ shapes: [String: [Int]]) throws -> FloatBuffer {
+    let count = try Self.count(name, shapes)
+    let b = try FloatBuffer(count: count, for: "weight tensor '\(name)'")
+    try w.read(name, into: b.buffer)
+    return b
+  }
+
+  /// Tensor `name` read into a buffer kept as long as the interpreter: a tensor used as it is.
+  private func readOwned(_ name: String, _ w: some WeightProvider, _ shapes: [String: [Int]]) throws -> UnsafeMutablePointer<Float> {
+    let b = try readTensor(name, w, shapes)
+    owned.append(b)
+    return b.base
+  }
+
+  /// The element count of weight tensor `name`, from the graph's list (which the weights were checked
+  /// against).
+  static func count(_ name: String, _ shapes: [String: [Int]]) throws -> Int {
+    guard let shape = shapes[name] else { throw TensorFileError("this network has no weight tensor '\(name)'") }
+    var n = 1
+    for d in shape {
+      let (m, overflow) = n.multipliedReportingOverflow(by: d)
+      guard !overflow, d >= 0 else { throw TensorFileError("tensor '\(name)' of shape \(shape) holds more values than an Int counts") }
+      n = m
     }
-    arenaCount = count
-    arena = netcAllocateFloats(max(1, count))
-    scratch = netcAllocateFloats(max(1, scratchSize))
-    for n in graph.nodes { prepared.append(try prepare(n, weights)) }
-  }
-
-  deinit {
-    netcRelease(arena)
-    netcRelease(scratch)
-    for p in owned { netcRelease(p) }
-  }
-
-  /// A tensor read straight into a buffer of its own.
-  private func readOwned(_ name: String, count: Int, _ w: some WeightProvider) throws -> UnsafeMutablePointer<Float> {
-    let p = netcAllocateFloats(max(1, count))
-    owned.append(p)
-    try w.read(name, into: UnsafeMutableBufferPointer(start: p, count: count))
-    return p
-  }
-
-  private func copyOwned(_ xs: [Float]) -> UnsafeMutablePointer<Float> {
-    let p = netcAllocateFloats(max(1, xs.count))
-    xs.withUnsafeBufferPointer { p.update(from: $0.baseAddress!, count: xs.count) }
-    owned.append(p)
-    return p
+    return n
   }
 
   static func activation(_ a: Activation?) -> (Int, Float) {
@@ -91,50 +171,69 @@ public final class Interpreter {
     }
   }
 
-  static func batchNormAffine(_ bn: BatchNormRef, _ w: some WeightProvider) throws -> (scale: [Float], shift: [Float]) {
-    netcBatchNormAffine(mean: try w.tensor("\(bn.name).running_mean"), variance: try w.tensor("\(bn.name).running_var"),
-                        gamma: bn.affine ? try w.tensor("\(bn.name).weight") : nil,
-                        beta: bn.affine ? try w.tensor("\(bn.name).bias") : nil, eps: bn.eps)
+  /// Batch norm `bn` as a per-channel scale and shift, into `scale` and `shift` (`channels` floats each).
+  private func batchNormAffine(_ bn: BatchNormRef, channels: Int, _ w: some WeightProvider, _ shapes: [String: [Int]],
+                               scale: UnsafeMutablePointer<Float>, shift: UnsafeMutablePointer<Float>) throws {
+    let mean = try readTensor("\(bn.name).running_mean", w, shapes)
+    let variance = try readTensor("\(bn.name).running_var", w, shapes)
+    let gamma = bn.affine ? try readTensor("\(bn.name).weight", w, shapes) : nil
+    let beta = bn.affine ? try readTensor("\(bn.name).bias", w, shapes) : nil
+    guard [mean, variance, gamma ?? mean, beta ?? mean].allSatisfy({ $0.count == channels }) else {
+      throw TensorFileError("batch norm '\(bn.name)' has statistics for \(mean.count) channels, not \(channels)")
+    }
+    netcBatchNormAffine(channels: channels, mean: mean.base, variance: variance.base, gamma: gamma?.base,
+                        beta: beta?.base, eps: bn.eps, scale: scale, shift: shift)
   }
 
-  private func prepare(_ n: Node, _ w: some WeightProvider) throws -> Prepared {
+  private func prepare(_ n: Node, _ w: some WeightProvider, _ shapes: [String: [Int]]) throws -> Prepared {
     var p = Prepared()
     (p.act, p.slope) = Self.activation(n.activation)
     switch n.kind {
     case .conv(let a, let name, let hasBias, let bn):
-      var weight = try w.tensor("\(name).weight")
-      var bias = hasBias ? try w.tensor("\(name).bias") : nil
-      if let bn {
-        let (scale, shift) = try Self.batchNormAffine(bn, w)
-        let kk = a.kernel.h * a.kernel.w
-        (weight, bias) = netcFold(weight: weight, bias: bias, scale: scale, shift: shift, transposed: a.transposed,
-                                  inChannels: a.inChannels, outChannels: a.outChannels, groups: a.groups, kernel: kk)
+      // Packed weights are a new buffer; a transposed convolution reads the tensor as it is.
+      let weight = try readTensor("\(name).weight", w, shapes)
+      if hasBias || bn != nil {
+        let bias = try ownedBuffer(a.outChannels, for: "the bias of '\(name)'")
+        if hasBias { try w.read("\(name).bias", into: UnsafeMutableBufferPointer(start: bias, count: a.outChannels)) }
+        p.bias = bias
+      }
+      if let bn, let bias = p.bias {
+        let affine = try FloatBuffer(count: 2 * a.outChannels, for: "the batch norm of '\(name)'")
+        try batchNormAffine(bn, channels: a.outChannels, w, shapes, scale: affine.base, shift: affine.base + a.outChannels)
+        netcFold(weight: weight.buffer, bias: bias, scale: affine.base, shift: affine.base + a.outChannels,
+                 transposed: a.transposed, inChannels: a.inChannels, outChannels: a.outChannels, groups: a.groups,
+                 kernel: a.kernel.h * a.kernel.w)
       }
       if a.transposed {
-        p.weight = copyOwned(weight)
+        owned.append(weight)
+        p.weight = weight.base
       } else {
         let g = Self.geometry(n, a, graph)
-        p.weight = copyOwned(weight.withUnsafeBufferPointer { netcConvWeights($0.baseAddress!, g) })
+        p.weight = try ownedBuffer(netcConvWeightsCount(g), for: "the packed weights of '\(name)'")
+        netcConvWeights(weight.base, g, into: p.weight!)
       }
-      p.bias = bias.map(copyOwned)
     case .linear(let inF, let outF, let name, let hasBias, let bn):
-      guard let bn else {
-        // The largest tensors of most networks (VGG's first fully connected layer: 411 MB) go to their
-        // buffer directly.
-        p.weight = try readOwned("\(name).weight", count: inF * outF, w)
-        p.bias = hasBias ? try readOwned("\(name).bias", count: outF, w) : nil
-        return p
+      // The largest tensors of most networks (VGG's first fully connected layer: 411 MB) go to their
+      // buffer directly and are folded there.
+      p.weight = try readOwned("\(name).weight", w, shapes)
+      if hasBias || bn != nil {
+        let bias = try ownedBuffer(outF, for: "the bias of '\(name)'")
+        if hasBias { try w.read("\(name).bias", into: UnsafeMutableBufferPointer(start: bias, count: outF)) }
+        p.bias = bias
       }
-      let (scale, shift) = try Self.batchNormAffine(bn, w)
-      let (weight, bias) = netcFold(weight: try w.tensor("\(name).weight"), bias: hasBias ? try w.tensor("\(name).bias") : nil,
-                                    scale: scale, shift: shift, transposed: false, inChannels: inF, outChannels: outF,
-                                    groups: 1, kernel: 1)
-      p.weight = copyOwned(weight)
-      p.bias = copyOwned(bias)
+      if let bn, let weight = p.weight, let bias = p.bias {
+        let affine = try FloatBuffer(count: 2 * outF, for: "the batch norm of '\(name)'")
+        try batchNormAffine(bn, channels: outF, w, shapes, scale: affine.base, shift: affine.base + outF)
+        netcFold(weight: UnsafeMutableBufferPointer(start: weight, count: inF * outF), bias: bias, scale: affine.base,
+                 shift: affine.base + outF, transposed: false, inChannels: inF, outChannels: outF, groups: 1, kernel: 1)
+      }
     case .batchNorm(let bn):
-      let (scale, shift) = try Self.batchNormAffine(bn, w)
-      p.weight = copyOwned(scale)
-      p.bias = copyOwned(shift)
+      let channels = graph.shapes[n.inputs[0]].dims[0]
+      let scale = try ownedBuffer(channels, for: "batch norm '\(bn.name)'")
+      let shift = try ownedBuffer(channels, for: "batch norm '\(bn.name)'")
+      try batchNormAffine(bn, channels: channels, w, shapes, scale: scale, shift: shift)
+      p.weight = scale
+      p.bias = shift
     default: break
     }
     return p
@@ -153,36 +252,60 @@ public final class Interpreter {
     return (arena + p.base * batch + p.itemOffset, p.itemStride)
   }
 
+  /// The input's start if it holds exactly one batch; the kernels check nothing (-Ounchecked), so a short
+  /// input would be read past its end.
+  private func checked(_ input: UnsafeBufferPointer<Float>) throws -> UnsafePointer<Float> {
+    guard input.count == inputCount, let base = input.baseAddress else {
+      let item = graph.shapes[graph.input]
+      throw InterpreterError(.wrongInput, "the input holds \(grouped(input.count)) values; a batch of \(batch) of \(item) takes \(grouped(inputCount))")
+    }
+    return base
+  }
+
   /// Runs one batch. `input` holds `batch` items of the input shape, contiguous; returns each output's
-  /// `batch` items, contiguous.
-  public func run(_ input: UnsafePointer<Float>) -> [[Float]] {
-    runInPlace(input)
-    return graph.outputs.map { o in
-      let (y, ys) = pointer(o)
-      let size = graph.shapes[o].elementCount
+  /// `batch` items, contiguous. The arrays are allocated here: for outputs too large to copy, use
+  /// `runInPlace` and `output(_:item:)`.
+  public func run(_ input: UnsafeBufferPointer<Float>) throws -> [[Float]] {
+    try runInPlace(input)
+    return graph.outputs.indices.map { o in
+      let size = graph.shapes[graph.outputs[o]].elementCount
       var out = [Float](repeating: 0, count: size * batch)
       out.withUnsafeMutableBufferPointer { buf in
-        for b in 0..<batch { (buf.baseAddress! + b * size).update(from: y + b * ys, count: size) }
+        for b in 0..<batch { (buf.baseAddress! + b * size).update(from: output(o, item: b).baseAddress!, count: size) }
       }
       return out
     }
   }
 
+  public func run(_ input: [Float]) throws -> [[Float]] {
+    try input.withUnsafeBufferPointer { try run($0) }
+  }
+
+  /// Item `item` of output `index` (of `graph.outputs`) as the last run left it in the arena: valid until
+  /// the next run.
+  public func output(_ index: Int, item: Int) -> UnsafeBufferPointer<Float> {
+    // A check that stays in this module's -Ounchecked build, where a precondition would not.
+    guard graph.outputs.indices.contains(index), (0..<batch).contains(item) else {
+      fatalError("netc internal error: output \(index), item \(item) of \(graph.outputs.count) outputs of \(batch) items")
+    }
+    let o = graph.outputs[index]
+    let (y, ys) = pointer(o)
+    return UnsafeBufferPointer(start: y + item * ys, count: graph.shapes[o].elementCount)
+  }
+
   /// Runs one batch and leaves the outputs in the arena: the allocation-free path.
-  public func runInPlace(_ input: UnsafePointer<Float>) {
+  public func runInPlace(_ input: UnsafeBufferPointer<Float>) throws {
+    let input = try checked(input)
     NetcThreadPool.shared.wakeUp()
-    let (x, xs) = pointer(graph.input)
-    let itemSize = graph.shapes[graph.input].elementCount
-    for b in 0..<batch { (x + b * xs).update(from: input + b * itemSize, count: itemSize) }
+    copyIn(input)
     for (i, n) in graph.nodes.enumerated() { execute(n, prepared[i]) }
   }
 
   /// Runs one batch like `runInPlace` and returns each node's time in nanoseconds.
-  public func profile(_ input: UnsafePointer<Float>) -> [UInt64] {
+  public func profile(_ input: UnsafeBufferPointer<Float>) throws -> [UInt64] {
+    let input = try checked(input)
     NetcThreadPool.shared.wakeUp()
-    let (x, xs) = pointer(graph.input)
-    let itemSize = graph.shapes[graph.input].elementCount
-    for b in 0..<batch { (x + b * xs).update(from: input + b * itemSize, count: itemSize) }
+    copyIn(input)
     var times: [UInt64] = []
     times.reserveCapacity(graph.nodes.count)
     for (i, n) in graph.nodes.enumerated() {
@@ -193,8 +316,9 @@ public final class Interpreter {
     return times
   }
 
-  public func run(_ input: [Float]) -> [[Float]] {
-    input.withUnsafeBufferPointer { run($0.baseAddress!) }
+  private func copyIn(_ input: UnsafePointer<Float>) {
+    let (x, xs) = pointer(graph.input)
+    for b in 0..<batch { (x + b * xs).update(from: input + b * inputItemCount, count: inputItemCount) }
   }
 
   private func execute(_ n: Node, _ p: Prepared) {

@@ -101,22 +101,33 @@ public enum NetcGemmBlocking {
 /// The weights of a convolution as the GEMM reads them: per group, blocks of 8 output channels, each
 /// stored k-major ([k][8]) and zero-padded to a multiple of 8 rows. `weight` is [outC][inC/groups][kH][kW].
 public func netcPackWeights(_ weight: UnsafePointer<Float>, outC: Int, groups: Int, kdim: Int) -> [Float] {
+  var packed = [Float](repeating: 0, count: netcPackedWeightsCount(outC: outC, groups: groups, kdim: kdim))
+  packed.withUnsafeMutableBufferPointer { netcPackWeights(weight, outC: outC, groups: groups, kdim: kdim, into: $0.baseAddress!) }
+  return packed
+}
+
+/// Floats netcPackWeights writes.
+public func netcPackedWeightsCount(outC: Int, groups: Int, kdim: Int) -> Int {
+  let mr = NetcGemmBlocking.mr
+  return groups * ((outC / groups + mr - 1) / mr) * mr * kdim
+}
+
+/// netcPackWeights into `out`: netcPackedWeightsCount zeroed floats, which the caller allocated (the
+/// interpreter, so that running out of memory is an error rather than a trap).
+public func netcPackWeights(_ weight: UnsafePointer<Float>, outC: Int, groups: Int, kdim: Int,
+                            into out: UnsafeMutablePointer<Float>) {
   let mr = NetcGemmBlocking.mr
   let coutG = outC / groups
   let blocks = (coutG + mr - 1) / mr
-  var packed = [Float](repeating: 0, count: groups * blocks * mr * kdim)
-  packed.withUnsafeMutableBufferPointer { out in
-    for grp in 0..<groups {
-      for mb in 0..<blocks {
-        let dst = out.baseAddress! + (grp * blocks + mb) * mr * kdim
-        for r in 0..<min(mr, coutG - mb * mr) {
-          let src = weight + (grp * coutG + mb * mr + r) * kdim
-          for k in 0..<kdim { dst[k * mr + r] = src[k] }
-        }
+  for grp in 0..<groups {
+    for mb in 0..<blocks {
+      let dst = out + (grp * blocks + mb) * mr * kdim
+      for r in 0..<min(mr, coutG - mb * mr) {
+        let src = weight + (grp * coutG + mb * mr + r) * kdim
+        for k in 0..<kdim { dst[k * mr + r] = src[k] }
       }
     }
   }
-  return packed
 }
 
 /// What the GEMM applies as it stores the last K block: a bias per row, a residual, an activation.
@@ -622,11 +633,27 @@ public func netcBatchNormAffine(mean: [Float], variance: [Float], gamma: [Float]
 {
   var scale = [Float](repeating: 0, count: mean.count), shift = scale
   for c in 0..<mean.count {
-    let s = Double(gamma?[c] ?? 1) / (Double(variance[c]) + eps).squareRoot()
-    scale[c] = Float(s)
-    shift[c] = Float(Double(beta?[c] ?? 0) - Double(mean[c]) * s)
+    (scale[c], shift[c]) = netcBatchNormChannel(mean: mean[c], variance: variance[c], gamma: gamma?[c] ?? 1,
+                                                beta: beta?[c] ?? 0, eps: eps)
   }
   return (scale, shift)
+}
+
+/// netcBatchNormAffine over buffers of `channels` floats each, into `scale` and `shift`.
+@inline(never)
+public func netcBatchNormAffine(channels: Int, mean: UnsafePointer<Float>, variance: UnsafePointer<Float>,
+                                gamma: UnsafePointer<Float>?, beta: UnsafePointer<Float>?, eps: Double,
+                                scale: UnsafeMutablePointer<Float>, shift: UnsafeMutablePointer<Float>) {
+  for c in 0..<channels {
+    (scale[c], shift[c]) = netcBatchNormChannel(mean: mean[c], variance: variance[c], gamma: gamma?[c] ?? 1,
+                                                beta: beta?[c] ?? 0, eps: eps)
+  }
+}
+
+@inline(__always)
+func netcBatchNormChannel(mean: Float, variance: Float, gamma: Float, beta: Float, eps: Double) -> (Float, Float) {
+  let s = Double(gamma) / (Double(variance) + eps).squareRoot()
+  return (Float(s), Float(Double(beta) - Double(mean) * s))
 }
 
 /// Folds a batch norm into the layer before it: w' = w * scale[out], b' = b * scale + shift. The weight is
@@ -636,13 +663,26 @@ public func netcFold(weight: [Float], bias: [Float]?, scale: [Float], shift: [Fl
                      inChannels: Int, outChannels: Int, groups: Int, kernel: Int) -> (weight: [Float], bias: [Float])
 {
   var w = weight
-  for i in 0..<w.count {
-    w[i] *= scale[netcOutChannel(i, transposed: transposed, inChannels: inChannels, outChannels: outChannels,
-                                 groups: groups, kernel: kernel)]
+  var b = bias ?? [Float](repeating: 0, count: scale.count)
+  w.withUnsafeMutableBufferPointer { w in
+    b.withUnsafeMutableBufferPointer { b in
+      netcFold(weight: w, bias: b.baseAddress!, scale: scale, shift: shift, transposed: transposed,
+               inChannels: inChannels, outChannels: outChannels, groups: groups, kernel: kernel)
+    }
   }
-  var b = [Float](repeating: 0, count: scale.count)
-  for c in 0..<scale.count { b[c] = (bias?[c] ?? 0) * scale[c] + shift[c] }
   return (w, b)
+}
+
+/// netcFold in place: `bias` holds the layer's bias (zeros for none), one per channel of `scale`.
+@inline(never)
+public func netcFold(weight: UnsafeMutableBufferPointer<Float>, bias: UnsafeMutablePointer<Float>,
+                     scale: UnsafePointer<Float>, shift: UnsafePointer<Float>, transposed: Bool, inChannels: Int,
+                     outChannels: Int, groups: Int, kernel: Int) {
+  for i in 0..<weight.count {
+    weight[i] *= scale[netcOutChannel(i, transposed: transposed, inChannels: inChannels, outChannels: outChannels,
+                                      groups: groups, kernel: kernel)]
+  }
+  for c in 0..<outChannels { bias[c] = bias[c] * scale[c] + shift[c] }
 }
 
 /// The output channel of element i of a weight tensor: [out][in/g][kh][kw] for a convolution or linear

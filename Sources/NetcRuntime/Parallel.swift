@@ -325,9 +325,17 @@ func netcPrefetchForWriting(_ p: UnsafeRawPointer) {
 /// netcRelease. From 2 MiB up it is aligned to 2 MiB and, on Linux, marked for transparent huge pages: a
 /// network's large buffers (AlexNet's fully connected weights: 234 MB) are streamed from memory, and on 4 KiB
 /// pages the hardware prefetcher stops at every page boundary and every page costs a TLB walk (streaming
-/// 151 MB measured 29 -> 34 GB/s here).
+/// 151 MB measured 29 -> 34 GB/s here). Traps when the memory cannot be had: for sizes fixed in the code;
+/// a size that comes from a user's network or batch goes through netcTryAllocateFloats.
 public func netcAllocateFloats(_ n: Int) -> UnsafeMutablePointer<Float> {
-  let bytes = max(1, n) * 4
+  guard let p = netcTryAllocateFloats(n) else { fatalError("netc: out of memory allocating \(n) floats") }
+  return p
+}
+
+/// netcAllocateFloats, or nil when the system refuses the memory or `n` floats do not fit an Int's bytes.
+public func netcTryAllocateFloats(_ n: Int) -> UnsafeMutablePointer<Float>? {
+  let (bytes, overflow) = max(1, n).multipliedReportingOverflow(by: 4)
+  guard !overflow else { return nil }
   let huge = bytes >= 2 << 20
   var raw: UnsafeMutableRawPointer?
   #if canImport(Glibc) || canImport(Darwin)
@@ -335,7 +343,7 @@ public func netcAllocateFloats(_ n: Int) -> UnsafeMutablePointer<Float> {
   #else
     raw = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64)
   #endif
-  guard let raw else { fatalError("netc: out of memory allocating \(bytes) bytes") }
+  guard let raw else { return nil }
   #if canImport(Glibc)
     if huge { _ = madvise(raw, bytes, 14) }  // MADV_HUGEPAGE
   #endif

@@ -90,11 +90,29 @@ struct NetcWinogradPlan {
 }
 
 /// The filters as Winograd F(tile x tile, kernel x kernel) reads them: for each block of 8 output
-/// channels, that block of U[pos] (outC x inC, packed by `netcPackWeights`) for each position of the
-/// transformed tile, one after the other. `weight` is [outC][inC][kernel][kernel], kernel 3 or 5 (5 with
-/// tile 2).
+/// channels, that block of U[pos] (outC x inC, packed as `netcPackWeights` packs it) for each position of
+/// the transformed tile, one after the other. `weight` is [outC][inC][kernel][kernel], kernel 3 or 5 (5
+/// with tile 2).
 public func netcWinogradWeights(_ weight: UnsafePointer<Float>, outC: Int, inC: Int, tile: Int,
                                 kernel: Int) -> [Float] {
+  var packed = [Float](repeating: 0, count: netcWinogradWeightsCount(outC: outC, inC: inC, tile: tile, kernel: kernel))
+  packed.withUnsafeMutableBufferPointer {
+    netcWinogradWeights(weight, outC: outC, inC: inC, tile: tile, kernel: kernel, into: $0.baseAddress!)
+  }
+  return packed
+}
+
+/// Floats netcWinogradWeights writes.
+public func netcWinogradWeightsCount(outC: Int, inC: Int, tile: Int, kernel: Int) -> Int {
+  let alpha = tile + kernel - 1
+  return alpha * alpha * ((outC + 7) / 8) * 8 * inC
+}
+
+/// netcWinogradWeights into `out`: netcWinogradWeightsCount zeroed floats the caller allocated. Each
+/// transformed filter goes straight to its place, without U whole in between (4 times the weights at
+/// F(4x4, 3x3)).
+public func netcWinogradWeights(_ weight: UnsafePointer<Float>, outC: Int, inC: Int, tile: Int, kernel: Int,
+                                into out: UnsafeMutablePointer<Float>) {
   // G, in Double so that only the final rounding is lost. F(4x4, 3x3) and F(2x2, 5x5) evaluate the filter
   // at 0, 1, -1, 2, -2 (scaled by 1/4, -1/6, -1/6, 1/24, 1/24 to match B^T) and take its last tap for
   // infinity.
@@ -112,9 +130,13 @@ public func netcWinogradWeights(_ weight: UnsafePointer<Float>, outC: Int, inC: 
     gm.append((0..<r).map { $0 == r - 1 ? 1 : 0 })
   }
   let alpha = gm.count, positions = alpha * alpha
-  var u = [Float](repeating: 0, count: positions * outC * inC)
+  // Per block of 8 output channels, its rows of every position one after the other: a run of blocks is
+  // one contiguous stream of filters, which the prefetcher follows. Within a block a position's rows are
+  // k-major, [inC][8], as netcPackWeights stores them.
+  let block = 8 * inC
   var gg = [Double](repeating: 0, count: alpha * r)
   for o in 0..<outC {
+    let row = out + o / 8 * positions * block + o % 8
     for i in 0..<inC {
       let g = weight + (o * inC + i) * r * r
       for a in 0..<alpha {
@@ -128,26 +150,11 @@ public func netcWinogradWeights(_ weight: UnsafePointer<Float>, outC: Int, inC: 
         for c in 0..<alpha {
           var v = 0.0
           for k in 0..<r { v += gg[a * r + k] * gm[c][k] }
-          u[((a * alpha + c) * outC + o) * inC + i] = Float(v)
+          row[(a * alpha + c) * block + i * 8] = Float(v)
         }
       }
     }
   }
-  // Per block of 8 output channels, its rows of every position one after the other: a run of blocks is
-  // one contiguous stream of filters, which the prefetcher follows.
-  let blocks = (outC + 7) / 8, block = 8 * inC
-  var packed = [Float](repeating: 0, count: positions * blocks * block)
-  u.withUnsafeBufferPointer { src in
-    packed.withUnsafeMutableBufferPointer { dst in
-      for pos in 0..<positions {
-        let one = netcPackWeights(src.baseAddress! + pos * outC * inC, outC: outC, groups: 1, kdim: inC)
-        for mb in 0..<blocks {
-          for i in 0..<block { dst[(mb * positions + pos) * block + i] = one[mb * block + i] }
-        }
-      }
-    }
-  }
-  return packed
 }
 
 /// A 3x3 or 5x5 stride-1 convolution by F(tile x tile, 3x3), tile 2 or 4, or F(2x2, 5x5), the epilogue

@@ -444,7 +444,7 @@ import Testing
                                       "bn2.running_mean": [4], "bn2.running_var": [16]]
     let interpreter = try Interpreter(graph: g, plan: BufferPlan(g), weights: weights, batch: 1)
     // bn(conv(x)) = (3x - 4) / 4 * 2 + 1 at x = 2: 2.
-    let y = interpreter.run([2])
+    let y = try interpreter.run([2])
     #expect(abs(y[0][0] - 2) < 1e-6)
   }
 
@@ -565,7 +565,7 @@ import Testing
     #expect(Driver.run(["init", small, "-o", sw]).status == 0)
     let r = Driver.run(["run", small, "--weights", sw, "--input", "random", "--memory-limit", "64"])
     #expect(r.status == 1)
-    #expect(r.stderr.contains("above the limit of 67108864"))
+    #expect(r.stderr.contains("above the limit of 64 MiB (67,108,864 bytes); raise '--memory-limit'"))
     _ = w
   }
 
