@@ -437,12 +437,19 @@ struct LayoutPrinter {
     }
   }
 
-  /// Whether a name written bare would lex as something else: `(x37)` is a name, `x37` a repetition, and
-  /// `(s2)` a name, `s2` a stride. Such a name keeps its parentheses (only a file with errors has one).
+  /// Whether a name written bare would read as something else: `(x37)` and `(x)` are names, `x37` and `x`
+  /// repetitions; `(s2)` and `(p1x2)` are names, `s2` a stride and `p1x2` a padding (the parser's
+  /// `isRepetitionWord` and `compactOption`). Such a name keeps its parentheses (only a file with errors
+  /// has one).
   private func readsAsSomethingElse(_ name: String) -> Bool {
     let chars = Array(name.utf8)
-    guard chars.count >= 2, chars[1] >= UInt8(ascii: "0"), chars[1] <= UInt8(ascii: "9") else { return false }
-    return "xspdg".utf8.contains(chars[0])
+    guard let first = chars.first else { return false }
+    let isDigit = { (c: UInt8) in c >= UInt8(ascii: "0") && c <= UInt8(ascii: "9") }
+    if first == UInt8(ascii: "x") { return chars.dropFirst().allSatisfy(isDigit) }
+    guard "spdg".utf8.contains(first), chars.count >= 2 else { return false }
+    let parts = chars.dropFirst().split(separator: UInt8(ascii: "x"), omittingEmptySubsequences: false)
+    guard parts.allSatisfy({ !$0.isEmpty && $0.allSatisfy(isDigit) }) else { return false }
+    return parts.count == 1 || first != UInt8(ascii: "g")
   }
 
   /// A literal as written, without the parentheses its range may include (`(0.5)`).

@@ -263,7 +263,9 @@ import Testing
       // Compact and keyed options stay as written; leading zeros go.
       ("input 1x4x4\nconv 3x3 04 s1 stride=1 p0x1 pad=0x1 g1\n", "input 1x4x4\nconv 3x3 4 s1 stride=1 p0x1 pad=0x1 g1\n"),
       // A name that would read as a repetition or a compact option keeps its parentheses (found by fuzzing).
-      ("input 1x4x4\nrelu xralf(x37)2 (s2) (g4)*2\n", "input 1x4x4\nrelu xralf (x37) 2 (s2) (g4)*2\n"),
+      ("input 1x4x4\nrelu xralf(x37)2 (s2) (g4)*2 (x) (p1x2) (g1x2) (p13x3a)\n",
+       "input 1x4x4\nrelu xralf (x37) 2 (s2) (g4)*2 (x) (p1x2) g1x2 p13x3a\n"),
+      ("ilearelunput p13x32x3input 2", "ilearelunput p13x32x3input 2\n"),
     ]
     for (source, expected) in cases {
       let once = Self.fmt(source)
