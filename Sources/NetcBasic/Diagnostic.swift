@@ -51,7 +51,8 @@ public struct Diagnostic: Hashable, Sendable {
 }
 
 /// Collects diagnostics for one file. Keeps at most one error per line (later ones on the same line are
-/// usually consequences) and stops collecting after `errorLimit` errors, as Go's parser does.
+/// usually consequences) and stops collecting after `errorLimit` errors, as Go's parser does; past the
+/// limit it counts one error per line.
 public struct DiagnosticEngine: Sendable {
   public let file: SourceFile
   public private(set) var diagnostics: [Diagnostic] = []
@@ -70,20 +71,30 @@ public struct DiagnosticEngine: Sendable {
   public var isFull: Bool { errorCount >= errorLimit }
 
   public mutating func emit(_ d: Diagnostic) {
-    // A block used many times reports a problem in its body once.
-    if seen.contains(d) { return }
-    seen.insert(d)
     if d.severity == .error {
+      // The line is checked first, and an error past the limit still claims its line: a file with millions
+      // of errors on a few lines then costs a set entry per line, not one per error. The rule also drops
+      // a repeat of an error already reported, so errors need no entry in `seen`.
       let line = file.lineAndColumn(of: d.range.start).line
-      if linesWithErrors.contains(line) { return }
+      guard linesWithErrors.insert(line).inserted else { return }
       if errorCount >= errorLimit {
         suppressedErrors += 1
         return
       }
-      linesWithErrors.insert(line)
       errorCount += 1
+    } else {
+      // A block used many times reports a problem in its body once.
+      guard seen.insert(d).inserted else { return }
     }
     diagnostics.append(d)
+  }
+
+  /// Whether an error at `range` would be shown rather than dropped (a second one on its line) or counted
+  /// (past the limit). Work done only for an error's text, such as a did-you-mean search over many
+  /// candidates, is skipped when it would not: a line of a million unknown options must not search a
+  /// million times.
+  public func wouldShowError(at range: SourceRange) -> Bool {
+    !isFull && !linesWithErrors.contains(file.lineAndColumn(of: range.start).line)
   }
 
   public mutating func error(
