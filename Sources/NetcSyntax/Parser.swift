@@ -47,8 +47,9 @@ public struct Parser {
 
   private init(file: SourceFile, tokens: [Token]) {
     self.file = file
-    // Invalid bytes have been reported by the lexer; dropping them lets the parser see the rest.
-    self.tokens = tokens.filter { $0.kind != .invalid }
+    // Invalid bytes have been reported by the lexer; dropping them lets the parser see the rest. Without
+    // any, the lexer's array is shared rather than copied (millions of tokens in a hostile file).
+    self.tokens = tokens.contains { $0.kind == .invalid } ? tokens.filter { $0.kind != .invalid } : tokens
   }
 
   // MARK: Token helpers
