@@ -125,4 +125,105 @@ import Testing
     #expect(formatted == "input 1x8x8\ndropout 0.5\n")
     #expect(t < 3, "took \(t) s")
   }
+
+  // MARK: Files that are not regular files
+
+  /// A fresh directory for one test's files, removed afterwards.
+  func withDirectory(_ body: (URL) throws -> Void) throws {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("netc-files-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
+    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: dir) }
+    try body(dir)
+  }
+
+  /// Runs `body`; should it block in open() of one of `fifos` (the bug these tests guard against), a
+  /// watchdog opens the FIFO for writing after a few seconds, which lets the reader through: the test then
+  /// fails on its message instead of hanging the suite.
+  func guardingAgainstHangs<T>(_ fifos: [String], _ body: () throws -> T) rethrows -> T {
+    let done = ManagedAtomicFlag()
+    DispatchQueue.global().async {
+      for _ in 0..<50 where !done.isSet { usleep(100_000) }
+      while !done.isSet {
+        for f in fifos {
+          let fd = open(f, O_WRONLY | O_NONBLOCK)
+          if fd >= 0 { close(fd) }
+        }
+        usleep(100_000)
+      }
+    }
+    defer { done.set() }
+    return try body()
+  }
+
+  /// A FIFO blocked open() forever wherever a file was read: spec, weights (run and emit), input, plan, fmt.
+  @Test func fifosAreRefusedWithoutWaiting() throws {
+    try withDirectory { dir in
+      let fifo = dir.appendingPathComponent("w.fifo").path
+      let plan = dir.appendingPathComponent("p.plan").path
+      #expect(mkfifo(fifo, 0o600) == 0 && mkfifo(plan, 0o600) == 0)
+      let spec = Paths.specs.appendingPathComponent("lenet5.net").path
+      let weights = dir.appendingPathComponent("w.safetensors").path
+      #expect(Driver.run(["init", spec, "-o", weights]).status == 0)
+      let refusal = "netc: error: '\(fifo)' is a FIFO, not a regular file\n"
+      let cases: [([String], String)] = [
+        (["run", spec, "--weights", fifo, "--input", "random"], refusal),
+        (["emit", "--target", "onnx", spec, "--weights", fifo, "-o", dir.appendingPathComponent("m.onnx").path], refusal),
+        (["run", spec, "--weights", weights, "--input", fifo], refusal),
+        (["run", plan, "--weights", weights, "--input", "random"], "netc: error: '\(plan)' is a FIFO, not a regular file\n"),
+        (["check", fifo], "\(fifo): error: is a FIFO, not a regular file\n"),
+        (["fmt", fifo], "\(fifo): error: is a FIFO, not a regular file\n"),
+        (["check", "/dev/null"], "/dev/null: error: is a character device, not a regular file\n"),
+        (["run", spec, "--weights", dir.path, "--input", "random"], "netc: error: '\(dir.path)' is a directory, not a regular file\n"),
+      ]
+      for (args, message) in cases {
+        let start = ContinuousClock.now
+        let r = guardingAgainstHangs([fifo, plan]) { Driver.run(args) }
+        #expect(ContinuousClock.now - start < .seconds(4), "\(args) waited for the watchdog")
+        #expect(r.status == 1, "\(args)")
+        #expect(r.stderr == message, "\(args)")
+        #expect(r.stdout.isEmpty)
+      }
+    }
+  }
+
+  /// The same through the executable, which must exit at once with status 1.
+  @Test func executableRefusesAFIFOAsWeights() throws {
+    let exe = Paths.root.appendingPathComponent(".build/debug/netc")
+    guard FileManager.default.isExecutableFile(atPath: exe.path) else {
+      Issue.record("no built netc at \(exe.path)")
+      return
+    }
+    try withDirectory { dir in
+      let fifo = dir.appendingPathComponent("w.fifo").path
+      #expect(mkfifo(fifo, 0o600) == 0)
+      let p = Process()
+      p.executableURL = exe
+      p.arguments = ["run", Paths.specs.appendingPathComponent("lenet5.net").path, "--weights", fifo, "--input", "random"]
+      let err = Pipe()
+      p.standardError = err
+      p.standardOutput = Pipe()
+      try p.run()
+      var waited = 0
+      while p.isRunning && waited < 100 {
+        usleep(100_000)
+        waited += 1
+      }
+      if p.isRunning {
+        p.terminate()
+        Issue.record("netc run blocked on a FIFO given as its weights")
+      }
+      p.waitUntilExit()
+      #expect(p.terminationStatus == 1)
+      let text = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+      #expect(text == "netc: error: '\(fifo)' is a FIFO, not a regular file\n")
+    }
+  }
+}
+
+/// A flag one thread sets and another polls.
+final class ManagedAtomicFlag: @unchecked Sendable {
+  private let lock = NSLock()
+  private var value = false
+  var isSet: Bool { lock.withLock { value } }
+  func set() { lock.withLock { value = true } }
 }
