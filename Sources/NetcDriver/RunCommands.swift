@@ -80,23 +80,11 @@ enum RunCommand {
     do {
       let file = try Files.RangeReader(weightsPath, limit: maxWeightBytes)
       let weights = try WeightLoader.open(g, fileSize: file.size, read: file.read)
-      let item = g.shapes[g.input]
-      var batch = common.batch
-      var input: [Float]
-      if inputArg == "random" {
-        var rng = SplitMix64(seed: UInt64(seed))
-        input = (0..<(item.elementCount * batch)).map { _ in Float(rng.normal()) }
-      } else {
-        let (shape, data) = try NPY.read(try Files.read(inputArg, limit: maxTensorBytes))
-        if shape.count == item.dims.count + 1 && Array(shape.dropFirst()) == item.dims {
-          batch = shape[0]
-        } else if shape != item.dims {
-          throw UserError(message: "'\(inputArg)' holds a tensor of shape \(shape); this network takes [N, \(item.dims.map(String.init).joined(separator: ", "))]")
-        }
-        guard batch >= 1 else { throw UserError(message: "'\(inputArg)' holds an empty batch") }
-        input = data
-      }
+      let prepared = try RunInput.load(inputArg, item: g.shapes[g.input], batch: common.batch, seed: seed, memoryLimit: limitMB << 20)
+      let (batch, input) = (prepared.batch, prepared.values)
+      r.stderr += prepared.warnings
       let interpreter = try Interpreter(graph: g, plan: plan, weights: weights, batch: batch, memoryLimit: limitMB << 20)
+      r.stderr += NonFinite.warnings(weights.nonFinite, file: weightsPath)
       let outputs = interpreter.run(input)
       if let out = a.values["-o"] {
         let shape = [batch] + g.shapes[g.outputs[0]].dims
@@ -206,6 +194,7 @@ enum EmitCommand {
     if let weightsPath {
       do {
         weights = try WeightLoader.load(g, safetensors: try Files.read(weightsPath, limit: maxWeightBytes))
+        r.stderr += NonFinite.warnings(WeightLoader.nonFinite(weights, of: g), file: weightsPath)
       } catch let e as TensorFileError {
         throw UserError(message: "'\(weightsPath)': \(e.message)")
       }

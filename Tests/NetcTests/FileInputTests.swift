@@ -2,7 +2,9 @@ import Foundation
 import NetcBasic
 import NetcDriver
 import NetcFormat
+import NetcSema
 import NetcSyntax
+import NetcTensors
 import Testing
 
 /// Hostile and oversized user input: every reader of a user file runs in time linear in its size and
@@ -216,6 +218,228 @@ import Testing
       #expect(p.terminationStatus == 1)
       let text = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
       #expect(text == "netc: error: '\(fifo)' is a FIFO, not a regular file\n")
+    }
+  }
+
+  // MARK: Tensor files, built byte by byte
+
+  /// A .npy file: version `major`, this header text (unpadded) and body.
+  func npy(_ header: String, body: [UInt8] = [], major: UInt8 = 1) -> [UInt8] {
+    let h = Array(header.utf8)
+    let length: [UInt8] = major == 1 ? [UInt8(h.count & 0xFF), UInt8(h.count >> 8)]
+      : (0..<4).map { UInt8((h.count >> (8 * $0)) & 0xFF) }
+    return [0x93] + Array("NUMPY".utf8) + [major, 0] + length + h + body
+  }
+
+  func floats(_ xs: [Float]) -> [UInt8] {
+    xs.flatMap { x in (0..<4).map { UInt8((x.bitPattern >> (8 * UInt32($0))) & 0xFF) } }
+  }
+
+  /// The error NPY.read gives, or "ok".
+  func npyError(_ bytes: [UInt8]) -> String {
+    do {
+      _ = try NPY.read(bytes)
+      return "ok"
+    } catch {
+      return "\(error)"
+    }
+  }
+
+  /// A header padded to 100 MB took 19.7 s and 300 MB: every header byte was searched for each key. The
+  /// header is refused from its length, as numpy refuses it, after reading 12 bytes of the file.
+  @Test func npyHeadersOverNumpysLimitAreRefusedUnread() {
+    let length = 100 << 20
+    var bytesRead = 0
+    let prefix: [UInt8] = [0x93] + Array("NUMPY".utf8) + [2, 0] + (0..<4).map { UInt8((length >> (8 * $0)) & 0xFF) }
+    do {
+      _ = try NPY.read(fileSize: 12 + length + 4096) { range in
+        bytesRead += range.count
+        return range.map { $0 < prefix.count ? prefix[$0] : 0x20 }
+      }
+      Issue.record("a 100 MB header was accepted")
+    } catch {
+      #expect("\(error)" == "the .npy header is 104,857,600 bytes; numpy itself refuses headers over 10,000 bytes as unsafe")
+    }
+    #expect(bytesRead <= 12)
+    // At the limit, a header of padding before its keys (the slow case before) reads at once.
+    let keys = "'descr': '<f4', 'fortran_order': False, 'shape': (2,), }\n"
+    let padded = "{" + String(repeating: " ", count: NPY.maxHeaderBytes - 1 - keys.utf8.count) + keys
+    #expect(npyError(npy(padded, body: floats([1, 2]), major: 2)) == "ok")
+    #expect(npyError(npy(padded + " ", body: floats([1, 2]), major: 2)).contains("numpy itself refuses headers over 10,000 bytes"))
+  }
+
+  /// Every way a .npy header can lie or stray from what numpy writes ends in an error naming it.
+  @Test func npyHeadersAreCheckedStrictly() throws {
+    let dict = { (descr: String, shape: String) in "{'descr': '\(descr)', 'fortran_order': False, 'shape': \(shape), }" }
+    let cases: [([UInt8], String)] = [
+      (npy(dict("<f4", "(2, 3)"), body: floats([1, 2, 3, 4, 5, 6])), "ok"),
+      (npy(dict("<f4", "()"), body: floats([7])), "ok"),
+      (npy(dict("<f4", "(0, 3)")), "ok"),
+      (npy(dict("<f4", "(2L, 1L)"), body: floats([1, 2])), "ok"),
+      (npy("{\"descr\": \"<f4\", \"fortran_order\": False, \"shape\": (1,)}\n", body: floats([1]), major: 3), "ok"),
+      (npy(dict("<f4", "(2, 3)"), body: floats([1, 2, 3, 4, 5])), "the .npy array of shape [2, 3] needs 24 bytes of data, the file holds 20"),
+      (npy(dict("<f4", "(2,)"), body: floats([1, 2, 3])), "needs 8 bytes of data, the file holds 12"),
+      (npy(dict(">f4", "(1,)"), body: floats([1])), "the .npy array has dtype '>f4'; netc reads float32, float16 and float64 (little-endian)"),
+      (npy(dict("<i8", "(1,)"), body: [UInt8](repeating: 0, count: 8)), "has dtype '<i8'"),
+      (npy("{'descr': [('a', '<f4')], 'fortran_order': False, 'shape': (1,), }"), "the .npy header is malformed: expected a quoted string"),
+      (npy("{'descr': '<f4', 'fortran_order': True, 'shape': (1,), }", body: floats([1])), "the .npy array is in Fortran order; save it in C order"),
+      (npy("{'descr': '<f4', 'fortran_order': 0, 'shape': (1,), }"), "expected True or False"),
+      (npy(dict("<f4", "(-1, 3)")), "the .npy shape is malformed: a dimension is negative"),
+      (npy(dict("<f4", "(1 2)")), "the .npy shape is malformed: expected ',' or ')'"),
+      (npy(dict("<f4", "(1, 2")), "the .npy shape is malformed: expected a dimension"),
+      (npy(dict("<f4", "[1, 2]")), "the .npy shape is malformed: it is not a tuple"),
+      (npy(dict("<f4", "(" + String(repeating: "1, ", count: 65) + ")")), "more than 64 dimensions"),
+      (npy(dict("<f4", "(1048576, 1048576, 1048576)")), "the .npy array is impossibly large"),
+      (npy(dict("<f4", "(99999999999999999999999,)")), "the .npy array is impossibly large"),
+      (npy("{'descr': '<f4', 'descr': '<f4', 'fortran_order': False, 'shape': (1,), }"), "the .npy header gives 'descr' twice"),
+      (npy("{'descr': '<f4', 'fortran_order': False, 'shape': (1,), 'extra': 1, }"), "the .npy header has the unknown key 'extra'"),
+      (npy("{'descr': '<f4', 'shape': (1,), }"), "the .npy header lacks descr, fortran_order or shape"),
+      (npy(dict("<f4", "(1,)") + " x", body: floats([1])), "text after the header's dict"),
+      (npy("{'descr': '<f4\n', 'fortran_order': False, 'shape': (1,), }"), "unexpected character in a string"),
+      (npy(dict("<f4", "(1,)"), body: floats([1]), major: 4), ".npy version 4 is not supported"),
+      (Array(npy(dict("<f4", "(1,)")).prefix(20)), "the .npy header is truncated"),
+    ]
+    for (bytes, expected) in cases {
+      let got = npyError(bytes)
+      #expect(expected == "ok" ? got == "ok" : got.contains(expected), "\(String(decoding: bytes.prefix(90), as: UTF8.self).debugDescription): \(got)")
+    }
+    let (shape, values) = try NPY.read(npy(dict("<f4", "(2, 3)"), body: floats([1, 2, 3, 4, 5, 6])))
+    #expect(shape == [2, 3] && values == [1, 2, 3, 4, 5, 6])
+  }
+
+  /// The weights and input of a run: NaN or infinite values are accepted (the formats allow them), with a
+  /// warning naming the file, the tensor and the count; the run goes on. Before, not a word.
+  @Test func nonFiniteValuesAreWarnedAbout() throws {
+    try withDirectory { dir in
+      let spec = dir.appendingPathComponent("t.net").path
+      try "input 1x2x2\nflatten, fc 2\n".write(toFile: spec, atomically: true, encoding: .utf8)
+      let header = #"{"fc1.weight":{"dtype":"F32","shape":[2,4],"data_offsets":[0,32]},"fc1.bias":{"dtype":"F32","shape":[2],"data_offsets":[32,40]}}"#
+      let w = dir.appendingPathComponent("w.safetensors").path
+      try Data(safetensors(header, data: floats([1, .nan, .infinity, -.infinity, 0, 0, 0, 0, .nan, 0]))).write(to: URL(fileURLWithPath: w))
+      let x = dir.appendingPathComponent("x.npy").path
+      try Data(NPY.write(shape: [1, 1, 2, 2], data: [1, .nan, 2, 3])).write(to: URL(fileURLWithPath: x))
+      let r = Driver.run(["run", spec, "--weights", w, "--input", x])
+      #expect(r.status == 0)
+      #expect(r.stdout.hasPrefix("output: 1x2\n"))
+      #expect(r.stderr == """
+        netc: warning: '\(x)': 1 of 4 values is not finite (1 NaN)
+        netc: warning: '\(w)': tensor 'fc1.weight': 3 of 8 values are not finite (1 NaN, 2 infinite)
+        netc: warning: '\(w)': tensor 'fc1.bias': 1 of 2 values is not finite (1 NaN)
+
+        """)
+      let onnx = Driver.run(["emit", "--target", "onnx", spec, "--weights", w, "-o", dir.appendingPathComponent("m.onnx").path])
+      #expect(onnx.status == 0)
+      #expect(onnx.stderr == """
+        netc: warning: '\(w)': tensor 'fc1.weight': 3 of 8 values are not finite (1 NaN, 2 infinite)
+        netc: warning: '\(w)': tensor 'fc1.bias': 1 of 2 values is not finite (1 NaN)
+
+        """)
+    }
+  }
+
+  /// `--input random` at a batch whose input alone is beyond the memory limit crashed in the allocation
+  /// (39 GB at batch 65,536 for 3x224x224) before the interpreter's limit was checked.
+  @Test func inputsAreCheckedAgainstTheMemoryLimit() throws {
+    try withDirectory { dir in
+      let spec = dir.appendingPathComponent("t.net").path
+      try "input 3x224x224\nconv 1x1 1\n".write(toFile: spec, atomically: true, encoding: .utf8)
+      let w = dir.appendingPathComponent("w.safetensors").path
+      #expect(Driver.run(["init", spec, "-o", w]).status == 0)
+      let r = Driver.run(["run", spec, "--weights", w, "--input", "random", "--batch", "65536"])
+      #expect(r.status == 1)
+      #expect(r.stderr == "netc: error: an input of 65,536 items of shape 3x224x224 needs 39,460,012,032 bytes, above the limit of 17179869184\n")
+      // An .npy file's batch is checked from its header, before its data is read.
+      let file = npy("{'descr': '<f4', 'fortran_order': False, 'shape': (1000000, 3, 224, 224), }")
+      var bytesRead = 0
+      do {
+        _ = try RunInput.tensor(path: "x.npy", item: NetcSema.Shape([3, 224, 224]), memoryLimit: 1 << 30,
+                                fileSize: file.count + 602_112_000_000) { range in
+          bytesRead += range.count
+          return range.map { $0 < file.count ? file[$0] : 0 }
+        }
+        Issue.record("a 602 GB input was accepted")
+      } catch {
+        #expect("\(error)".contains("an input of 1,000,000 items of shape 3x224x224 needs 602,112,000,000 bytes, above the limit of 1073741824"))
+      }
+      #expect(bytesRead < 100, "read \(bytesRead) bytes")
+    }
+  }
+
+  /// A safetensors file: this header, padded to 8 bytes, and this data.
+  func safetensors(_ json: String, data: [UInt8]) -> [UInt8] {
+    var h = Array(json.utf8)
+    while h.count % 8 != 0 { h.append(0x20) }
+    return (0..<8).map { UInt8((h.count >> (8 * $0)) & 0xFF) } + h + data
+  }
+
+  /// The error SafeTensors.entries gives, or "ok".
+  func safetensorsError(_ json: String, data: Int) -> String {
+    do {
+      _ = try SafeTensors.entries(safetensors(json, data: [UInt8](repeating: 0, count: data)))
+      return "ok"
+    } catch {
+      return "\(error)"
+    }
+  }
+
+  /// Overlapping tensors were accepted: two names read the same bytes. The format requires the tensors to
+  /// cover the data section exactly; overlaps, gaps, trailing bytes and duplicate names are refused, and
+  /// the header's JSON is read strictly and within bounds.
+  @Test func safetensorsHeadersAreCheckedStrictly() {
+    func t(_ name: String, _ shape: [Int], _ begin: Int, _ end: Int) -> String {
+      "\"\(name)\":{\"dtype\":\"F32\",\"shape\":\(shape),\"data_offsets\":[\(begin),\(end)]}"
+    }
+    let cases: [(String, Int, String)] = [
+      ("{" + t("a", [2], 0, 8) + "," + t("b", [2], 8, 16) + "}", 16, "ok"),
+      ("{" + t("b", [2], 8, 16) + "," + t("e", [0], 8, 8) + "," + t("a", [2], 0, 8) + "}", 16, "ok"),
+      ("{" + t("a", [4], 0, 16) + "," + t("b", [2], 8, 16) + "}", 16,
+       "tensors 'a' (bytes 0..<16) and 'b' (bytes 8..<16) overlap; safetensors gives each tensor bytes of its own"),
+      ("{" + t("a", [2], 0, 8) + "," + t("b", [2], 0, 8) + "}", 8, "tensors 'a' (bytes 0..<8) and 'b' (bytes 0..<8) overlap"),
+      ("{" + t("a", [2], 0, 8) + "," + t("b", [2], 12, 20) + "}", 20,
+       "bytes 8..<12 of the data section belong to no tensor (safetensors allows no gaps)"),
+      ("{" + t("a", [2], 4, 12) + "}", 12, "bytes 0..<4 of the data section belong to no tensor"),
+      ("{" + t("a", [2], 0, 8) + "}", 24, "the last 16 bytes of the file belong to no tensor (safetensors allows no gaps)"),
+      ("{" + t("a", [2], 0, 8) + "," + t("a", [2], 8, 16) + "}", 16, "the safetensors header names 'a' twice"),
+      (#"{"a":{"dtype":"F32","dtype":"F16","shape":[2],"data_offsets":[0,8]}}"#, 8, "tensor 'a' gives 'dtype' twice"),
+      ("{" + t("a", [2], 0, 800) + "}", 8, "tensor 'a' claims bytes 0..<800 but the data section holds 8 bytes"),
+      ("{" + t("a", [2], 8, 0) + "}", 8, "tensor 'a' claims bytes 8..<0"),
+      ("{" + t("a", [2], -8, 0) + "}", 8, "tensor 'a' claims bytes -8..<0"),
+      ("{" + t("a", [3], 0, 8) + "}", 8, "tensor 'a': shape [3] of F32 needs 12 bytes, its offsets span 8"),
+      ("{" + t("a", [1 << 30, 1 << 30, 1 << 30], 0, 8) + "}", 8, "tensor 'a' is impossibly large"),
+      ("{" + t("a", [-2], 0, 8) + "}", 8, "tensor 'a' has a bad shape"),
+      ("{" + t("a", Array(repeating: 1, count: 65), 0, 4) + "}", 4, "an array longer than 64 elements"),
+      (#"{"a":{"dtype":"F32","shape":[1e400],"data_offsets":[0,4]}}"#, 4, "tensor 'a' has a bad shape"),
+      (#"{"a":{"dtype":"F32","shape":[99999999999999999999],"data_offsets":[0,4]}}"#, 4, "tensor 'a' has a bad shape"),
+      (#"{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8.5]}}"#, 8, "tensor 'a' lacks a shape or data_offsets"),
+      (#"{"a":{"dtype":"F32","shape":[01],"data_offsets":[0,4]}}"#, 4, "not valid JSON: a number with a leading zero"),
+      (#"{"a":{"dtype":"F32","shape":[+1],"data_offsets":[0,4]}}"#, 4, "not valid JSON: unexpected character"),
+      (#"{"a\q":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}"#, 4, #"not valid JSON: unknown escape '\q' in a string"#),
+      ("{\"a\u{01}\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}", 4, "not valid JSON: control character in a string"),
+      (#"{"a\u12":{}}"#, 0, #"not valid JSON: bad \u escape"#),
+      (String(repeating: "[", count: 10) + String(repeating: "]", count: 10), 0, "not valid JSON: JSON nested deeper than 8"),
+      ("[]", 0, "the safetensors header is not a JSON object"),
+      (#"{"a":{"dtype":"I64","shape":[1],"data_offsets":[0,8]}}"#, 8, "tensor 'a' has dtype I64; netc reads F32, F16 and BF16"),
+    ]
+    for (json, data, expected) in cases {
+      let got = safetensorsError(json, data: data)
+      #expect(expected == "ok" ? got == "ok" : got.contains(expected), "\(json): \(got)")
+    }
+    // UTF-16 escapes, with a surrogate pair and a lone surrogate, name the tensor as the text they spell.
+    let names = try? SafeTensors.entries(safetensors(#"{"\u00e9\ud83d\ude00\ud800":{"dtype":"F32","shape":[],"data_offsets":[0,4]}}"#, data: [0, 0, 0, 0])).map(\.name)
+    #expect(names == ["\u{E9}\u{1F600}\u{FFFD}"])
+  }
+
+  /// Through `netc run`: an overlap is refused with both names, exit 1.
+  @Test func overlappingWeightsAreRefusedByRun() throws {
+    try withDirectory { dir in
+      let spec = dir.appendingPathComponent("t.net").path
+      try "input 1x2x2\nflatten, fc 2\n".write(toFile: spec, atomically: true, encoding: .utf8)
+      let header = #"{"fc1.weight":{"dtype":"F32","shape":[2,4],"data_offsets":[0,32]},"fc1.bias":{"dtype":"F32","shape":[2],"data_offsets":[24,32]}}"#
+      let w = dir.appendingPathComponent("w.safetensors").path
+      try Data(safetensors(header, data: floats(Array(repeating: 1, count: 8)))).write(to: URL(fileURLWithPath: w))
+      let r = Driver.run(["run", spec, "--weights", w, "--input", "random"])
+      #expect(r.status == 1)
+      #expect(r.stderr == "netc: error: tensors 'fc1.weight' (bytes 0..<32) and 'fc1.bias' (bytes 24..<32) overlap; safetensors gives each tensor bytes of its own\n")
     }
   }
 }
