@@ -442,6 +442,19 @@ import Testing
       #expect(r.stderr == "netc: error: tensors 'fc1.weight' (bytes 0..<32) and 'fc1.bias' (bytes 24..<32) overlap; safetensors gives each tensor bytes of its own\n")
     }
   }
+
+  /// A plan file may be 32 MiB; the spec inside it is held to the 8 MiB of a spec file.
+  @Test func planSpecsAreHeldToTheSpecLimit() {
+    let source = "input 1x8x8\n" + String(repeating: "#", count: Pipeline.maxSourceBytes)
+    let plan = JSONValue.object([("format", .string("netc-plan")), ("version", .int(1)), ("source_path", .string("big.net")),
+                                 ("source", .string(source))]).rendered()
+    do {
+      _ = try Pipeline.loadPlan(Array(plan.utf8))
+      Issue.record("a plan with a 8 MiB spec was accepted")
+    } catch {
+      #expect("\(error)" == "the spec it holds is 8,388,620 bytes; netc reads specs up to 8,388,608 bytes")
+    }
+  }
 }
 
 /// A flag one thread sets and another polls.
