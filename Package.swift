@@ -38,9 +38,9 @@ let package = Package(
 // libFuzzer targets, built only by scripts/fuzz.sh (NETC_FUZZ=1, `--sanitize fuzzer --sanitize address`):
 // libFuzzer supplies `main`, so they would not link in an ordinary build.
 if Context.environment["NETC_FUZZ"] != nil {
-  for name in ["source", "safetensors", "npy", "plan"] {
+  for name in ["source", "safetensors", "npy", "plan", "runinput", "weights"] {
     package.targets.append(
-      .executableTarget(name: "fuzz-\(name)", dependencies: ["NetcDriver", "NetcFormat", "NetcTensors", "NetcIR", "NetcBackends", "NetcGraph"],
+      .executableTarget(name: "fuzz-\(name)", dependencies: ["NetcDriver", "NetcFormat", "NetcSema", "NetcTensors", "NetcIR", "NetcBackends", "NetcGraph"],
                         path: "Fuzz/\(name)", swiftSettings: [.unsafeFlags(["-parse-as-library"])]))
   }
 }

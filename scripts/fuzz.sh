@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# Fuzzes netc with libFuzzer: builds the four targets in Fuzz/ with `--sanitize fuzzer --sanitize address`,
+# Fuzzes netc with libFuzzer: builds the targets in Fuzz/ with `--sanitize fuzzer --sanitize address`,
 # seeds their corpora, and runs each for SECONDS (default 60). Exits non-zero if any target crashes, traps,
 # leaks or hangs; the input that did it is left in .build-fuzz/artifacts/ and printed.
 #
-#   scripts/fuzz.sh [SECONDS] [TARGET...]      TARGET: source safetensors npy plan (default: all)
+#   scripts/fuzz.sh [SECONDS] [TARGET...]      TARGET: source safetensors npy plan runinput weights (default: all)
 #
 # A crash found here becomes a regression test (Tests/NetcTests/RobustnessTests.swift, or a case in
 # Tests/NetcTests/Inputs/diagnostics) before it is fixed.
@@ -12,7 +12,7 @@ cd "$(dirname "$0")/.."
 seconds="${1:-60}"
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(source safetensors npy plan)
+[ ${#targets[@]} -gt 0 ] || targets=(source safetensors npy plan runinput weights)
 
 build=.build-fuzz
 products=()
@@ -43,7 +43,7 @@ swift build -c release --product netc >"$build/build-netc.log" 2>&1 || { cat "$b
 netc=.build/release/netc
 seeds="$build/seeds"
 rm -rf "$seeds"
-mkdir -p "$seeds"/{source,safetensors,npy,plan} "$build/artifacts"
+mkdir -p "$seeds"/{source,safetensors,npy,plan,runinput,weights} "$build/artifacts"
 cp specs/*.net specs/examples/*.net Tests/NetcTests/Inputs/diagnostics/*.net Tests/NetcTests/Inputs/fmt/*.net Fuzz/seeds/*.net \
   "$seeds/source/"
 for dtype in f32 f16 bf16; do
@@ -52,6 +52,22 @@ done
 "$netc" run Fuzz/seeds/tiny.net --weights "$seeds/safetensors/tiny-f32.safetensors" --input random -o "$seeds/npy/y.npy"
 "$netc" run Fuzz/seeds/tiny.net --batch 2 --weights "$seeds/safetensors/tiny-f32.safetensors" --input random \
   -o "$seeds/npy/y2.npy"
+# runinput: '--input random' at a few batches, and .npy inputs of tiny.net's 3x8x8 (identity.net's output is its
+# input) after the byte that chooses a file.
+printf '\x00\x01\x00\x07\x00' >"$seeds/runinput/random-1"
+printf '\x00\x40\x00\x07\x00' >"$seeds/runinput/random-64"
+printf '\x00\xff\xff\x07\x00' >"$seeds/runinput/random-65535"
+"$netc" init Fuzz/seeds/identity.net -o "$build/identity.safetensors"
+for batch in 1 3; do
+  "$netc" run Fuzz/seeds/identity.net --batch "$batch" --weights "$build/identity.safetensors" --input random \
+    -o "$seeds/npy/x$batch.npy"
+  { printf '\x01'; cat "$seeds/npy/x$batch.npy"; } >"$seeds/runinput/npy-$batch"
+done
+# weights: each seed weight file with its 8-byte header length rewritten as 2 bytes (the target's format).
+for f in "$seeds"/safetensors/tiny-*.safetensors; do
+  n=$(od -An -tu8 -N8 "$f" | tr -d ' ')
+  { printf "\\x$(printf %02x $((n & 255)))\\x$(printf %02x $((n >> 8)))"; tail -c +9 "$f"; } >"$seeds/weights/$(basename "$f" .safetensors)"
+done
 for spec in Fuzz/seeds/tiny.net specs/lenet5.net specs/simple_inception.net specs/resnet18.net; do
   "$netc" emit --target plan "$spec" -o "$seeds/plan/$(basename "$spec" .net).plan"
 done

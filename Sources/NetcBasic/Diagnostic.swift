@@ -52,7 +52,7 @@ public struct Diagnostic: Hashable, Sendable {
 
 /// Collects diagnostics for one file. Keeps at most one error per line while `oneErrorPerLine` is set (the
 /// parser's later errors on a line are usually consequences of its first) and stops collecting after
-/// `errorLimit` errors, as Go's parser does.
+/// `errorLimit` errors, as Go's parser does; past the limit it counts them without keeping them.
 public struct DiagnosticEngine: Sendable {
   public let file: SourceFile
   public private(set) var diagnostics: [Diagnostic] = []
@@ -76,21 +76,42 @@ public struct DiagnosticEngine: Sendable {
   public var isFull: Bool { errorCount >= errorLimit }
 
   public mutating func emit(_ d: Diagnostic) {
-    // A block used many times reports a problem in its body once.
-    if seen.contains(d) { return }
-    seen.insert(d)
     if d.severity == .error {
+      // The line is checked first, and an error past the limit still claims its line: a file with millions
+      // of errors on a few lines then costs a set entry per line, not one per error. The rule also drops
+      // a repeat of an error already reported, so errors need no entry in `seen`. Without the rule (the
+      // checker's errors), a repeat is one at the same place, and past the limit nothing is kept.
       let line = file.lineAndColumn(of: d.range.start).line
-      if linesWithErrors.contains(line) || errorStarts.contains(d.range.start) { return }
+      if oneErrorPerLine {
+        guard linesWithErrors.insert(line).inserted else { return }
+      } else {
+        guard !linesWithErrors.contains(line), !errorStarts.contains(d.range.start) else { return }
+      }
       if errorCount >= errorLimit {
         suppressedErrors += 1
         return
       }
-      if oneErrorPerLine { linesWithErrors.insert(line) }
-      errorStarts.insert(d.range.start)
+      if !oneErrorPerLine { errorStarts.insert(d.range.start) }
       errorCount += 1
+    } else {
+      // A block used many times reports a problem in its body once.
+      guard seen.insert(d).inserted else { return }
     }
     diagnostics.append(d)
+  }
+
+  /// Whether an error at `range` would be shown rather than dropped (a second one on its line) or counted
+  /// (past the limit). Work done only for an error's text, such as a did-you-mean search over many
+  /// candidates, is skipped when it would not: a line of a million unknown options must not search a
+  /// million times.
+  public func wouldShowError(at range: SourceRange) -> Bool {
+    !isFull && !linesWithErrors.contains(file.lineAndColumn(of: range.start).line)
+      && !errorStarts.contains(range.start)
+  }
+
+  /// Counts errors that another engine (a scratch one, full) did not keep, so that the total is right.
+  public mutating func countSuppressed(_ errors: Int) {
+    suppressedErrors += errors
   }
 
   public mutating func error(

@@ -45,34 +45,58 @@ public struct DiagnosticRenderer: Sendable {
     return "\(place) \(label(s)) \(useColor ? paint(message, "1") : message)\n"
   }
 
+  /// Longest line shown whole; of a longer one, a window of this many bytes around the caret.
+  public static let widestLine = 512
+  /// Bytes of a long line shown before the caret.
+  public static let contextBeforeCaret = 128
+
   /// The source line, then a caret under the start of `r` and tildes under the rest of it on that line.
+  /// A long line is cut to a window around the caret, marked with '...': a file of one long line and many
+  /// diagnostics must not print (or even copy) the line once per diagnostic.
   private func snippet(_ r: SourceRange, _ file: SourceFile, fixIts: [FixIt]) -> String {
+    if file.bytes.isEmpty { return "" }
     let (line, col) = file.lineAndColumn(of: r.start)
     let lineStart = file.lineStarts[line - 1]
-    let lineEnd = line < file.lineStarts.count ? file.lineStarts[line] - 1 : file.bytes.count
-    if file.bytes.isEmpty { return "" }
-    var raw = Array(file.bytes[lineStart..<max(lineStart, lineEnd)])
-    if raw.last == 13 { raw.removeLast() }  // CRLF line endings
+    let newline = max(lineStart, line < file.lineStarts.count ? file.lineStarts[line] - 1 : file.bytes.count)
+    var length = newline - lineStart
+    if length > 0, file.bytes[newline - 1] == 13 { length -= 1 }  // CRLF line endings
+    let caret = min(col - 1, length)
+    var lo = 0
+    var hi = length
+    if length > Self.widestLine {
+      lo = max(0, caret - Self.contextBeforeCaret)
+      hi = min(length, lo + Self.widestLine)
+      lo = max(0, hi - Self.widestLine)
+      // Cut between characters, never inside one's UTF-8 bytes.
+      while lo > 0, file.bytes[lineStart + lo] & 0xC0 == 0x80 { lo -= 1 }
+      while hi < length, file.bytes[lineStart + hi] & 0xC0 == 0x80 { hi += 1 }
+    }
+    let raw = file.bytes[(lineStart + lo)..<(lineStart + hi)]
+    let lead = lo > 0 ? "..." : ""
+    let trail = hi < length ? "..." : ""
     // Tabs are kept so the caret lines up; other control bytes would garble a terminal.
     let shown = raw.map { b -> UInt8 in b == 9 ? 9 : (b < 32 || b == 127 ? UInt8(ascii: "?") : b) }
-    let text = String(decoding: shown, as: UTF8.self)
-    var marker = ""
-    // Count display columns: a UTF-8 continuation byte takes no column of its own.
-    let prefix = raw.prefix(col - 1)
-    for b in prefix where (b & 0xC0) != 0x80 { marker += b == 9 ? "\t" : " " }
-    let endOnLine = min(r.end, lineEnd)
-    let spanStart = min(raw.count, col - 1)
-    let span = raw[spanStart..<max(spanStart, min(raw.count, endOnLine - lineStart))]
+    let text = lead + String(decoding: shown, as: UTF8.self) + trail
+    /// Spaces (and tabs) as wide as the shown bytes before `offset`, an offset into the line.
+    func pad(to offset: Int) -> String {
+      var out = lead.isEmpty ? "" : "   "
+      // Count display columns: a UTF-8 continuation byte takes no column of its own.
+      for b in raw.prefix(max(0, offset - lo)) where (b & 0xC0) != 0x80 { out += b == 9 ? "\t" : " " }
+      return out
+    }
+    var marker = pad(to: caret)
+    let spanEnd = max(caret, min(hi, min(r.end, newline) - lineStart))
+    let span = file.bytes[(lineStart + caret)..<(lineStart + spanEnd)]
     let width = max(1, span.filter { ($0 & 0xC0) != 0x80 }.count)
     marker += "^" + String(repeating: "~", count: width - 1)
     var out = text + "\n" + paint(marker, "1;32") + "\n"
     // A removal shows no text of its own (JSON output carries it as an empty replacement).
-    for fix in fixIts where fix.range.start >= lineStart && fix.range.start <= lineEnd && !fix.replacement.isEmpty {
+    for fix in fixIts where fix.range.start >= lineStart && fix.range.start <= newline && !fix.replacement.isEmpty {
       let fixCol = fix.range.start - lineStart
-      var pad = ""
-      for b in raw.prefix(fixCol) where (b & 0xC0) != 0x80 { pad += b == 9 ? "\t" : " " }
+      // A fix-it outside the window of a cut line would have no place to stand.
+      if lo > 0 || hi < length, fixCol < lo || fixCol > hi { continue }
       let shown = fix.replacement.split(separator: "\n", omittingEmptySubsequences: true).first.map(String.init) ?? ""
-      out += paint(pad + shown, "32") + "\n"
+      out += paint(pad(to: fixCol) + shown, "32") + "\n"
     }
     return out
   }

@@ -1,6 +1,8 @@
 /// A tiny ordered JSON value and printer: keys keep the order they were written in, so output is stable
-/// and diffable (Foundation's JSONSerialization does not promise key order).
-public indirect enum JSONValue: Sendable, Equatable {
+/// and diffable (Foundation's JSONSerialization does not promise key order). Not `indirect`: arrays and
+/// objects already hold their elements out of line, and boxing every number of a parsed header cost an
+/// allocation (and 48 bytes) each.
+public enum JSONValue: Sendable, Equatable {
   case null
   case bool(Bool)
   case int(Int)

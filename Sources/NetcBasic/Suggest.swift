@@ -5,22 +5,64 @@
 /// or candidate is suggested only when the two are the same letter in another case, or when the candidate
 /// is the first letter of a longer word ('ch' for a parameter 'c').
 public enum Suggest {
+  /// Most candidates searched for one suggestion. An error is reported once per mistake, and a file can
+  /// hold a mistake per line: searching every parameter of a block of 100,000 for each would take time
+  /// quadratic in the file. Real networks have tens of names in scope.
+  public static let maxCandidates = 1000
+
   public static func closest(to word: String, in candidates: some Sequence<String>) -> String? {
-    let w = Array(word.lowercased().utf8)
-    guard w.count <= 64 else { return nil }
-    var best: (String, Int)?
-    for c in candidates {
-      let lowered = Array(c.lowercased().utf8)
-      if w.count == 1 || lowered.count == 1 {
-        let abbreviates = lowered.count == 1 && w.count > 1 && w.first == lowered.first
-        guard w == lowered || abbreviates else { continue }
-      }
-      let d = distance(w, lowered)
-      if best == nil || d < best!.1 || (d == best!.1 && c < best!.0) { best = (c, d) }
+    var search = Search(word)
+    search.consider(candidates)
+    return search.result
+  }
+
+  /// The closest of two sets of candidates, neither copied into one: one may be every parameter of a
+  /// big block.
+  public static func closest(to word: String, in first: some Sequence<String>, _ second: some Sequence<String>) -> String? {
+    var search = Search(word)
+    search.consider(first)
+    search.consider(second)
+    return search.result
+  }
+
+  private struct Search {
+    let w: [UInt8]
+    let limit: Int
+    var best: (name: String, distance: Int)?
+
+    init(_ word: String) {
+      w = Array(word.lowercased().utf8)
+      limit = max(1, min(3, (w.count + 2) / 3))
     }
-    guard let (name, d) = best else { return nil }
-    let limit = max(1, min(3, (w.count + 2) / 3))
-    return d <= limit ? name : nil
+
+    /// A set of more than `maxCandidates` is not searched at all (rather than in part, which would make
+    /// the suggestion depend on the set's order).
+    mutating func consider(_ candidates: some Sequence<String>) {
+      guard w.count <= 64, candidates.underestimatedCount <= Suggest.maxCandidates else { return }
+      var found = best
+      var examined = 0
+      for c in candidates {
+        examined += 1
+        if examined > Suggest.maxCandidates { return }
+        // The distance is at least the difference in length: most candidates are passed over without
+        // building a table.
+        guard abs(c.utf8.count - w.count) <= limit else { continue }
+        let lowered = Array(c.lowercased().utf8)
+        if w.count == 1 || lowered.count == 1 {
+          let abbreviates = lowered.count == 1 && w.count > 1 && w.first == lowered.first
+          guard w == lowered || abbreviates else { continue }
+        }
+        let d = Suggest.distance(w, lowered)
+        if let b = found, d > b.distance || (d == b.distance && c >= b.name) { continue }
+        found = (c, d)
+      }
+      best = found
+    }
+
+    var result: String? {
+      guard let best, best.distance <= limit else { return nil }
+      return best.name
+    }
   }
 
   /// Edits (insertions, deletions, substitutions, swaps of neighbours) between two words, ignoring case.

@@ -78,16 +78,10 @@ enum Files {
 
     init(_ path: String, limit: Int) throws {
       self.path = path
-      fd = open(path, O_RDONLY)
-      guard fd >= 0 else {
-        throw WriteError(message: "'\(path)' \(errno == ENOENT || errno == ENOTDIR ? "no such file" : "cannot be read")")
+      switch Pipeline.openRegularFile(path) {
+      case .failure(let e): throw WriteError(message: "'\(path)' \(Files.describe(e))")
+      case .success(let opened): (fd, size) = opened
       }
-      var st = stat()
-      guard fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else {
-        close(fd)
-        throw WriteError(message: "'\(path)' is not a regular file")
-      }
-      size = Int(st.st_size)
       guard size <= limit else {
         close(fd)
         throw WriteError(message: "'\(path)' is \(size) bytes, above the limit of \(limit)")
@@ -113,10 +107,16 @@ enum Files {
     }
   }
 
+  /// A whole file a user named, refused unless it is a regular file of at most `limit` bytes.
   static func read(_ path: String, limit: Int) throws -> [UInt8] {
     switch Pipeline.read(path: path, limit: limit) {
     case .success(let b): return b
-    case .failure(let e): throw WriteError(message: "'\(path)' \(e.message)")
+    case .failure(let e): throw WriteError(message: "'\(path)' \(describe(e))")
     }
+  }
+
+  /// A read error of a file that is not a spec.
+  static func describe(_ e: Pipeline.ReadError) -> String {
+    e == .isDirectory ? "is a directory, not a regular file" : e.message
   }
 }

@@ -8,6 +8,10 @@ extension Pipeline {
   /// Returns nil when the embedded spec has errors (they are in the compilation's diagnostics).
   public static func loadPlan(_ bytes: [UInt8], batch: Int = 1) throws -> (Compilation, (LoweredGraph, BufferPlan)?) {
     let (sourcePath, text) = try PlanFile.source(of: bytes)
+    // The spec inside a plan is held to the limit of a spec read from its own file.
+    guard text.utf8.count <= maxSourceBytes else {
+      throw PlanFileError("the spec it holds is \(grouped(text.utf8.count)) bytes; netc reads specs up to \(grouped(maxSourceBytes)) bytes")
+    }
     let c = compile(path: sourcePath, bytes: Array(text.utf8), batch: batch)
     guard let net = c.network else { return (c, nil) }
     let g = Lowering.lower(net)

@@ -106,26 +106,20 @@ enum RunCommand {
     do {
       let file = try Files.RangeReader(weightsPath, limit: maxWeightBytes)
       let weights = try WeightLoader.open(g, fileSize: file.size, read: file.read)
-      var fileInput: [Float]?
       let batchGiven = a.values["--batch"] != nil
-      if inputArg != "random" {
-        // A batch given explicitly is the file's or an error: check it before reading up to 2 GiB.
-        if batchGiven { try checkMemory(g, plan, batch: batch, writesOutput: a.values["-o"] != nil, limitMB: limitMB) }
-        let (shape, data) = try NPY.read(try Files.read(inputArg, limit: maxTensorBytes))
-        batch = try batchOf(shape, in: inputArg, item: g.shapes[g.input].dims,
-                            given: batchGiven ? common.batch : nil)
-        fileInput = data
-      }
       // Everything the run allocates by the batch is checked against the limit before any of it is
-      // allocated or the random input is drawn.
-      try checkMemory(g, plan, batch: batch, writesOutput: a.values["-o"] != nil, limitMB: limitMB)
-      let randomInput = fileInput == nil ? try FloatBuffer(count: g.shapes[g.input].elementCount * batch, for: "the input") : nil
-      let interpreter = try Interpreter(graph: g, plan: plan, weights: weights, batch: batch, memoryLimit: limitMB << 20)
-      if let randomInput {
-        var rng = SplitMix64(seed: UInt64(seed))
-        rng.fillNormal(randomInput.buffer)
+      // allocated, the random input drawn or the file's data read.
+      let checkMemory = { (batch: Int) in
+        try Self.checkMemory(g, plan, batch: batch, writesOutput: a.values["-o"] != nil, limitMB: limitMB)
       }
-      try withInput(fileInput, randomInput) { input in
+      if batchGiven || inputArg == "random" { try checkMemory(common.batch) }
+      let input = try RunInput.load(inputArg, item: g.shapes[g.input], batch: common.batch, batchGiven: batchGiven,
+                                    seed: seed, memoryLimit: limitMB << 20, checkMemory: checkMemory)
+      batch = input.batch
+      r.stderr += input.warnings
+      let interpreter = try Interpreter(graph: g, plan: plan, weights: weights, batch: batch, memoryLimit: limitMB << 20)
+      r.stderr += NonFinite.warnings(weights.nonFinite, file: weightsPath)
+      try input.withValues { input in
         try interpreter.runInPlace(input)
         if let out = a.values["-o"] {
           try writeOutput(interpreter, to: out)
@@ -141,26 +135,6 @@ enum RunCommand {
       let hint = e.kind == .outOfMemory && batch > 1 ? "; lower '--batch'" : ""
       throw UserError(message: e.message + hint)
     }
-  }
-
-  /// The batch an input tensor of `shape` holds for a network whose items have shape `item`: [N] + item
-  /// holds N items, `item` alone one. A '--batch' given explicitly must agree with it.
-  static func batchOf(_ shape: [Int], in path: String, item: [Int], given: Int?) throws -> Int {
-    let n: Int
-    if shape == item {
-      n = 1
-    } else if shape.count == item.count + 1 && Array(shape.dropFirst()) == item {
-      n = shape[0]
-    } else {
-      let dims = item.map(String.init).joined(separator: ", ")
-      throw UserError(message: "'\(path)' holds a tensor of shape \(shape); this network takes [N, \(dims)] (or [\(dims)] for one item)")
-    }
-    guard n >= 1 else { throw UserError(message: "'\(path)' holds an empty batch") }
-    if let given, given != n {
-      let holds = shape == item ? "one item of shape \(shape)" : "a batch of \(n)"
-      throw UserError(message: "'\(path)' holds \(holds) but '--batch \(given)' asks for \(given); leave out '--batch' or give a tensor of shape \([given] + item)")
-    }
-    return n
   }
 
   /// Refuses a run whose activations, input and written output together need more than the limit.
@@ -194,16 +168,6 @@ enum RunCommand {
     let detail = overflow ? "" : " (" + parts.map { "\($0.0) \(grouped($0.1))" }.joined(separator: ", ") + ")"
     let advice = batch > 1 ? "lower '--batch' or raise '--memory-limit'" : "raise '--memory-limit'"
     throw UserError(message: "running this network at batch \(batch) needs \(needed) bytes\(detail), above the limit of \(grouped(limitMB)) MiB (\(grouped(limit)) bytes); \(advice)")
-  }
-
-  /// Calls body with the input: the .npy file's values, or the random ones.
-  static func withInput(_ fileInput: [Float]?, _ randomInput: FloatBuffer?,
-                        _ body: (UnsafeBufferPointer<Float>) throws -> Void) throws {
-    if let fileInput {
-      try fileInput.withUnsafeBufferPointer(body)
-    } else if let randomInput {
-      try body(UnsafeBufferPointer(randomInput.buffer))
-    }
   }
 
   /// Writes the first output as .npy straight from the arena, through one buffer allocated so that
@@ -354,6 +318,7 @@ enum EmitCommand {
     if let weightsPath {
       do {
         weights = try WeightLoader.load(g, safetensors: try Files.read(weightsPath, limit: maxWeightBytes))
+        r.stderr += NonFinite.warnings(WeightLoader.nonFinite(weights, of: g), file: weightsPath)
       } catch let e as TensorFileError {
         throw UserError(message: "'\(weightsPath)': \(e.message)")
       }

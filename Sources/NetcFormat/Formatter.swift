@@ -453,12 +453,14 @@ struct LayoutPrinter {
   }
 
   /// A literal as written, without the parentheses its range may include (`(0.5)`).
+  /// Trimmed as a slice: removing the characters one by one from the front of a String moves the rest
+  /// each time, quadratic in a million spaces inside '( ... )'.
   private func literal(_ r: SourceRange) -> String {
-    var text = file.text(r)
     let strip: Set<Character> = [" ", "\t", "\r", "(", ")"]
-    while let c = text.first, strip.contains(c) { text.removeFirst() }
+    var text = Substring(file.text(r))
+    text = text.drop(while: { strip.contains($0) })
     while let c = text.last, strip.contains(c) { text.removeLast() }
-    return text
+    return String(text)
   }
 
   private func precedence(_ op: Expr.BinaryOp) -> Int {

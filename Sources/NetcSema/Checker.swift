@@ -91,16 +91,18 @@ public final class Checker {
     reportingErrors(body).result
   }
 
-  /// `reporting`, which also returns where `body` reported errors, forwarded or not. With `uncertainInput`,
-  /// only mistakes independent of the input are forwarded.
+  /// `reporting`, which also returns whether `body` reported errors and which, forwarded or not. With
+  /// `uncertainInput`, only mistakes independent of the input are forwarded. Once the file's error limit
+  /// is reached nothing more is shown, and `body` only counts its errors: a file of a million mistakes
+  /// must not search a did-you-mean for each.
   private func reportingErrors<T>(uncertainInput: Bool = false, _ body: (inout DiagnosticEngine) -> T)
-    -> (result: T, errors: [Diagnostic])
+    -> (result: T, errors: [Diagnostic], failed: Bool)
   {
-    var local = DiagnosticEngine(file: file, errorLimit: 1000)
+    var local = DiagnosticEngine(file: file, errorLimit: diags.isFull ? 0 : 1000)
     local.oneErrorPerLine = false
     let result = body(&local)
     defer { forward(local, uncertainInput: uncertainInput) }
-    return (result, local.diagnostics.filter { $0.severity == .error })
+    return (result, local.diagnostics.filter { $0.severity == .error }, local.errorCount + local.suppressedErrors > 0)
   }
 
   private func forward(_ local: DiagnosticEngine, uncertainInput: Bool) {
@@ -111,6 +113,7 @@ public final class Checker {
       }
       diags.emit(d)
     }
+    diags.countSuppressed(local.suppressedErrors)
   }
 
   func error(_ id: String, _ message: String, at r: SourceRange, notes: [Note] = [], fixIts: [FixIt] = []) {
@@ -347,7 +350,8 @@ public final class Checker {
               notes: [Note("'\(name)' is named here, in another block or network", at: elsewhere),
                       Note("a name is visible only in the network or block that binds it")])
       } else {
-        let hint = Suggest.closest(to: name, in: env.names.keys).map { "; did you mean '@\($0)'?" } ?? ""
+        let hint = !diags.wouldShowError(at: e.range) ? "" :
+          Suggest.closest(to: name, in: env.names.keys).map { "; did you mean '@\($0)'?" } ?? ""
         error("unknown-tensor", "no tensor is named '\(name)'\(hint)", at: e.range,
               notes: [Note("name a tensor with '=> \(name)' after the element that produces it")])
       }
@@ -400,11 +404,11 @@ public final class Checker {
       return nil
     }
     let x = LayerInput(shape: values[input], flattenedFrom: flattenedFrom[input], flattenedAt: flattenedAt[input])
-    let (checked, errors) = reportingErrors(uncertainInput: uncertain[input]) { d -> Resolved? in
+    let (checked, errors, failed) = reportingErrors(uncertainInput: uncertain[input]) { d -> Resolved? in
       guard let args = LayerArgs(layer, spec.signature, env: env.params, &d) else { return nil }
       return spec.check(args, x, e.range, &d)
     }
-    guard let resolved = checked, errors.isEmpty else {
+    guard let resolved = checked, !failed else {
       // A layer that reported an error but knows its output (see `LayerSpec.check`) goes on with it.
       if let known = checked?.output, fitsLimits(known) { return newValue(known, uncertain: uncertain[input]) }
       if spec.signature.preservesShape && !errors.contains(where: { Checker.inputDependent.contains($0.id) }) {
@@ -477,9 +481,18 @@ public final class Checker {
   /// 1), as an uncertain value; its input's shape when that does not check either.
   private func recover(_ layer: LayerSyntax, _ spec: LayerSpec, _ x: LayerInput, _ e: Element, _ env: Env,
                        errors: [SourceRange], input: Int) -> Int {
-    let kept = layer.args.filter { arg in
-      !errors.contains { $0.start >= arg.range.start && $0.start < max(arg.range.end, arg.range.start + 1) }
+    // Arguments are in source order: each error is placed among them by binary search, so a layer of a
+    // million arguments with a thousand errors costs no product of the two.
+    var faulty = Set<Int>()
+    for e in errors {
+      var lo = 0, hi = layer.args.count
+      while lo < hi {
+        let mid = (lo + hi) / 2
+        if layer.args[mid].range.start <= e.start { lo = mid + 1 } else { hi = mid }
+      }
+      if lo > 0, e.start < max(layer.args[lo - 1].range.end, layer.args[lo - 1].range.start + 1) { faulty.insert(lo - 1) }
     }
+    let kept = layer.args.indices.filter { !faulty.contains($0) }.map { layer.args[$0] }
     if kept.count < layer.args.count {
       var repaired = layer
       repaired.args = kept

@@ -41,15 +41,16 @@ struct LayerArgs {
       if pytorch.handled.contains(arg.range) { continue }
       if let key = arg.key {
         guard let canonical = signature.options[key] else {
-          if let elsewhere = LayerArgs.otherLayers(with: key, than: layer.keyword) {
-            diags.error("unknown-option", elsewhere.message, at: arg.keyRange ?? arg.range, notes: elsewhere.notes)
+          let at = arg.keyRange ?? arg.range
+          if diags.wouldShowError(at: at), let elsewhere = LayerArgs.otherLayers(with: key, than: layer.keyword) {
+            diags.error("unknown-option", elsewhere.message, at: at, notes: elsewhere.notes)
             ok = false
             continue
           }
-          let all = Set(signature.options.keys).union(signature.flags)
-          let hint = Suggest.closest(to: key, in: all).map { "; did you mean '\($0)'?" } ?? ""
+          let hint = !diags.wouldShowError(at: at) ? "" :
+            Suggest.closest(to: key, in: Set(signature.options.keys).union(signature.flags)).map { "; did you mean '\($0)'?" } ?? ""
           diags.error("unknown-option", "'\(layer.keyword)' has no option '\(key)'\(hint)",
-                      at: arg.keyRange ?? arg.range, notes: [Note("usage: \(signature.usage)")])
+                      at: at, notes: [Note("usage: \(signature.usage)")])
           ok = false
           continue
         }
@@ -79,13 +80,16 @@ struct LayerArgs {
           ok = false
           continue
         }
-        if let elsewhere = LayerArgs.otherLayers(with: word, than: layer.keyword) {
+        if diags.wouldShowError(at: r), let elsewhere = LayerArgs.otherLayers(with: word, than: layer.keyword) {
           diags.error("unknown-option", elsewhere.message, at: r, notes: elsewhere.notes)
           ok = false
           continue
         }
-        let all = Set(signature.options.keys).union(signature.flags).union(env.keys)
-        let hint = Suggest.closest(to: word, in: all).map { "; did you mean '\($0)'?" } ?? ""
+        // The candidates include every parameter of the block: searched only for an error that is shown,
+        // and without copying them into a set.
+        let hint = !diags.wouldShowError(at: r) ? "" :
+          Suggest.closest(to: word, in: Array(signature.options.keys) + Array(signature.flags), env.keys)
+            .map { "; did you mean '\($0)'?" } ?? ""
         let what = env.isEmpty ? "'\(layer.keyword)' has no option '\(word)'" :
           "'\(word)' is neither an option of '\(layer.keyword)' nor a parameter of the block"
         diags.error("unknown-option", what + hint, at: r, notes: [Note("usage: \(signature.usage)")])
@@ -277,7 +281,7 @@ enum Evaluator {
     case .float(let d, _): return .double(d)
     case .name(let n, let r):
       if let v = env[n] { return .int(v) }
-      let hint = Suggest.closest(to: n, in: env.keys).map { "; did you mean '\($0)'?" } ?? ""
+      let hint = !diags.wouldShowError(at: r) ? "" : Suggest.closest(to: n, in: env.keys).map { "; did you mean '\($0)'?" } ?? ""
       diags.error("unknown-name", "unknown name '\(n)'\(hint)", at: r,
                   notes: env.isEmpty ? [Note("names in sizes are parameters of the enclosing block")] : [])
       return nil

@@ -47,8 +47,9 @@ public struct Parser {
 
   private init(file: SourceFile, tokens: [Token]) {
     self.file = file
-    // Invalid bytes have been reported by the lexer; dropping them lets the parser see the rest.
-    self.tokens = tokens.filter { $0.kind != .invalid }
+    // Invalid bytes have been reported by the lexer; dropping them lets the parser see the rest. Without
+    // any, the lexer's array is shared rather than copied (millions of tokens in a hostile file).
+    self.tokens = tokens.contains { $0.kind == .invalid } ? tokens.filter { $0.kind != .invalid } : tokens
   }
 
   // MARK: Token helpers
@@ -256,6 +257,9 @@ public struct Parser {
       diags.error("reserved-name", "'\(name)' is a keyword and cannot name a block", at: nameTok.range)
     }
     var params: [ParamDecl] = []
+    // Where each name was first declared: a block may declare many parameters, and a search of the list
+    // for each one would take time quadratic in their number.
+    var declared: [String: SourceRange] = [:]
     if at(.lParen) {
       advance()
       skipNewlines()
@@ -266,6 +270,7 @@ public struct Parser {
           break
         }
         let p = advance()
+        let paramName = text(p)
         var def: Expr?
         if at(.equals) {
           advance()
@@ -273,13 +278,14 @@ public struct Parser {
         }
         var scratch = DiagnosticEngine(file: file)
         if compactOption(p, &scratch) != nil {
-          diags.error("parameter-reads-as-option", "a parameter named '\(text(p))' would read as the compact option '\(text(p))'",
-                      at: p.range, notes: [Note("rename it, for example to '\(text(p))_'")])
-        } else if let first = params.first(where: { $0.name == text(p) }) {
-          diags.error("duplicate-parameter", "block '\(name)' declares '\(text(p))' twice", at: p.range,
-                      notes: [Note("first declared here", at: first.range)])
+          diags.error("parameter-reads-as-option", "a parameter named '\(paramName)' would read as the compact option '\(paramName)'",
+                      at: p.range, notes: [Note("rename it, for example to '\(paramName)_'")])
+        } else if let first = declared[paramName] {
+          diags.error("duplicate-parameter", "block '\(name)' declares '\(paramName)' twice", at: p.range,
+                      notes: [Note("first declared here", at: first)])
         }
-        params.append(ParamDecl(name: text(p), range: p.range, defaultValue: def))
+        if declared[paramName] == nil { declared[paramName] = p.range }
+        params.append(ParamDecl(name: paramName, range: p.range, defaultValue: def))
         skipNewlines()
         if at(.comma) { advance(); skipNewlines() } else { break }
       }

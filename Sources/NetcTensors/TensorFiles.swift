@@ -84,7 +84,10 @@ public enum SafeTensors {
     public var range: Range<Int>   // into the file's bytes
   }
 
+  /// The reference implementation's limit on the header.
   public static let maxHeader = 100 << 20
+  /// Most dimensions of a tensor (numpy's limit); no array in a header is longer.
+  static let maxDimensions = 64
 
   public static func entries(_ bytes: [UInt8]) throws -> [Entry] {
     try entries(fileSize: bytes.count) { range in Array(bytes[range]) }
@@ -101,7 +104,9 @@ public enum SafeTensors {
       throw TensorFileError("the header claims \(n) bytes but the file holds \(fileSize - 8) after the length (truncated, or not a safetensors file)")
     }
     let header: JSONValue
-    do { header = try JSONValue.parse(try read(8..<(8 + Int(n)))) } catch let e as TensorFileError {
+    do {
+      header = try JSONValue.parse(try read(8..<(8 + Int(n))), maxDepth: 8, maxArrayCount: maxDimensions)
+    } catch let e as TensorFileError {
       throw e
     } catch {
       throw TensorFileError("the safetensors header is not valid JSON: \(error)")
@@ -110,7 +115,15 @@ public enum SafeTensors {
     let dataStart = 8 + Int(n)
     let dataSize = fileSize - dataStart
     var out: [Entry] = []
-    for (name, v) in fields where name != "__metadata__" {
+    // JSON leaves duplicate keys to the reader, and readers differ on which one wins; the format forbids them.
+    var names: Set<String> = []
+    for (name, v) in fields {
+      guard names.insert(name).inserted else { throw TensorFileError("the safetensors header names '\(name)' twice") }
+      if name == "__metadata__" { continue }
+      var keys: Set<String> = []
+      for (key, _) in v.objectValue ?? [] where !keys.insert(key).inserted {
+        throw TensorFileError("tensor '\(name)' gives '\(key)' twice")
+      }
       guard let dt = v["dtype"]?.stringValue else { throw TensorFileError("tensor '\(name)' has no dtype") }
       guard let type = ElementType(rawValue: dt) else {
         throw TensorFileError("tensor '\(name)' has dtype \(dt); netc reads F32, F16 and BF16")
@@ -135,7 +148,34 @@ public enum SafeTensors {
       }
       out.append(Entry(name: name, type: type, shape: shape, range: (dataStart + begin)..<(dataStart + end)))
     }
+    try checkTiling(out, dataStart: dataStart, fileSize: fileSize)
     return out
+  }
+
+  /// The format gives every tensor bytes of its own and leaves no byte over: in order of their offsets,
+  /// the tensors cover the data section exactly. Overlapping tensors would read the same bytes under two
+  /// names, and bytes in a gap belong to nothing (a place to hide another file); the reference
+  /// implementation refuses both, and so does netc.
+  static func checkTiling(_ entries: [Entry], dataStart: Int, fileSize: Int) throws {
+    let sorted = entries.sorted {
+      ($0.range.lowerBound, $0.range.upperBound, $0.name) < ($1.range.lowerBound, $1.range.upperBound, $1.name)
+    }
+    func bytes(_ e: Entry) -> String { "bytes \(e.range.lowerBound - dataStart)..<\(e.range.upperBound - dataStart)" }
+    var end = dataStart
+    var previous: Entry?
+    for e in sorted {
+      if e.range.lowerBound < end, let p = previous {
+        throw TensorFileError("tensors '\(p.name)' (\(bytes(p))) and '\(e.name)' (\(bytes(e))) overlap; safetensors gives each tensor bytes of its own")
+      }
+      if e.range.lowerBound > end {
+        throw TensorFileError("bytes \(end - dataStart)..<\(e.range.lowerBound - dataStart) of the data section belong to no tensor (safetensors allows no gaps)")
+      }
+      end = e.range.upperBound
+      previous = e
+    }
+    if end < fileSize {
+      throw TensorFileError("the last \(grouped(fileSize - end)) bytes of the file belong to no tensor (safetensors allows no gaps)")
+    }
   }
 
   public static func write(_ tensors: [(name: String, shape: [Int], data: [Float])], as type: ElementType = .f32) -> [UInt8] {
@@ -160,76 +200,209 @@ public enum SafeTensors {
 
 /// NumPy's .npy format, version 1 to 3, little-endian float32/float16/float64, C order.
 public enum NPY {
+  /// numpy's own limit on a header (`max_header_size` in numpy/lib/format.py): it refuses a longer one as
+  /// unsafe to parse. netc's reader is linear, but a header of megabytes of padding is no .npy file.
+  public static let maxHeaderBytes = 10_000
+  /// Most elements and dimensions of a tensor; the file must hold exactly its elements anyway.
+  static let maxElements = 1 << 40
+  static let maxDimensions = 64
+
   public static func read(_ bytes: [UInt8]) throws -> (shape: [Int], data: [Float]) {
+    try read(fileSize: bytes.count) { range in Array(bytes[range]) }
+  }
+
+  /// The tensor of a .npy file of `fileSize` bytes, read through `read` (given ranges inside the file):
+  /// the header is checked before the data is read, so a hostile header costs a few kilobytes.
+  public static func read(fileSize: Int, read: (Range<Int>) throws -> [UInt8]) throws -> (shape: [Int], data: [Float]) {
+    let layout = try self.layout(fileSize: fileSize, read: read)
+    let body = try read(layout.data)
+    guard body.count == layout.data.count else { throw TensorFileError("the .npy file ended early (truncated while reading?)") }
+    guard let type = layout.type else {
+      var out = [Float](repeating: 0, count: layout.count)
+      body.withUnsafeBytes { raw in
+        for k in 0..<layout.count {
+          out[k] = Float(Double(bitPattern: UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 8 * k, as: UInt64.self))))
+        }
+      }
+      return (layout.shape, out)
+    }
+    return (layout.shape, FloatBits.decode(body[...], type))
+  }
+
+  /// Where a .npy file's data is and what it holds: `type` nil is float64.
+  public struct Layout {
+    public var shape: [Int]
+    public var type: ElementType?
+    public var count: Int
+    public var data: Range<Int>
+  }
+
+  public static func layout(fileSize: Int, read: (Range<Int>) throws -> [UInt8]) throws -> Layout {
     let magic: [UInt8] = [0x93] + Array("NUMPY".utf8)
-    guard bytes.count >= 10, Array(bytes[0..<6]) == magic else { throw TensorFileError("not a .npy file (no \\x93NUMPY magic)") }
-    let major = bytes[6]
-    var headerLength: Int
-    var start: Int
+    guard fileSize >= 10 else { throw TensorFileError("not a .npy file (no \\x93NUMPY magic)") }
+    let prefix = try read(0..<min(fileSize, 12))
+    guard prefix.count >= 10, Array(prefix[0..<6]) == magic else { throw TensorFileError("not a .npy file (no \\x93NUMPY magic)") }
+    let major = prefix[6]
+    let headerLength: Int
+    let start: Int
     if major == 1 {
-      headerLength = Int(bytes[8]) | Int(bytes[9]) << 8
+      headerLength = Int(prefix[8]) | Int(prefix[9]) << 8
       start = 10
     } else if major == 2 || major == 3 {
-      guard bytes.count >= 12 else { throw TensorFileError("the .npy header is truncated") }
-      headerLength = Int(bytes[8]) | Int(bytes[9]) << 8 | Int(bytes[10]) << 16 | Int(bytes[11]) << 24
+      guard prefix.count >= 12 else { throw TensorFileError("the .npy header is truncated") }
+      headerLength = Int(prefix[8]) | Int(prefix[9]) << 8 | Int(prefix[10]) << 16 | Int(prefix[11]) << 24
       start = 12
     } else {
       throw TensorFileError(".npy version \(major) is not supported")
     }
-    guard headerLength <= bytes.count - start else { throw TensorFileError("the .npy header is truncated") }
-    let header = String(decoding: bytes[start..<(start + headerLength)], as: UTF8.self)
-    func field(_ key: String) -> String? {
-      let needle = Array("'\(key)':".utf8)
-      let h = Array(header.utf8)
-      guard h.count >= needle.count else { return nil }
-      for i in 0...(h.count - needle.count) where Array(h[i..<(i + needle.count)]) == needle {
-        return String(decoding: h[(i + needle.count)...].drop(while: { $0 == 0x20 }), as: UTF8.self)
-      }
-      return nil
+    guard headerLength <= maxHeaderBytes else {
+      throw TensorFileError("the .npy header is \(grouped(headerLength)) bytes; numpy itself refuses headers over \(grouped(maxHeaderBytes)) bytes as unsafe")
     }
-    guard let descr = field("descr"), let fortran = field("fortran_order"), let shapeText = field("shape") else {
-      throw TensorFileError("the .npy header lacks descr, fortran_order or shape")
+    guard headerLength <= fileSize - start else { throw TensorFileError("the .npy header is truncated") }
+    let headerBytes = try read(start..<(start + headerLength))
+    guard headerBytes.count == headerLength else { throw TensorFileError("the .npy header is truncated") }
+    var parser = HeaderParser(headerBytes[...])
+    let header = try parser.parse()
+    if header.fortranOrder { throw TensorFileError("the .npy array is in Fortran order; save it in C order") }
+    let type: ElementType?
+    let size: Int
+    switch header.descr {
+    case "<f4", "|f4": (type, size) = (.f32, 4)
+    case "<f2": (type, size) = (.f16, 2)
+    case "<f8": (type, size) = (nil, 8)
+    default:
+      throw TensorFileError("the .npy array has dtype '\(header.descr)'; netc reads float32, float16 and float64 (little-endian)")
     }
-    if fortran.hasPrefix("True") { throw TensorFileError("the .npy array is in Fortran order; save it in C order") }
-    let type: String
-    if descr.hasPrefix("'<f4'") || descr.hasPrefix("'|f4'") { type = "f4" }
-    else if descr.hasPrefix("'<f2'") { type = "f2" }
-    else if descr.hasPrefix("'<f8'") { type = "f8" }
-    else { throw TensorFileError("the .npy array has dtype \(descr.prefix(while: { $0 != "," })); netc reads float32, float16 and float64") }
-    guard let open = shapeText.firstIndex(of: "("),
-          let close = shapeText[open...].firstIndex(of: ")") else {
-      throw TensorFileError("the .npy shape is malformed")
-    }
-    var shape: [Int] = []
     var count = 1
-    for part in shapeText[shapeText.index(after: open)..<close].split(separator: ",") {
-      let t = part.trimmingCharacters(in: " ")
-      if t.isEmpty { continue }
-      guard let d = Int(t), d >= 0, d <= 1 << 40 else { throw TensorFileError("the .npy shape is malformed") }
+    for d in header.shape {
       let (m, o) = count.multipliedReportingOverflow(by: d)
-      guard !o, m <= 1 << 40 else { throw TensorFileError("the .npy array is impossibly large") }
+      guard !o, m <= maxElements else { throw TensorFileError("the .npy array is impossibly large") }
       count = m
-      shape.append(d)
     }
     let dataStart = start + headerLength
-    let size = type == "f8" ? 8 : type == "f4" ? 4 : 2
-    guard bytes.count - dataStart == count * size else {
-      throw TensorFileError("the .npy array of shape \(shape) needs \(count * size) bytes of data, the file holds \(bytes.count - dataStart)")
+    guard fileSize - dataStart == count * size else {
+      throw TensorFileError("the .npy array of shape \(header.shape) needs \(count * size) bytes of data, the file holds \(fileSize - dataStart)")
     }
-    let body = bytes[dataStart...]
-    switch type {
-    case "f4": return (shape, FloatBits.decode(body, .f32))
-    case "f2": return (shape, FloatBits.decode(body, .f16))
-    default:
-      var out = [Float](repeating: 0, count: count)
-      var i = dataStart
-      for k in 0..<count {
-        var bits: UInt64 = 0
-        for j in 0..<8 { bits |= UInt64(bytes[i + j]) << (8 * UInt64(j)) }
-        out[k] = Float(Double(bitPattern: bits))
-        i += 8
+    return Layout(shape: header.shape, type: type, count: count, data: dataStart..<fileSize)
+  }
+
+  /// The header: a Python dict literal of exactly 'descr' (a string), 'fortran_order' (True or False) and
+  /// 'shape' (a tuple of integers), padded with spaces and a newline. Parsed in one pass; anything else is
+  /// refused, as numpy refuses it.
+  struct Header {
+    var descr: String
+    var fortranOrder: Bool
+    var shape: [Int]
+  }
+
+  struct HeaderParser {
+    let bytes: ArraySlice<UInt8>
+    var pos: Int
+
+    init(_ bytes: ArraySlice<UInt8>) {
+      self.bytes = bytes
+      pos = bytes.startIndex
+    }
+
+    func malformed(_ what: String) -> TensorFileError {
+      TensorFileError("the .npy header is malformed: \(what) at byte \(pos - bytes.startIndex)")
+    }
+
+    var current: UInt8? { pos < bytes.endIndex ? bytes[pos] : nil }
+
+    mutating func skipSpace() {
+      while let b = current, b == 0x20 || b == 0x0A || b == 0x0D || b == 0x09 { pos += 1 }
+    }
+
+    mutating func expect(_ c: Character) throws {
+      guard let b = current, b == c.asciiValue else { throw malformed("expected '\(c)'") }
+      pos += 1
+    }
+
+    mutating func parse() throws -> Header {
+      var descr: String?
+      var fortranOrder: Bool?
+      var shape: [Int]?
+      skipSpace()
+      try expect("{")
+      while true {
+        skipSpace()
+        if current == UInt8(ascii: "}") { pos += 1; break }
+        let key = try string()
+        skipSpace()
+        try expect(":")
+        skipSpace()
+        switch key {
+        case "descr" where descr == nil: descr = try string()
+        case "fortran_order" where fortranOrder == nil: fortranOrder = try bool()
+        case "shape" where shape == nil: shape = try tuple()
+        case "descr", "fortran_order", "shape": throw TensorFileError("the .npy header gives '\(key)' twice")
+        default: throw TensorFileError("the .npy header has the unknown key '\(key)'")
+        }
+        skipSpace()
+        if current == UInt8(ascii: ",") { pos += 1; continue }
+        try expect("}")
+        break
       }
-      return (shape, out)
+      skipSpace()
+      guard pos == bytes.endIndex else { throw malformed("text after the header's dict") }
+      guard let descr, let fortranOrder, let shape else {
+        throw TensorFileError("the .npy header lacks descr, fortran_order or shape")
+      }
+      return Header(descr: descr, fortranOrder: fortranOrder, shape: shape)
+    }
+
+    /// A quoted string without escapes (no dtype string or key has any).
+    mutating func string() throws -> String {
+      guard let quote = current, quote == UInt8(ascii: "'") || quote == UInt8(ascii: "\"") else {
+        throw malformed("expected a quoted string")
+      }
+      pos += 1
+      let begin = pos
+      while let b = current, b != quote {
+        guard b != UInt8(ascii: "\\"), b >= 0x20 else { throw malformed("unexpected character in a string") }
+        pos += 1
+      }
+      guard current == quote else { throw malformed("unterminated string") }
+      pos += 1
+      return String(decoding: bytes[begin..<(pos - 1)], as: UTF8.self)
+    }
+
+    mutating func bool() throws -> Bool {
+      for (word, value) in [("True", true), ("False", false)] where bytes[pos...].starts(with: word.utf8) {
+        pos += word.utf8.count
+        return value
+      }
+      throw malformed("expected True or False")
+    }
+
+    /// `()`, `(3,)`, `(2, 3)`; Python 2 wrote `3L`.
+    mutating func tuple() throws -> [Int] {
+      func malformedShape(_ what: String) -> TensorFileError { TensorFileError("the .npy shape is malformed: \(what)") }
+      guard current == UInt8(ascii: "(") else { throw malformedShape("it is not a tuple such as (1, 3, 224, 224)") }
+      pos += 1
+      var dims: [Int] = []
+      while true {
+        skipSpace()
+        if current == UInt8(ascii: ")") { pos += 1; return dims }
+        if current == UInt8(ascii: "-") { throw malformedShape("a dimension is negative") }
+        let begin = pos
+        var value = 0
+        while let b = current, b >= 0x30, b <= 0x39 {
+          value = value * 10 + Int(b - 0x30)
+          guard value <= NPY.maxElements else { throw TensorFileError("the .npy array is impossibly large") }
+          pos += 1
+        }
+        guard pos > begin else { throw malformedShape("expected a dimension") }
+        if current == UInt8(ascii: "L") { pos += 1 }
+        dims.append(value)
+        guard dims.count <= NPY.maxDimensions else { throw malformedShape("more than \(NPY.maxDimensions) dimensions") }
+        skipSpace()
+        if current == UInt8(ascii: ",") { pos += 1; continue }
+        guard current == UInt8(ascii: ")") else { throw malformedShape("expected ',' or ')'") }
+        pos += 1
+        return dims
+      }
     }
   }
 
@@ -244,11 +417,5 @@ public enum NPY {
     out += Array(header.utf8)
     FloatBits.encode(data, .f32, into: &out)
     return out
-  }
-}
-
-extension StringProtocol {
-  fileprivate func trimmingCharacters(in set: String) -> String {
-    String(self.drop(while: { set.contains($0) }).reversed().drop(while: { set.contains($0) }).reversed())
   }
 }

@@ -12,6 +12,11 @@ public enum WeightLoader {
     return out
   }
 
+  /// The tensors of `weights` that hold NaN or infinite values, in the graph's order.
+  public static func nonFinite(_ weights: [String: [Float]], of graph: LoweredGraph) -> [NonFinite] {
+    graph.tensors.compactMap { t in weights[t.name].flatMap { NonFinite(t.name, $0) } }
+  }
+
   /// Checks a safetensors file against the graph from its header alone and returns a source that reads
   /// each tensor when asked: the whole file is never in memory at once.
   public static func open(_ graph: LoweredGraph, fileSize: Int, read: @escaping (Range<Int>) throws -> [UInt8])
@@ -70,6 +75,10 @@ public struct WeightDictionary: WeightProvider {
 public final class WeightSource: WeightProvider {
   private let entries: [String: SafeTensors.Entry]
   private let readBytes: (Range<Int>) throws -> [UInt8]
+  /// The tensors read so far that hold NaN or infinite values, in the order they were read. The format
+  /// allows such values; the run says so rather than printing NaN outputs without a word.
+  public private(set) var nonFinite: [NonFinite] = []
+  private var counted: Set<String> = []
 
   init(_ entries: [String: SafeTensors.Entry], _ read: @escaping (Range<Int>) throws -> [UInt8]) {
     self.entries = entries
@@ -103,5 +112,49 @@ public final class WeightSource: WeightProvider {
       FloatBits.decode(bytes[...], e.type, into: out.baseAddress! + (offset - e.range.lowerBound) / e.type.size)
       offset = end
     }
+    if counted.insert(name).inserted, let n = NonFinite(name, UnsafeBufferPointer(out)) { nonFinite.append(n) }
+  }
+}
+
+/// How many values of a tensor are NaN or infinite.
+public struct NonFinite: Sendable, Equatable {
+  public var name: String
+  public var nan: Int
+  public var infinite: Int
+  public var count: Int
+
+  /// Nil if every value is finite.
+  public init?(_ name: String, _ values: UnsafeBufferPointer<Float>) {
+    var nan = 0
+    var infinite = 0
+    for v in values where !v.isFinite {
+      if v.isNaN { nan += 1 } else { infinite += 1 }
+    }
+    guard nan + infinite > 0 else { return nil }
+    self.name = name
+    self.nan = nan
+    self.infinite = infinite
+    count = values.count
+  }
+
+  public init?(_ name: String, _ values: [Float]) {
+    guard let n = values.withUnsafeBufferPointer({ NonFinite(name, $0) }) else { return nil }
+    self = n
+  }
+
+  /// "3 of 1,024 values are not finite (2 NaN, 1 infinite)"
+  public var summary: String {
+    let parts = [nan > 0 ? "\(grouped(nan)) NaN" : nil, infinite > 0 ? "\(grouped(infinite)) infinite" : nil].compactMap { $0 }
+    return "\(grouped(nan + infinite)) of \(grouped(count)) values \(nan + infinite == 1 ? "is" : "are") not finite (\(parts.joined(separator: ", ")))"
+  }
+
+  /// Warning lines for stderr about the tensors of weight file `path`, at most `limit` of them.
+  public static func warnings(_ tensors: [NonFinite], file path: String, limit: Int = 5) -> String {
+    var out = ""
+    for t in tensors.prefix(limit) { out += "netc: warning: '\(path)': tensor '\(t.name)': \(t.summary)\n" }
+    if tensors.count > limit {
+      out += "netc: warning: '\(path)': \(tensors.count - limit) more tensors hold values that are not finite\n"
+    }
+    return out
   }
 }
