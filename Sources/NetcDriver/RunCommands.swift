@@ -130,7 +130,8 @@ enum RunCommand {
         if a.flags.contains("--profile") { r.stderr += try profile(interpreter, input) }
       }
     } catch let e as TensorFileError {
-      throw UserError(message: e.message)
+      // Only the weights are read as tensors here: the input's errors name its file already.
+      throw UserError(message: "'\(weightsPath)': \(e.message)")
     } catch let e as InterpreterError {
       let hint = e.kind == .outOfMemory && batch > 1 ? "; lower '--batch'" : ""
       throw UserError(message: e.message + hint)

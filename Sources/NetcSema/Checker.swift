@@ -74,6 +74,7 @@ public final class Checker {
   var aborted = false
   private var steps = 0
   var usedBlocks: Set<String> = []
+  private var parameterNamesByBlock: [String: Set<String>] = [:]
   private var totalMultAdds = 0
 
   private init(file: SourceFile, batch: Int, diagnostics: DiagnosticEngine) {
@@ -178,7 +179,7 @@ public final class Checker {
       switch e.kind {
       case .layer(let layer) where LayerRegistry.all[layer.keyword] == nil && blocks[layer.keyword] == nil
         && !Parser.combinatorKeywords.contains(layer.keyword):
-        let report = UnknownLayerReport(layer, candidates: Array(LayerRegistry.all.keys) + Array(blocks.keys), env: [:])
+        let report = UnknownLayerReport(layer, candidates: suggestionCandidates(at: layer.keywordRange), env: [:])
         error(report.id, report.message, at: layer.keywordRange, notes: report.notes, fixIts: report.fixIts)
       case .call(let call) where blocks[call.name] == nil:
         if let report = UnknownLayerReport(call, file: file) {
@@ -377,7 +378,7 @@ public final class Checker {
               fixIts: [FixIt(range: SourceRange.point(layer.keywordRange.end), replacement: "()")])
       return guessFrom(input)
       } else {
-        let candidates = Array(LayerRegistry.all.keys) + Array(blocks.keys) + Array(Parser.combinatorKeywords)
+        let candidates = suggestionCandidates(at: layer.keywordRange, combinators: true)
         if Parser.combinatorKeywords.contains(layer.keyword) {
           error("combinator-without-branches", "'\(layer.keyword)' is a combinator: write '\(layer.keyword)< branch | branch >'",
                 at: layer.keywordRange)
@@ -457,6 +458,21 @@ public final class Checker {
                        params: resolved.params, buffers: resolved.buffers,
                        multAdds: multAdds))
     return out
+  }
+
+  /// The layer and block names a misspelt name is compared with: none for an error that will not be
+  /// shown, so that a file of many unknown names in a program of many blocks stays linear.
+  func suggestionCandidates(at r: SourceRange, combinators: Bool = false) -> [String] {
+    guard diags.wouldShowError(at: r) else { return [] }
+    return Array(LayerRegistry.all.keys) + Array(blocks.keys) + (combinators ? Array(Parser.combinatorKeywords) : [])
+  }
+
+  /// The names of a block's parameters, made once per block: a call's labels are looked up in them.
+  func parameterNames(of block: BlockDecl) -> Set<String> {
+    if let names = parameterNamesByBlock[block.name] { return names }
+    let names = Set(block.params.map(\.name))
+    parameterNamesByBlock[block.name] = names
+    return names
   }
 
   func newValue(_ s: Shape, uncertain isGuess: Bool = false) -> Int {

@@ -11,7 +11,7 @@ extension Checker {
         if let intended = report.intended { return checkLayer(intended, e, input: input, outerEnv) }
         return guessFrom(input)
       }
-      let hint = Suggest.closest(to: call.name, in: Array(blocks.keys) + Array(LayerRegistry.all.keys))
+      let hint = Suggest.closest(to: call.name, in: suggestionCandidates(at: call.nameRange))
         .map { "; did you mean '\($0)'?" } ?? ""
       error("unknown-block", "unknown block '\(call.name)'\(hint)", at: call.nameRange)
       return guessFrom(input)
@@ -53,8 +53,9 @@ extension Checker {
     for arg in call.args {
       let name: String
       if let label = arg.label {
-        guard block.params.contains(where: { $0.name == label }) else {
-          let hint = Suggest.closest(to: label, in: block.params.map(\.name)).map { "; did you mean '\($0)'?" } ?? ""
+        guard parameterNames(of: block).contains(label) else {
+          let hint = !diags.wouldShowError(at: arg.labelRange ?? arg.value.range) ? "" :
+            Suggest.closest(to: label, in: block.params.map(\.name)).map { "; did you mean '\($0)'?" } ?? ""
           error("unknown-parameter", "block '\(block.name)' has no parameter '\(label)'\(hint)", at: arg.labelRange ?? arg.value.range,
                 notes: [Note("'\(block.name)' is defined here", at: block.nameRange)])
           ok = false

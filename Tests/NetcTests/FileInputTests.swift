@@ -439,7 +439,7 @@ import Testing
       try Data(safetensors(header, data: floats(Array(repeating: 1, count: 8)))).write(to: URL(fileURLWithPath: w))
       let r = Driver.run(["run", spec, "--weights", w, "--input", "random"])
       #expect(r.status == 1)
-      #expect(r.stderr == "netc: error: tensors 'fc1.weight' (bytes 0..<32) and 'fc1.bias' (bytes 24..<32) overlap; safetensors gives each tensor bytes of its own\n")
+      #expect(r.stderr == "netc: error: '\(w)': tensors 'fc1.weight' (bytes 0..<32) and 'fc1.bias' (bytes 24..<32) overlap; safetensors gives each tensor bytes of its own\n")
     }
   }
 
