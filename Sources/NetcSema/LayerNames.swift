@@ -76,9 +76,17 @@ enum LayerNames {
   }
 
   /// Every PyTorch name netc knows, with its keyword.
-  static var pytorchNames: [String: String] {
-    registryModules.merging(pytorchAliases) { registry, _ in registry }
-  }
+  static let pytorchNames: [String: String] = registryModules.merging(pytorchAliases) { registry, _ in registry }
+
+  /// Each layer keyword by its normalized spelling (`max_pool` and `MaxPool` both find `maxpool`), the first
+  /// in sorted order where two normalize alike; made once, since every unknown word is looked up.
+  static let byNormalizedKeyword: [String: String] = {
+    var table: [String: String] = [:]
+    for keyword in LayerRegistry.all.keys.sorted() where table[normalized(keyword)] == nil {
+      table[normalized(keyword)] = keyword
+    }
+    return table
+  }()
 
   /// PyTorch's names by their normalized spelling; where two share one (`BatchNorm2d` and `BatchNorm1d`),
   /// the 2d module, which is what a CxHxW network means.
@@ -121,7 +129,7 @@ enum LayerNames {
     if let name = byNormalizedName[key], let keyword = pytorchNames[name] {
       return .module(pytorch: name, keyword: keyword)
     }
-    if let keyword = registry.keys.sorted().first(where: { normalized($0) == key }) { return .spelling(keyword: keyword) }
+    if let keyword = byNormalizedKeyword[key] { return .spelling(keyword: keyword) }
     return nil
   }
 
