@@ -64,7 +64,15 @@ public struct DiagnosticEngine: Sendable {
   /// that already holds an error reported while it was set still takes no other.
   public var oneErrorPerLine = true
   private var linesWithErrors: Set<Int> = []
+  /// Where the errors reported without the one-per-line rule are, with their text: a block used twice
+  /// reports one mistake in its body once, but two different ones (other arguments) at one place twice.
+  private var errorPlaces: Set<ErrorPlace> = []
   private var errorStarts: Set<Int> = []
+
+  private struct ErrorPlace: Hashable {
+    var start: Int
+    var message: String
+  }
   private var seen: Set<Diagnostic> = []
 
   public init(file: SourceFile, errorLimit: Int = 20) {
@@ -85,13 +93,17 @@ public struct DiagnosticEngine: Sendable {
       if oneErrorPerLine {
         guard linesWithErrors.insert(line).inserted else { return }
       } else {
-        guard !linesWithErrors.contains(line), !errorStarts.contains(d.range.start) else { return }
+        guard !linesWithErrors.contains(line), !errorPlaces.contains(ErrorPlace(start: d.range.start, message: d.message))
+        else { return }
       }
       if errorCount >= errorLimit {
         suppressedErrors += 1
         return
       }
-      if !oneErrorPerLine { errorStarts.insert(d.range.start) }
+      if !oneErrorPerLine {
+        errorPlaces.insert(ErrorPlace(start: d.range.start, message: d.message))
+        errorStarts.insert(d.range.start)
+      }
       errorCount += 1
     } else {
       // A block used many times reports a problem in its body once.
@@ -107,6 +119,15 @@ public struct DiagnosticEngine: Sendable {
   public func wouldShowError(at range: SourceRange) -> Bool {
     !isFull && !linesWithErrors.contains(file.lineAndColumn(of: range.start).line)
       && !errorStarts.contains(range.start)
+  }
+
+  /// Puts the diagnostics in source order (stable: those at one place keep the order they came in). The
+  /// parser reports before the checker, which would otherwise list a line's syntax error before an earlier
+  /// line's shape error.
+  public mutating func sortBySourcePosition() {
+    diagnostics = diagnostics.enumerated().sorted { a, b in
+      (a.element.range.start, a.offset) < (b.element.range.start, b.offset)
+    }.map(\.element)
   }
 
   /// Counts errors that another engine (a scratch one, full) did not keep, so that the total is right.

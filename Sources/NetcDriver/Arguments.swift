@@ -32,6 +32,11 @@ struct Arguments {
       }
       if name == "-h" { name = "--help" }
       if valued.contains(name) {
+        // A second value would silently win (`--target swift --target onnx`, two '-o'): say so instead.
+        if let first = values[name] {
+          throw UsageError(message: "option '\(name)' is given twice ('\(first)' and '\(inlineValue ?? (i < args.count ? args[i] : ""))'); give it once",
+                           command: command)
+        }
         if let v = inlineValue {
           values[name] = v
         } else {

@@ -35,6 +35,7 @@ public enum Pipeline {
     // Shapes are checked even after syntax errors: the parser recovered, and the checker skips what
     // it could not parse, so one run reports both kinds of mistake.
     c.network = Checker.check(syntax, file: file, batch: batch, diagnostics: &c.diagnostics)
+    c.diagnostics.sortBySourcePosition()
     lap("check")
     return c
   }

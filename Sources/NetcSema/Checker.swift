@@ -313,18 +313,18 @@ public final class Checker {
         // A malformed annotation was reported by the parser.
         guard expected.count == dims.count else { continue }
         let declared = Shape(expected)
-        if let known = current, !uncertain[known], declared != values[known] {
+        if let known = current, !uncertain[known] {
           let actual = values[known]
-          error("shape-annotation-mismatch",
-                "the output is \(actual), not \(expected.map(String.init).joined(separator: "x")) as annotated",
-                at: r, notes: [Note("this element produces \(actual)", at: e.range)])
-        }
-        // After an error, here or before, the declared shape is the best-known one: the author has said
-        // what it is, and the layers after it were written for it.
-        let isGuess = current.map { uncertain[$0] } ?? true
-        if isGuess || declared != current.map({ values[$0] }), declared.dims.count == 1 || declared.isSpatial,
-          fitsLimits(declared)
-        {
+          if declared != actual {
+            error("shape-annotation-mismatch",
+                  "the output is \(actual), not \(expected.map(String.init).joined(separator: "x")) as annotated",
+                  at: r, notes: [Note("this element produces \(actual)", at: e.range)])
+            // Either the layers or the annotation are wrong, and the layers after it may have been written
+            // for either: go on with the real shape, but report no mismatch against it.
+            current = newValue(actual, uncertain: true)
+          }
+        } else if declared.dims.count == 1 || declared.isSpatial, fitsLimits(declared) {
+          // After an error, the declared shape is the best-known one: the author has said what it is.
           current = newValue(declared)
         }
       }
@@ -373,9 +373,13 @@ public final class Checker {
   func checkLayer(_ layer: LayerSyntax, _ e: Element, input: Int?, _ env: Env) -> Int? {
     guard let spec = LayerRegistry.all[layer.keyword] else {
       if blocks[layer.keyword] != nil {
-        error("block-without-call", "'\(layer.keyword)' is a block; use it as '\(layer.keyword)(...)'",
-              at: layer.keywordRange,
-              fixIts: [FixIt(range: SourceRange.point(layer.keywordRange.end), replacement: "()")])
+        // 'Basic 64' becomes 'Basic(64)': the words after the name are the block's arguments.
+      let fix = layer.args.last.map { last in
+        FixIt(range: SourceRange(layer.keywordRange.end, last.range.end),
+              replacement: "(" + layer.args.map { file.text($0.range) }.joined(separator: ", ") + ")")
+      } ?? FixIt(range: SourceRange.point(layer.keywordRange.end), replacement: "()")
+      error("block-without-call", "'\(layer.keyword)' is a block; use it as '\(layer.keyword)(...)'",
+            at: layer.keywordRange, fixIts: [fix])
       return guessFrom(input)
       } else {
         let candidates = suggestionCandidates(at: layer.keywordRange, combinators: true)

@@ -46,8 +46,18 @@ extension Checker {
     }
     let shortcut = kind == "residual" ? (n == 2 ? branchOuts[1] : input) : nil
     let joined = shortcut.map { [branchOuts[0], $0] } ?? branchOuts
-    // Branches that are guesses may disagree only because of an earlier error: join them silently.
-    if joined.contains(where: { uncertain[$0] }) { return guessJoin(kind, joined) }
+    // Branches that are guesses may disagree only because of an earlier error: they join silently. Two
+    // branches without a guess are still compared with each other.
+    if joined.contains(where: { uncertain[$0] }) {
+      let known = branchOuts.indices.filter { !uncertain[branchOuts[$0]] }
+      if kind != "residual", known.count >= 2 {
+        let subset = known.map { branchOuts[$0] }
+        _ = kind == "add" || kind == "mul"
+          ? joinElementwise(c, e, subset, op: kind == "add" ? .add : .mul, branches: known)
+          : joinConcat(c, e, subset, branches: known)
+      }
+      return guessJoin(kind, joined)
+    }
     let result: Int?
     switch kind {
     case "residual":
@@ -122,15 +132,18 @@ extension Checker {
     return nil
   }
 
-  func joinConcat(_ c: CombinatorSyntax, _ e: Element, _ outs: [Int]) -> Int? {
+  /// `branches` numbers `outs` among the combinator's branches when they are some of them.
+  func joinConcat(_ c: CombinatorSyntax, _ e: Element, _ outs: [Int], branches: [Int]? = nil) -> Int? {
     let first = values[outs[0]]
-    for (i, o) in outs.enumerated().dropFirst() {
+    let a = branches?[0] ?? 0
+    for (k, o) in outs.enumerated().dropFirst() {
       let s = values[o]
+      let i = branches?[k] ?? k
       if s.dims.count != first.dims.count || s.dims.dropFirst() != first.dims.dropFirst() {
         let what = first.isSpatial ? "height and width" : "rank"
-        error("concat-mismatch", "'\(c.keyword)' branches disagree on \(what): branch 1 gives \(first), branch \(i + 1) gives \(s)",
+        error("concat-mismatch", "'\(c.keyword)' branches disagree on \(what): branch \(a + 1) gives \(first), branch \(i + 1) gives \(s)",
               at: c.keywordRange,
-              notes: [Note("branch 1 ends here", at: branchEnd(c, 0)), Note("branch \(i + 1) ends here", at: branchEnd(c, i)),
+              notes: [Note("branch \(a + 1) ends here", at: branchEnd(c, a)), Note("branch \(i + 1) ends here", at: branchEnd(c, i)),
                       Note("concatenation joins channels; every branch must keep the same height and width")])
         return nil
       }
@@ -153,10 +166,11 @@ extension Checker {
     return out
   }
 
-  func joinElementwise(_ c: CombinatorSyntax, _ e: Element, _ outs: [Int], op: Op) -> Int? {
+  func joinElementwise(_ c: CombinatorSyntax, _ e: Element, _ outs: [Int], op: Op, branches: [Int]? = nil) -> Int? {
     var dims = values[outs[0]].dims
-    for (i, o) in outs.enumerated().dropFirst() {
+    for (k, o) in outs.enumerated().dropFirst() {
       let s = values[o].dims
+      let i = branches?[k] ?? k
       guard s.count == dims.count, zip(s, dims).allSatisfy({ $0 == $1 || $0 == 1 || $1 == 1 }) else {
         error("elementwise-mismatch",
               "'\(c.keyword)' cannot combine \(Shape(dims)) and \(Shape(s)) (branch \(i + 1))", at: c.keywordRange,

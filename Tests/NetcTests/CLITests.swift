@@ -36,6 +36,10 @@ import Testing
       (["params", spec, spec], "'params' takes one file, found 2"),
       (["check"], "no input files"),
       (["help", "frobnicate"], "no help for 'frobnicate'"),
+      // A repeated option would silently take its last value.
+      (["emit", "--target", "swift", "--target=pytorch", spec, "-o", "x.py"],
+       "netc emit: error: option '--target' is given twice ('swift' and 'pytorch'); give it once\n"),
+      (["params", "--batch", "2", "--batch", "3", spec], "option '--batch' is given twice ('2' and '3')"),
     ]
     for (args, message) in cases {
       let r = Driver.run(args)

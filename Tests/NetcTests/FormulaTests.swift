@@ -34,7 +34,8 @@ import Testing
     #expect(dw.totalParams == 320)
     let g = try network("input 64x8x8\nconv 1x1 128 g4 nobias")
     #expect(g.ops[0].params.map(\.shape) == [[128, 16, 1, 1]])
-    #expect(diagnostics("input 64x8x8\nconv 1x1 128 g3").contains("input channels (64) must divide by groups (3)"))
+    #expect(diagnostics("input 64x8x8\nconv 1x1 128 g3").contains("input channels (64) and output channels (128) must divide by groups (3)"))
+    #expect(diagnostics("input 64x8x8\nconv 1x1 129 g3").contains("input channels (64) must divide by groups (3)"))
     #expect(diagnostics("input 63x8x8\nconv 1x1 64 g3").contains("output channels (64) must divide by groups (3)"))
   }
 

@@ -24,13 +24,14 @@ enum ConvLayers {
 
   static func check(_ a: LayerArgs, _ input: LayerInput, _ at: SourceRange, transposed: Bool,
                     _ diags: inout DiagnosticEngine) -> Resolved? {
-    guard LayerCheck.requireSpatial(a.keyword, input, at, &diags) else { return nil }
+    // The input is checked first and the arguments still read: a mistake in them does not depend on it.
+    let spatial = LayerCheck.requireSpatial(a.keyword, input, at, &diags)
     let x = input.shape
     guard let kernel = a.pair("kernel", &diags), let outC = a.int("channels", &diags),
       let stride = a.pair("stride", default: (1, 1), &diags),
       let dilation = a.pair("dilation", default: (1, 1), &diags),
       var groups = a.int("groups", default: 1, &diags),
-      let outPad = a.pair("out_pad", default: (0, 0), min: 0, &diags)
+      let outPad = a.pair("out_pad", default: (0, 0), min: 0, &diags), spatial
     else { return nil }
     if a.flag("dw") {
       if a.has("groups") {
@@ -57,11 +58,16 @@ enum ConvLayers {
       guard let p = a.pair("pad", default: (0, 0), min: 0, &diags) else { return nil }
       padTop = p.0; padBottom = p.0; padLeft = p.1; padRight = p.1
     }
-    if x.channels % groups != 0 || outC % groups != 0 {
-      let which = x.channels % groups != 0 ? "input channels (\(x.channels))" : "output channels (\(outC))"
-      diags.error("groups-mismatch", "\(which) must divide by groups (\(groups))", at: a.has("groups") ? a.range("groups") : at,
+    // The output's shape does not depend on the groups: after either error the layers after it can still
+    // be checked. The output channels are the layer's own argument; the input channels come from before.
+    let badOutput = outC % groups != 0, badInput = x.channels % groups != 0
+    if badOutput || badInput {
+      let which = badOutput && badInput ? "input channels (\(x.channels)) and output channels (\(outC))"
+        : badOutput ? "output channels (\(outC))" : "input channels (\(x.channels))"
+      // Only the input's channels can be wrong because of an earlier mistake.
+      diags.error(badOutput ? "groups-output-mismatch" : "groups-mismatch", "\(which) must divide by groups (\(groups))",
+                  at: a.has("groups") ? a.range("groups") : at,
                   notes: [Note("Conv2d needs both in_channels and out_channels divisible by groups")])
-      // The output's shape does not depend on the groups: the layers after it can still be checked.
     }
     if transposed && (outPad.0 >= max(stride.0, dilation.0) || outPad.1 >= max(stride.1, dilation.1)) {
       diags.error("bad-output-padding", "output padding must be smaller than the stride or the dilation",

@@ -36,12 +36,15 @@ enum DenseLayers {
                   diags.error("needs-flat-input", "'\(a.keyword)' needs a flat input, found \(x)", at: at,
                               notes: [Note("insert 'flatten' (a Flatten module) or 'flatten()' (torch.flatten) before it")],
                               fixIts: [FixIt(range: SourceRange.point(at.start), replacement: "flatten, ")])
-                  return nil
                 }
-                guard let first = a.int("size", &diags) else { return nil }
+                // The sizes are read whatever the input: a mistake in them does not depend on it.
+                let first = a.int("size", &diags)
+                let second = a.has("second size") ? a.int("second size", &diags) : first
+                guard let first, let second else { return nil }
+                // Its output is its size whatever the input: after the error the layers after it are checked.
+                if x.isSpatial { return Resolved(op: .identity, output: Shape([second])) }
                 var outF = first
                 if a.has("second size") {
-                  guard let second = a.int("second size", &diags) else { return nil }
                   outF = second
                   if first != x.dims[0] {
                     var notes: [Note] = []

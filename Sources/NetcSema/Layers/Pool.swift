@@ -27,8 +27,8 @@ enum PoolLayers {
               signature: LayerSignature(positional: ["size"], required: 1, options: [:], flags: [],
                                         usage: "\(keyword) 6x6"),
               check: { a, input, at, diags in
-                guard LayerCheck.requireSpatial(a.keyword, input, at, &diags),
-                  let size = a.pair("size", &diags) else { return nil }
+                let spatial = LayerCheck.requireSpatial(a.keyword, input, at, &diags)
+                guard let size = a.pair("size", &diags), spatial else { return nil }
                 let x = input.shape
                 return Resolved(op: .adaptivePool(kind, outH: size.0, outW: size.1),
                                 output: Shape([x.channels, size.0, size.1]))
@@ -46,11 +46,12 @@ enum PoolLayers {
 
   static func pool(_ a: LayerArgs, _ input: LayerInput, _ at: SourceRange, _ kind: PoolKind,
                    _ diags: inout DiagnosticEngine) -> Resolved? {
-    guard LayerCheck.requireSpatial(a.keyword, input, at, &diags) else { return nil }
+    // The input is checked first and the arguments still read: a mistake in them does not depend on it.
+    let spatial = LayerCheck.requireSpatial(a.keyword, input, at, &diags)
     let x = input.shape
     guard let kernel = a.pair("kernel", &diags), let stride = a.pair("stride", default: kernel, &diags),
       let pad = a.pair("pad", default: (0, 0), min: 0, &diags),
-      let dilation = a.pair("dilation", default: (1, 1), &diags)
+      let dilation = a.pair("dilation", default: (1, 1), &diags), spatial
     else { return nil }
     // PyTorch: padding at most half the kernel, dilated or not (max_pool2d checks kW / 2 >= padW).
     if pad.0 > kernel.0 / 2 || pad.1 > kernel.1 / 2 {
