@@ -106,7 +106,7 @@ public final class Checker {
     return (result, local.diagnostics.filter { $0.severity == .error }, local.errorCount + local.suppressedErrors > 0)
   }
 
-  private func forward(_ local: DiagnosticEngine, uncertainInput: Bool) {
+  func forward(_ local: DiagnosticEngine, uncertainInput: Bool) {
     for var d in local.diagnostics {
       if uncertainInput && Checker.inputDependent.contains(d.id) { continue }
       if let call = callStack.last {
@@ -165,11 +165,24 @@ public final class Checker {
     let out = checkSequence(tree.body, input: 0, &env)
     scopes[0].output = out
     if !aborted {
-      for b in tree.blocks where !usedBlocks.contains(b.name) && blocks[b.name] == b { checkUnusedBody(b.body) }
+      for b in tree.blocks where !usedBlocks.contains(b.name) && blocks[b.name] == b {
+        checkUnusedDefaults(b)
+        checkUnusedBody(b.body)
+      }
     }
     guard let out, !aborted else { return nil }
     return CheckedNetwork(name: tree.name ?? defaultName(), input: values[0], values: values, ops: ops,
                           scopes: scopes, events: events, outputs: [out] + sideOutputs, tensorNames: tensorNames)
+  }
+
+  /// The defaults of an unused block's parameters may name only the parameters before them. Their values
+  /// are unknown (1 stands in), so only unknown names are reported: a division by a stand-in proves nothing.
+  private func checkUnusedDefaults(_ block: BlockDecl) {
+    var earlier: [String: Int] = [:]
+    for p in block.params {
+      if let d = p.defaultValue { _ = evaluateDefault(d, of: p, in: block, env: earlier, namesOnly: true) }
+      earlier[p.name] = 1
+    }
   }
 
   /// A block that is never used has no input or arguments to check against, but a misspelt layer or block

@@ -42,6 +42,31 @@ extension Checker {
     return out
   }
 
+  /// A parameter's default, evaluated with the parameters bound so far; a name that is a later parameter
+  /// of the block gets its own message. With `namesOnly` (an unused block, whose values are stand-ins),
+  /// only unknown names are reported.
+  func evaluateDefault(_ d: Expr, of p: ParamDecl, in block: BlockDecl, env: [String: Int], namesOnly: Bool = false)
+    -> Value?
+  {
+    var local = DiagnosticEngine(file: file, errorLimit: 1000)
+    local.oneErrorPerLine = false
+    let v = Evaluator.evaluate(d, env: env, &local)
+    var kept = DiagnosticEngine(file: file, errorLimit: 1000)
+    kept.oneErrorPerLine = false
+    for e in local.diagnostics where !namesOnly || e.id == "unknown-name" {
+      let name = file.text(e.range)
+      if e.id == "unknown-name", let later = block.params.first(where: { $0.name == name }) {
+        kept.error("default-uses-later-parameter", "the default of '\(p.name)' uses '\(name)', which is declared after it",
+                   at: e.range, notes: [Note("'\(name)' is declared here", at: later.range),
+                                        Note("a default may use only the parameters before it")])
+      } else {
+        kept.emit(e)
+      }
+    }
+    forward(kept, uncertainInput: false)
+    return v
+  }
+
   /// The value of every parameter, and the arguments as the use wrote them.
   func bindArguments(_ call: CallSyntax, _ block: BlockDecl, _ outerEnv: Env)
     -> ([String: Int], [BlockArgument])?
@@ -93,7 +118,7 @@ extension Checker {
               notes: [Note("'\(p.name)' is declared here", at: p.range)])
         return nil
       }
-      guard let v = reporting({ Evaluator.evaluate(def, env: bound, &$0) }) else { return nil }
+      guard let v = evaluateDefault(def, of: p, in: block, env: bound) else { return nil }
       guard case .int(let i) = v else {
         error("expected-integer", "block parameters are integers; the default of '\(p.name)' is not", at: def.range,
               notes: [Note("a rate such as dropout's p is written in the body, not passed as a parameter")])
