@@ -32,16 +32,24 @@ public enum WeightLoader {
         throw TensorFileError("tensor '\(t.name)': expected shape \(t.shape), found \(e.shape)")
       }
     }
-    if !missing.isEmpty {
-      let list = missing.prefix(3).map { "'\($0)'" }.joined(separator: ", ") + (missing.count > 3 ? " and \(missing.count - 3) more" : "")
-      throw TensorFileError("the weight file lacks \(missing.count) tensor\(missing.count == 1 ? "" : "s") this network needs: \(list)")
-    }
     let known = Set(graph.tensors.map(\.name))
     // PyTorch's batch norm also saves a step counter; it does not affect inference.
     let extra = entries.map(\.name).filter { !known.contains($0) && !$0.hasSuffix(".num_batches_tracked") }.sorted()
+    func list(_ names: [String]) -> String {
+      names.prefix(3).map { "'\($0)'" }.joined(separator: ", ") + (names.count > 3 ? " and \(names.count - 3) more" : "")
+    }
+    if !missing.isEmpty {
+      var message = "the weight file lacks \(missing.count) tensor\(missing.count == 1 ? "" : "s") this network needs: \(list(missing))"
+      if !extra.isEmpty {
+        // Both at once is often a renamed tensor: say which of the file's names is the likely one.
+        let renamed = missing.prefix(3).compactMap { m in Suggest.closest(to: m, in: extra).map { "'\($0)' for '\(m)'" } }
+        message += "; it has \(extra.count) this network does not: \(list(extra))"
+        if !renamed.isEmpty { message += " (renamed? \(renamed.joined(separator: ", ")))" }
+      }
+      throw TensorFileError(message)
+    }
     if !extra.isEmpty {
-      let list = extra.prefix(3).map { "'\($0)'" }.joined(separator: ", ") + (extra.count > 3 ? " and \(extra.count - 3) more" : "")
-      throw TensorFileError("the weight file has \(extra.count) tensor\(extra.count == 1 ? "" : "s") this network does not: \(list) (is it for another network?)")
+      throw TensorFileError("the weight file has \(extra.count) tensor\(extra.count == 1 ? "" : "s") this network does not: \(list(extra)) (is it for another network?)")
     }
     return WeightSource(byName, read)
   }

@@ -476,8 +476,11 @@ import Testing
       return (0..<8).map { UInt8((h.count >> (8 * $0)) & 0xFF) } + h + [UInt8](repeating: 0, count: data)
     }
     let withExtra = [UInt8](SafeTensors.write(WeightLoader.heInit(Lowering.lower(try network(try readText(URL(fileURLWithPath: spec)))), seed: 0) + [("extra.weight", [1], [0])]))
+    let renamed = [UInt8](SafeTensors.write(WeightLoader.heInit(Lowering.lower(try network(try readText(URL(fileURLWithPath: spec)))), seed: 0)
+      .map { ($0.name == "conv1.bias" ? "conv1.biass" : $0.name, $0.shape, $0.data) }))
     let cases: [(String, [UInt8], String)] = [
       ("empty", [], "too short for a safetensors header"),
+      ("renamed", renamed, "lacks 1 tensor this network needs: 'conv1.bias'; it has 1 this network does not: 'conv1.biass' (renamed? 'conv1.biass' for 'conv1.bias')"),
       ("truncated", Array(good.prefix(good.count / 2)), "data section holds"),
       ("header-lies", [0xFF, 0xFF, 0xFF, 0x7F, 0, 0, 0, 0] + Array(good.dropFirst(8)), "the header claims"),
       ("not-json", header("{nope", data: 0), "not valid JSON"),
