@@ -445,7 +445,26 @@ public struct Parser {
                       at: current.range)
           return
         }
-        let (dims, r) = parseDims(&diags)
+        var (dims, r) = parseDims(&diags)
+        // '-> 64 x 32 x 32' would read as the shape 64 repeated 32 times, twice: sizes are joined without
+        // spaces. ('-> 10 x 3' is a flat shape repeated three times, and stays so.)
+        func isSpacedSize(_ k: Int) -> Bool {
+          let t = peek(k)
+          return t.kind == .identifier && t.range.end - t.range.start == 1 && file.bytes[t.range.start] == UInt8(ascii: "x")
+            && peek(k + 1).kind == .int
+        }
+        if isSpacedSize(0), isSpacedSize(2) {
+          while isSpacedSize(0) {
+            advance()
+            let size = advance()
+            dims.append(.int(parseIntLiteral(size.range, &diags), size.range))
+            r = r.union(size.range)
+          }
+          let joined = dims.map { d -> String in if case .int(let v?, _) = d { return String(v) }; return "?" }
+            .joined(separator: "x")
+          diags.error("spaced-shape", "a shape is written without spaces, as '\(joined)'", at: r,
+                      fixIts: [FixIt(range: r, replacement: joined)])
+        }
         element.suffixes.append(.expectShape(dims, arrow.range.union(r)))
       } else if at(.fatArrow) {
         advance()
