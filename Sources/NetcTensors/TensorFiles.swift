@@ -100,7 +100,10 @@ public enum SafeTensors {
     let length = try read(0..<8)
     var n: UInt64 = 0
     for k in 0..<8 { n |= UInt64(length[k]) << (8 * UInt64(k)) }
-    guard n <= UInt64(maxHeader), Int(n) <= fileSize - 8 else {
+    guard n <= UInt64(maxHeader) else {
+      throw TensorFileError("the header claims \(n) bytes; safetensors refuses headers over \(grouped(maxHeader)) bytes")
+    }
+    guard Int(n) <= fileSize - 8 else {
       throw TensorFileError("the header claims \(n) bytes but the file holds \(fileSize - 8) after the length (truncated, or not a safetensors file)")
     }
     let header: JSONValue
