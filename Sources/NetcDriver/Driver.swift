@@ -283,7 +283,8 @@ enum GraphCommand {
     let common = try CommonOptions(a, command: "graph", terminal: terminal)
     let format = try a.choice("--format", formats, default: "svg", command: "graph")
     let depth = try a.int("--depth", default: Checker.maxCallDepth, range: 0...Checker.maxCallDepth, command: "graph")
-    guard let c = common.compile(try a.singleFile(command: "graph"), into: &r), let net = c.network else {
+    let spec = try a.singleFile(command: "graph")
+    guard let c = common.compile(spec, into: &r), let net = c.network else {
       r.status = 1
       return
     }
@@ -297,7 +298,7 @@ enum GraphCommand {
     }
     let seconds = Double(DispatchTime.now().uptimeNanoseconds - t0.uptimeNanoseconds) / 1e9
     if let out = a.values["-o"] {
-      try Files.writeAtomically(Array(text.utf8), to: out)
+      try Files.writeAtomically(Array(text.utf8), to: out, inputs: [spec])
     } else {
       r.stdout += text
     }

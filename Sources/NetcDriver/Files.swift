@@ -32,14 +32,17 @@ enum Files {
     pthread_sigmask(SIG_UNBLOCK, &set, nil)
   }()
 
-  /// `mode`, if given, sets the new file's permissions (a rewritten file keeps its own).
-  static func writeAtomically(_ bytes: [UInt8], to path: String, mode: mode_t? = nil) throws {
-    try bytes.withUnsafeBytes { try writeAtomically($0, to: path, mode: mode) }
+  /// `mode`, if given, sets the new file's permissions (a rewritten file keeps its own). `inputs` are the
+  /// files the command read: the output may not be one of them.
+  static func writeAtomically(_ bytes: [UInt8], to path: String, mode: mode_t? = nil, inputs: [String] = []) throws {
+    try bytes.withUnsafeBytes { try writeAtomically($0, to: path, mode: mode, inputs: inputs) }
   }
 
   /// writeAtomically for bytes outside an array: a buffer too large to risk a trapping allocation for
   /// (`netc run -o`'s output).
-  static func writeAtomically(_ buf: UnsafeRawBufferPointer, to path: String, mode: mode_t? = nil) throws {
+  static func writeAtomically(_ buf: UnsafeRawBufferPointer, to path: String, mode: mode_t? = nil,
+                              inputs: [String] = []) throws {
+    let path = try outputPath(path, inputs: inputs)
     let tmp = "\(path).netc-tmp-\(getpid())"
     Self.installHandlers
     let cPath = strdup(tmp)
@@ -68,6 +71,41 @@ enum Files {
       unlink(tmp)
       throw WriteError(message: "cannot write '\(path)': \(reason)")
     }
+  }
+
+  /// Where an output goes: the path itself when it is new or a regular file, the file a symbolic link
+  /// names (so that the link stays one). Anything else is refused before a byte is written: renaming over
+  /// '/dev/null' or a FIFO would replace it with a regular file, and an output that is one of the
+  /// command's inputs would destroy it.
+  static func outputPath(_ path: String, inputs: [String]) throws -> String {
+    var st = stat()
+    guard stat(path, &st) == 0 else {
+      // A new file (or a dangling link, which rename replaces): nothing there to protect.
+      return path
+    }
+    guard (st.st_mode & S_IFMT) == S_IFREG else {
+      let kind: String
+      switch st.st_mode & S_IFMT {
+      case S_IFDIR: kind = "a directory"
+      case S_IFIFO: kind = "a FIFO"
+      case S_IFCHR, S_IFBLK: kind = "a device"
+      case S_IFSOCK: kind = "a socket"
+      default: kind = "not a regular file"
+      }
+      throw UsageError(message: "'\(path)' is \(kind); netc writes its output to a regular file or a new path")
+    }
+    for input in inputs {
+      var other = stat()
+      if stat(input, &other) == 0, other.st_dev == st.st_dev, other.st_ino == st.st_ino {
+        throw UsageError(message: "the output '\(path)' is the input '\(input)'; write the output elsewhere")
+      }
+    }
+    var link = stat()
+    if lstat(path, &link) == 0, (link.st_mode & S_IFMT) == S_IFLNK, let resolved = realpath(path, nil) {
+      defer { free(resolved) }
+      return String(cString: resolved)
+    }
+    return path
   }
 
   /// A file read by ranges, for weights: only the tensor being prepared is in memory.

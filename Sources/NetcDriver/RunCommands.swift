@@ -62,7 +62,7 @@ enum InitCommand {
       throw UserError(message: "the weights of this network would take \(fileBytes.map(grouped) ?? "more than 2^63") bytes in \(dtype), above the limit of \(grouped(maxWeightBytes)) for a weight file")
     }
     let tensors = WeightLoader.heInit(g, seed: UInt64(seed))
-    try Files.writeAtomically(SafeTensors.write(tensors, as: type), to: out)
+    try Files.writeAtomically(SafeTensors.write(tensors, as: type), to: out, inputs: [a.positional[0]])
     let count = tensors.reduce(0) { $0 + $1.data.count }
     r.stderr += "wrote \(tensors.count) tensors (\(grouped(count)) values, \(dtype)) to \(out)\n"
   }
@@ -122,7 +122,8 @@ enum RunCommand {
       try input.withValues { input in
         try interpreter.runInPlace(input)
         if let out = a.values["-o"] {
-          try writeOutput(interpreter, to: out)
+          try writeOutput(interpreter, to: out,
+                          inputs: [a.positional[0], weightsPath] + (inputArg == "random" ? [] : [inputArg]))
         } else if !a.flags.contains("--serve") {
           r.stdout += summary(interpreter)
         }
@@ -173,7 +174,7 @@ enum RunCommand {
 
   /// Writes the first output as .npy straight from the arena, through one buffer allocated so that
   /// running out of memory is an error.
-  static func writeOutput(_ interpreter: Interpreter, to path: String) throws {
+  static func writeOutput(_ interpreter: Interpreter, to path: String, inputs: [String]) throws {
     let g = interpreter.graph
     let item = g.shapes[g.outputs[0]].elementCount
     let header = NPY.write(shape: [interpreter.batch] + g.shapes[g.outputs[0]].dims, data: [])
@@ -191,7 +192,7 @@ enum RunCommand {
         for i in 0..<item { values[b * item + i] = Float(bitPattern: y[i].bitPattern.littleEndian) }
       #endif
     }
-    try Files.writeAtomically(UnsafeRawBufferPointer(raw), to: path)
+    try Files.writeAtomically(UnsafeRawBufferPointer(raw), to: path, inputs: inputs)
   }
 
   /// Benchmark mode: one more inference per line read from stdin, each answered at once with its time in
@@ -302,7 +303,7 @@ enum EmitCommand {
       bytes = model
     default: bytes = Array(PlanFile.write(g, plan, source: c.file).utf8)
     }
-    try Files.writeAtomically(bytes, to: out)
+    try Files.writeAtomically(bytes, to: out, inputs: [a.positional[0]] + (a.values["--weights"].map { [$0] } ?? []))
   }
 
   /// The ONNX model with the given weights, or with `netc init`'s (seed 0) when none are given; an
