@@ -197,6 +197,21 @@ struct DecodedONNX {
     #expect(a.initializers.map { $0.all(9) } == given.initializers.map { $0.all(9) })
   }
 
+  /// A node's doc string holds its place and at most 120 bytes of its element's text, not its whole line:
+  /// 20,000 layers on one line made a 2.4 GB model, the size growing with the square of the line.
+  @Test func docStringsStayShort() throws {
+    let spec = path("chain.net")
+    try ("input 3x8x8\n" + Array(repeating: "relu", count: 5000).joined(separator: ", ") + "\n")
+      .write(toFile: spec, atomically: true, encoding: .utf8)
+    let out = path("chain.onnx")
+    let r = Driver.run(["emit", "--target", "onnx", spec, "-o", out])
+    #expect(r.status == 0, "\(r.stderr)")
+    let size = try FileManager.default.attributesOfItem(atPath: out)[.size] as? Int ?? 0
+    #expect(size > 5000 * 20 && size < 5000 * 300, "\(size) bytes for 5,000 nodes")
+    let model = try Data(contentsOf: URL(fileURLWithPath: out))
+    #expect(model.range(of: Data("chain.net:2:7: relu".utf8)) != nil)
+  }
+
   /// Every kind of node, decoded and compared with a snapshot, so any change to the bytes shows.
   @Test func everyOperationGolden() throws {
     let spec = write("ops.net", """
