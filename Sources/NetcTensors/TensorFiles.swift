@@ -59,8 +59,9 @@ public enum FloatBits {
     }
   }
 
+  /// Appends `xs` little-endian. The caller reserves the whole file once: reserving each tensor's exact
+  /// size here reallocated the file per tensor (`netc init` of 40,000 tensors: 10 s).
   static func encode(_ xs: [Float], _ type: ElementType, into out: inout [UInt8]) {
-    out.reserveCapacity(out.count + xs.count * type.size)
     for x in xs {
       switch type {
       case .f32:
@@ -193,6 +194,7 @@ public enum SafeTensors {
     var h = Array(JSONValue.object(header).rendered(indent: 0).utf8)
     while (h.count + 8) % 8 != 0 { h.append(0x20) }
     var out: [UInt8] = []
+    out.reserveCapacity(tensors.reduce(8 + h.count) { $0 + $1.data.count * type.size })
     let n = UInt64(h.count)
     for k in 0..<8 { out.append(UInt8(n >> (8 * UInt64(k)) & 0xFF)) }
     out += h
@@ -418,6 +420,7 @@ public enum NPY {
     let n = header.utf8.count
     out += [UInt8(n & 0xFF), UInt8(n >> 8)]
     out += Array(header.utf8)
+    out.reserveCapacity(out.count + data.count * 4)
     FloatBits.encode(data, .f32, into: &out)
     return out
   }
