@@ -18,9 +18,12 @@ public enum PlanPrinter {
                    g.inPlaceConcats.contains(n.output) ? place(p, g.shapes[n.output]) + " (in place)" : place(p, g.shapes[n.output]),
                    weights(n), "\(line)"])
     }
-    let widths = (0..<rows[0].count).map { c in rows.map { $0[c].count }.max()! }
-    for r in rows {
-      let cells = r.enumerated().map { $0.element + String(repeating: " ", count: widths[$0.offset] - $0.element.count) }
+    // A column is as wide as its widest cell of up to 48 characters; a longer one (a concatenation of
+    // thousands of branches) overflows its row rather than pad every other row to its width.
+    let counts = rows.map { $0.map(\.count) }
+    let widths = (0..<rows[0].count).map { c in counts.map { min($0[c], 48) }.max() ?? 0 }
+    for (r, row) in rows.enumerated() {
+      let cells = row.enumerated().map { $0.element + String(repeating: " ", count: max(0, widths[$0.offset] - counts[r][$0.offset])) }
       out += String(cells.joined(separator: "  ").reversed().drop(while: { $0 == " " }).reversed()) + "\n"
     }
     let mib = { (n: Int) in fixed(Double(n) * 4 / 1_048_576, 2) }

@@ -472,6 +472,22 @@ import Testing
     }
   }
 
+  /// `netc plan` of a concatenation of 2,000 branches: every row was padded to the width of the concat's
+  /// list of inputs (2,500 branches: 35 MB in 10 s). Now a cell wider than 48 characters overflows its row.
+  @Test func planIsLinearInConcatWidth() throws {
+    try withDirectory { dir in
+      let spec = dir.appendingPathComponent("wide.net").path
+      try ("input 3x8x8\nconcat< " + Array(repeating: "conv 1x1 1", count: 2000).joined(separator: " | ") + " >\n")
+        .write(toFile: spec, atomically: true, encoding: .utf8)
+      var r: CommandResult?
+      let t = seconds { r = Driver.run(["plan", spec]) }
+      #expect(r?.status == 0)
+      let size = r?.stdout.utf8.count ?? 0
+      #expect(size > 2000 * 40 && size < 2000 * 200, "\(size) bytes")
+      #expect(t < 4, "took \(t) s")
+    }
+  }
+
   /// An output is written only to a new path or a regular file: renaming over '/dev/null', a FIFO or a
   /// directory replaced it (as root, '/dev/null' became a regular file), and an output that is one of the
   /// command's inputs silently destroyed it. A symbolic link is written through and stays a link.
