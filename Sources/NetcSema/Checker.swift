@@ -514,6 +514,8 @@ public final class Checker {
   /// 1), as an uncertain value; its input's shape when that does not check either.
   private func recover(_ layer: LayerSyntax, _ spec: LayerSpec, _ x: LayerInput, _ e: Element, _ env: Env,
                        errors: [SourceRange], input: Int) -> Int {
+    // A repair is for a few faulty arguments; a layer of thousands is not worth checking twice.
+    guard errors.count <= 16, layer.args.count <= 1000 else { return newValue(x.shape, uncertain: true) }
     // Arguments are in source order: each error is placed among them by binary search, so a layer of a
     // million arguments with a thousand errors costs no product of the two.
     var faulty = Set<Int>()
