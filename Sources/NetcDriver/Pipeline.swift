@@ -29,6 +29,16 @@ public enum Pipeline {
       c.timings.append((stage, Double(t1.uptimeNanoseconds - t0.uptimeNanoseconds) / 1e9))
       t0 = t1
     }
+    // A JSON file (a plan from 'netc emit --target plan', a safetensors header) would give an error per
+    // quote; no spec begins with '{"'.
+    let text = bytes.drop { $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 || $0 == 0xEF || $0 == 0xBB || $0 == 0xBF }
+    if text.first == UInt8(ascii: "{"), text.dropFirst().first(where: { $0 != 0x20 && $0 != 0x0A && $0 != 0x0D && $0 != 0x09 }) == UInt8(ascii: "\"") {
+      let at = bytes.count - text.count
+      c.diagnostics.error("not-a-spec", "this is JSON, not a .net spec",
+                          at: SourceRange(at, at + 1),
+                          notes: [Note("a plan written by 'netc emit --target plan' runs with 'netc run PLAN'; the other commands take the spec it came from")])
+      return c
+    }
     let syntax = Parser.parse(file, diagnostics: &c.diagnostics)
     c.syntax = syntax
     lap("parse")
