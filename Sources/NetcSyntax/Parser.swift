@@ -38,12 +38,12 @@ public struct Parser {
     return tree
   }
 
-  private let file: SourceFile
-  private let tokens: [Token]
-  private var index = 0
-  private var depth = 0
-  private var expressionOperators = 0
-  private var abandoned = false
+  let file: SourceFile
+  let tokens: [Token]
+  var index = 0
+  var depth = 0
+  var expressionOperators = 0
+  var abandoned = false
 
   private init(file: SourceFile, tokens: [Token]) {
     self.file = file
@@ -54,34 +54,34 @@ public struct Parser {
 
   // MARK: Token helpers
 
-  private var current: Token { tokens[index] }
-  private func peek(_ n: Int = 1) -> Token { tokens[min(index + n, tokens.count - 1)] }
-  private func text(_ t: Token) -> String { file.text(t.range) }
-  private func at(_ kind: TokenKind) -> Bool { current.kind == kind }
-  private func atWord(_ word: String) -> Bool { at(.identifier) && text(current) == word }
+  var current: Token { tokens[index] }
+  func peek(_ n: Int = 1) -> Token { tokens[min(index + n, tokens.count - 1)] }
+  func text(_ t: Token) -> String { file.text(t.range) }
+  func at(_ kind: TokenKind) -> Bool { current.kind == kind }
+  func atWord(_ word: String) -> Bool { at(.identifier) && text(current) == word }
 
   @discardableResult
-  private mutating func advance() -> Token {
+  mutating func advance() -> Token {
     let t = current
     if index < tokens.count - 1 { index += 1 }
     return t
   }
 
-  private func describe(_ t: Token) -> String {
+  func describe(_ t: Token) -> String {
     switch t.kind {
     case .identifier, .int, .float: return "'\(text(t))'"
     default: return t.kind.spelling
     }
   }
 
-  private mutating func expect(_ kind: TokenKind, _ what: String, _ diags: inout DiagnosticEngine) -> Bool {
+  mutating func expect(_ kind: TokenKind, _ what: String, _ diags: inout DiagnosticEngine) -> Bool {
     if at(kind) { advance(); return true }
     if abandoned { return false }  // everything after the abandon point is unparsed, not wrong
     diags.error("expected-token", "expected \(what), found \(describe(current))", at: current.range)
     return false
   }
 
-  private var atSeparatorOrCloser: Bool {
+  var atSeparatorOrCloser: Bool {
     switch current.kind {
     case .newline, .comma, .pipe, .rAngle, .rParen, .rBrace, .eof: return true
     default: return false
@@ -89,7 +89,7 @@ public struct Parser {
   }
 
   /// Skips to the next separator or closer at the current bracket depth (panic mode).
-  private mutating func synchronize() {
+  mutating func synchronize() {
     var balance = 0
     while !at(.eof) {
       switch current.kind {
@@ -105,11 +105,11 @@ public struct Parser {
     }
   }
 
-  private mutating func skipNewlines() {
+  mutating func skipNewlines() {
     while at(.newline) { advance() }
   }
 
-  private mutating func enterNesting(_ range: SourceRange, _ diags: inout DiagnosticEngine) -> Bool {
+  mutating func enterNesting(_ range: SourceRange, _ diags: inout DiagnosticEngine) -> Bool {
     depth += 1
     if depth > Limits.maxNesting {
       diags.error("nesting-too-deep", "nesting is deeper than \(Limits.maxNesting) levels", at: range,
@@ -123,7 +123,7 @@ public struct Parser {
 
   // MARK: File
 
-  private mutating func parseFile(_ diags: inout DiagnosticEngine) -> NetworkSyntax {
+  mutating func parseFile(_ diags: inout DiagnosticEngine) -> NetworkSyntax {
     var tree = NetworkSyntax(name: nil, nameRange: nil, input: nil, blocks: [], body: [],
                              endOfFile: SourceRange.point(file.bytes.count))
     skipNewlines()
@@ -175,7 +175,7 @@ public struct Parser {
 
   /// A keyword written with capitals (`Input 3x32x32`, `Network LeNet`, `Block Unit {`) where what follows
   /// shows that the keyword is meant: reported with a fix-it, and then parsed as the keyword.
-  private mutating func atMiscased(_ keyword: String, followedBy intended: Bool, _ diags: inout DiagnosticEngine) -> Bool {
+  mutating func atMiscased(_ keyword: String, followedBy intended: Bool, _ diags: inout DiagnosticEngine) -> Bool {
     guard at(.identifier), intended else { return false }
     let word = text(current)
     guard word != keyword, word.lowercased() == keyword else { return false }
@@ -183,29 +183,29 @@ public struct Parser {
     return true
   }
 
-  private func reportMiscased(_ r: SourceRange, _ keyword: String, _ diags: inout DiagnosticEngine) {
+  func reportMiscased(_ r: SourceRange, _ keyword: String, _ diags: inout DiagnosticEngine) {
     diags.error("keyword-case", "netc's keywords are lowercase: write '\(keyword)', not '\(file.text(r))'", at: r,
                 fixIts: [FixIt(range: r, replacement: keyword)])
   }
 
-  private func endsStatement(_ t: Token) -> Bool { t.kind == .newline || t.kind == .eof }
+  func endsStatement(_ t: Token) -> Bool { t.kind == .newline || t.kind == .eof }
 
   /// `NAME (`, `NAME {` or `NAME as` after the current word: a block definition's header.
-  private func startsBlockHeader() -> Bool {
+  func startsBlockHeader() -> Bool {
     guard peek().kind == .identifier else { return false }
     let next = peek(2)
     return next.kind == .lParen || next.kind == .lBrace || (next.kind == .identifier && text(next) == "as")
   }
 
   /// After a statement only a newline (or the end of the file) may follow.
-  private mutating func endStatement(_ diags: inout DiagnosticEngine) {
+  mutating func endStatement(_ diags: inout DiagnosticEngine) {
     if at(.newline) || at(.eof) { skipNewlines(); return }
     diags.error("expected-token", "expected end of line, found \(describe(current))", at: current.range)
     while !at(.newline) && !at(.eof) { advance() }
   }
 
   /// One top-level line: elements separated by commas.
-  private mutating func parseLine(_ diags: inout DiagnosticEngine) -> [Element] {
+  mutating func parseLine(_ diags: inout DiagnosticEngine) -> [Element] {
     var elements: [Element] = []
     while !abandoned {
       elements.append(parseElement(&diags))
@@ -224,7 +224,7 @@ public struct Parser {
     return elements
   }
 
-  private mutating func parseInput(_ diags: inout DiagnosticEngine) -> InputDecl {
+  mutating func parseInput(_ diags: inout DiagnosticEngine) -> InputDecl {
     let start = advance().range
     var dims: [Expr] = []
     if at(.int) {
@@ -241,7 +241,7 @@ public struct Parser {
 
   // MARK: Blocks
 
-  private mutating func parseBlock(_ diags: inout DiagnosticEngine) -> BlockDecl? {
+  mutating func parseBlock(_ diags: inout DiagnosticEngine) -> BlockDecl? {
     let start = advance().range
     guard at(.identifier) else {
       diags.error("expected-token", "expected a block name after 'block', found \(describe(current))",
@@ -318,14 +318,14 @@ public struct Parser {
                      range: start.union(end))
   }
 
-  private mutating func synchronizeToLineEnd() {
+  mutating func synchronizeToLineEnd() {
     while !at(.newline) && !at(.eof) { advance() }
   }
 
   // MARK: Sequences and elements
 
   /// Elements separated by newlines or commas, up to (not including) `closer` or a `|` inside a combinator.
-  private mutating func parseSequence(closer: TokenKind, stopAtPipe: Bool = false,
+  mutating func parseSequence(closer: TokenKind, stopAtPipe: Bool = false,
                                       _ diags: inout DiagnosticEngine) -> [Element] {
     var elements: [Element] = []
     while !abandoned {
@@ -345,7 +345,7 @@ public struct Parser {
     return elements
   }
 
-  private mutating func parseElement(_ diags: inout DiagnosticEngine) -> Element {
+  mutating func parseElement(_ diags: inout DiagnosticEngine) -> Element {
     let start = current.range
     var kind: ElementKind
     switch current.kind {
@@ -408,14 +408,14 @@ public struct Parser {
     return element
   }
 
-  private func isRepetitionWord(_ t: Token) -> Bool {
+  func isRepetitionWord(_ t: Token) -> Bool {
     guard t.kind == .identifier else { return false }
     let s = Array(file.bytes[t.range.start..<t.range.end])
     guard s.first == UInt8(ascii: "x") else { return false }
     return s.count == 1 || s.dropFirst().allSatisfy { $0 >= 48 && $0 <= 57 }
   }
 
-  private mutating func parseSuffixes(into element: inout Element, _ diags: inout DiagnosticEngine) {
+  mutating func parseSuffixes(into element: inout Element, _ diags: inout DiagnosticEngine) {
     while !abandoned {
       if isRepetitionWord(current) {
         let t = advance()
@@ -486,7 +486,7 @@ public struct Parser {
 
   /// The combinator a word before '<' means: itself, or, reported with a fix-it, the keyword it misspells
   /// (`inceptoin`, `Residual`, `cat`); nil if it resembles none.
-  private func combinatorKeyword(_ kw: Token, _ diags: inout DiagnosticEngine) -> String? {
+  func combinatorKeyword(_ kw: Token, _ diags: inout DiagnosticEngine) -> String? {
     let word = text(kw)
     if Parser.combinatorKeywords.contains(word) { return word }
     let lowered = word.lowercased()
@@ -508,7 +508,7 @@ public struct Parser {
 
   /// `inception< a | b >`. A misspelt combinator is reported, and its branches are still parsed (and, when
   /// the misspelling says which combinator is meant, checked as that one's).
-  private mutating func parseCombinator(_ diags: inout DiagnosticEngine) -> ElementKind {
+  mutating func parseCombinator(_ diags: inout DiagnosticEngine) -> ElementKind {
     let kw = advance()
     let keyword = combinatorKeyword(kw, &diags)
     let open = advance()  // '<'
@@ -540,18 +540,18 @@ public struct Parser {
   }
 
   /// A name and where it is written: one identifier, or PyTorch's `nn.Conv2d`.
-  private struct Name {
+  struct Name {
     var text: String
     var range: SourceRange
   }
 
-  private mutating func parseName() -> Name {
+  mutating func parseName() -> Name {
     let t = advance()
     return Name(text: text(t), range: t.range)
   }
 
   /// `nn.Conv2d`, `torch.nn.functional.relu`: identifiers joined by the lexer's '.' tokens.
-  private mutating func parseQualifiedName() -> Name {
+  mutating func parseQualifiedName() -> Name {
     var name = parseName()
     while at(.dot) && peek().kind == .identifier {
       advance()
@@ -561,7 +561,7 @@ public struct Parser {
     return name
   }
 
-  private mutating func parseCall(name: Name? = nil, _ diags: inout DiagnosticEngine) -> ElementKind {
+  mutating func parseCall(name: Name? = nil, _ diags: inout DiagnosticEngine) -> ElementKind {
     let nameTok = name ?? parseName()
     advance()  // '('
     var args: [CallSyntax.Arg] = []
@@ -597,7 +597,7 @@ public struct Parser {
 
   // MARK: Layers
 
-  private mutating func parseLayer(name: Name? = nil, _ diags: inout DiagnosticEngine) -> ElementKind {
+  mutating func parseLayer(name: Name? = nil, _ diags: inout DiagnosticEngine) -> ElementKind {
     let kw = name ?? parseName()
     var functional = false
     if at(.lParen) && current.range.start == kw.range.end {
@@ -624,7 +624,7 @@ public struct Parser {
   }
 
   /// `64`, `3x3`, `c*4`, `0.5`, `ceil`, `stride=2`, `pad=same`, `s2`, `p1x2`.
-  private mutating func parseLayerArg(_ diags: inout DiagnosticEngine) -> LayerArg? {
+  mutating func parseLayerArg(_ diags: inout DiagnosticEngine) -> LayerArg? {
     if at(.identifier) && peek().kind == .equals {
       let key = advance()
       advance()
@@ -666,7 +666,7 @@ public struct Parser {
 
   /// The compact options of the brief's notation: `s2` stride, `p1` / `p1x2` padding, `d2` dilation,
   /// `g32` groups. Anything else is not compact and is left to the expression parser.
-  private func compactOption(_ t: Token, _ diags: inout DiagnosticEngine) -> LayerArg? {
+  func compactOption(_ t: Token, _ diags: inout DiagnosticEngine) -> LayerArg? {
     let bytes = Array(file.bytes[t.range.start..<t.range.end])
     guard bytes.count >= 2, let letter = bytes.first,
       [UInt8(ascii: "s"), UInt8(ascii: "p"), UInt8(ascii: "d"), UInt8(ascii: "g")].contains(letter)
@@ -691,219 +691,5 @@ public struct Parser {
     let valueRange = SourceRange(t.range.start + 1, t.range.end)
     let value: LayerArg.Value = exprs.count == 1 ? .expr(exprs[0]) : .dims(exprs, valueRange)
     return LayerArg(key: String(UnicodeScalar(letter)), keyRange: keyRange, value: value, range: t.range)
-  }
-
-  // MARK: Tuples
-
-  /// Whether PyTorch's tuple starts here: '(' and items separated by at least one ',' up to its ')', on
-  /// one line: `(2, 2)`, `(3,)`. A parenthesised expression such as `(c*2)` is not one.
-  private func tupleAhead() -> Bool {
-    guard at(.lParen) else { return false }
-    var depth = 0
-    var commas = 0
-    // A tuple is short; looking no further keeps a line of a million '(' linear.
-    for t in tokens[index..<min(tokens.count, index + 64)] {
-      switch t.kind {
-      case .lParen: depth += 1
-      case .rParen:
-        depth -= 1
-        if depth == 0 { return commas > 0 }
-      case .comma: if depth == 1 { commas += 1 }
-      case .int, .float, .identifier, .plus, .minus, .star, .slash: break
-      default: return false
-      }
-    }
-    return false
-  }
-
-  /// The items of the tuple `tupleAhead()` found, and its range, parentheses included.
-  private mutating func parseTupleItems(_ diags: inout DiagnosticEngine) -> ([Expr], SourceRange) {
-    let open = advance()
-    var items: [Expr] = []
-    while !at(.rParen) && !at(.eof) && !abandoned {
-      items.append(parseExpr(&diags))
-      if at(.comma) { advance() } else { break }
-    }
-    let close = current.range
-    _ = expect(.rParen, "')' to close the tuple", &diags)
-    return (items, open.range.union(close))
-  }
-
-  private func literalSizes(_ items: [Expr]) -> [Int]? {
-    var sizes: [Int] = []
-    for e in items {
-      guard case .int(let v?, _) = e else { return nil }
-      sizes.append(v)
-    }
-    return sizes
-  }
-
-  /// The options that have a compact form, by each spelling of their key.
-  private static let compactLetters = ["stride": "s", "s": "s", "pad": "p", "padding": "p", "p": "p",
-                                       "dilation": "d", "d": "d"]
-
-  /// A layer argument written as PyTorch's tuple (`stride=(2, 2)`): reported with netc's spelling as a
-  /// fix-it, and read as that spelling.
-  private mutating func parseTupleValue(key: Token?, _ diags: inout DiagnosticEngine) -> LayerArg.Value {
-    let (items, r) = parseTupleItems(&diags)
-    let written = file.text(r)
-    if let sizes = literalSizes(items) {
-      let pair = sizes.map(String.init).joined(separator: "x")
-      if let key, let letter = Parser.compactLetters[text(key)], sizes.count <= 2 {
-        let compact = letter + (sizes.count == 2 && sizes[0] == sizes[1] ? "\(sizes[0])" : pair)
-        let whole = key.range.union(r)
-        diags.error("tuple-value", "'\(file.text(whole))' is PyTorch's spelling; netc writes '\(text(key))=\(pair)', or '\(compact)'",
-                    at: whole, fixIts: [FixIt(range: whole, replacement: compact)])
-      } else {
-        diags.error("tuple-value", "'\(written)' is PyTorch's spelling of a pair; netc writes '\(pair)'", at: r,
-                    fixIts: [FixIt(range: r, replacement: pair)])
-      }
-      return items.count == 1 ? .expr(items[0]) : .dims(items, r)
-    }
-    let texts = items.map { file.text($0.range) }
-    if let first = texts.first, texts.allSatisfy({ $0 == first }) {
-      diags.error("tuple-value", "'\(written)' is PyTorch's spelling of a pair; netc writes one value for both axes, '\(first)'",
-                  at: r, fixIts: [FixIt(range: r, replacement: first)])
-      return .expr(items[0])
-    }
-    diags.error("tuple-value", "netc has no tuples: write a pair of whole numbers as 'HxW', or one value for both axes", at: r)
-    return .dims(items, r)
-  }
-
-  /// `input (3, 224, 224)`: PyTorch's shape, reported with netc's spelling as a fix-it (PyTorch's batch,
-  /// when given, left out) and read as that spelling.
-  private mutating func parseInputTuple(_ diags: inout DiagnosticEngine) -> [Expr] {
-    let (items, r) = parseTupleItems(&diags)
-    let written = file.text(r)
-    guard let sizes = literalSizes(items) else {
-      diags.error("tuple-value", "netc writes the input shape as 'CxHxW' with whole numbers, found '\(written)'", at: r)
-      return []
-    }
-    let batched = sizes.count == 4
-    let shape = (batched ? Array(sizes.dropFirst()) : sizes).map(String.init).joined(separator: "x")
-    diags.error("tuple-value", "'\(written)' is PyTorch's spelling of a shape; netc writes '\(shape)'", at: r,
-                notes: batched ? [Note("the batch is not part of the spec; set it with '--batch'")] : [],
-                fixIts: [FixIt(range: r, replacement: shape)])
-    return batched ? Array(items.dropFirst()) : items
-  }
-
-  /// `3x224x224` or a single integer; every part is an integer literal.
-  private mutating func parseDims(_ diags: inout DiagnosticEngine) -> ([Expr], SourceRange) {
-    var dims: [Expr] = []
-    let start = current.range
-    var end = start
-    while at(.int) {
-      let t = advance()
-      end = t.range
-      dims.append(.int(parseIntLiteral(t.range, &diags), t.range))
-      guard at(.by) else { break }
-      advance()
-      // The lexer makes `x` a token only before a digit, but `3x1.5` or `3x2e3` put a fraction there.
-      if !at(.int) {
-        diags.error("expected-token", "expected a whole number after 'x' in a size, found \(describe(current))",
-                    at: current.range, notes: [Note("sizes are whole numbers: 3x3, 224x224")])
-        end = current.range
-        if at(.float) { advance() }
-        break
-      }
-    }
-    return (dims, start.union(end))
-  }
-
-  private func parseIntLiteral(_ r: SourceRange, _ diags: inout DiagnosticEngine) -> Int? {
-    var value = 0
-    for b in file.bytes[r.start..<r.end] {
-      let (m, o1) = value.multipliedReportingOverflow(by: 10)
-      let (a, o2) = m.addingReportingOverflow(Int(b) - 48)
-      if o1 || o2 {
-        diags.error("integer-overflow", "integer literal '\(file.text(r))' does not fit in 64 bits", at: r)
-        return nil
-      }
-      value = a
-    }
-    return value
-  }
-
-  // MARK: Expressions
-
-  private mutating func parseExpr(_ diags: inout DiagnosticEngine, depth: Int = 0) -> Expr {
-    if depth == 0 { expressionOperators = 0 }
-    var lhs = parseTerm(&diags, depth: depth)
-    while at(.plus) || at(.minus) {
-      let op: Expr.BinaryOp = at(.plus) ? .add : .sub
-      if !countOperator(&diags) { return lhs }
-      advance()
-      let rhs = parseTerm(&diags, depth: depth)
-      lhs = .binary(op, lhs, rhs, lhs.range.union(rhs.range))
-    }
-    return lhs
-  }
-
-  private mutating func parseTerm(_ diags: inout DiagnosticEngine, depth: Int) -> Expr {
-    var lhs = parseFactor(&diags, depth: depth)
-    while at(.star) || at(.slash) {
-      let op: Expr.BinaryOp = at(.star) ? .mul : .div
-      if !countOperator(&diags) { return lhs }
-      advance()
-      let rhs = parseFactor(&diags, depth: depth)
-      lhs = .binary(op, lhs, rhs, lhs.range.union(rhs.range))
-    }
-    return lhs
-  }
-
-  private mutating func parseFactor(_ diags: inout DiagnosticEngine, depth: Int) -> Expr {
-    let t = current
-    if depth > Limits.maxExpressionDepth {
-      diags.error("nesting-too-deep", "expression is nested deeper than \(Limits.maxExpressionDepth) levels", at: t.range)
-      abandoned = true
-      index = tokens.count - 1
-      return .int(0, t.range)
-    }
-    switch t.kind {
-    case .int:
-      advance()
-      return .int(parseIntLiteral(t.range, &diags), t.range)
-    case .float:
-      advance()
-      return .float(Double(file.text(t.range)) ?? .nan, t.range)
-    case .identifier:
-      advance()
-      return .name(text(t), t.range)
-    case .minus:
-      if !countOperator(&diags) { return .int(nil, t.range) }
-      advance()
-      let inner = parseFactor(&diags, depth: depth + 1)
-      return .negate(inner, t.range.union(inner.range))
-    case .lParen:
-      advance()
-      let inner = parseExpr(&diags, depth: depth + 1)
-      let close = current.range
-      _ = expect(.rParen, "')' to close the expression", &diags)
-      return rewrap(inner, t.range.union(close))
-    default:
-      diags.error("expected-token", "expected a number or a parameter name, found \(describe(t))", at: t.range)
-      return .int(nil, t.range)
-    }
-  }
-
-  /// Counts one operator of the current expression; past the limit, reports it and abandons the file.
-  private mutating func countOperator(_ diags: inout DiagnosticEngine) -> Bool {
-    expressionOperators += 1
-    guard expressionOperators > Limits.maxExpressionOperators else { return true }
-    diags.error("expression-too-long", "expression has more than \(Limits.maxExpressionOperators) operators",
-                at: current.range, notes: [Note("a size is a short formula of block parameters")])
-    abandoned = true
-    index = tokens.count - 1
-    return false
-  }
-
-  private func rewrap(_ e: Expr, _ r: SourceRange) -> Expr {
-    switch e {
-    case .int(let v, _): return .int(v, r)
-    case .float(let v, _): return .float(v, r)
-    case .name(let n, _): return .name(n, r)
-    case .negate(let x, _): return .negate(x, r)
-    case .binary(let op, let a, let b, _): return .binary(op, a, b, r)
-    }
   }
 }
