@@ -2,7 +2,7 @@
 import PackageDescription
 
 // One target per compiler stage; a stage imports only the stages before it:
-// NetcBasic <- NetcSyntax <- NetcSema <- {NetcReport, NetcGraph, NetcIR <- NetcTensors <- NetcRuntime <- NetcBackends}
+// NetcBasic <- NetcOps (every operation, defined once) <- NetcSyntax <- NetcSema <- {NetcReport, NetcGraph, NetcIR <- NetcTensors <- NetcRuntime <- NetcBackends}
 // <- NetcDriver <- netc; beside them NetcSyntax <- NetcFormat (`netc fmt`) <- NetcDriver
 let package = Package(
   name: "netc",
@@ -12,24 +12,26 @@ let package = Package(
   ],
   targets: [
     .target(name: "NetcBasic"),
-    .target(name: "NetcSyntax", dependencies: ["NetcBasic"]),
+    // Every operation, defined once: what each stage asks of it. The parser reads its keywords.
+    .target(name: "NetcOps", dependencies: ["NetcBasic"]),
+    .target(name: "NetcSyntax", dependencies: ["NetcBasic", "NetcOps"]),
     .target(name: "NetcFormat", dependencies: ["NetcBasic", "NetcSyntax"]),
-    .target(name: "NetcSema", dependencies: ["NetcBasic", "NetcSyntax"]),
-    .target(name: "NetcReport", dependencies: ["NetcBasic", "NetcSema"]),
-    .target(name: "NetcGraph", dependencies: ["NetcBasic", "NetcSema"]),
-    .target(name: "NetcIR", dependencies: ["NetcBasic", "NetcSema"]),
+    .target(name: "NetcSema", dependencies: ["NetcBasic", "NetcOps", "NetcSyntax"]),
+    .target(name: "NetcReport", dependencies: ["NetcBasic", "NetcOps", "NetcSema"]),
+    .target(name: "NetcGraph", dependencies: ["NetcBasic", "NetcOps", "NetcSema"]),
+    .target(name: "NetcIR", dependencies: ["NetcBasic", "NetcOps", "NetcSema"]),
     // Weight and tensor files come from anywhere: their readers keep every bounds and overflow check.
-    .target(name: "NetcTensors", dependencies: ["NetcBasic", "NetcSema", "NetcIR"]),
+    .target(name: "NetcTensors", dependencies: ["NetcBasic", "NetcOps", "NetcSema", "NetcIR"]),
     // The kernels and the interpreter run on validated buffers only; checks would cost speed.
-    .target(name: "NetcRuntime", dependencies: ["NetcBasic", "NetcSema", "NetcIR", "NetcTensors"],
+    .target(name: "NetcRuntime", dependencies: ["NetcBasic", "NetcOps", "NetcSema", "NetcIR", "NetcTensors"],
             swiftSettings: [.unsafeFlags(["-Ounchecked", "-target-cpu", "native"]), .swiftLanguageMode(.v5)]),
-    .target(name: "NetcBackends", dependencies: ["NetcBasic", "NetcSema", "NetcIR", "NetcTensors", "NetcRuntime"]),
+    .target(name: "NetcBackends", dependencies: ["NetcBasic", "NetcOps", "NetcSema", "NetcIR", "NetcTensors", "NetcRuntime"]),
     .target(name: "NetcDriver",
-            dependencies: ["NetcBasic", "NetcSyntax", "NetcFormat", "NetcSema", "NetcReport", "NetcGraph", "NetcIR", "NetcTensors", "NetcRuntime", "NetcBackends"]),
+            dependencies: ["NetcBasic", "NetcOps", "NetcSyntax", "NetcFormat", "NetcSema", "NetcReport", "NetcGraph", "NetcIR", "NetcTensors", "NetcRuntime", "NetcBackends"]),
     .executableTarget(name: "netc", dependencies: ["NetcDriver"]),
     .testTarget(
       name: "NetcTests",
-      dependencies: ["NetcBasic", "NetcSyntax", "NetcFormat", "NetcSema", "NetcReport", "NetcGraph", "NetcIR", "NetcTensors", "NetcRuntime", "NetcBackends", "NetcDriver", "netc"],
+      dependencies: ["NetcBasic", "NetcOps", "NetcSyntax", "NetcFormat", "NetcSema", "NetcReport", "NetcGraph", "NetcIR", "NetcTensors", "NetcRuntime", "NetcBackends", "NetcDriver", "netc"],
       exclude: ["Inputs", "Snapshots"]
     ),
   ]
@@ -40,7 +42,7 @@ let package = Package(
 if Context.environment["NETC_FUZZ"] != nil {
   for name in ["source", "safetensors", "npy", "plan", "runinput", "weights"] {
     package.targets.append(
-      .executableTarget(name: "fuzz-\(name)", dependencies: ["NetcDriver", "NetcFormat", "NetcSema", "NetcTensors", "NetcIR", "NetcBackends", "NetcGraph"],
+      .executableTarget(name: "fuzz-\(name)", dependencies: ["NetcDriver", "NetcFormat", "NetcOps", "NetcSema", "NetcTensors", "NetcIR", "NetcBackends", "NetcGraph"],
                         path: "Fuzz/\(name)", swiftSettings: [.unsafeFlags(["-parse-as-library"])]))
   }
 }

@@ -1,4 +1,5 @@
 import NetcBasic
+import NetcOps
 import NetcIR
 import NetcSema
 
@@ -46,44 +47,11 @@ public enum PlanFile {
   }
 
   static func node(_ n: Node) -> JSONValue {
-    var kv: [(String, JSONValue)] = []
-    func pair(_ p: (h: Int, w: Int)) -> JSONValue { .array([.int(p.h), .int(p.w)]) }
-    func bn(_ b: BatchNormRef?) -> JSONValue {
-      guard let b else { return .null }
-      return .object([("name", .string(b.name)), ("channels", .int(b.channels)), ("eps", .double(b.eps)), ("affine", .bool(b.affine))])
-    }
-    switch n.kind {
-    case .conv(let a, let w, let bias, let b):
-      kv = [("op", .string(a.transposed ? "conv_transpose" : "conv")), ("weights", .string(w)), ("bias", .bool(bias)),
-            ("batch_norm", bn(b)), ("in_channels", .int(a.inChannels)), ("out_channels", .int(a.outChannels)),
-            ("kernel", pair(a.kernel)), ("stride", pair(a.stride)),
-            ("padding", .array([.int(a.padTop), .int(a.padLeft), .int(a.padBottom), .int(a.padRight)])),
-            ("dilation", pair(a.dilation)), ("groups", .int(a.groups)), ("output_padding", pair(a.outputPadding))]
-    case .linear(let i, let o, let w, let bias, let b):
-      kv = [("op", .string("linear")), ("weights", .string(w)), ("bias", .bool(bias)), ("batch_norm", bn(b)),
-            ("in_features", .int(i)), ("out_features", .int(o))]
-    case .batchNorm(let b): kv = [("op", .string("batch_norm")), ("batch_norm", bn(b))]
-    case .pool(let a):
-      kv = [("op", .string(a.kind == .max ? "max_pool" : "avg_pool")), ("kernel", pair(a.kernel)), ("stride", pair(a.stride)),
-            ("padding", pair(a.pad)), ("dilation", pair(a.dilation)), ("ceil_mode", .bool(a.ceilMode)),
-            ("count_include_pad", .bool(a.countIncludePad))]
-    case .adaptivePool(let k, let h, let w):
-      kv = [("op", .string(k == .max ? "adaptive_max_pool" : "adaptive_avg_pool")), ("size", .array([.int(h), .int(w)]))]
-    case .lrn(let size, let alpha, let beta, let k):
-      kv = [("op", .string("lrn")), ("size", .int(size)), ("alpha", .double(alpha)), ("beta", .double(beta)), ("k", .double(k))]
-    case .upsample(let mode, let align, let sh, let sw):
-      kv = [("op", .string("upsample")), ("mode", .string(mode.rawValue)), ("align_corners", .bool(align)),
-            ("source_scale", .array([.double(sh), .double(sw)]))]
-    case .softmax: kv = [("op", .string("softmax"))]
-    case .activation: kv = [("op", .string("activation"))]
-    case .add: kv = [("op", .string("add"))]
-    case .mul: kv = [("op", .string("mul"))]
-    case .concat: kv = [("op", .string("concat"))]
-    }
+    var kv: [(String, JSONValue)] = [("op", .string(n.op.planName))] + n.op.planJSON(n.tensors)
     kv.append(("inputs", .array(n.inputs.map { .int($0) })))
     kv.append(("output", .int(n.output)))
     if let r = n.residual { kv.append(("residual", .int(r))) }
-    if let a = n.activation { kv.append(("activation", .string(PlanPrinter.name(a)))) }
+    if let a = n.activation { kv.append(("activation", .string(a.name))) }
     return .object(kv)
   }
 }

@@ -1,5 +1,6 @@
 // NetcBackends: code and files made from a network: a PyTorch module, a fused Swift source file, a plan.
 import NetcBasic
+import NetcOps
 import NetcIR
 import NetcSema
 
@@ -11,73 +12,19 @@ public enum PyTorchEmitter {
     var inits: [String] = []
     var body: [String] = []
     func v(_ id: Int) -> String { id == 0 ? "x" : "x\(id)" }
-    func pair(_ a: Int, _ b: Int) -> String { a == b ? "\(a)" : "(\(a), \(b))" }
-    func num(_ d: Double) -> String { d == d.rounded() && abs(d) < 1e15 ? "\(Int(d)).0" : "\(d)" }
     for (i, op) in net.ops.enumerated() {
-      let x = v(op.inputs[0]), y = v(op.output)
+      let y = v(op.output)
       let line = file.lineAndColumn(of: op.range.start).line
-      let inShape = net.values[op.inputs[0]]
-      var expr: String
-      switch op.op {
-      case .conv(let a):
-        let name = names[i]!
-        var args = "\(a.inChannels), \(a.outChannels), kernel_size=\(pair(a.kernel.h, a.kernel.w))"
-        if a.stride != (1, 1) { args += ", stride=\(pair(a.stride.h, a.stride.w))" }
-        if a.padTop != a.padBottom || a.padLeft != a.padRight {
-          args += ", padding='same'"
-        } else if a.padTop != 0 || a.padLeft != 0 {
-          args += ", padding=\(pair(a.padTop, a.padLeft))"
-        }
-        if a.transposed && a.outputPadding != (0, 0) { args += ", output_padding=\(pair(a.outputPadding.h, a.outputPadding.w))" }
-        if a.dilation != (1, 1) { args += ", dilation=\(pair(a.dilation.h, a.dilation.w))" }
-        if a.groups != 1 { args += ", groups=\(a.groups)" }
-        if !a.bias { args += ", bias=False" }
-        inits.append("self.\(name) = nn.\(a.transposed ? "ConvTranspose2d" : "Conv2d")(\(args))")
-        expr = "self.\(name)(\(x))"
-      case .linear(let inF, let outF, let bias):
-        let name = names[i]!
-        inits.append("self.\(name) = nn.Linear(\(inF), \(outF)\(bias ? "" : ", bias=False"))")
-        expr = "self.\(name)(\(x))"
-      case .batchNorm(let c, let eps, let momentum, let affine):
-        let name = names[i]!
-        var args = "\(c)"
-        if eps != 1e-5 { args += ", eps=\(eps)" }
-        if momentum != 0.1 { args += ", momentum=\(momentum)" }
-        if !affine { args += ", affine=False" }
-        inits.append("self.\(name) = nn.\(inShape.isSpatial ? "BatchNorm2d" : "BatchNorm1d")(\(args))")
-        expr = "self.\(name)(\(x))"
-      case .pool(let a):
-        var args = "\(x), \(pair(a.kernel.h, a.kernel.w)), stride=\(pair(a.stride.h, a.stride.w))"
-        if a.pad != (0, 0) { args += ", padding=\(pair(a.pad.h, a.pad.w))" }
-        if a.kind == .max && a.dilation != (1, 1) { args += ", dilation=\(pair(a.dilation.h, a.dilation.w))" }
-        if a.ceilMode { args += ", ceil_mode=True" }
-        if a.kind == .avg && !a.countIncludePad { args += ", count_include_pad=False" }
-        expr = "F.\(a.kind == .max ? "max" : "avg")_pool2d(\(args))"
-      case .adaptivePool(let k, let h, let w):
-        expr = "F.adaptive_\(k == .max ? "max" : "avg")_pool2d(\(x), \(pair(h, w)))"
-      case .flatten: expr = "torch.flatten(\(x), 1)"
-      case .dropout(let p): expr = "F.dropout(\(x), \(num(p)), self.training)"
-      case .lrn(let size, let alpha, let beta, let k):
-        expr = "F.local_response_norm(\(x), \(size), alpha=\(alpha), beta=\(beta), k=\(num(k)))"
-      case .upsample(let sh, _, let mode, let align, let sizeGiven):
-        let out = net.values[op.output]
-        let sizeOrScale = sizeGiven ? "size=\(pair(out.height, out.width))" : "scale_factor=\(num(sh))"
-        expr = "F.interpolate(\(x), \(sizeOrScale), mode='\(mode.rawValue)'\(mode == .bilinear ? ", align_corners=\(align ? "True" : "False")" : ""))"
-      case .identity: expr = x
-      case .activation(let a):
-        switch a {
-        case .relu: expr = "F.relu(\(x))"
-        case .relu6: expr = "F.relu6(\(x))"
-        case .sigmoid: expr = "torch.sigmoid(\(x))"
-        case .tanh: expr = "torch.tanh(\(x))"
-        case .silu: expr = "F.silu(\(x))"
-        case .gelu: expr = "F.gelu(\(x))"
-        case .leakyRelu(let s): expr = "F.leaky_relu(\(x), \(s))"
-        }
-      case .softmax: expr = "F.softmax(\(x), dim=1)"
-      case .concat: expr = "torch.cat([\(op.inputs.map(v).joined(separator: ", "))], 1)"
-      case .add: expr = op.inputs.map(v).joined(separator: " + ")
-      case .mul: expr = op.inputs.map(v).joined(separator: " * ")
+      let operands = PyTorchOperands(inputs: op.inputs.map(v), inputShapes: op.inputs.map { net.values[$0] },
+                                     output: net.values[op.output])
+      let expr: String
+      switch op.op.pytorch(operands) {
+      case .module(let constructor):
+        guard let name = names[i] else { preconditionFailure("netc internal error: a module without tensors: \(op.op)") }
+        inits.append("self.\(name) = \(constructor)")
+        expr = "self.\(name)(\(operands.x))"
+      case .expression(let e):
+        expr = e
       }
       body.append("\(y) = \(expr)  # line \(line): \(net.values[op.output])")
     }

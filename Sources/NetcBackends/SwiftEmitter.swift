@@ -1,4 +1,5 @@
 import NetcBasic
+import NetcOps
 import NetcIR
 import NetcTensors
 import NetcRuntime
@@ -119,17 +120,7 @@ public enum SwiftEmitter {
   }
 
   static func act(_ n: Node) -> String {
-    let (code, slope): (Int, Float)
-    switch n.activation {
-    case nil: (code, slope) = (0, 0)
-    case .relu: (code, slope) = (1, 0)
-    case .relu6: (code, slope) = (2, 0)
-    case .sigmoid: (code, slope) = (3, 0)
-    case .tanh: (code, slope) = (4, 0)
-    case .silu: (code, slope) = (5, 0)
-    case .gelu: (code, slope) = (6, 0)
-    case .leakyRelu(let s): (code, slope) = (7, Float(s))
-    }
+    let (code, slope) = Interpreter.activation(n.activation)
     return "act: \(code), slope: \(slope)"
   }
 

@@ -1,4 +1,5 @@
 import NetcBasic
+import NetcOps
 
 /// A usage error: wrong flags or arguments. Exit status 2.
 public struct UsageError: Error {

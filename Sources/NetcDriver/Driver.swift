@@ -5,6 +5,7 @@ import Dispatch
   import Darwin
 #endif
 import NetcBasic
+import NetcOps
 import NetcGraph
 import NetcIR
 import NetcReport

@@ -4,6 +4,7 @@
   import Darwin
 #endif
 import NetcBasic
+import NetcOps
 import NetcFormat
 
 /// `netc fmt FILE` prints the file in canonical layout; `-i` rewrites files in place; `--check` changes

@@ -4,6 +4,7 @@ import Dispatch
   import Glibc
 #endif
 import NetcBasic
+import NetcOps
 import NetcSema
 import NetcSyntax
 

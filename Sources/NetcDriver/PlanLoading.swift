@@ -1,5 +1,6 @@
 import NetcBackends
 import NetcBasic
+import NetcOps
 import NetcIR
 
 extension Pipeline {

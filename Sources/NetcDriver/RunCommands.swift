@@ -4,6 +4,7 @@ import Dispatch
 #endif
 import NetcBackends
 import NetcBasic
+import NetcOps
 import NetcIR
 import NetcTensors
 import NetcRuntime

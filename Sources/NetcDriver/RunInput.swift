@@ -1,4 +1,5 @@
 import NetcBasic
+import NetcOps
 import NetcRuntime
 import NetcSema
 import NetcTensors

@@ -3,6 +3,7 @@
 // depth and folding repeated blocks); `SVGRenderer` lays the tree out and writes SVG, `DotPrinter` and
 // `MermaidPrinter` write it as Graphviz and Mermaid text. Nothing here changes the network.
 import NetcBasic
+import NetcOps
 import NetcSema
 
 /// One box: a layer, a collapsed block, a join, the input or an output.
@@ -193,12 +194,7 @@ struct DiagramBuilder {
     }
     guard let joinOp else { return nil }
     let op = net.ops[joinOp]
-    let title: String
-    switch op.op {
-    case .concat: title = "concat"
-    case .mul: title = "mul"
-    default: title = "add"
-    }
+    let title = op.op.spelling.keyword
     let join = DiagramBox(title: title, shape: shape(op.output), style: .join, compact: true, value: op.output)
     if keyword == "residual" {
       return .residual(body: branches[0], shortcut: branches.count > 1 ? branches[1] : nil, join: join)
@@ -281,7 +277,7 @@ struct DiagramBuilder {
       switch child {
       case .op(let i):
         let op = net.ops[i]
-        text += "\(op.op) \(op.isModule) \(op.inputs.map { shape($0) }) \(shape(op.output));"
+        text += "\(op.op.attributes) \(op.isModule) \(op.inputs.map { shape($0) }) \(shape(op.output));"
       case .scope(let j):
         text += signature(j) + ";"
       }

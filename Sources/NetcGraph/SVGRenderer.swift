@@ -1,4 +1,5 @@
 import NetcBasic
+import NetcOps
 
 /// Lays a diagram out top to bottom and writes it as SVG, with no font engine and no Graphviz: every size
 /// is computed from `TextMetrics`. The main line runs straight down one axis; branches of an inception

@@ -1,3 +1,4 @@
+import NetcOps
 import NetcSema
 
 /// Where a value lives: item `b`, element `i` is at `arena[base * batch + b * itemStride + itemOffset + i]`.
@@ -51,7 +52,7 @@ public struct BufferPlan: Sendable {
     // `over[v]` is the buffer v writes over, followed to its first owner.
     var over: [Int: Int] = [:]
     for (i, n) in g.nodes.enumerated() {
-      guard case .conv = n.kind, let res = n.residual else { continue }
+      guard n.op.acceptsResidual, let res = n.residual else { continue }
       let r = g.storage(of: res), out = n.output
       guard lastUse[r] == i, r != g.input, sliceOf[r] == nil, sliceOf[out] == nil,
         !g.inPlaceConcats.contains(r), !g.inPlaceConcats.contains(out), itemSize(r) == itemSize(out),

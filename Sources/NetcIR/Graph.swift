@@ -2,40 +2,36 @@
 // folded, activations and residual adds fused into their producer, dropout removed, flatten a view,
 // concatenation in place), and a static buffer plan by liveness. Backends read only this.
 import NetcBasic
+import NetcOps
 import NetcSema
 
-/// A batch norm whose statistics are folded into the preceding convolution or linear layer at load time.
-public struct BatchNormRef: Equatable, Sendable {
-  public var name: String          // the canonical prefix: "bn2"
-  public var channels: Int
-  public var eps: Double
-  public var affine: Bool
-}
-
-public enum NodeKind: Equatable, Sendable {
-  case conv(ConvAttrs, weights: String, bias: Bool, batchNorm: BatchNormRef?)
-  case linear(inFeatures: Int, outFeatures: Int, weights: String, bias: Bool, batchNorm: BatchNormRef?)
-  case batchNorm(BatchNormRef)     // standalone, where nothing precedes it to fold into
-  case pool(PoolAttrs)
-  case adaptivePool(PoolKind, outH: Int, outW: Int)
-  case lrn(size: Int, alpha: Double, beta: Double, k: Double)
-  /// Scales are PyTorch's input-per-output ratios used to find source pixels.
-  case upsample(mode: UpsampleMode, alignCorners: Bool, scaleH: Double, scaleW: Double)
-  case softmax
-  case activation                  // the op is the epilogue alone
-  case add
-  case mul
-  case concat
-}
-
-/// One primitive operation. Every node may end in a fused epilogue: `+ residual`, then `activation`.
+/// One operation of the lowered graph: a checked operation, the tensors it reads, and the epilogue it may
+/// end in: a folded batch norm (in its weights), `+ residual`, then `activation`.
 public struct Node: Sendable {
-  public var kind: NodeKind
+  public var op: any Operation
   public var inputs: [Int]         // value ids
   public var output: Int
+  /// Its tensors' canonical prefix (`conv3`), if it has any.
+  public var weights: String?
+  /// A batch norm after it, folded into its weights and bias when they are loaded.
+  public var batchNorm: BatchNormRef?
   public var residual: Int?
   public var activation: Activation?
   public var source: SourceRange
+
+  public init(op: any Operation, inputs: [Int], output: Int, weights: String? = nil, batchNorm: BatchNormRef? = nil,
+              residual: Int? = nil, activation: Activation? = nil, source: SourceRange) {
+    self.op = op
+    self.inputs = inputs
+    self.output = output
+    self.weights = weights
+    self.batchNorm = batchNorm
+    self.residual = residual
+    self.activation = activation
+    self.source = source
+  }
+
+  public var tensors: NodeTensors { NodeTensors(weights: weights, batchNorm: batchNorm) }
 }
 
 /// The lowered network. Values keep the checked network's ids; a view (flatten, dropout, identity) maps
@@ -49,7 +45,7 @@ public struct LoweredGraph: Sendable {
   /// value -> the value whose storage it shares (views); absent for values with storage of their own.
   public var aliases: [Int: Int]
   /// The weight tensors the graph reads, in canonical names, with shapes.
-  public var tensors: [(name: String, shape: [Int])]
+  public var tensors: [WeightTensor]
   /// Concatenations done in place: their inputs are written straight into slices of the output.
   public var inPlaceConcats: Set<Int>
 
@@ -57,5 +53,17 @@ public struct LoweredGraph: Sendable {
     var v = value
     while let a = aliases[v] { v = a }
     return v
+  }
+}
+
+/// A tensor of the weight file: its canonical name, shape, and how `netc init` starts it.
+public struct WeightTensor: Sendable {
+  public var name: String
+  public var shape: [Int]
+  public var initialisation: ParamInit
+  public init(name: String, shape: [Int], initialisation: ParamInit) {
+    self.name = name
+    self.shape = shape
+    self.initialisation = initialisation
   }
 }

@@ -1,4 +1,5 @@
 import NetcBasic
+import NetcOps
 import NetcSema
 
 /// The lowering pipeline, in order. Each pass is a function from graph to graph, listed here once.
@@ -13,58 +14,40 @@ public enum Lowering {
     return g
   }
 
-  /// Canonical tensor names: the k-th layer with parameters or buffers, in execution order, is named
-  /// `conv<k>`, `convt<k>`, `fc<k>` or `bn<k>`, and its tensors `<name>.weight`, `.bias`, `.running_mean`,
-  /// `.running_var`. PyTorch's state_dict lists a model's modules in the same order for every network in
-  /// specs/, so weights map by position.
+  /// Canonical tensor names: the k-th layer with parameters or buffers, in execution order, is named by
+  /// its operation's prefix and k (`conv<k>`, `convt<k>`, `fc<k>`, `bn<k>`), and its tensors
+  /// `<name>.weight`, `.bias`, `.running_mean`, `.running_var`. PyTorch's state_dict lists a model's
+  /// modules in the same order for every network in specs/, so weights map by position.
   public static func canonicalNames(_ net: CheckedNetwork) -> [Int: String] {
     var names: [Int: String] = [:]
     var k = 0
     for (i, op) in net.ops.enumerated() where !op.params.isEmpty || !op.buffers.isEmpty {
       k += 1
-      let prefix: String
-      switch op.op {
-      case .conv(let a): prefix = a.transposed ? "convt" : "conv"
-      case .linear: prefix = "fc"
-      default: prefix = "bn"
-      }
-      names[i] = "\(prefix)\(k)"
+      names[i] = "\(op.op.parameterPrefix)\(k)"
     }
     return names
   }
 
+  /// One node per operation, with its tensors' names; views (flatten, dropout, identity) alias their input.
   static func translate(_ net: CheckedNetwork) -> LoweredGraph {
     let names = canonicalNames(net)
     var g = LoweredGraph(name: net.name, input: 0, outputs: net.outputs, shapes: net.values, nodes: [], aliases: [:],
                          tensors: [], inPlaceConcats: [])
     for (i, op) in net.ops.enumerated() {
       if let name = names[i] {
-        for t in op.params + op.buffers { g.tensors.append(("\(name).\(t.name)", t.shape)) }
+        for t in op.params + op.buffers {
+          g.tensors.append(WeightTensor(name: "\(name).\(t.name)", shape: t.shape, initialisation: t.initialisation))
+        }
       }
-      func node(_ kind: NodeKind, activation: Activation? = nil) {
-        g.nodes.append(Node(kind: kind, inputs: op.inputs, output: op.output, residual: nil, activation: activation,
-                            source: op.range))
-      }
-      switch op.op {
-      case .dropout, .identity, .flatten:
+      let role = op.op.role
+      if role == .view {
         g.aliases[op.output] = op.inputs[0]
-      case .conv(let a):
-        node(.conv(a, weights: names[i]!, bias: a.bias, batchNorm: nil))
-      case .linear(let inF, let outF, let bias):
-        node(.linear(inFeatures: inF, outFeatures: outF, weights: names[i]!, bias: bias, batchNorm: nil))
-      case .batchNorm(let c, let eps, _, let affine):
-        node(.batchNorm(BatchNormRef(name: names[i]!, channels: c, eps: eps, affine: affine)))
-      case .pool(let a): node(.pool(a))
-      case .adaptivePool(let k, let h, let w): node(.adaptivePool(k, outH: h, outW: w))
-      case .lrn(let size, let alpha, let beta, let k): node(.lrn(size: size, alpha: alpha, beta: beta, k: k))
-      case .upsample(let sh, let sw, let mode, let align, _):
-        node(.upsample(mode: mode, alignCorners: align, scaleH: 1 / sh, scaleW: 1 / sw))
-      case .softmax: node(.softmax)
-      case .activation(let act): node(.activation, activation: act)
-      case .add: node(.add)
-      case .mul: node(.mul)
-      case .concat: node(.concat)
+        continue
       }
+      var activation: Activation? = nil
+      if case .activation(let a) = role { activation = a }
+      g.nodes.append(Node(op: op.op, inputs: op.inputs, output: op.output, weights: names[i], activation: activation,
+                          source: op.range))
     }
     return g
   }
@@ -96,16 +79,11 @@ enum Passes {
     let count = readers(g)
     let producer = producers(g)
     for (i, n) in g.nodes.enumerated() {
-      guard case .batchNorm(let bn) = n.kind, let p = producer[g.storage(of: n.inputs[0])],
-        count[g.nodes[p].output] == 1, g.nodes[p].activation == nil, g.nodes[p].residual == nil
+      guard case .batchNorm(let eps, let affine) = n.op.role, let name = n.weights,
+        let p = producer[g.storage(of: n.inputs[0])], count[g.nodes[p].output] == 1, g.nodes[p].op.absorbsBatchNorm,
+        g.nodes[p].batchNorm == nil, g.nodes[p].activation == nil, g.nodes[p].residual == nil
       else { continue }
-      switch g.nodes[p].kind {
-      case .conv(let a, let w, let bias, nil):
-        g.nodes[p].kind = .conv(a, weights: w, bias: bias, batchNorm: bn)
-      case .linear(let inF, let outF, let w, let bias, nil):
-        g.nodes[p].kind = .linear(inFeatures: inF, outFeatures: outF, weights: w, bias: bias, batchNorm: bn)
-      default: continue
-      }
+      g.nodes[p].batchNorm = BatchNormRef(name: name, channels: g.shapes[n.inputs[0]].dims[0], eps: eps, affine: affine)
       // The producer now writes the batch norm's output; its own output becomes a view of it.
       g.aliases[g.nodes[p].output] = n.output
       g.nodes[p].output = n.output
@@ -123,13 +101,13 @@ enum Passes {
     var i = 0
     while i < g.nodes.count {
       let n = g.nodes[i]
-      guard case .add = n.kind, n.inputs.count == 2, n.activation == nil else { i += 1; continue }
+      guard n.op.role == .add, n.inputs.count == 2, n.activation == nil else { i += 1; continue }
       let producer = producers(g)
       var fused = false
       for (k, v) in n.inputs.enumerated() {
         let other = n.inputs[1 - k]
         guard let p = producer[g.storage(of: v)], p < i, count[g.storage(of: v)] == 1,
-          g.storage(of: other) != g.storage(of: v), case .conv = g.nodes[p].kind,
+          g.storage(of: other) != g.storage(of: v), g.nodes[p].op.acceptsResidual,
           g.nodes[p].activation == nil, g.nodes[p].residual == nil
         else { continue }
         var conv = g.nodes[p]
@@ -154,13 +132,10 @@ enum Passes {
     let count = readers(g)
     let producer = producers(g)
     for (i, n) in g.nodes.enumerated() {
-      guard case .activation = n.kind, let act = n.activation, let p = producer[g.storage(of: n.inputs[0])],
-        !removed.contains(p), count[g.storage(of: n.inputs[0])] == 1, g.nodes[p].activation == nil
+      guard case .activation(let act) = n.op.role, let p = producer[g.storage(of: n.inputs[0])],
+        !removed.contains(p), count[g.storage(of: n.inputs[0])] == 1, g.nodes[p].activation == nil,
+        g.nodes[p].op.acceptsActivation
       else { continue }
-      switch g.nodes[p].kind {
-      case .concat, .softmax, .activation: continue
-      default: break
-      }
       g.aliases[g.nodes[p].output] = n.output
       g.nodes[p].output = n.output
       g.nodes[p].activation = act
@@ -177,12 +152,11 @@ enum Passes {
     let count = readers(g)
     let producer = producers(g)
     for n in g.nodes {
-      guard case .concat = n.kind else { continue }
+      guard n.op.role == .concat else { continue }
       let storages = n.inputs.map { g.storage(of: $0) }
       let ok = Set(storages).count == storages.count && storages.allSatisfy { s in
         guard let p = producer[s], count[s] == 1, !g.inPlaceConcats.contains(s) else { return false }
-        if case .concat = g.nodes[p].kind { return false }
-        return true
+        return g.nodes[p].op.role != .concat
       }
       if ok { g.inPlaceConcats.insert(n.output) }
     }

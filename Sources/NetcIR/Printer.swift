@@ -1,4 +1,5 @@
 import NetcBasic
+import NetcOps
 import NetcSema
 
 /// `netc plan`: the lowered graph, one node per line, with where each value lives in the arena.
@@ -38,57 +39,14 @@ public enum PlanPrinter {
   }
 
   static func weights(_ n: Node) -> String {
-    switch n.kind {
-    case .conv(_, let w, _, let bn): return ([w] + (bn.map { [$0.name] } ?? [])).joined(separator: "+")
-    case .linear(_, _, let w, _, let bn): return ([w] + (bn.map { [$0.name] } ?? [])).joined(separator: "+")
-    case .batchNorm(let bn): return bn.name
-    default: return ""
-    }
+    ([n.weights, n.batchNorm?.name].compactMap { $0 }).joined(separator: "+")
   }
 
   public static func describe(_ n: Node) -> String {
-    var s: String
-    switch n.kind {
-    case .conv(let a, _, _, let bn):
-      s = (a.transposed ? "convt " : "conv ") + "\(a.kernel.h)x\(a.kernel.w)"
-      if a.stride != (1, 1) { s += " s\(a.stride.h == a.stride.w ? "\(a.stride.h)" : "\(a.stride.h)x\(a.stride.w)")" }
-      if a.padTop != 0 || a.padLeft != 0 || a.padBottom != 0 || a.padRight != 0 {
-        s += a.padTop == a.padBottom && a.padLeft == a.padRight
-          ? " p\(a.padTop == a.padLeft ? "\(a.padTop)" : "\(a.padTop)x\(a.padLeft)")"
-          : " p\(a.padTop),\(a.padLeft),\(a.padBottom),\(a.padRight)"
-      }
-      if a.dilation != (1, 1) { s += " d\(a.dilation.h)" }
-      if a.groups != 1 { s += " g\(a.groups)" }
-      if bn != nil { s += " +bn" }
-    case .linear(_, _, _, _, let bn): s = "fc" + (bn != nil ? " +bn" : "")
-    case .batchNorm: s = "bn"
-    case .pool(let a):
-      s = "\(a.kind == .max ? "maxpool" : "avgpool") \(a.kernel.h)x\(a.kernel.w) s\(a.stride.h)"
-      if a.pad != (0, 0) { s += " p\(a.pad.h)" }
-      if a.ceilMode { s += " ceil" }
-    case .adaptivePool(let k, let h, let w): s = "adaptive_\(k == .max ? "max" : "avg")pool \(h)x\(w)"
-    case .lrn(let size, _, _, _): s = "lrn \(size)"
-    case .upsample(let mode, _, _, _): s = "upsample \(mode.rawValue)"
-    case .softmax: s = "softmax"
-    case .activation: s = ""
-    case .add: s = "add"
-    case .mul: s = "mul"
-    case .concat: s = "concat"
-    }
+    var s = n.op.planText
+    if n.batchNorm != nil { s += " +bn" }
     if n.residual != nil { s += " +add" }
-    if let a = n.activation { s += (s.isEmpty ? "" : " +") + name(a) }
+    if let a = n.activation { s += (s.isEmpty ? "" : " +") + a.name }
     return s
-  }
-
-  public static func name(_ a: Activation) -> String {
-    switch a {
-    case .relu: return "relu"
-    case .relu6: return "relu6"
-    case .sigmoid: return "sigmoid"
-    case .tanh: return "tanh"
-    case .silu: return "silu"
-    case .gelu: return "gelu"
-    case .leakyRelu(let s): return "leaky_relu(\(s))"
-    }
   }
 }

@@ -1,4 +1,5 @@
 import NetcBasic
+import NetcOps
 import NetcSema
 
 /// `netc params --format json`: totals, memory, and one object per row.

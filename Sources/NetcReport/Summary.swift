@@ -1,6 +1,7 @@
 // NetcReport: printers of a checked network (torchsummary, torchinfo, JSON, Markdown). They only read
 // the CheckedNetwork; nothing here changes it.
 import NetcBasic
+import NetcOps
 import NetcSema
 
 /// One row of a summary: a module op, or a block that closed (printed after its contents).

@@ -1,4 +1,5 @@
 import NetcBasic
+import NetcOps
 import NetcSema
 
 /// A torchinfo-style table: nested by block, with depth-idx labels, parameters and multiply-adds, then each

@@ -1,4 +1,5 @@
 import NetcBasic
+import NetcOps
 import NetcSema
 
 /// Prints exactly what `torchsummary.summary(model, (C, H, W))` prints for the same PyTorch model.

@@ -1,22 +1,25 @@
 import NetcBasic
+import NetcOps
 import NetcIR
 import NetcTensors
 
 extension WeightLoader {
-  /// He (Kaiming) normal initialisation, as the VGG material prescribes: weights ~ N(0, 2/fan_in), biases
-  /// zero; batch norm weight 1, bias 0, running mean 0, variance 1. Deterministic for a seed.
+  /// Each tensor as its operation says it starts (`ParamInit`): He (Kaiming) normal weights, N(0,
+  /// 2/fan_in), as the VGG material prescribes; zero biases; batch norm weight 1, bias 0, running mean 0,
+  /// variance 1. Deterministic for a seed.
   public static func heInit(_ graph: LoweredGraph, seed: UInt64) -> [(name: String, shape: [Int], data: [Float])] {
     var rng = SplitMix64(seed: seed)
     return graph.tensors.map { t in
       let n = t.shape.reduce(1, *)
       var data = [Float](repeating: 0, count: n)
-      if t.name.hasSuffix(".weight") && t.shape.count >= 2 {
-        let transposed = t.name.hasPrefix("convt")
-        let fanIn = (transposed ? t.shape[1] : t.shape[1]) * t.shape.dropFirst(2).reduce(1, *)
+      switch t.initialisation {
+      case .heNormal(let fanIn):
         let std = (2.0 / Double(max(1, fanIn))).squareRoot()
         for i in 0..<n { data[i] = Float(rng.normal() * std) }
-      } else if t.name.hasSuffix(".weight") || t.name.hasSuffix(".running_var") {
+      case .ones:
         for i in 0..<n { data[i] = 1 }
+      case .zeros:
+        break
       }
       return (t.name, t.shape, data)
     }

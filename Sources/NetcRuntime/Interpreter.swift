@@ -1,5 +1,6 @@
 import Dispatch
 import NetcBasic
+import NetcOps
 import NetcIR
 import NetcTensors
 import NetcSema
@@ -158,17 +159,10 @@ public final class Interpreter {
     return n
   }
 
-  static func activation(_ a: Activation?) -> (Int, Float) {
-    switch a {
-    case nil: return (NetcAct.none, 0)
-    case .relu: return (NetcAct.relu, 0)
-    case .relu6: return (NetcAct.relu6, 0)
-    case .sigmoid: return (NetcAct.sigmoid, 0)
-    case .tanh: return (NetcAct.tanh, 0)
-    case .silu: return (NetcAct.silu, 0)
-    case .gelu: return (NetcAct.gelu, 0)
-    case .leakyRelu(let s): return (NetcAct.leaky, Float(s))
-    }
+  /// The kernels' epilogue code and parameter of an activation.
+  public static func activation(_ a: Activation?) -> (Int, Float) {
+    guard let a else { return (NetcAct.none, 0) }
+    return (a.function.kernelCode, Float(a.parameter))
   }
 
   /// Batch norm `bn` as a per-channel scale and shift, into `scale` and `shift` (`channels` floats each).

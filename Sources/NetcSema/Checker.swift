@@ -1,4 +1,5 @@
 import NetcBasic
+import NetcOps
 import NetcSyntax
 
 /// Checks a syntax tree and builds the `CheckedNetwork`: expands blocks and repetitions, resolves named
@@ -190,7 +191,7 @@ public final class Checker {
   private func checkUnusedBody(_ elements: [Element]) {
     for e in elements {
       switch e.kind {
-      case .layer(let layer) where LayerRegistry.all[layer.keyword] == nil && blocks[layer.keyword] == nil
+      case .layer(let layer) where OperationRegistry.byKeyword[layer.keyword] == nil && blocks[layer.keyword] == nil
         && !Parser.combinatorKeywords.contains(layer.keyword):
         let report = UnknownLayerReport(layer, candidates: suggestionCandidates(at: layer.keywordRange), env: [:])
         error(report.id, report.message, at: layer.keywordRange, notes: report.notes, fixIts: report.fixIts)
@@ -384,7 +385,7 @@ public final class Checker {
   // MARK: Layers
 
   func checkLayer(_ layer: LayerSyntax, _ e: Element, input: Int?, _ env: Env) -> Int? {
-    guard let spec = LayerRegistry.all[layer.keyword] else {
+    guard let spec = OperationRegistry.byKeyword[layer.keyword] else {
       if blocks[layer.keyword] != nil {
         // 'Basic 64' becomes 'Basic(64)': the words after the name are the block's arguments.
       let fix = layer.args.last.map { last in
@@ -450,7 +451,7 @@ public final class Checker {
         return newValue(resolved.output)
       }
     }
-    guard let multAdds = Cost.multAdds(resolved.op, params: resolved.params, output: resolved.output) else {
+    guard let multAdds = resolved.op.multAdds(params: resolved.params, output: resolved.output) else {
       error("size-overflow", "the multiply-adds of '\(layer.keyword)' do not fit in 64 bits", at: e.range,
             notes: [Note("its output is \(resolved.output)")])
       aborted = true
@@ -463,7 +464,7 @@ public final class Checker {
     }
     totalMultAdds = total
     let out = newValue(resolved.output)
-    if case .flatten = resolved.op, x.shape.isSpatial {
+    if resolved.op is FlattenOp, x.shape.isSpatial {
       flattenedFrom[out] = x.shape
       flattenedAt[out] = e.range
     } else if resolved.output == x.shape {
@@ -471,7 +472,7 @@ public final class Checker {
       flattenedAt[out] = x.flattenedAt
     }
     appendOp(CheckedOp(op: resolved.op, inputs: [input], output: out, range: e.range, scope: scopeStack.last!,
-                       isModule: !layer.functional, moduleName: resolved.op.moduleName(inputIsFlat: !x.shape.isSpatial),
+                       isModule: !layer.functional, moduleName: resolved.op.moduleName(input: x.shape),
                        params: resolved.params, buffers: resolved.buffers,
                        multAdds: multAdds))
     return out
@@ -481,7 +482,7 @@ public final class Checker {
   /// shown, so that a file of many unknown names in a program of many blocks stays linear.
   func suggestionCandidates(at r: SourceRange, combinators: Bool = false) -> [String] {
     guard diags.wouldShowError(at: r) else { return [] }
-    return Array(LayerRegistry.all.keys) + Array(blocks.keys) + (combinators ? Array(Parser.combinatorKeywords) : [])
+    return Array(OperationRegistry.byKeyword.keys) + Array(blocks.keys) + (combinators ? Array(Parser.combinatorKeywords) : [])
   }
 
   /// The names of a block's parameters, made once per block: a call's labels are looked up in them.

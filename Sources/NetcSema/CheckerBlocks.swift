@@ -1,4 +1,5 @@
 import NetcBasic
+import NetcOps
 import NetcSyntax
 
 /// Uses of named blocks: argument binding, scopes, and the checking of a body with its arguments.

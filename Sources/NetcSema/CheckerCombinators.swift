@@ -1,4 +1,5 @@
 import NetcBasic
+import NetcOps
 import NetcSyntax
 
 /// Combinators (`residual<>`, `inception<>`, `add<>`, ...): their branches, how they join, and what a
@@ -53,7 +54,7 @@ extension Checker {
       if kind != "residual", known.count >= 2 {
         let subset = known.map { branchOuts[$0] }
         _ = kind == "add" || kind == "mul"
-          ? joinElementwise(c, e, subset, op: kind == "add" ? .add : .mul, branches: known)
+          ? joinElementwise(c, e, subset, op: ElementwiseOp(kind == "add" ? .add : .mul), branches: known)
           : joinConcat(c, e, subset, branches: known)
       }
       return guessJoin(kind, joined)
@@ -65,7 +66,7 @@ extension Checker {
     case "concat", "inception":
       result = joinConcat(c, e, branchOuts)
     default:
-      result = joinElementwise(c, e, branchOuts, op: kind == "add" ? .add : .mul)
+      result = joinElementwise(c, e, branchOuts, op: ElementwiseOp(kind == "add" ? .add : .mul))
     }
     scopes[scope].output = result
     return result ?? guessJoin(kind, joined)
@@ -106,7 +107,7 @@ extension Checker {
       return nil
     }
     let out = newValue(b)
-    appendOp(CheckedOp(op: .add, inputs: [body, shortcut], output: out, range: e.range, scope: scopeStack.last!,
+    appendOp(CheckedOp(op: ElementwiseOp(.add), inputs: [body, shortcut], output: out, range: e.range, scope: scopeStack.last!,
                        isModule: false, moduleName: "add", params: [], buffers: [], multAdds: 0))
     return out
   }
@@ -161,12 +162,12 @@ extension Checker {
     let shape = Shape(dims)
     guard checkElementCount(shape, at: e.range) else { return nil }
     let out = newValue(shape)
-    appendOp(CheckedOp(op: .concat, inputs: outs, output: out, range: e.range, scope: scopeStack.last!,
+    appendOp(CheckedOp(op: ConcatOp(), inputs: outs, output: out, range: e.range, scope: scopeStack.last!,
                        isModule: false, moduleName: "cat", params: [], buffers: [], multAdds: 0))
     return out
   }
 
-  func joinElementwise(_ c: CombinatorSyntax, _ e: Element, _ outs: [Int], op: Op, branches: [Int]? = nil) -> Int? {
+  func joinElementwise(_ c: CombinatorSyntax, _ e: Element, _ outs: [Int], op: ElementwiseOp, branches: [Int]? = nil) -> Int? {
     var dims = values[outs[0]].dims
     for (k, o) in outs.enumerated().dropFirst() {
       let s = values[o].dims
@@ -182,7 +183,7 @@ extension Checker {
     }
     let out = newValue(Shape(dims))
     appendOp(CheckedOp(op: op, inputs: outs, output: out, range: e.range, scope: scopeStack.last!,
-                       isModule: false, moduleName: op.moduleName(inputIsFlat: false), params: [], buffers: [], multAdds: 0))
+                       isModule: false, moduleName: op.kind.rawValue, params: [], buffers: [], multAdds: 0))
     return out
   }
 }

@@ -1,17 +1,5 @@
-/// Multiply-adds and memory, by the conventions of the tools people compare against.
-public enum Cost {
-  /// torchinfo's convention: a convolution counts its parameters (bias included) once per output pixel;
-  /// every other layer with parameters counts them once; layers without parameters count nothing.
-  /// Multiply-adds of one layer for one item, torchinfo's convention; nil if they do not fit in 64 bits.
-  static func multAdds(_ op: Op, params: [ParamTensor], output: Shape) -> Int? {
-    let count = params.reduce(0) { $0 + $1.elementCount }
-    if case .conv = op, output.isSpatial {
-      return try? cmul(count, cmul(output.height, output.width))
-    }
-    return count
-  }
-}
-
+/// Memory, by the conventions of the tools people compare against; each operation counts its own
+/// multiply-adds (`Operation.multAdds`).
 public enum DType: String, CaseIterable, Sendable {
   case f32, f16, bf16
   public var byteSize: Int { self == .f32 ? 4 : 2 }

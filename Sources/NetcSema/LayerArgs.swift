@@ -1,22 +1,9 @@
 import NetcBasic
+import NetcOps
 import NetcSyntax
 
-/// What a layer accepts: positional argument names in order, option spellings, and flags.
-struct LayerSignature: Sendable {
-  var positional: [String]
-  var required: Int
-  /// Spelling as written -> canonical option name (`s` and `stride` both mean `stride`).
-  var options: [String: String]
-  var flags: Set<String>
-  /// An example of correct use, for notes.
-  var usage: String
-  /// The output has the input's shape whatever the arguments (`bn`, `dropout`, activations): after a
-  /// mistake in the arguments, the checker goes on from the input's shape.
-  var preservesShape = false
-}
-
 /// A layer's arguments bound to names and evaluated in the environment of block parameters.
-struct LayerArgs {
+struct LayerArgs: LayerArguments {
   let keyword: String
   let keywordRange: SourceRange
   let signature: LayerSignature
@@ -131,7 +118,7 @@ struct LayerArgs {
   /// `convt` and `maxpool`) is reported as such, rather than as a misspelling of an option it has.
   static func otherLayers(with key: String, than keyword: String) -> (message: String, notes: [Note])? {
     var byMeaning: [String: [String]] = [:]
-    for spec in LayerRegistry.ordered where spec.keyword != keyword {
+    for spec in OperationRegistry.layers where spec.keyword != keyword {
       if let canonical = spec.signature.options[key] {
         byMeaning[canonical, default: []].append(spec.keyword)
       } else if spec.signature.flags.contains(key) {
@@ -146,7 +133,7 @@ struct LayerArgs {
     let spelled = LayerArgs.optionNames[meaning] ?? meaning
     let list = quoted.count == 1 ? quoted[0] : quoted.dropLast().joined(separator: ", ") + " and " + (quoted.last ?? "")
     let message: String
-    if let spec = LayerRegistry.all[layers[0]], spec.signature.flags.contains(key) {
+    if let spec = OperationRegistry.byKeyword[layers[0]], spec.signature.flags.contains(key) {
       message = "'\(keyword)' has no option '\(key)'; it is a flag of \(list)"
     } else if meaning == key {
       message = "'\(keyword)' has no \(spelled) option; \(list) \(layers.count == 1 ? "has" : "have") one"
@@ -154,7 +141,7 @@ struct LayerArgs {
       message = "'\(keyword)' has no \(spelled) option; '\(key)' is the \(spelled) of \(list)"
     }
     var notes: [Note] = []
-    if let spec = LayerRegistry.all[keyword] {
+    if let spec = OperationRegistry.byKeyword[keyword] {
       // netc's options are PyTorch's arguments: a layer without one mirrors a module without it.
       if let argument = pytorchArgument[meaning], let module = LayerNames.moduleName(of: spec) {
         notes.append(Note("PyTorch's \(module) has no \(argument) either"))
@@ -223,6 +210,18 @@ struct LayerArgs {
       guard let v = checkedInt(e, name, lower, &diags) else { return nil }
       return (v, v)
     }
+  }
+
+  func integer(_ name: String, default def: Int?, min lower: Int, _ diags: inout DiagnosticEngine) -> Int? {
+    int(name, default: def, min: lower, &diags)
+  }
+
+  func integerPair(_ name: String, default def: (Int, Int)?, min lower: Int, _ diags: inout DiagnosticEngine) -> (Int, Int)? {
+    pair(name, default: def, min: lower, &diags)
+  }
+
+  func number(_ name: String, default def: Double, _ diags: inout DiagnosticEngine) -> Double? {
+    double(name, default: def, &diags)
   }
 
   func double(_ name: String, default def: Double, _ diags: inout DiagnosticEngine) -> Double? {

@@ -1,4 +1,5 @@
 import NetcBasic
+import NetcOps
 import NetcSyntax
 
 /// The names a spec may use for a layer that are not netc's keywords but say which one is meant: PyTorch's
@@ -11,7 +12,7 @@ enum LayerNames {
   /// `global_avgpool` as `AdaptiveAvgPool2d`), the keyword whose spelling is closest to the module's wins.
   static let registryModules: [String: String] = {
     var modules: [String: [String]] = [:]
-    for (keyword, spec) in LayerRegistry.all {
+    for (keyword, spec) in OperationRegistry.byKeyword {
       for name in moduleNames(of: spec) { modules[name, default: []].append(keyword) }
     }
     return modules.reduce(into: [:]) { table, entry in
@@ -48,7 +49,7 @@ enum LayerNames {
     for shape in [Shape([64, 32, 32]), Shape([4096])] {
       var scratch = DiagnosticEngine(file: file, errorLimit: 1000)
       if let resolved = spec.check(args, LayerInput(shape: shape), first.range, &scratch) {
-        names.insert(resolved.op.moduleName(inputIsFlat: !shape.isSpatial))
+        names.insert(resolved.op.moduleName(input: shape))
       }
     }
     return names
@@ -82,7 +83,7 @@ enum LayerNames {
   /// in sorted order where two normalize alike; made once, since every unknown word is looked up.
   static let byNormalizedKeyword: [String: String] = {
     var table: [String: String] = [:]
-    for keyword in LayerRegistry.all.keys.sorted() where table[normalized(keyword)] == nil {
+    for keyword in OperationRegistry.byKeyword.keys.sorted() where table[normalized(keyword)] == nil {
       table[normalized(keyword)] = keyword
     }
     return table
@@ -115,7 +116,7 @@ enum LayerNames {
     let parts = word.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
     let base = parts.last ?? word
     let qualifier = parts.dropLast().last
-    let registry = LayerRegistry.all
+    let registry = OperationRegistry.byKeyword
     // 'F.relu', 'torch.flatten', 'F.max_pool2d': a function; layers with weights have no functional form.
     if let qualifier, ["F", "functional", "torch"].contains(qualifier) {
       let keyword = registry[base] != nil ? base : byNormalizedName[normalized(base)].flatMap { pytorchNames[$0] }
@@ -180,7 +181,7 @@ struct UnknownLayerReport {
       id = "unknown-layer"
       message = "unknown layer '\(word)'; did you mean '\(k)'?"
     }
-    guard let spec = LayerRegistry.all[keyword] else { return }
+    guard let spec = OperationRegistry.byKeyword[keyword] else { return }
     var intended = layer
     intended.keyword = keyword
     intended.functional = functional

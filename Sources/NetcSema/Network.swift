@@ -1,16 +1,9 @@
 import NetcBasic
-
-/// A learnable tensor (or a buffer such as batch norm's running mean) with PyTorch's attribute name.
-public struct ParamTensor: Equatable, Sendable {
-  public var name: String          // "weight", "bias", "running_mean", "running_var"
-  public var shape: [Int]
-  public var trainable: Bool
-  public var elementCount: Int { shape.reduce(1, *) }
-}
+import NetcOps
 
 /// One operation in execution order.
 public struct CheckedOp: Sendable {
-  public var op: Op
+  public var op: any Operation
   public var inputs: [Int]         // value ids
   public var output: Int           // value id
   public var range: SourceRange    // the layer in the source

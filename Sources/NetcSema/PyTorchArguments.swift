@@ -1,4 +1,5 @@
 import NetcBasic
+import NetcOps
 import NetcSyntax
 
 /// What one of PyTorch's keyword arguments is in netc, for a given layer.

@@ -1,4 +1,5 @@
 import NetcBasic
+import NetcOps
 import NetcSyntax
 
 /// PyTorch's constructor calls written as a layer (`nn.Conv2d(3, 64, 3, padding=1)`, `nn.ReLU()`, `F.relu(x)`):
@@ -42,7 +43,7 @@ enum PyTorchCalls {
   /// spelling, or the call is malformed.
   static func translate(_ call: CallSyntax, module: String, keyword: String, functional: Bool,
                         file: SourceFile) -> (text: String, layer: LayerSyntax)? {
-    guard let spec = LayerRegistry.all[keyword], let names = parameters[module] else { return nil }
+    guard let spec = OperationRegistry.byKeyword[keyword], let names = parameters[module] else { return nil }
     let signature = spec.signature
     var args = call.args
     // F.relu(x), torch.flatten(x, 1): a function's first argument is its input.
@@ -138,7 +139,7 @@ extension UnknownLayerReport {
       keyword = k
       id = "pytorch-name"
       message = "unknown layer '\(word)'; netc writes PyTorch's '\(word)' as '\(k)()'"
-      if let spec = LayerRegistry.all[k], let module = LayerNames.moduleName(of: spec),
+      if let spec = OperationRegistry.byKeyword[k], let module = LayerNames.moduleName(of: spec),
         let end = PyTorchCalls.end(of: call, in: file),
         let (text, layer) = PyTorchCalls.translate(call, module: module, keyword: k, functional: true, file: file) {
         fixIts = [FixIt(range: SourceRange(call.nameRange.start, end), replacement: text)]
@@ -159,7 +160,7 @@ extension UnknownLayerReport {
         intended = LayerSyntax(keyword: k, keywordRange: call.nameRange, functional: true, args: [])
       }
     }
-    if fixIts.isEmpty, let spec = LayerRegistry.all[keyword] {
+    if fixIts.isEmpty, let spec = OperationRegistry.byKeyword[keyword] {
       notes = [Note("netc writes a layer with its own arguments: \(spec.signature.usage)")]
     }
   }

@@ -1,3 +1,4 @@
+import NetcOps
 /// Receptive field, effective stride and effective padding along one spatial axis, by torchscan's
 /// definitions, measured in pixels of the network's input.
 public struct AxisField: Equatable, Sendable {
@@ -75,24 +76,13 @@ public struct ReceptiveField: Equatable, Sendable {
     return fields
   }
 
-  static func field(of op: Op, inputs: [ReceptiveField], inputShape: Shape, outputShape: Shape) -> ReceptiveField? {
-    let x = inputs[0]
-    switch op {
-    case .conv(let a) where a.transposed:
+  static func field(of op: any Operation, inputs: [ReceptiveField], inputShape: Shape, outputShape: Shape) -> ReceptiveField? {
+    switch op.receptiveWindow(input: inputShape, output: outputShape) {
+    case .fractional:
       return nil
-    case .conv(let a):
-      return x.through(kernel: a.kernel, stride: a.stride, padding: (a.padTop, a.padLeft), dilation: a.dilation)
-    case .pool(let a):
-      return x.through(kernel: a.kernel, stride: a.stride, padding: a.pad, dilation: a.dilation)
-    case .adaptivePool:
-      // torchscan's convention: a window as wide as it moves, ceil(input/output), with no padding. Exact when
-      // the input is a multiple of the output (global pooling; AlexNet's 6x6 -> 6x6 is the identity).
-      guard inputShape.isSpatial, outputShape.isSpatial, outputShape.height > 0, outputShape.width > 0 else { return x }
-      let window = (h: ceilDiv(inputShape.height, outputShape.height), w: ceilDiv(inputShape.width, outputShape.width))
-      return x.through(kernel: window, stride: window, padding: (0, 0), dilation: (1, 1))
-    case .upsample:
-      return nil
-    default:
+    case .window(let kernel, let stride, let padding, let dilation):
+      return inputs[0].through(kernel: kernel, stride: stride, padding: padding, dilation: dilation)
+    case .samePlace:
       // Pointwise layers, normalisations, linear layers and flattening pass the field through; joins unite it.
       guard let height = AxisField.union(inputs.map(\.height)),
             let width = AxisField.union(inputs.map(\.width)) else { return nil }
@@ -108,5 +98,4 @@ public struct ReceptiveField: Equatable, Sendable {
     return ReceptiveField(height: height, width: width)
   }
 
-  static func ceilDiv(_ a: Int, _ b: Int) -> Int { a / b + (a % b == 0 ? 0 : 1) }
 }

@@ -1,4 +1,5 @@
 import NetcBasic
+import NetcOps
 
 /// Turns bytes into tokens in one pass (clox's scanner, on bytes). Comments run from `#` to the end of
 /// the line. Newlines are tokens: they separate layers. Bytes outside ASCII are allowed only in comments,

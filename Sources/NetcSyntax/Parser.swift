@@ -1,4 +1,5 @@
 import NetcBasic
+import NetcOps
 
 // The parser: recursive descent over the token array, one function per grammar rule of Grammar.md.
 //
@@ -18,12 +19,9 @@ public enum Limits {
 }
 
 public struct Parser {
-  /// Layer keywords: these are layers, never block names, and `keyword(...)` is their functional form.
-  public static let layerKeywords: Set<String> = [
-    "conv", "convt", "maxpool", "avgpool", "adaptive_avgpool", "adaptive_maxpool", "global_avgpool",
-    "global_maxpool", "fc", "linear", "flatten", "dropout", "bn", "lrn", "upsample", "identity",
-    "relu", "relu6", "leaky_relu", "sigmoid", "tanh", "silu", "gelu", "softmax",
-  ]
+  /// Layer keywords, from the registry of operations: these are layers, never block names, and
+  /// `keyword(...)` is their functional form.
+  public static let layerKeywords: Set<String> = OperationRegistry.keywords
   public static let combinatorKeywords: Set<String> = ["inception", "concat", "residual", "add", "mul", "side"]
   static let reservedWords: Set<String> = ["network", "input", "block", "as"]
 

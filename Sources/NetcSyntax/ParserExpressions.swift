@@ -1,4 +1,5 @@
 import NetcBasic
+import NetcOps
 
 /// The parser's rules for sizes, tuples written the PyTorch way, and arithmetic expressions; the rest of
 /// the grammar is in Parser.swift, whose state these share.

@@ -1,4 +1,5 @@
 import NetcBasic
+import NetcOps
 
 /// An integer-valued expression: literals, block parameters and `+ - * /` (as in `conv 1x1 c*4`).
 public indirect enum Expr: Sendable, Equatable {

@@ -1,5 +1,6 @@
 // NetcSyntax: source text -> tokens -> syntax tree. Every node carries the byte range it came from.
 import NetcBasic
+import NetcOps
 
 public enum TokenKind: Equatable, Sendable {
   case int          // 64

@@ -1,5 +1,6 @@
 // NetcTensors: weights and tensors in and out (safetensors, .npy), element conversions.
 import NetcBasic
+import NetcOps
 
 /// A tensor file that cannot be used; the message names the tensor, what was expected and what was found.
 public struct TensorFileError: Error, CustomStringConvertible {

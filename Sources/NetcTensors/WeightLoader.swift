@@ -1,4 +1,5 @@
 import NetcBasic
+import NetcOps
 import NetcIR
 import NetcSema
 

@@ -1,5 +1,6 @@
 import Foundation
 import NetcDriver
+@testable import NetcOps
 @testable import NetcSema
 import NetcSyntax
 import Testing
@@ -126,8 +127,8 @@ import Testing
   @Test func grammarWordsAreNetcs() throws {
     #expect(try Self.words("layers") == Parser.layerKeywords)
     #expect(try Self.words("combinators") == Parser.combinatorKeywords)
-    let signatures = LayerRegistry.all.values.map(\.signature)
-    #expect(Set(LayerRegistry.all.keys) == Parser.layerKeywords)
+    let signatures = OperationRegistry.byKeyword.values.map(\.signature)
+    #expect(Set(OperationRegistry.byKeyword.keys) == Parser.layerKeywords)
     #expect(try Self.words("options") == Set(signatures.flatMap(\.options.keys)))
     #expect(try Self.words("flags") == Set(signatures.flatMap(\.flags)))
     #expect(try Self.words("words") == ["same"])

@@ -2,6 +2,7 @@ import Foundation
 import NetcBasic
 import NetcDriver
 import NetcFormat
+@testable import NetcOps
 import NetcSema
 import NetcSyntax
 import NetcTensors
@@ -352,7 +353,7 @@ import Testing
       let file = npy("{'descr': '<f4', 'fortran_order': False, 'shape': (1000000, 3, 224, 224), }")
       var bytesRead = 0
       do {
-        _ = try RunInput.tensor(path: "x.npy", item: NetcSema.Shape([3, 224, 224]), memoryLimit: 1 << 30,
+        _ = try RunInput.tensor(path: "x.npy", item: NetcOps.Shape([3, 224, 224]), memoryLimit: 1 << 30,
                                 fileSize: file.count + 602_112_000_000) { range in
           bytesRead += range.count
           return range.map { $0 < file.count ? file[$0] : 0 }

@@ -1,4 +1,5 @@
 import NetcReport
+@testable import NetcOps
 import NetcSema
 import Testing
 
@@ -23,7 +24,7 @@ import Testing
     // Conv2d(1, 1, 4, padding='same'): total padding 3, one before and two after.
     let net = try network("input 1x10x10\nconv 4x4 1 pad=same")
     #expect(net.output.dims == [1, 10, 10])
-    guard case .conv(let a) = net.ops[0].op else { Issue.record("not a conv"); return }
+    guard let a = net.ops[0].op as? ConvOp else { Issue.record("not a conv"); return }
     #expect((a.padTop, a.padBottom, a.padLeft, a.padRight) == (1, 2, 1, 2))
     #expect(try outputShape("1x9x9", "conv 3x3 1 pad=same d3") == [1, 9, 9])
   }
@@ -150,7 +151,7 @@ import Testing
     let gate = try network("input 16x8x8\nmul< identity | global_avgpool, conv 1x1 16, sigmoid >")
     #expect(gate.output.dims == [16, 8, 8])
     let res = try network("input 8x8x8\nresidual< conv 3x3 8 p1 >")
-    #expect(res.ops.last?.op == .add)
+    #expect(res.ops.last?.op as? ElementwiseOp == ElementwiseOp(.add))
     let dense = try network("input 4x8x8\nconv 3x3 4 p1 => a\nconv 3x3 4 p1 => b\nconcat< @a | @b | @input >")
     #expect(dense.output.dims == [12, 8, 8])
     let side = try network("input 4x8x8\nside< global_avgpool, flatten, fc 3 >\nconv 1x1 2")

@@ -4,6 +4,7 @@ import Foundation
 #endif
 import NetcDriver
 @testable import NetcGraph
+@testable import NetcOps
 import NetcSema
 import Testing
 

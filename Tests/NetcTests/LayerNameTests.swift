@@ -1,6 +1,7 @@
 import Foundation
 import NetcBasic
 import NetcDriver
+@testable import NetcOps
 @testable import NetcSema
 @testable import NetcSyntax
 import Testing
@@ -9,7 +10,7 @@ import Testing
 @Suite struct LayerNameTests {
   /// Every layer's usage example checks, so the registry itself says which PyTorch module each layer is.
   @Test func everyLayerNamesItsPyTorchModule() {
-    for spec in LayerRegistry.ordered {
+    for spec in OperationRegistry.layers {
       #expect(!LayerNames.moduleNames(of: spec).isEmpty, "the usage of '\(spec.keyword)' does not check")
     }
     let expected = [
@@ -26,7 +27,7 @@ import Testing
   /// The names written by hand are the ones the registry cannot give, and each is a registered layer.
   @Test func handWrittenNamesMapToRegisteredLayers() {
     for (name, keyword) in LayerNames.pytorchAliases {
-      #expect(LayerRegistry.all[keyword] != nil, "\(name) -> \(keyword)")
+      #expect(OperationRegistry.byKeyword[keyword] != nil, "\(name) -> \(keyword)")
       #expect(LayerNames.registryModules[name] == nil, "\(name) is derived from the registry already")
     }
     for (module, parameters) in PyTorchCalls.parameters {

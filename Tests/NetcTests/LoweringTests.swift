@@ -1,6 +1,7 @@
 import Foundation
 import NetcDriver
 import NetcIR
+@testable import NetcOps
 import NetcSema
 import Testing
 
@@ -71,13 +72,13 @@ import Testing
     let (g, plan) = try lowered("resnet18.net")
     // 20 convolutions, the stem's max pool, the global average pool and the classifier.
     #expect(g.nodes.count == 23)
-    let convs = g.nodes.filter { if case .conv(_, _, _, let bn) = $0.kind { return bn != nil }; return false }
+    let convs = g.nodes.filter { $0.op is ConvOp && $0.batchNorm != nil }
     #expect(convs.count == 20)
     #expect(g.nodes.filter { $0.residual != nil }.count == 8)
     // Each of them writes its output over its residual, which it reads last.
     #expect(g.nodes.filter { n in n.residual.map { plan.placements[g.storage(of: $0)] == plan.placements[n.output] } ?? false }
       .count == 8)
-    #expect(!g.nodes.contains { if case .batchNorm = $0.kind { return true }; if case .activation = $0.kind { return true }; return false })
+    #expect(!g.nodes.contains { $0.op is BatchNormOp || $0.op is ActivationOp })
     #expect(plan.arenaSize < plan.unsharedSize / 2)
     #expect(g.tensors.count == 20 + 20 * 4 + 2)
     #expect(g.tensors.first!.name == "conv1.weight")

@@ -3,6 +3,7 @@ import NetcBasic
 import NetcDriver
 import NetcIR
 import NetcReport
+@testable import NetcOps
 import NetcSema
 import Testing
 

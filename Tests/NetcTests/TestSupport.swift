@@ -2,6 +2,7 @@ import Foundation
 import NetcBasic
 import NetcDriver
 import NetcReport
+@testable import NetcOps
 import NetcSema
 import NetcSyntax
 import Testing

@@ -1,4 +1,5 @@
 import NetcBasic
+import NetcOps
 import NetcIR
 import NetcSema
 
@@ -21,7 +22,7 @@ public enum ONNXEmitter {
   /// `WeightLoader` returns them); an operation ONNX cannot express exactly is an error at its line.
   public static func emit(_ g: LoweredGraph, weights: [String: [Float]], file: SourceFile,
                           producerVersion: String) throws -> [UInt8] {
-    var b = ONNXBuilder(graph: g, file: file)
+    let b = ONNXBuilder(graph: g, file: file)
     for t in g.tensors {
       guard let data = weights[t.name], data.count == t.shape.reduce(1, *) else {
         preconditionFailure("netc internal error: weights for '\(t.name)' are missing or misshapen")
@@ -43,19 +44,11 @@ public enum ONNXEmitter {
   }
 }
 
-/// An operation of the lowered graph that ONNX's operators cannot express exactly.
-public struct ONNXExportError: Error, CustomStringConvertible {
-  public var message: String
-  public var range: SourceRange
-  public var notes: [Note]
-  public var description: String { message }
-}
-
 /// Builds the node list. Tensor names: the input is `input`; each value of the lowered graph is `v<id>`
 /// (the ids `netc plan` prints as `%<id>`), or its output name if it is a graph output; the steps inside
 /// one lowered node (a convolution before its batch norm, residual add and activation) are
 /// `v<id>.conv`, `v<id>.bn`, ...; constants netc adds are `netc.<what>` (`netc.six`, `netc.v21.sizes`).
-struct ONNXBuilder {
+final class ONNXBuilder: ONNXWriting {
   static let inputName = "input"
   static func outputName(_ i: Int) -> String { i == 0 ? "output" : "output_\(i)" }
 
@@ -97,7 +90,7 @@ struct ONNXBuilder {
 
   /// The tensor holding value `v` in `v`'s own shape: a view of a value of another shape (a flatten) is
   /// reshaped when first read.
-  mutating func input(_ v: Int) -> String {
+  func input(_ v: Int) -> String {
     let s = g.storage(of: v)
     guard let base = names[s] else { preconditionFailure("netc internal error: value \(s) read before it is computed") }
     if g.shapes[v] == g.shapes[s] { return base }
@@ -116,25 +109,25 @@ struct ONNXBuilder {
   }
 
   /// A float constant (an initializer named `name`), added once.
-  mutating func constant(_ name: String, _ values: [Float], dims: [Int] = []) -> String {
+  func constant(_ name: String, _ values: [Float], dims: [Int] = []) -> String {
     if constants.insert(name).inserted { initializers.append(ONNXTensor(name: name, dims: dims, data: .float(values))) }
     return name
   }
 
   /// A 1-D int64 constant, added once.
-  mutating func constant(_ name: String, int64 values: [Int]) -> String {
+  func constant(_ name: String, int64 values: [Int]) -> String {
     if constants.insert(name).inserted { initializers.append(ONNXTensor(name: name, dims: [values.count], data: .int64(values))) }
     return name
   }
 
   /// A scalar float constant, `netc.<name>`.
-  mutating func scalar(_ name: String, _ value: Float) -> String {
+  func scalar(_ name: String, _ value: Float) -> String {
     constant("netc.\(name)", [value])
   }
 
   // MARK: Nodes
 
-  mutating func append(_ op: String, _ inputs: [String], _ outputs: [String], _ attributes: [ONNXAttribute] = [],
+  func append(_ op: String, _ inputs: [String], _ outputs: [String], _ attributes: [ONNXAttribute] = [],
                        name: String? = nil) {
     let k = opCounts[op, default: 0]
     opCounts[op] = k + 1
@@ -154,7 +147,7 @@ struct ONNXBuilder {
 
   /// One step of the current lowered node: its output is a fresh tensor of the node's output shape,
   /// `v<id>.<step>`, renamed to the node's own tensor if it turns out to be the last step.
-  mutating func step(_ op: String, _ inputs: [String], _ attributes: [ONNXAttribute] = [], name: String? = nil,
+  func step(_ op: String, _ inputs: [String], _ attributes: [ONNXAttribute] = [], name: String? = nil,
                      suffix: String) -> String {
     guard let c = current else { preconditionFailure("netc internal error: ONNX step outside a node") }
     var out = "\(c.final).\(suffix)"
@@ -166,14 +159,20 @@ struct ONNXBuilder {
     return out
   }
 
-  /// Translates one lowered node: its operation, then its epilogue (residual add, activation).
-  mutating func lower(_ n: Node) throws {
+  var nodeName: String { current?.final ?? "" }
+
+  /// Translates one lowered node: its operation (the operation writes its own nodes), then its epilogue
+  /// (folded batch norm, residual add, activation).
+  func lower(_ n: Node) throws {
     let final = reserved[n.output] ?? "v\(n.output)"
     current = (n.source, final, g.shapes[n.output].dims)
     defer { current = nil }
-    var y = try operation(n)
+    let operands = ONNXOperands(inputs: n.inputs.map { input($0) }, inputDims: n.inputs.map { g.shapes[$0].dims },
+                                outputDims: g.shapes[n.output].dims, weights: n.weights, source: n.source)
+    var y = try n.op.onnx(self, operands)
+    if let bn = n.batchNorm { y = BatchNormOp.onnx(self, bn, y) }
     if let r = n.residual { y = step("Add", [y, input(r)], suffix: "add") }
-    if let a = n.activation { y = activation(a, y) }
+    if let a = n.activation { y = a.function.onnx(self, y, a.parameter) }
     if !stepNames.contains(y) { y = step("Identity", [y], suffix: "identity") }
     // The last step writes the node's tensor itself.
     guard let last = nodes.indices.last, nodes[last].outputs == [y], let info = valueInfo.lastIndex(where: { $0.name == y })
@@ -183,32 +182,9 @@ struct ONNXBuilder {
     names[n.output] = final
   }
 
-  /// `act(x)`: one node, or a few for the activations ONNX lacks at this opset.
-  mutating func activation(_ a: Activation, _ x: String) -> String {
-    switch a {
-    case .relu: return step("Relu", [x], suffix: "relu")
-    case .relu6: return step("Clip", [x, scalar("zero", 0), scalar("six", 6)], suffix: "relu6")
-    case .sigmoid: return step("Sigmoid", [x], suffix: "sigmoid")
-    case .tanh: return step("Tanh", [x], suffix: "tanh")
-    case .leakyRelu(let slope): return step("LeakyRelu", [x], [.float("alpha", Float(slope))], suffix: "leaky_relu")
-    case .silu:
-      // x * sigmoid(x): ONNX has no SiLU operator at opset 18.
-      let s = step("Sigmoid", [x], suffix: "silu_sigmoid")
-      return step("Mul", [x, s], suffix: "silu")
-    case .gelu:
-      // The exact (erf) GELU, as netc and PyTorch compute it: x * 0.5 * (1 + erf(x / sqrt 2)).
-      // Gelu itself is an operator only from opset 20.
-      let d = step("Div", [x, scalar("sqrt2", Float(2.0.squareRoot()))], suffix: "gelu_div")
-      let e = step("Erf", [d], suffix: "gelu_erf")
-      let p = step("Add", [e, scalar("one", 1)], suffix: "gelu_add")
-      let m = step("Mul", [x, p], suffix: "gelu_mul")
-      return step("Mul", [m, scalar("half", 0.5)], suffix: "gelu")
-    }
-  }
-
   /// The graph outputs that no node wrote under their own name: a graph input passed through, or a
   /// value that is two outputs at once.
-  mutating func finishOutputs() {
+  func finishOutputs() {
     for (i, o) in g.outputs.enumerated() {
       let name = Self.outputName(i)
       let have = input(o)

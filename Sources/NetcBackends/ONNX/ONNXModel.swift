@@ -2,6 +2,8 @@
 /// (checked against the `onnx` Python package: `onnx.ModelProto.DESCRIPTOR.fields_by_name[...].number`);
 /// the Swift test decodes an emitted model field by field, and the parity test loads every spec's model
 /// with `onnx.checker.check_model(full_check=True)` and runs it with ONNX Runtime.
+import NetcOps
+
 enum ONNXField {
   enum Model { static let irVersion = 1, producerName = 2, producerVersion = 3, docString = 6, graph = 7, opsetImport = 8 }
   enum OperatorSetID { static let domain = 1, version = 2 }
@@ -21,18 +23,7 @@ enum ONNXField {
 }
 
 /// One attribute of a node.
-struct ONNXAttribute {
-  enum Value {
-    case int(Int), float(Float), string(String), ints([Int]), floats([Float])
-  }
-  var name: String
-  var value: Value
-
-  static func int(_ name: String, _ v: Int) -> ONNXAttribute { ONNXAttribute(name: name, value: .int(v)) }
-  static func float(_ name: String, _ v: Float) -> ONNXAttribute { ONNXAttribute(name: name, value: .float(v)) }
-  static func string(_ name: String, _ v: String) -> ONNXAttribute { ONNXAttribute(name: name, value: .string(v)) }
-  static func ints(_ name: String, _ v: [Int]) -> ONNXAttribute { ONNXAttribute(name: name, value: .ints(v)) }
-
+extension ONNXAttribute {
   func write(_ w: inout ProtobufWriter) {
     typealias F = ONNXField.Attribute
     typealias T = ONNXField.AttributeType

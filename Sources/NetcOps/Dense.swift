@@ -1,5 +1,55 @@
 import NetcBasic
-import NetcSyntax
+
+/// Linear: `y = x W^T + b`.
+public struct LinearOp: Operation, Equatable {
+  public var inFeatures: Int
+  public var outFeatures: Int
+  public var bias: Bool
+
+  public func moduleName(input: Shape) -> String { "Linear" }
+  public var family: OperationFamily { .linear }
+  public var spelling: (keyword: String, arguments: [String]) { ("fc", [String(outFeatures)]) }
+  public var absorbsBatchNorm: Bool { true }
+  public var planText: String { "fc" }
+  public var planName: String { "linear" }
+  public func planJSON(_ node: NodeTensors) -> [(String, JSONValue)] {
+    [("weights", .string(node.weights ?? "")), ("bias", .bool(bias)), ("batch_norm", node.batchNorm?.json ?? .null),
+     ("in_features", .int(inFeatures)), ("out_features", .int(outFeatures))]
+  }
+  public func pytorch(_ x: PyTorchOperands) -> PyTorchCode {
+    .module("nn.Linear(\(inFeatures), \(outFeatures)\(bias ? "" : ", bias=False"))")
+  }
+  public func onnx(_ w: any ONNXWriting, _ x: ONNXOperands) throws -> String {
+    let name = x.weights ?? "fc"
+    return w.step("Gemm", [x.x, "\(name).weight"] + (bias ? ["\(name).bias"] : []), [.int("transB", 1)], name: name, suffix: "fc")
+  }
+}
+
+/// Flatten: a view of its input as a vector.
+public struct FlattenOp: Operation, Equatable {
+  public func moduleName(input: Shape) -> String { "Flatten" }
+  public var spelling: (keyword: String, arguments: [String]) { ("flatten", []) }
+  public var isCompact: Bool { true }
+  public var role: LoweringRole { .view }
+  public var planText: String { "flatten" }
+  public func pytorch(_ x: PyTorchOperands) -> PyTorchCode { .expression("torch.flatten(\(x.x), 1)") }
+  /// A view: lowering leaves no node, and the ONNX emitter reshapes the value where it is read.
+  public func onnx(_ w: any ONNXWriting, _ x: ONNXOperands) throws -> String { x.x }
+}
+
+/// Dropout: the identity at inference.
+public struct DropoutOp: Operation, Equatable {
+  public var p: Double
+  public func moduleName(input: Shape) -> String { "Dropout" }
+  public var spelling: (keyword: String, arguments: [String]) { ("dropout", [Spelling.number(p)]) }
+  public var isCompact: Bool { true }
+  public var role: LoweringRole { .view }
+  public var planText: String { "dropout" }
+  public func pytorch(_ x: PyTorchOperands) -> PyTorchCode {
+    .expression("F.dropout(\(x.x), \(Spelling.pythonFloat(p)), self.training)")
+  }
+  public func onnx(_ w: any ONNXWriting, _ x: ONNXOperands) throws -> String { x.x }
+}
 
 /// `fc`/`linear`, `flatten`, `dropout`.
 enum DenseLayers {
@@ -11,7 +61,7 @@ enum DenseLayers {
                   diags.error("size-overflow", "the flattened size overflows", at: at)
                   return nil
                 }
-                return Resolved(op: .flatten, output: Shape([n]))
+                return Resolved(op: FlattenOp(), output: Shape([n]))
               }),
     LayerSpec(keyword: "dropout",
               signature: LayerSignature(positional: ["p"], required: 0, options: ["p": "p"], flags: [],
@@ -22,7 +72,7 @@ enum DenseLayers {
                   diags.error("out-of-range", "dropout probability must be between 0 and 1, found \(p)", at: a.range("p"))
                   return nil
                 }
-                return Resolved(op: .dropout(p: p), output: input.shape)
+                return Resolved(op: DropoutOp(p: p), output: input.shape)
               }),
   ]
 
@@ -42,7 +92,7 @@ enum DenseLayers {
                 let second = a.has("second size") ? a.int("second size", &diags) : first
                 guard let first, let second else { return nil }
                 // Its output is its size whatever the input: after the error the layers after it are checked.
-                if x.isSpatial { return Resolved(op: .identity, output: Shape([second])) }
+                if x.isSpatial { return Resolved(op: IdentityOp(), output: Shape([second])) }
                 var outF = first
                 if a.has("second size") {
                   outF = second
@@ -59,9 +109,9 @@ enum DenseLayers {
                   }
                 }
                 let trainable = !a.flag("frozen")
-                var params = [LayerCheck.tensor("weight", [outF, x.dims[0]], trainable: trainable)]
-                if !a.flag("nobias") { params.append(LayerCheck.tensor("bias", [outF], trainable: trainable)) }
-                return Resolved(op: .linear(inFeatures: x.dims[0], outFeatures: outF, bias: !a.flag("nobias")),
+                var params = [LayerCheck.tensor("weight", [outF, x.dims[0]], trainable: trainable, .heNormal(fanIn: x.dims[0]))]
+                if !a.flag("nobias") { params.append(LayerCheck.tensor("bias", [outF], trainable: trainable, .zeros)) }
+                return Resolved(op: LinearOp(inFeatures: x.dims[0], outFeatures: outF, bias: !a.flag("nobias")),
                                 output: Shape([outF]), params: params)
               })
   }

@@ -1,29 +1,29 @@
 /// Checked integer arithmetic: every size and count in netc goes through these, so an absurd spec is a
 /// diagnostic instead of a trap.
-struct Overflow: Error {}
+public struct Overflow: Error {}
 
-@inline(__always) func cmul(_ a: Int, _ b: Int) throws -> Int {
+@inline(__always) public func cmul(_ a: Int, _ b: Int) throws -> Int {
   let (r, o) = a.multipliedReportingOverflow(by: b)
   if o { throw Overflow() }
   return r
 }
 
-@inline(__always) func cadd(_ a: Int, _ b: Int) throws -> Int {
+@inline(__always) public func cadd(_ a: Int, _ b: Int) throws -> Int {
   let (r, o) = a.addingReportingOverflow(b)
   if o { throw Overflow() }
   return r
 }
 
-@inline(__always) func csub(_ a: Int, _ b: Int) throws -> Int {
+@inline(__always) public func csub(_ a: Int, _ b: Int) throws -> Int {
   let (r, o) = a.subtractingReportingOverflow(b)
   if o { throw Overflow() }
   return r
 }
 
-func cproduct(_ xs: [Int]) throws -> Int { try xs.reduce(1) { try cmul($0, $1) } }
+public func cproduct(_ xs: [Int]) throws -> Int { try xs.reduce(1) { try cmul($0, $1) } }
 
 /// Floor division for possibly negative numerators (Python's `//`, PyTorch's `div_rtn`).
-func floorDiv(_ a: Int, _ b: Int) -> Int {
+public func floorDiv(_ a: Int, _ b: Int) -> Int {
   let q = a / b
   return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q
 }

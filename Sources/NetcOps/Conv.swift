@@ -1,5 +1,112 @@
 import NetcBasic
-import NetcSyntax
+
+/// A convolution, Conv2d or ConvTranspose2d.
+public struct ConvOp: Operation, Equatable {
+  public var inChannels: Int
+  public var outChannels: Int
+  public var kernel: (h: Int, w: Int)
+  public var stride: (h: Int, w: Int)
+  /// Padding on each side; `same` can make bottom/right one larger than top/left, as PyTorch does.
+  public var padTop: Int, padLeft: Int, padBottom: Int, padRight: Int
+  public var dilation: (h: Int, w: Int)
+  public var groups: Int
+  public var bias: Bool
+  public var transposed: Bool
+  public var outputPadding: (h: Int, w: Int)
+
+  public static func == (a: ConvOp, b: ConvOp) -> Bool {
+    a.inChannels == b.inChannels && a.outChannels == b.outChannels && a.kernel == b.kernel
+      && a.stride == b.stride && a.padTop == b.padTop && a.padLeft == b.padLeft
+      && a.padBottom == b.padBottom && a.padRight == b.padRight && a.dilation == b.dilation
+      && a.groups == b.groups && a.bias == b.bias && a.transposed == b.transposed
+      && a.outputPadding == b.outputPadding
+  }
+
+  var symmetricPadding: Bool { padTop == padBottom && padLeft == padRight }
+
+  public func moduleName(input: Shape) -> String { transposed ? "ConvTranspose2d" : "Conv2d" }
+  public var family: OperationFamily { .conv }
+
+  public var spelling: (keyword: String, arguments: [String]) {
+    var args = [Spelling.size(kernel), String(outChannels)]
+    if stride != (1, 1) { args.append("s" + Spelling.pair(stride)) }
+    if symmetricPadding {
+      if padTop != 0 || padLeft != 0 { args.append("p" + Spelling.pair((padTop, padLeft))) }
+    } else {
+      args.append("pad=same")
+    }
+    if dilation != (1, 1) { args.append("d" + Spelling.pair(dilation)) }
+    if groups > 1 { args.append(groups == inChannels && groups == outChannels ? "dw" : "g\(groups)") }
+    if transposed && outputPadding != (0, 0) { args.append("out_pad=" + Spelling.pair(outputPadding)) }
+    return (transposed ? "convt" : "conv", args)
+  }
+
+  public func receptiveWindow(input: Shape, output: Shape) -> ReceptiveWindow {
+    transposed ? .fractional : .window(kernel: kernel, stride: stride, padding: (padTop, padLeft), dilation: dilation)
+  }
+
+  /// torchinfo counts a convolution's parameters (bias included) once per output pixel.
+  public func multAdds(params: [ParamTensor], output: Shape) -> Int? {
+    let count = params.reduce(0) { $0 + $1.elementCount }
+    return output.isSpatial ? try? cmul(count, cmul(output.height, output.width)) : count
+  }
+
+  public var absorbsBatchNorm: Bool { true }
+  public var acceptsResidual: Bool { true }
+
+  public var planText: String {
+    var s = (transposed ? "convt " : "conv ") + "\(kernel.h)x\(kernel.w)"
+    if stride != (1, 1) { s += " s\(stride.h == stride.w ? "\(stride.h)" : "\(stride.h)x\(stride.w)")" }
+    if padTop != 0 || padLeft != 0 || padBottom != 0 || padRight != 0 {
+      s += symmetricPadding
+        ? " p\(padTop == padLeft ? "\(padTop)" : "\(padTop)x\(padLeft)")"
+        : " p\(padTop),\(padLeft),\(padBottom),\(padRight)"
+    }
+    if dilation != (1, 1) { s += " d\(dilation.h)" }
+    if groups != 1 { s += " g\(groups)" }
+    return s
+  }
+
+  public var planName: String { transposed ? "conv_transpose" : "conv" }
+
+  public func planJSON(_ node: NodeTensors) -> [(String, JSONValue)] {
+    [("weights", .string(node.weights ?? "")), ("bias", .bool(bias)), ("batch_norm", node.batchNorm?.json ?? .null),
+     ("in_channels", .int(inChannels)), ("out_channels", .int(outChannels)),
+     ("kernel", Spelling.json(kernel)), ("stride", Spelling.json(stride)),
+     ("padding", .array([.int(padTop), .int(padLeft), .int(padBottom), .int(padRight)])),
+     ("dilation", Spelling.json(dilation)), ("groups", .int(groups)), ("output_padding", Spelling.json(outputPadding))]
+  }
+
+  public func pytorch(_ x: PyTorchOperands) -> PyTorchCode {
+    let pair = Spelling.python
+    var args = "\(inChannels), \(outChannels), kernel_size=\(pair(kernel.h, kernel.w))"
+    if stride != (1, 1) { args += ", stride=\(pair(stride.h, stride.w))" }
+    if !symmetricPadding {
+      args += ", padding='same'"
+    } else if padTop != 0 || padLeft != 0 {
+      args += ", padding=\(pair(padTop, padLeft))"
+    }
+    if transposed && outputPadding != (0, 0) { args += ", output_padding=\(pair(outputPadding.h, outputPadding.w))" }
+    if dilation != (1, 1) { args += ", dilation=\(pair(dilation.h, dilation.w))" }
+    if groups != 1 { args += ", groups=\(groups)" }
+    if !bias { args += ", bias=False" }
+    return .module("nn.\(transposed ? "ConvTranspose2d" : "Conv2d")(\(args))")
+  }
+
+  public func onnx(_ w: any ONNXWriting, _ x: ONNXOperands) throws -> String {
+    var attrs: [ONNXAttribute] = [
+      .ints("kernel_shape", [kernel.h, kernel.w]), .ints("strides", [stride.h, stride.w]),
+      .ints("pads", [padTop, padLeft, padBottom, padRight]),
+      .ints("dilations", [dilation.h, dilation.w]), .int("group", groups),
+    ]
+    if transposed { attrs.append(.ints("output_padding", [outputPadding.h, outputPadding.w])) }
+    let name = x.weights ?? "conv"
+    return w.step(transposed ? "ConvTranspose" : "Conv", [x.x, "\(name).weight"] + (bias ? ["\(name).bias"] : []), attrs,
+                  name: name, suffix: transposed ? "convt" : "conv")
+  }
+}
+
+public typealias ConvAttrs = ConvOp
 
 /// `conv` (Conv2d) and `convt` (ConvTranspose2d).
 enum ConvLayers {
@@ -22,7 +129,7 @@ enum ConvLayers {
       check: { check($0, $1, $2, transposed: true, &$3) }),
   ]
 
-  static func check(_ a: LayerArgs, _ input: LayerInput, _ at: SourceRange, transposed: Bool,
+  static func check(_ a: any LayerArguments, _ input: LayerInput, _ at: SourceRange, transposed: Bool,
                     _ diags: inout DiagnosticEngine) -> Resolved? {
     // The input is checked first and the arguments still read: a mistake in them does not depend on it.
     let spatial = LayerCheck.requireSpatial(a.keyword, input, at, &diags)
@@ -110,18 +217,21 @@ enum ConvLayers {
     }
     let trainable = !a.flag("frozen")
     let weight = transposed ? [x.channels, outC / groups, kernel.0, kernel.1] : [outC, x.channels / groups, kernel.0, kernel.1]
-    var params = [LayerCheck.tensor("weight", weight, trainable: trainable)]
-    if !a.flag("nobias") { params.append(LayerCheck.tensor("bias", [outC], trainable: trainable)) }
-    let attrs = ConvAttrs(inChannels: x.channels, outChannels: outC, kernel: kernel, stride: stride,
+    // He initialisation's fan-in is the second dimension times the kernel, for both kinds, as PyTorch's
+    // `_calculate_fan_in_and_fan_out` computes it.
+    let fanIn = weight[1] * kernel.0 * kernel.1
+    var params = [LayerCheck.tensor("weight", weight, trainable: trainable, .heNormal(fanIn: fanIn))]
+    if !a.flag("nobias") { params.append(LayerCheck.tensor("bias", [outC], trainable: trainable, .zeros)) }
+    let attrs = ConvOp(inChannels: x.channels, outChannels: outC, kernel: kernel, stride: stride,
                           padTop: padTop, padLeft: padLeft, padBottom: padBottom, padRight: padRight,
                           dilation: dilation, groups: groups, bias: !a.flag("nobias"), transposed: transposed,
                           outputPadding: outPad)
-    return Resolved(op: .conv(attrs), output: Shape([outC, outH, outW]), params: params)
+    return Resolved(op: attrs, output: Shape([outC, outH, outW]), params: params)
   }
 
   /// PyTorch silently ignores input rows and columns after the last full window; say so when real data
   /// (not padding) is lost.
-  static func warnDropped(_ a: LayerArgs, _ x: Shape, _ kernel: (Int, Int), _ stride: (Int, Int),
+  static func warnDropped(_ a: any LayerArguments, _ x: Shape, _ kernel: (Int, Int), _ stride: (Int, Int),
                           _ before: (Int, Int), _ after: (Int, Int), _ dilation: (Int, Int), _ at: SourceRange,
                           _ diags: inout DiagnosticEngine) {
     let rows = SpatialRule.droppedInput(input: x.height, kernel: kernel.0, stride: stride.0, padBefore: before.0,

@@ -1,0 +1,127 @@
+import NetcBasic
+
+/// BatchNorm2d (BatchNorm1d on a flat input), in inference: `(x - mean) / sqrt(var + eps) * weight + bias`.
+public struct BatchNormOp: Operation, Equatable {
+  public var channels: Int
+  public var eps: Double
+  public var momentum: Double
+  public var affine: Bool
+
+  public func moduleName(input: Shape) -> String { input.isSpatial ? "BatchNorm2d" : "BatchNorm1d" }
+  public var family: OperationFamily { .norm }
+  public var isCompact: Bool { true }
+  public var spelling: (keyword: String, arguments: [String]) { ("bn", []) }
+  public var role: LoweringRole { .batchNorm(eps: eps, affine: affine) }
+  public var parameterPrefix: String { "bn" }
+  public var planText: String { "bn" }
+  public var planName: String { "batch_norm" }
+
+  func reference(_ name: String?) -> BatchNormRef {
+    BatchNormRef(name: name ?? "bn", channels: channels, eps: eps, affine: affine)
+  }
+
+  public func planJSON(_ node: NodeTensors) -> [(String, JSONValue)] { [("batch_norm", reference(node.weights).json)] }
+
+  public func pytorch(_ x: PyTorchOperands) -> PyTorchCode {
+    var args = "\(channels)"
+    if eps != 1e-5 { args += ", eps=\(eps)" }
+    if momentum != 0.1 { args += ", momentum=\(momentum)" }
+    if !affine { args += ", affine=False" }
+    return .module("nn.\(x.inputShapes[0].isSpatial ? "BatchNorm2d" : "BatchNorm1d")(\(args))")
+  }
+
+  public func onnx(_ w: any ONNXWriting, _ x: ONNXOperands) throws -> String {
+    Self.onnx(w, reference(x.weights), x.x)
+  }
+
+  /// BatchNormalization with the layer's own tensors, standalone or folded into the layer before it at
+  /// inference. Without affine parameters (`bn noaffine`) the scale and shift are constants of ones and
+  /// zeros, `<bn>.unit_scale` and `<bn>.zero_shift`.
+  public static func onnx(_ w: any ONNXWriting, _ bn: BatchNormRef, _ x: String) -> String {
+    let scale = bn.affine ? "\(bn.name).weight" : w.constant("\(bn.name).unit_scale", [Float](repeating: 1, count: bn.channels), dims: [bn.channels])
+    let shift = bn.affine ? "\(bn.name).bias" : w.constant("\(bn.name).zero_shift", [Float](repeating: 0, count: bn.channels), dims: [bn.channels])
+    return w.step("BatchNormalization", [x, scale, shift, "\(bn.name).running_mean", "\(bn.name).running_var"],
+                  [.float("epsilon", Float(bn.eps))], name: bn.name, suffix: "bn")
+  }
+}
+
+/// LocalResponseNorm: x / (k + alpha/size * sum of squares over channels [c - size/2, c + (size-1)/2])^beta.
+public struct LRNOp: Operation, Equatable {
+  public var size: Int
+  public var alpha: Double
+  public var beta: Double
+  public var k: Double
+
+  public func moduleName(input: Shape) -> String { "LocalResponseNorm" }
+  public var family: OperationFamily { .norm }
+  public var isCompact: Bool { true }
+  public var spelling: (keyword: String, arguments: [String]) { ("lrn", [String(size)]) }
+  public var planText: String { "lrn \(size)" }
+  public func planJSON(_ node: NodeTensors) -> [(String, JSONValue)] {
+    [("size", .int(size)), ("alpha", .double(alpha)), ("beta", .double(beta)), ("k", .double(k))]
+  }
+
+  public func pytorch(_ x: PyTorchOperands) -> PyTorchCode {
+    .expression("F.local_response_norm(\(x.x), \(size), alpha=\(alpha), beta=\(beta), k=\(Spelling.pythonFloat(k)))")
+  }
+
+  /// ONNX's LRN centres an even window the other way ([c - (size-1)/2, c + size/2]), so for even sizes the
+  /// sum is a 1x1 convolution of x^2 with a band of ones (`netc.lrn_window.<C>x<size>`).
+  public func onnx(_ w: any ONNXWriting, _ x: ONNXOperands) throws -> String {
+    if size % 2 == 1 {
+      return w.step("LRN", [x.x], [.int("size", size), .float("alpha", Float(alpha)), .float("beta", Float(beta)),
+                                   .float("bias", Float(k))], suffix: "lrn")
+    }
+    let c = x.inputDims[0][0]
+    var band = [Float](repeating: 0, count: c * c)
+    for o in 0..<c {
+      for i in max(0, o - size / 2)...min(c - 1, o + (size - 1) / 2) { band[o * c + i] = 1 }
+    }
+    let final = w.nodeName
+    let window = w.constant("netc.lrn_window.\(c)x\(size)", band, dims: [c, c, 1, 1])
+    let sq = w.step("Mul", [x.x, x.x], suffix: "lrn_square")
+    let sum = w.step("Conv", [sq, window], [.ints("kernel_shape", [1, 1])], suffix: "lrn_sum")
+    let scaled = w.step("Mul", [sum, w.constant("netc.\(final).alpha_over_size", [Float(alpha / Double(size))], dims: [])], suffix: "lrn_scale")
+    let base = w.step("Add", [scaled, w.constant("netc.\(final).k", [Float(k)], dims: [])], suffix: "lrn_base")
+    let div = w.step("Pow", [base, w.constant("netc.\(final).beta", [Float(beta)], dims: [])], suffix: "lrn_pow")
+    return w.step("Div", [x.x, div], suffix: "lrn")
+  }
+}
+
+/// `bn` (BatchNorm2d / BatchNorm1d) and `lrn` (LocalResponseNorm).
+enum NormLayers {
+  static let specs: [LayerSpec] = [
+    LayerSpec(keyword: "bn",
+              signature: LayerSignature(positional: [], required: 0, options: ["eps": "eps", "momentum": "momentum"],
+                                        flags: ["noaffine", "frozen"], usage: "bn eps=0.001",
+                                        preservesShape: true),
+              check: { a, input, at, diags in
+                guard let eps = a.double("eps", default: 1e-5, &diags),
+                  let momentum = a.double("momentum", default: 0.1, &diags) else { return nil }
+                guard eps > 0 else {
+                  diags.error("out-of-range", "eps of 'bn' must be positive", at: a.range("eps"))
+                  return nil
+                }
+                let c = input.shape.dims[0]
+                let affine = !a.flag("noaffine")
+                let trainable = !a.flag("frozen")
+                let params = affine ? [LayerCheck.tensor("weight", [c], trainable: trainable, .ones),
+                                       LayerCheck.tensor("bias", [c], trainable: trainable, .zeros)] : []
+                let buffers = [LayerCheck.tensor("running_mean", [c], trainable: false, .zeros),
+                               LayerCheck.tensor("running_var", [c], trainable: false, .ones)]
+                return Resolved(op: BatchNormOp(channels: c, eps: eps, momentum: momentum, affine: affine),
+                                output: input.shape, params: params, buffers: buffers)
+              }),
+    LayerSpec(keyword: "lrn",
+              signature: LayerSignature(positional: ["size"], required: 1,
+                                        options: ["size": "size", "alpha": "alpha", "beta": "beta", "k": "k"], flags: [],
+                                        usage: "lrn 5 alpha=0.0001 beta=0.75 k=1", preservesShape: true),
+              check: { a, input, at, diags in
+                guard LayerCheck.requireSpatial(a.keyword, input, at, &diags),
+                  let size = a.int("size", &diags), let alpha = a.double("alpha", default: 1e-4, &diags),
+                  let beta = a.double("beta", default: 0.75, &diags), let k = a.double("k", default: 1, &diags)
+                else { return nil }
+                return Resolved(op: LRNOp(size: size, alpha: alpha, beta: beta, k: k), output: input.shape)
+              }),
+  ]
+}
