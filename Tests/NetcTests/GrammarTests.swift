@@ -1,6 +1,8 @@
 import Foundation
 import NetcBasic
 import NetcDriver
+import NetcOps
+@testable import NetcSema
 import NetcSyntax
 import Testing
 
@@ -60,6 +62,46 @@ import Testing
       let text = DiagnosticRenderer(useColor: false).render(c.diagnostics.diagnostics, in: c.file)
       let ok = !c.diagnostics.hasErrors
       #expect(ok, "\(layer)\n\(text)")
+    }
+  }
+
+  /// Grammar.md's table of layers lists every layer of the registry, and no other, each with the PyTorch
+  /// modules it prints as.
+  @Test func layerTableIsTheRegistry() throws {
+    let text = try readText(Paths.root.appendingPathComponent("Grammar.md"))
+    let section = try #require(text.components(separatedBy: "\n## Layers\n").dropFirst().first)
+    var listed: [String: String] = [:]
+    for row in section.split(separator: "\n") where row.hasPrefix("| `") {
+      let columns = row.split(separator: "|", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+      // The first column names one or more layers: `conv K C`, or `relu`, `relu6`, ...; `fc OUT` or `fc IN OUT`.
+      for spelled in columns[1].split(separator: "`", omittingEmptySubsequences: false).enumerated().filter({ $0.offset % 2 == 1 }).map(\.element) {
+        let keyword = String(spelled.split(separator: " ")[0])
+        listed[keyword] = columns[columns.count - 2]
+      }
+    }
+    #expect(Set(listed.keys) == OperationRegistry.keywords)
+    for spec in OperationRegistry.layers {
+      for module in LayerNames.moduleNames(of: spec) {
+        #expect(listed[spec.keyword]?.contains("`\(module)`") == true, "\(spec.keyword): \(module)")
+      }
+    }
+  }
+
+  /// The fuzzers' dictionary holds every layer and flag of the registry, and every option as written
+  /// (`stride=2` or `s2`).
+  @Test func fuzzDictionaryHasEveryWord() throws {
+    let dictionary = try readText(Paths.root.appendingPathComponent("Fuzz/netc.dict"))
+    let words = Set(dictionary.split(separator: "\n").filter { $0.hasPrefix("\"") }.map { $0.dropFirst().dropLast() }.map(String.init))
+    for spec in OperationRegistry.layers {
+      for word in [spec.keyword] + spec.signature.flags.sorted() {
+        #expect(words.contains(word), "Fuzz/netc.dict lacks \"\(word)\" (\(spec.keyword))")
+      }
+      for option in spec.signature.options.keys.sorted() {
+        let written = words.contains { w in
+          w.hasPrefix(option) && (w.dropFirst(option.count).first.map { $0 == "=" || $0.isNumber } ?? false)
+        }
+        #expect(written, "Fuzz/netc.dict lacks \"\(option)=\" (\(spec.keyword))")
+      }
     }
   }
 }
