@@ -15,9 +15,12 @@ private func removeTemporaryAndDie(_ sig: Int32) {
   raise(sig)
 }
 
-/// File output that never leaves a partial file: bytes go to a temporary file beside the target, which
-/// is renamed over it only once everything is written and flushed. An interrupt while writing removes the
-/// temporary file too.
+/// File output that never leaves a partial file: bytes go to a temporary file in the target's directory,
+/// which becomes the target only once everything is written and flushed. On Linux the temporary file has
+/// no name (O_TMPFILE) until a moment before its rename, so even SIGKILL leaves nothing behind; elsewhere,
+/// or on a file system without unnamed files, it is a hidden `.NAME.netc-tmp-PID`, removed on SIGINT,
+/// SIGTERM and SIGHUP, and by the next write to the same output if its writer is gone. The path `-` is
+/// standard output, written as it is.
 enum Files {
   struct WriteError: Error { var message: String }
 
@@ -42,35 +45,110 @@ enum Files {
   /// (`netc run -o`'s output).
   static func writeAtomically(_ buf: UnsafeRawBufferPointer, to path: String, mode: mode_t? = nil,
                               inputs: [String] = []) throws {
+    if path == "-" {
+      if let failed = writeAll(STDOUT_FILENO, buf) {
+        throw WriteError(message: "cannot write to standard output: \(String(cString: strerror(failed)))")
+      }
+      return
+    }
     let path = try outputPath(path, inputs: inputs)
-    let tmp = "\(path).netc-tmp-\(getpid())"
+    let (directory, name) = split(path)
+    removeStaleTemporaries(directory: directory, name: name)
+    let named = "\(directory)/.\(name).netc-tmp-\(getpid())"
     Self.installHandlers
-    let cPath = strdup(tmp)
-    pendingTemporary = cPath
+    let cPath = strdup(named)
     defer {
       pendingTemporary = nil
       free(cPath)
     }
-    let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+    var unnamed = true
+    var fd = openUnnamed(in: directory)
+    if fd < 0 {
+      unnamed = false
+      pendingTemporary = cPath
+      fd = open(named, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+    }
     guard fd >= 0 else { throw WriteError(message: "cannot write '\(path)': \(String(cString: strerror(errno)))") }
-    // For the test that interrupts a write: a pause with the temporary file open.
-    if let v = getenv("NETC_TEST_WRITE_PAUSE_MS"), let ms = UInt32(String(cString: v)) { usleep(min(ms, 10_000) * 1000) }
+    // For the tests that interrupt a write: a pause with the temporary file open, said on stderr.
+    if let v = getenv("NETC_TEST_WRITE_PAUSE_MS"), let ms = UInt32(String(cString: v)) {
+      _ = "netc: writing\n".withCString { write(STDERR_FILENO, $0, strlen($0)) }
+      usleep(min(ms, 10_000) * 1000)
+    }
+    var failed = writeAll(fd, buf) ?? 0
+    if failed == 0, let mode, fchmod(fd, mode) != 0 { failed = errno }
+    if failed == 0 && fsync(fd) != 0 { failed = errno }
+    if failed == 0 && unnamed {
+      // The unnamed file gets its hidden name only now, for the rename. A file of that name can only be
+      // left by a killed process that had this pid before.
+      pendingTemporary = cPath
+      unlink(named)
+      if linkat(AT_FDCWD, "/proc/self/fd/\(fd)", AT_FDCWD, named, AT_SYMLINK_FOLLOW) != 0 { failed = errno }
+    }
+    close(fd)
+    if failed != 0 || rename(named, path) != 0 {
+      let reason = String(cString: strerror(failed != 0 ? failed : errno))
+      unlink(named)
+      throw WriteError(message: "cannot write '\(path)': \(reason)")
+    }
+  }
+
+  /// Writes all of `buf` to `fd`; the errno of a failure, or nil.
+  static func writeAll(_ fd: Int32, _ buf: UnsafeRawBufferPointer) -> Int32? {
     var offset = 0
-    var failed: Int32 = 0
     while offset < buf.count, let base = buf.baseAddress {
       let n = write(fd, base + offset, buf.count - offset)
       if n < 0 && errno == EINTR { continue }
-      if n <= 0 { failed = errno; break }
+      if n <= 0 { return n < 0 ? errno : EIO }
       offset += n
     }
-    if failed == 0, let mode, fchmod(fd, mode) != 0 { failed = errno }
-    if failed == 0 && fsync(fd) != 0 { failed = errno }
-    close(fd)
-    if failed != 0 || rename(tmp, path) != 0 {
-      let reason = String(cString: strerror(failed != 0 ? failed : errno))
-      unlink(tmp)
-      throw WriteError(message: "cannot write '\(path)': \(reason)")
+    return nil
+  }
+
+  /// A file without a name in `directory`, open for writing; -1 where the system or the file system has
+  /// none (then a named temporary file is used).
+  static func openUnnamed(in directory: String) -> Int32 {
+    // For the tests of the named fallback.
+    if getenv("NETC_TEST_NAMED_TEMPORARY") != nil { return -1 }
+    #if os(Linux) && (arch(x86_64) || arch(arm64))
+      // O_TMPFILE is __O_TMPFILE | O_DIRECTORY, a macro Swift does not import; its value on these architectures.
+      let tmpfile: Int32 = arch64TmpFile
+      return open(directory, tmpfile | O_WRONLY, 0o644)
+    #else
+      return -1
+    #endif
+  }
+
+  #if arch(x86_64)
+    static let arch64TmpFile: Int32 = 0o20_000_000 | 0o200_000
+  #else
+    static let arch64TmpFile: Int32 = 0o20_000_000 | 0o40_000
+  #endif
+
+  /// The directory of `path` and its last component.
+  static func split(_ path: String) -> (directory: String, name: String) {
+    guard let slash = path.lastIndex(of: "/") else { return (".", path) }
+    let directory = String(path[..<slash])
+    return (directory.isEmpty ? "/" : directory, String(path[path.index(after: slash)...]))
+  }
+
+  /// Removes the temporary files a killed writer of the same output left: `.NAME.netc-tmp-PID` (and
+  /// `NAME.netc-tmp-PID`, the name older versions used) whose process is gone.
+  static func removeStaleTemporaries(directory: String, name: String) {
+    guard let dir = opendir(directory) else { return }
+    defer { closedir(dir) }
+    var stale: [String] = []
+    while let entry = readdir(dir) {
+      let file = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+        String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+      }
+      for prefix in [".\(name).netc-tmp-", "\(name).netc-tmp-"] where file.hasPrefix(prefix) {
+        guard let pid = Int32(file.dropFirst(prefix.count)), pid > 0, pid != getpid(),
+          kill(pid, 0) != 0 && errno == ESRCH
+        else { continue }
+        stale.append(file)
+      }
     }
+    for file in stale { unlink("\(directory)/\(file)") }
   }
 
   /// Where an output goes: the path itself when it is new or a regular file, the file a symbolic link

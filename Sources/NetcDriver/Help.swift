@@ -131,7 +131,7 @@ enum Help {
     USAGE: netc init [<options>] <spec> -o <file.safetensors>
 
     OPTIONS:
-      -o <file>               The safetensors file to write (written whole or not at all).
+      -o <file>               The safetensors file to write (written whole or not at all); '-' for stdout.
       --seed <n>              Random seed (default: 0).
       --dtype <dtype>         f32 (default), f16 or bf16.
     \(common)
@@ -152,9 +152,10 @@ enum Help {
       --input <file|random>   An .npy tensor of shape [N, C, H, W] (or [C, H, W]: one item), or 'random'.
                               With a file, '--batch' may be left out; given, it must be the file's N.
       --seed <n>              Seed for '--input random' (default: 0).
-      -o <file>               Write the output as .npy; without it, print the output shape and, for a
-                              classifier, the five most likely classes (with a softmax applied
-                              for display, and said so, when the network ends without one).
+      -o <file>               Write the output as .npy ('-' for stdout); without it, print the output
+                              shape and, for a classifier, the five most likely classes (with a
+                              softmax applied for display, and said so, when the network ends without
+                              one).
       --memory-limit <MiB>    Refuse a run whose activations, input and '-o' output need more memory
                               than this, before allocating any of it (default: 16384).
       --serve                 For benchmarks: after the run, print 'ready', then run once more for each
@@ -179,7 +180,7 @@ enum Help {
       --weights <file>        For onnx: the weights to put in the model (safetensors, f32, f16 or bf16,
                               stored as f32). Without it, the model holds the weights 'netc init' writes
                               with its default seed 0 (He initialisation).
-      -o <file>               The file to write (written whole or not at all).
+      -o <file>               The file to write (written whole or not at all); '-' for stdout.
     \(common)
 
     The ONNX model's input is 'input' ([N, C, H, W], the batch size N symbolic), its output 'output'

@@ -82,38 +82,97 @@ import Testing
     for stage in ["read", "parse", "check", "report", "total"] { #expect(r.stderr.contains(stage)) }
   }
 
-  /// An interrupt while an output file is being written leaves neither a truncated target nor the
-  /// temporary file: the old file stays as it was.
-  @Test func interruptedWriteLeavesNoFile() throws {
+  /// Starts `netc emit --target swift` writing to `out` with a long pause while its temporary file is
+  /// open, and returns once netc says it is writing.
+  func startPausedWrite(to out: URL, named: Bool = false) throws -> Process? {
     let exe = Paths.root.appendingPathComponent(".build/debug/netc")
     guard FileManager.default.isExecutableFile(atPath: exe.path) else {
       Issue.record("no built netc at \(exe.path)")
-      return
+      return nil
     }
-    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("netc-interrupt-\(getpid())")
-    try? FileManager.default.removeItem(at: dir)
-    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-    defer { try? FileManager.default.removeItem(at: dir) }
-    let out = dir.appendingPathComponent("net.swift")
-    try Data("the previous version\n".utf8).write(to: out)
     let p = Process()
     p.executableURL = exe
     p.arguments = ["emit", "--target", "swift", spec, "-o", out.path]
-    p.environment = ["NETC_TEST_WRITE_PAUSE_MS": "10000"]
-    p.standardError = Pipe()
+    p.environment = ["NETC_TEST_WRITE_PAUSE_MS": "10000"].merging(named ? ["NETC_TEST_NAMED_TEMPORARY": "1"] : [:]) { a, _ in a }
+    let stderr = Pipe()
+    p.standardError = stderr
     try p.run()
-    // Wait for the temporary file to appear, then interrupt.
-    var sawTemporary = false
-    for _ in 0..<500 where !sawTemporary {
-      usleep(10_000)
-      sawTemporary = (try FileManager.default.contentsOfDirectory(atPath: dir.path)).contains { $0.contains(".netc-tmp-") }
+    let said = stderr.fileHandleForReading.readData(ofLength: 14)
+    #expect(String(decoding: said, as: UTF8.self) == "netc: writing\n", "netc never opened its temporary file")
+    return p
+  }
+
+  func withOutputDirectory(_ body: (URL) throws -> Void) throws {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("netc-interrupt-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
+    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: dir) }
+    try body(dir)
+  }
+
+  /// An interrupt, or SIGKILL, while an output file is being written leaves neither a truncated target nor
+  /// a temporary file: the old file stays as it was.
+  @Test(arguments: [SIGINT, SIGKILL]) func interruptedWriteLeavesNoFile(signal: Int32) throws {
+    try withOutputDirectory { dir in
+      let out = dir.appendingPathComponent("net.swift")
+      try Data("the previous version\n".utf8).write(to: out)
+      guard let p = try startPausedWrite(to: out) else { return }
+      kill(p.processIdentifier, signal)
+      p.waitUntilExit()
+      #expect(p.terminationReason == .uncaughtSignal && p.terminationStatus == signal)
+      #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path) == ["net.swift"])
+      #expect(try String(contentsOf: out, encoding: .utf8) == "the previous version\n")
     }
-    #expect(sawTemporary, "netc never opened its temporary file")
-    kill(p.processIdentifier, SIGINT)
-    p.waitUntilExit()
-    #expect(p.terminationReason == .uncaughtSignal && p.terminationStatus == SIGINT)
-    #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path) == ["net.swift"])
-    #expect(try String(contentsOf: out, encoding: .utf8) == "the previous version\n")
+  }
+
+  /// Where the temporary file has a name, an interrupt removes it, and SIGKILL leaves it hidden until the
+  /// next write to the same output removes it.
+  @Test(arguments: [SIGINT, SIGKILL]) func namedTemporaryFileIsRemoved(signal: Int32) throws {
+    try withOutputDirectory { dir in
+      let out = dir.appendingPathComponent("net.swift")
+      try Data("the previous version\n".utf8).write(to: out)
+      guard let p = try startPausedWrite(to: out, named: true) else { return }
+      kill(p.processIdentifier, signal)
+      p.waitUntilExit()
+      let left = try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted()
+      #expect(left == (signal == SIGKILL ? [".net.swift.netc-tmp-\(p.processIdentifier)", "net.swift"] : ["net.swift"]))
+      #expect(try String(contentsOf: out, encoding: .utf8) == "the previous version\n")
+      #expect(Driver.run(["emit", "--target", "pytorch", spec, "-o", out.path]).status == 0)
+      #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path) == ["net.swift"])
+    }
+  }
+
+  /// A temporary file that a killed writer left under its name (where the file system has no unnamed
+  /// files) is removed by the next write to the same output; another output's, or a live writer's, stays.
+  @Test func staleTemporaryFilesAreRemoved() throws {
+    try withOutputDirectory { dir in
+      // A pid that is not running: pid_max is at most 2^22.
+      let stale = [".net.swift.netc-tmp-4194305", "net.swift.netc-tmp-4194306"]
+      let kept = [".other.swift.netc-tmp-4194305", ".net.swift.netc-tmp-1"]  // pid 1 is always running
+      for name in stale + kept { try Data("partial".utf8).write(to: dir.appendingPathComponent(name)) }
+      let r = Driver.run(["emit", "--target", "pytorch", spec, "-o", dir.appendingPathComponent("net.swift").path])
+      #expect(r.status == 0, "\(r.stderr)")
+      #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted() == (kept + ["net.swift"]).sorted())
+    }
+  }
+
+  /// `-o -` writes the output to standard output, byte for byte (a binary ONNX model too).
+  @Test func dashIsStandardOutput() throws {
+    let exe = Paths.root.appendingPathComponent(".build/debug/netc")
+    try withOutputDirectory { dir in
+      let file = dir.appendingPathComponent("lenet5.onnx")
+      #expect(Driver.run(["emit", "--target", "onnx", spec, "-o", file.path]).status == 0)
+      let p = Process()
+      p.executableURL = exe
+      p.arguments = ["emit", "--target", "onnx", spec, "-o", "-"]
+      let stdout = Pipe()
+      p.standardOutput = stdout
+      try p.run()
+      let bytes = stdout.fileHandleForReading.readDataToEndOfFile()
+      p.waitUntilExit()
+      #expect(p.terminationStatus == 0)
+      #expect(bytes == (try Data(contentsOf: file)))
+      #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path) == ["lenet5.onnx"])
+    }
   }
 
   /// The built executable: exit statuses and streams reach the shell.
