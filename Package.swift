@@ -3,12 +3,16 @@ import PackageDescription
 
 // One target per compiler stage; a stage imports only the stages before it:
 // NetcBasic <- NetcSyntax <- NetcSema <- {NetcReport, NetcGraph, NetcIR <- NetcTensors <- NetcRuntime <- NetcBackends}
-// <- NetcDriver <- netc; beside them NetcSyntax <- NetcFormat (`netc fmt`) <- NetcDriver
+// <- NetcDriver <- netc; beside them NetcSyntax <- NetcFormat (`netc fmt`) <- NetcDriver.
+// Under them all, NetcKernels (the kernels, the weight file and the weights' preparation) imports nothing
+// of netc: NetcKernels <- NetcTensors <- NetcRuntime. It is the library the emitted Swift imports.
 let package = Package(
   name: "netc",
   products: [
     .executable(name: "netc", targets: ["netc"]),
     .library(name: "NetcDriver", targets: ["NetcDriver"]),
+    // What an app links to run the Swift that `netc emit --target swift` writes.
+    .library(name: "NetcKernels", type: .static, targets: ["NetcKernels"]),
   ],
   targets: [
     .target(name: "NetcBasic"),
@@ -18,18 +22,22 @@ let package = Package(
     .target(name: "NetcReport", dependencies: ["NetcBasic", "NetcSema"]),
     .target(name: "NetcGraph", dependencies: ["NetcBasic", "NetcSema"]),
     .target(name: "NetcIR", dependencies: ["NetcBasic", "NetcSema"]),
-    // Weight and tensor files come from anywhere: their readers keep every bounds and overflow check.
-    .target(name: "NetcTensors", dependencies: ["NetcBasic", "NetcSema", "NetcIR"]),
-    // The kernels and the interpreter run on validated buffers only; checks would cost speed.
-    .target(name: "NetcRuntime", dependencies: ["NetcBasic", "NetcSema", "NetcIR", "NetcTensors"],
+    // The kernels run on validated buffers only; checks would cost speed. Its weight file reader makes
+    // every bounds and overflow check itself (this build removes Swift's).
+    .target(name: "NetcKernels",
             swiftSettings: [.unsafeFlags(["-Ounchecked", "-target-cpu", "native"]), .swiftLanguageMode(.v5)]),
-    .target(name: "NetcBackends", dependencies: ["NetcBasic", "NetcSema", "NetcIR", "NetcTensors", "NetcRuntime"]),
+    // Weight and tensor files come from anywhere: their readers keep every bounds and overflow check.
+    .target(name: "NetcTensors", dependencies: ["NetcBasic", "NetcSema", "NetcIR", "NetcKernels"]),
+    // The interpreter runs on validated buffers only; checks would cost speed.
+    .target(name: "NetcRuntime", dependencies: ["NetcBasic", "NetcSema", "NetcIR", "NetcKernels", "NetcTensors"],
+            swiftSettings: [.unsafeFlags(["-Ounchecked", "-target-cpu", "native"]), .swiftLanguageMode(.v5)]),
+    .target(name: "NetcBackends", dependencies: ["NetcBasic", "NetcSema", "NetcIR", "NetcKernels", "NetcTensors", "NetcRuntime"]),
     .target(name: "NetcDriver",
-            dependencies: ["NetcBasic", "NetcSyntax", "NetcFormat", "NetcSema", "NetcReport", "NetcGraph", "NetcIR", "NetcTensors", "NetcRuntime", "NetcBackends"]),
+            dependencies: ["NetcBasic", "NetcSyntax", "NetcFormat", "NetcSema", "NetcReport", "NetcGraph", "NetcIR", "NetcKernels", "NetcTensors", "NetcRuntime", "NetcBackends"]),
     .executableTarget(name: "netc", dependencies: ["NetcDriver"]),
     .testTarget(
       name: "NetcTests",
-      dependencies: ["NetcBasic", "NetcSyntax", "NetcFormat", "NetcSema", "NetcReport", "NetcGraph", "NetcIR", "NetcTensors", "NetcRuntime", "NetcBackends", "NetcDriver", "netc"],
+      dependencies: ["NetcBasic", "NetcSyntax", "NetcFormat", "NetcSema", "NetcReport", "NetcGraph", "NetcIR", "NetcKernels", "NetcTensors", "NetcRuntime", "NetcBackends", "NetcDriver", "netc"],
       exclude: ["Inputs", "Snapshots"]
     ),
   ]

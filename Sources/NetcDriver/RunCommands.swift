@@ -5,6 +5,7 @@ import Dispatch
 import NetcBackends
 import NetcBasic
 import NetcIR
+import NetcKernels
 import NetcTensors
 import NetcRuntime
 import NetcSema

@@ -1,4 +1,5 @@
 import NetcBasic
+import NetcKernels
 import NetcRuntime
 import NetcSema
 import NetcTensors

@@ -1,5 +1,6 @@
 import NetcBasic
 import NetcIR
+import NetcKernels
 import NetcTensors
 
 extension WeightLoader {

@@ -1,6 +1,7 @@
 import Dispatch
 import NetcBasic
 import NetcIR
+import NetcKernels
 import NetcTensors
 import NetcSema
 

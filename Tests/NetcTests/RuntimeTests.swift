@@ -2,6 +2,7 @@ import Foundation
 import NetcBackends
 import NetcDriver
 import NetcIR
+import NetcKernels
 import NetcTensors
 import NetcRuntime
 import Testing
@@ -605,12 +606,12 @@ import Testing
   /// The emitted Swift carries the interpreter's kernels verbatim.
   @Test func embeddedKernelsAreCurrent() throws {
     let embedded = try readText(Paths.root.appendingPathComponent("Sources/NetcBackends/KernelSource.swift"))
-    let runtime = Paths.root.appendingPathComponent("Sources/NetcRuntime")
+    let runtime = Paths.root.appendingPathComponent("Sources/NetcKernels")
     let files = try FileManager.default.contentsOfDirectory(atPath: runtime.path)
       .filter { $0.hasSuffix(".swift") && $0 != "Interpreter.swift" && $0 != "Initializer.swift" }
     #expect(files.count == 6)
     for file in files {
-      let kernels = try readText(Paths.root.appendingPathComponent("Sources/NetcRuntime/\(file)"))
+      let kernels = try readText(Paths.root.appendingPathComponent("Sources/NetcKernels/\(file)"))
       #expect(embedded.contains(kernels), "run scripts/embed-kernels.sh")
     }
   }

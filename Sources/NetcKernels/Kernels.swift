@@ -73,7 +73,8 @@ func netcErf(_ x: Float) -> Float {
   if x <= 0 { return x == 0 ? 0 : .nan }
   return netcExpD(y * netcLog(x))
 }
-func netcLog(_ x: Double) -> Double {
+/// Natural logarithm without Foundation (netc's random initialisation draws with it too).
+public func netcLog(_ x: Double) -> Double {
   // x = m * 2^e, m in [1, 2): log(m) by atanh series.
   let e = Double(x.exponent)
   let m = x.significand
