@@ -5,7 +5,8 @@ import PackageDescription
 // NetcBasic <- NetcSyntax <- NetcSema <- {NetcReport, NetcGraph, NetcIR <- NetcTensors <- NetcRuntime <- NetcBackends}
 // <- NetcDriver <- netc; beside them NetcSyntax <- NetcFormat (`netc fmt`) <- NetcDriver.
 // Under them all, NetcKernels (the kernels, the weight file and the weights' preparation) imports nothing
-// of netc: NetcKernels <- NetcTensors <- NetcRuntime. It is the library the emitted Swift imports.
+// of netc: NetcKernels <- NetcTensors <- NetcRuntime. It is the library the emitted Swift imports; the
+// EmbedKernels plugin puts its sources into NetcBackends for `netc emit --target swift --self-contained`.
 let package = Package(
   name: "netc",
   products: [
@@ -31,7 +32,11 @@ let package = Package(
     // The interpreter runs on validated buffers only; checks would cost speed.
     .target(name: "NetcRuntime", dependencies: ["NetcBasic", "NetcSema", "NetcIR", "NetcKernels", "NetcTensors"],
             swiftSettings: [.unsafeFlags(["-Ounchecked", "-target-cpu", "native"]), .swiftLanguageMode(.v5)]),
-    .target(name: "NetcBackends", dependencies: ["NetcBasic", "NetcSema", "NetcIR", "NetcKernels", "NetcTensors", "NetcRuntime"]),
+    .target(name: "NetcBackends", dependencies: ["NetcBasic", "NetcSema", "NetcIR", "NetcKernels", "NetcTensors", "NetcRuntime"],
+            plugins: ["EmbedKernels"]),
+    // NetcKernels' sources as string literals, made at build time for `netc emit --self-contained`.
+    .plugin(name: "EmbedKernels", capability: .buildTool(), dependencies: ["EmbedSources"]),
+    .executableTarget(name: "EmbedSources"),
     .target(name: "NetcDriver",
             dependencies: ["NetcBasic", "NetcSyntax", "NetcFormat", "NetcSema", "NetcReport", "NetcGraph", "NetcIR", "NetcKernels", "NetcTensors", "NetcRuntime", "NetcBackends"]),
     .executableTarget(name: "netc", dependencies: ["NetcDriver"]),
