@@ -2,36 +2,51 @@
 import PackageDescription
 
 // One target per compiler stage; a stage imports only the stages before it:
-// NetcBasic <- NetcOps (every operation, defined once) <- NetcSyntax <- NetcSema <- {NetcReport, NetcGraph, NetcIR <- NetcTensors <- NetcRuntime <- NetcBackends}
-// <- NetcDriver <- netc; beside them NetcSyntax <- NetcFormat (`netc fmt`) <- NetcDriver
+// NetcBasic <- NetcOps <- NetcSyntax <- NetcSema <- {NetcReport, NetcGraph, NetcIR <- NetcTensors <- NetcRuntime
+// <- NetcBackends} <- NetcDriver <- netc; beside them NetcSyntax <- NetcFormat (`netc fmt`) <- NetcDriver.
+// NetcOps defines every operation once (its rule, cost, names, lowering, kernel binding and emitters);
+// each stage asks it rather than switching over operations.
+// Under them all, NetcKernels (the kernels, the weight file and the weights' preparation) imports nothing
+// of netc: NetcKernels <- NetcOps. It is the library the emitted Swift imports; the EmbedKernels plugin
+// puts its sources into NetcBackends for `netc emit --target swift --self-contained`.
 let package = Package(
   name: "netc",
   products: [
     .executable(name: "netc", targets: ["netc"]),
     .library(name: "NetcDriver", targets: ["NetcDriver"]),
+    // What an app links to run the Swift that `netc emit --target swift` writes.
+    .library(name: "NetcKernels", type: .static, targets: ["NetcKernels"]),
   ],
   targets: [
     .target(name: "NetcBasic"),
     // Every operation, defined once: what each stage asks of it. The parser reads its keywords.
-    .target(name: "NetcOps", dependencies: ["NetcBasic"]),
+    .target(name: "NetcOps", dependencies: ["NetcBasic", "NetcKernels"]),
     .target(name: "NetcSyntax", dependencies: ["NetcBasic", "NetcOps"]),
     .target(name: "NetcFormat", dependencies: ["NetcBasic", "NetcSyntax"]),
     .target(name: "NetcSema", dependencies: ["NetcBasic", "NetcOps", "NetcSyntax"]),
     .target(name: "NetcReport", dependencies: ["NetcBasic", "NetcOps", "NetcSema"]),
     .target(name: "NetcGraph", dependencies: ["NetcBasic", "NetcOps", "NetcSema"]),
     .target(name: "NetcIR", dependencies: ["NetcBasic", "NetcOps", "NetcSema"]),
-    // Weight and tensor files come from anywhere: their readers keep every bounds and overflow check.
-    .target(name: "NetcTensors", dependencies: ["NetcBasic", "NetcOps", "NetcSema", "NetcIR"]),
-    // The kernels and the interpreter run on validated buffers only; checks would cost speed.
-    .target(name: "NetcRuntime", dependencies: ["NetcBasic", "NetcOps", "NetcSema", "NetcIR", "NetcTensors"],
+    // The kernels run on validated buffers only; checks would cost speed. Its weight file reader makes
+    // every bounds and overflow check itself (this build removes Swift's).
+    .target(name: "NetcKernels",
             swiftSettings: [.unsafeFlags(["-Ounchecked", "-target-cpu", "native"]), .swiftLanguageMode(.v5)]),
-    .target(name: "NetcBackends", dependencies: ["NetcBasic", "NetcOps", "NetcSema", "NetcIR", "NetcTensors", "NetcRuntime"]),
+    // Weight and tensor files come from anywhere: their readers keep every bounds and overflow check.
+    .target(name: "NetcTensors", dependencies: ["NetcBasic", "NetcOps", "NetcSema", "NetcIR", "NetcKernels"]),
+    // The interpreter runs on validated buffers only; checks would cost speed.
+    .target(name: "NetcRuntime", dependencies: ["NetcBasic", "NetcOps", "NetcSema", "NetcIR", "NetcKernels", "NetcTensors"],
+            swiftSettings: [.unsafeFlags(["-Ounchecked", "-target-cpu", "native"]), .swiftLanguageMode(.v5)]),
+    .target(name: "NetcBackends", dependencies: ["NetcBasic", "NetcOps", "NetcSema", "NetcIR", "NetcKernels", "NetcTensors", "NetcRuntime"],
+            plugins: ["EmbedKernels"]),
+    // NetcKernels' sources as string literals, made at build time for `netc emit --self-contained`.
+    .plugin(name: "EmbedKernels", capability: .buildTool(), dependencies: ["EmbedSources"]),
+    .executableTarget(name: "EmbedSources"),
     .target(name: "NetcDriver",
-            dependencies: ["NetcBasic", "NetcOps", "NetcSyntax", "NetcFormat", "NetcSema", "NetcReport", "NetcGraph", "NetcIR", "NetcTensors", "NetcRuntime", "NetcBackends"]),
+            dependencies: ["NetcBasic", "NetcOps", "NetcSyntax", "NetcFormat", "NetcSema", "NetcReport", "NetcGraph", "NetcIR", "NetcKernels", "NetcTensors", "NetcRuntime", "NetcBackends"]),
     .executableTarget(name: "netc", dependencies: ["NetcDriver"]),
     .testTarget(
       name: "NetcTests",
-      dependencies: ["NetcBasic", "NetcOps", "NetcSyntax", "NetcFormat", "NetcSema", "NetcReport", "NetcGraph", "NetcIR", "NetcTensors", "NetcRuntime", "NetcBackends", "NetcDriver", "netc"],
+      dependencies: ["NetcBasic", "NetcOps", "NetcSyntax", "NetcFormat", "NetcSema", "NetcReport", "NetcGraph", "NetcIR", "NetcKernels", "NetcTensors", "NetcRuntime", "NetcBackends", "NetcDriver", "netc"],
       exclude: ["Inputs", "Snapshots"]
     ),
   ]

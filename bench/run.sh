@@ -11,4 +11,5 @@ if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c "import torch, torchvision
   .venv/bin/pip install --quiet torch torchvision safetensors numpy onnx onnxruntime
 fi
 swift build -c release --product netc
+swift build -c release --product NetcKernels
 .venv/bin/python bench/bench.py --netc .build/release/netc "$@"

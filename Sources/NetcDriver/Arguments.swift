@@ -47,7 +47,9 @@ struct Arguments {
         }
       } else if allowedFlags.contains(name) || name == "--help" {
         if inlineValue != nil { throw UsageError(message: "option '\(name)' takes no value", command: command) }
-        flags.insert(name)
+        if !flags.insert(name).inserted && name != "--help" {
+          throw UsageError(message: "option '\(name)' is given twice; give it once", command: command)
+        }
       } else {
         let hint = Suggest.closest(to: name, in: valued.union(allowedFlags).union(["--help"]))
           .map { "; did you mean '\($0)'?" } ?? ""

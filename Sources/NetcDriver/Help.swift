@@ -171,8 +171,9 @@ enum Help {
     USAGE: netc emit --target <target> [<options>] <spec> -o <file>
 
     OPTIONS:
-      --target <target>       swift: one self-contained Swift file (Foundation and Dispatch only) with a
-                              type named after the network that loads weights and runs batches;
+      --target <target>       swift: a Swift file with a type named after the network that loads
+                              weights and runs batches, calling netc's library NetcKernels (README.md,
+                              "The emitted Swift");
                               pytorch: a readable nn.Module whose state_dict keys are netc's tensor names;
                               plan: the lowered graph and buffer plan, for 'netc run';
                               onnx: an ONNX model (opset 18) with the weights inside, for ONNX Runtime,
@@ -180,6 +181,9 @@ enum Help {
       --weights <file>        For onnx: the weights to put in the model (safetensors, f32, f16 or bf16,
                               stored as f32). Without it, the model holds the weights 'netc init' writes
                               with its default seed 0 (He initialisation).
+      --self-contained        For swift: one file that builds on its own (Foundation, Dispatch and
+                              Synchronization only), with NetcKernels' sources after the network
+                              instead of 'import NetcKernels'.
       -o <file>               The file to write (written whole or not at all); '-' for stdout.
     \(common)
 

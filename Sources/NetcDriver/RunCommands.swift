@@ -6,6 +6,7 @@ import NetcBackends
 import NetcBasic
 import NetcOps
 import NetcIR
+import NetcKernels
 import NetcTensors
 import NetcRuntime
 import NetcSema
@@ -280,7 +281,7 @@ enum EmitCommand {
 
   static func run(_ args: [String], _ terminal: Terminal, _ r: inout CommandResult) throws {
     let a = try Arguments(args, command: "emit", valued: CommonOptions.valued.union(["--target", "-o", "--weights"]),
-                          flags: CommonOptions.flags)
+                          flags: CommonOptions.flags.union(["--self-contained"]))
     if a.flags.contains("--help") { r.stdout = Help.emitHelp; return }
     let common = try CommonOptions(a, command: "emit", terminal: terminal)
     guard let target = a.values["--target"] else {
@@ -292,13 +293,17 @@ enum EmitCommand {
     if a.values["--weights"] != nil && target != "onnx" {
       throw UsageError(message: "'--weights' applies to '--target onnx' only: the other targets load weights when they run", command: "emit")
     }
+    let selfContained = a.flags.contains("--self-contained")
+    if selfContained && target != "swift" {
+      throw UsageError(message: "'--self-contained' applies to '--target swift' only: the other targets import no netc library", command: "emit")
+    }
     guard a.positional.count == 1 else { throw UsageError(message: "'emit' takes one spec", command: "emit") }
     guard let out = a.values["-o"] else { throw UsageError(message: "give the output file with '-o FILE'", command: "emit") }
     guard let (c, g, plan) = lowered(common, a.positional[0], &r), let net = c.network else { r.status = 1; return }
     let bytes: [UInt8]
     switch target {
     case "pytorch": bytes = Array(PyTorchEmitter.emit(net, file: c.file).utf8)
-    case "swift": bytes = Array(SwiftEmitter.emit(g, plan, file: c.file).utf8)
+    case "swift": bytes = Array(SwiftEmitter.emit(g, plan, file: c.file, selfContained: selfContained).utf8)
     case "onnx":
       guard let model = try onnx(g, c, common, weightsPath: a.values["--weights"], &r) else { r.status = 1; return }
       bytes = model

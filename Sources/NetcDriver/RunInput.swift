@@ -1,4 +1,5 @@
 import NetcBasic
+import NetcKernels
 import NetcOps
 import NetcRuntime
 import NetcSema

@@ -1,6 +1,7 @@
 import NetcBasic
 import NetcOps
 import NetcIR
+import NetcKernels
 import NetcTensors
 
 extension WeightLoader {

@@ -2,6 +2,7 @@ import Dispatch
 import NetcBasic
 import NetcOps
 import NetcIR
+import NetcKernels
 import NetcTensors
 import NetcSema
 
@@ -24,6 +25,13 @@ public struct InterpreterError: Error, CustomStringConvertible {
     self.message = message
   }
   public var description: String { message }
+
+  /// The error for `floats` floats for `what` that the system refused: "cannot allocate 4,096 bytes for
+  /// the input".
+  public static func outOfMemory(_ floats: Int, for what: String) -> InterpreterError {
+    let (bytes, overflow) = max(1, floats).multipliedReportingOverflow(by: 4)
+    return InterpreterError(.outOfMemory, "cannot allocate \(overflow ? "more than 2^63" : grouped(bytes)) bytes for \(what)")
+  }
 }
 
 /// Floats from netcTryAllocateFloats, zeroed, released with the buffer: for every buffer whose size comes
@@ -34,10 +42,7 @@ public final class FloatBuffer {
 
   /// `what` names the buffer in the error ("the input", "weight tensor 'conv1.weight'").
   public init(count: Int, for what: @autoclosure () -> String) throws {
-    guard count >= 0, let p = netcTryAllocateFloats(count) else {
-      let (bytes, overflow) = max(1, count).multipliedReportingOverflow(by: 4)
-      throw InterpreterError(.outOfMemory, "cannot allocate \(overflow ? "more than 2^63" : grouped(bytes)) bytes for \(what())")
-    }
+    guard count >= 0, let p = netcTryAllocateFloats(count) else { throw InterpreterError.outOfMemory(count, for: what()) }
     base = p
     self.count = count
   }
@@ -49,9 +54,10 @@ public final class FloatBuffer {
 
 /// Runs a lowered graph with netc's kernels. Everything is allocated once, in `init`, and sized and
 /// checked against the memory limit before anything is: the activation arena (the buffer plan, scaled by
-/// the batch), the convolutions' scratch and the prepared weights (batch norm folded in, convolution
-/// weights packed). Memory the system refuses is an `InterpreterError`, never a trap. `runInPlace`
-/// allocates nothing; `run` only its result arrays.
+/// the batch), the convolutions' scratch and the prepared weights (NetcKernels' NetcPreparedWeights, as
+/// the emitted Swift prepares them: batch norm folded in, convolution weights packed). Memory the system
+/// refuses is an `InterpreterError`, never a trap. `runInPlace` allocates nothing; `run` only its result
+/// arrays.
 public final class Interpreter {
   public let graph: LoweredGraph
   public let plan: BufferPlan
@@ -64,7 +70,8 @@ public final class Interpreter {
   private let arena: UnsafeMutablePointer<Float>
   private let scratch: UnsafeMutablePointer<Float>
   private var prepared: [Prepared] = []
-  private var owned: [FloatBuffer] = []
+  /// Owns the prepared weights that `prepared` points into.
+  private let weights = NetcPreparedWeights(outOfMemory: { InterpreterError.outOfMemory($0, for: $1) })
 
   /// Largest arena netc allocates unless told otherwise: 16 GiB of floats.
   public static let defaultMemoryLimit = 16 << 30
@@ -120,43 +127,7 @@ public final class Interpreter {
     scratchBuffer = try FloatBuffer(count: max(1, sizes.scratch), for: "the convolutions' scratch")
     arena = arenaBuffer.base
     scratch = scratchBuffer.base
-    let shapes = Dictionary(graph.tensors.map { ($0.name, $0.shape) }, uniquingKeysWith: { first, _ in first })
-    for n in graph.nodes { prepared.append(try prepare(n, weights, shapes)) }
-  }
-
-  /// A buffer kept as long as the interpreter, for the prepared weights.
-  private func ownedBuffer(_ count: Int, for what: @autoclosure () -> String) throws -> UnsafeMutablePointer<Float> {
-    let b = try FloatBuffer(count: count, for: what())
-    owned.append(b)
-    return b.base
-  }
-
-  /// Tensor `name` read into a buffer of its own, released with the buffer unless kept (readOwned).
-  private func readTensor(_ name: String, _ w: some WeightProvider, _ shapes: [String: [Int]]) throws -> FloatBuffer {
-    let count = try Self.count(name, shapes)
-    let b = try FloatBuffer(count: count, for: "weight tensor '\(name)'")
-    try w.read(name, into: b.buffer)
-    return b
-  }
-
-  /// Tensor `name` read into a buffer kept as long as the interpreter: a tensor used as it is.
-  private func readOwned(_ name: String, _ w: some WeightProvider, _ shapes: [String: [Int]]) throws -> UnsafeMutablePointer<Float> {
-    let b = try readTensor(name, w, shapes)
-    owned.append(b)
-    return b.base
-  }
-
-  /// The element count of weight tensor `name`, from the graph's list (which the weights were checked
-  /// against).
-  static func count(_ name: String, _ shapes: [String: [Int]]) throws -> Int {
-    guard let shape = shapes[name] else { throw TensorFileError("this network has no weight tensor '\(name)'") }
-    var n = 1
-    for d in shape {
-      let (m, overflow) = n.multipliedReportingOverflow(by: d)
-      guard !overflow, d >= 0 else { throw TensorFileError("tensor '\(name)' of shape \(shape) holds more values than an Int counts") }
-      n = m
-    }
-    return n
+    for n in graph.nodes { prepared.append(try prepare(n, weights)) }
   }
 
   /// The kernels' epilogue code and parameter of an activation.
@@ -165,72 +136,31 @@ public final class Interpreter {
     return (a.function.kernelCode, Float(a.parameter))
   }
 
-  /// Batch norm `bn` as a per-channel scale and shift, into `scale` and `shift` (`channels` floats each).
-  private func batchNormAffine(_ bn: BatchNormRef, channels: Int, _ w: some WeightProvider, _ shapes: [String: [Int]],
-                               scale: UnsafeMutablePointer<Float>, shift: UnsafeMutablePointer<Float>) throws {
-    let mean = try readTensor("\(bn.name).running_mean", w, shapes)
-    let variance = try readTensor("\(bn.name).running_var", w, shapes)
-    let gamma = bn.affine ? try readTensor("\(bn.name).weight", w, shapes) : nil
-    let beta = bn.affine ? try readTensor("\(bn.name).bias", w, shapes) : nil
-    guard [mean, variance, gamma ?? mean, beta ?? mean].allSatisfy({ $0.count == channels }) else {
-      throw TensorFileError("batch norm '\(bn.name)' has statistics for \(mean.count) channels, not \(channels)")
-    }
-    netcBatchNormAffine(channels: channels, mean: mean.base, variance: variance.base, gamma: gamma?.base,
-                        beta: beta?.base, eps: bn.eps, scale: scale, shift: shift)
-  }
-
-  private func prepare(_ n: Node, _ w: some WeightProvider, _ shapes: [String: [Int]]) throws -> Prepared {
+  /// Node `n`'s weights, read from `w` and prepared for its kernel, and its activation.
+  private func prepare(_ n: Node, _ w: some WeightProvider) throws -> Prepared {
     var p = Prepared()
     (p.act, p.slope) = Self.activation(n.activation)
+    let layer: NetcPreparedLayer
     switch n.kind {
     case .conv(let a, let name, let hasBias, let bn):
-      // Packed weights are a new buffer; a transposed convolution reads the tensor as it is.
-      let weight = try readTensor("\(name).weight", w, shapes)
-      if hasBias || bn != nil {
-        let bias = try ownedBuffer(a.outChannels, for: "the bias of '\(name)'")
-        if hasBias { try w.read("\(name).bias", into: UnsafeMutableBufferPointer(start: bias, count: a.outChannels)) }
-        p.bias = bias
-      }
-      if let bn, let bias = p.bias {
-        let affine = try FloatBuffer(count: 2 * a.outChannels, for: "the batch norm of '\(name)'")
-        try batchNormAffine(bn, channels: a.outChannels, w, shapes, scale: affine.base, shift: affine.base + a.outChannels)
-        netcFold(weight: weight.buffer, bias: bias, scale: affine.base, shift: affine.base + a.outChannels,
-                 transposed: a.transposed, inChannels: a.inChannels, outChannels: a.outChannels, groups: a.groups,
-                 kernel: a.kernel.h * a.kernel.w)
-      }
-      if a.transposed {
-        owned.append(weight)
-        p.weight = weight.base
-      } else {
-        let g = Self.geometry(n, a, graph)
-        p.weight = try ownedBuffer(netcConvWeightsCount(g), for: "the packed weights of '\(name)'")
-        netcConvWeights(weight.base, g, into: p.weight!)
-      }
+      layer = try weights.appendConv(w, name: name, hasBias: hasBias, batchNorm: bn.map(Self.batchNorm),
+                                     geometry: Self.geometry(n, a, graph), transposed: a.transposed)
     case .linear(let inF, let outF, let name, let hasBias, let bn):
-      // The largest tensors of most networks (VGG's first fully connected layer: 411 MB) go to their
-      // buffer directly and are folded there.
-      p.weight = try readOwned("\(name).weight", w, shapes)
-      if hasBias || bn != nil {
-        let bias = try ownedBuffer(outF, for: "the bias of '\(name)'")
-        if hasBias { try w.read("\(name).bias", into: UnsafeMutableBufferPointer(start: bias, count: outF)) }
-        p.bias = bias
-      }
-      if let bn, let weight = p.weight, let bias = p.bias {
-        let affine = try FloatBuffer(count: 2 * outF, for: "the batch norm of '\(name)'")
-        try batchNormAffine(bn, channels: outF, w, shapes, scale: affine.base, shift: affine.base + outF)
-        netcFold(weight: UnsafeMutableBufferPointer(start: weight, count: inF * outF), bias: bias, scale: affine.base,
-                 shift: affine.base + outF, transposed: false, inChannels: inF, outChannels: outF, groups: 1, kernel: 1)
-      }
+      layer = try weights.appendLinear(w, name: name, hasBias: hasBias, batchNorm: bn.map(Self.batchNorm),
+                                       inFeatures: inF, outFeatures: outF)
     case .batchNorm(let bn):
-      let channels = graph.shapes[n.inputs[0]].dims[0]
-      let scale = try ownedBuffer(channels, for: "batch norm '\(bn.name)'")
-      let shift = try ownedBuffer(channels, for: "batch norm '\(bn.name)'")
-      try batchNormAffine(bn, channels: channels, w, shapes, scale: scale, shift: shift)
-      p.weight = scale
-      p.bias = shift
-    default: break
+      layer = try weights.appendBatchNorm(w, Self.batchNorm(bn), channels: graph.shapes[n.inputs[0]].dims[0])
+    default:
+      layer = weights.appendNone()
     }
+    p.weight = layer.weight
+    p.bias = layer.bias
     return p
+  }
+
+  /// The kernels' view of a batch norm; the Swift emitter writes the same values as constants.
+  public static func batchNorm(_ bn: BatchNormRef) -> NetcBatchNorm {
+    NetcBatchNorm(name: bn.name, eps: bn.eps, affine: bn.affine)
   }
 
   /// The kernels' view of a convolution node; the Swift emitter writes the same values as constants.

@@ -1,6 +1,7 @@
 import NetcBasic
 import NetcOps
 import NetcIR
+import NetcKernels
 import NetcSema
 
 /// Loads a network's weights from safetensors: every tensor the graph needs must be there with its exact
@@ -56,11 +57,11 @@ public enum WeightLoader {
   }
 }
 
-/// Weights by name, as the interpreter asks for them while it prepares each layer.
-public protocol WeightProvider {
+/// Weights by name, as the interpreter asks for them while NetcKernels' preparation (NetcPreparedWeights)
+/// prepares each layer: `read(_:into:)` (NetcTensorReader) writes a tensor into a buffer that holds
+/// exactly its values, with no intermediate array.
+public protocol WeightProvider: NetcTensorReader {
   func tensor(_ name: String) throws -> [Float]
-  /// Writes tensor `name` into `out`, which holds exactly its values: no intermediate array.
-  func read(_ name: String, into out: UnsafeMutableBufferPointer<Float>) throws
 }
 
 /// Weights already in memory.

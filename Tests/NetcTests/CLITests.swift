@@ -40,6 +40,11 @@ import Testing
       (["emit", "--target", "swift", "--target=pytorch", spec, "-o", "x.py"],
        "netc emit: error: option '--target' is given twice ('swift' and 'pytorch'); give it once\n"),
       (["params", "--batch", "2", "--batch", "3", spec], "option '--batch' is given twice ('2' and '3')"),
+      (["emit", "--target", "swift", "--self-contained", "--self-contained", spec, "-o", "x.swift"],
+       "netc emit: error: option '--self-contained' is given twice; give it once\n"),
+      (["emit", "--target", "onnx", "--self-contained", spec, "-o", "x.onnx"],
+       "netc emit: error: '--self-contained' applies to '--target swift' only"),
+      (["emit", "--self-contained=yes", "--target", "swift", spec, "-o", "x.swift"], "option '--self-contained' takes no value"),
     ]
     for (args, message) in cases {
       let r = Driver.run(args)

@@ -2,6 +2,7 @@ import Foundation
 import NetcBasic
 import NetcDriver
 import NetcIR
+import NetcKernels
 import NetcRuntime
 import NetcTensors
 import Testing

@@ -1,7 +1,8 @@
 import Foundation
-import NetcBackends
+@testable import NetcBackends
 import NetcDriver
 import NetcIR
+import NetcKernels
 import NetcTensors
 import NetcRuntime
 import Testing
@@ -602,17 +603,37 @@ import Testing
     #expect(r.stderr.contains("cannot write '/nonexistent-dir/x.swift'"))
   }
 
-  /// The emitted Swift carries the interpreter's kernels verbatim.
-  @Test func embeddedKernelsAreCurrent() throws {
-    let embedded = try readText(Paths.root.appendingPathComponent("Sources/NetcBackends/KernelSource.swift"))
-    let runtime = Paths.root.appendingPathComponent("Sources/NetcRuntime")
-    let files = try FileManager.default.contentsOfDirectory(atPath: runtime.path)
-      .filter { $0.hasSuffix(".swift") && $0 != "Interpreter.swift" && $0 != "Initializer.swift" }
-    #expect(files.count == 6)
+  /// `--self-contained` writes every file of NetcKernels after the network, as the EmbedKernels plugin
+  /// read it at build time, its imports once at the top and `public` gone; by default, the file imports
+  /// the library instead.
+  @Test func selfContainedSwiftHoldsEveryKernelFile() throws {
+    let spec = Paths.specs.appendingPathComponent("lenet5.net").path
+    let out = path("lenet5-sc.swift"), lib = path("lenet5-lib.swift")
+    #expect(Driver.run(["emit", "--target", "swift", "--self-contained", spec, "-o", out]).status == 0)
+    #expect(Driver.run(["emit", "--target", "swift", spec, "-o", lib]).status == 0)
+    let text = try readText(URL(fileURLWithPath: out))
+    let kernels = Paths.root.appendingPathComponent("Sources/NetcKernels")
+    let files = try FileManager.default.contentsOfDirectory(atPath: kernels.path).filter { $0.hasSuffix(".swift") }.sorted()
+    #expect(files.count >= 9)
+    let marks = text.split(separator: "\n").filter { $0.hasPrefix("// MARK: - NetcKernels/") }
+    #expect(marks.map { String($0.dropFirst("// MARK: - NetcKernels/".count)) } == files)
+    var imports: Set<String> = []
     for file in files {
-      let kernels = try readText(Paths.root.appendingPathComponent("Sources/NetcRuntime/\(file)"))
-      #expect(embedded.contains(kernels), "run scripts/embed-kernels.sh")
+      let source = try readText(kernels.appendingPathComponent(file))
+      let inlined = SwiftEmitter.inlined(source)
+      #expect(text.contains(inlined.body.drop { $0 == "\n" }), "\(file) is not in the self-contained output as it is now")
+      imports.formUnion(inlined.imports)
     }
+    let header = text[..<text.range(of: "public typealias NetcNetwork")!.lowerBound]
+    #expect(header.split(separator: "\n").filter { $0.hasPrefix("import ") }.map(String.init) == imports.sorted())
+    #expect(!imports.contains("import NetcKernels") && !text.contains("import NetcKernels"))
+    // Only the network's own declarations stay public.
+    let tail = text[text.range(of: "// MARK: - NetcKernels/")!.lowerBound...]
+    #expect(!tail.split(separator: "\n").contains { $0.drop { $0 == " " }.hasPrefix("public ") })
+    let library = try readText(URL(fileURLWithPath: lib))
+    #expect(library.split(separator: "\n").filter { $0.hasPrefix("import ") } == ["import NetcKernels"])
+    #expect(!library.contains("// MARK: - NetcKernels/"))
+    #expect(text.hasSuffix(library[library.range(of: "public typealias NetcNetwork")!.lowerBound...] + "\n" + String(tail)))
   }
 
   @Test func emittedCodeGolden() throws {
@@ -620,10 +641,7 @@ import Testing
       let out = path("lenet5.\(target)")
       let status = inDirectory(Paths.root.path) { Driver.run(["emit", "--target", target, "specs/lenet5.net", "-o", out]).status }
       #expect(status == 0)
-      var text = try readText(URL(fileURLWithPath: out))
-      // The Swift file's tail is the kernel library, checked above; the golden holds the generated part.
-      if let r = text.range(of: "// MARK: - Weights") { text = String(text[..<r.lowerBound]) }
-      try assertSnapshot(text, snapshot)
+      try assertSnapshot(try readText(URL(fileURLWithPath: out)), snapshot)
     }
   }
 }

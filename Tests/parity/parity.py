@@ -13,6 +13,10 @@ The model `netc emit --target onnx` writes with the same weights must pass
 The specs in Tests/parity/ops/ (ops_*) exercise every operation the torchvision networks do not; their
 PyTorch reference is the module `netc emit --target pytorch` writes.
 
+The emitted Swift is compiled against the NetcKernels library built beside netc (`swift build -c release
+--product NetcKernels`, which run.sh does); for the specs in SELF_CONTAINED it is also emitted with
+`--self-contained` and compiled as one file, and both forms must give the same bits.
+
 usage: parity.py [--netc PATH] [SPEC ...]
 """
 import argparse
@@ -57,6 +61,10 @@ OPS_DIR = os.path.join(ROOT, "Tests", "parity", "ops")
 for _file in sorted(os.listdir(OPS_DIR)):
     if _file.endswith(".net"):
         MODELS[_file[:-4]] = ("emitted", None)
+
+
+# Specs whose emitted Swift is also checked as one self-contained file (a compile of 20 s or more each).
+SELF_CONTAINED = {"lenet5", "ops_conv"}
 
 
 def spec_path(name):
@@ -157,17 +165,31 @@ def run_onnx(session, x):
     return session.run(None, {"input": x.astype(np.float32)})[0]
 
 
-def build_swift(netc, spec, tmp):
-    """Emits the network as Swift and compiles it as the README tells users to."""
-    source = os.path.join(tmp, "Net.swift")
-    subprocess.run([netc, "emit", "--target", "swift", spec, "-o", source], check=True)
-    exe = os.path.join(tmp, "net")
-    main = os.path.join(tmp, "main.swift")  # top-level code must live in main.swift
+def build_swift(netc, spec, tmp, self_contained=False):
+    """Emits the network as Swift and compiles it as the README tells users to: against the NetcKernels
+    library that SwiftPM built beside netc (its module in Modules/, its archive libNetcKernels.a), or, with
+    self_contained, as one file."""
+    form = "self-contained" if self_contained else "library"
+    work = os.path.join(tmp, form)
+    os.makedirs(work, exist_ok=True)
+    source = os.path.join(work, "Net.swift")
+    subprocess.run([netc, "emit", "--target", "swift", spec, "-o", source] + (["--self-contained"] if self_contained else []),
+                   check=True)
+    exe = os.path.join(work, "net")
+    main = os.path.join(work, "main.swift")  # top-level code must live in main.swift
     with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "SwiftMain.swift")) as f, open(main, "w") as g:
         g.write(f.read())
+    command = ["swiftc", "-Ounchecked", "-target-cpu", "native", source, main, "-o", exe]
+    if not self_contained:
+        build = os.path.dirname(os.path.abspath(netc))
+        modules, archive = os.path.join(build, "Modules"), os.path.join(build, "libNetcKernels.a")
+        if not os.path.exists(os.path.join(modules, "NetcKernels.swiftmodule")) or not os.path.exists(archive):
+            raise SystemExit(f"no NetcKernels library beside {netc}: run 'swift build -c release --product NetcKernels'")
+        command[4:4] = ["-I", modules]
+        command.insert(-2, archive)
     t0 = time.time()
-    subprocess.run(["swiftc", "-Ounchecked", "-target-cpu", "native", source, main, "-o", exe], check=True)
-    print(f"  emitted Swift compiled in {time.time() - t0:.1f} s", flush=True)
+    subprocess.run(command, check=True)
+    print(f"  emitted Swift ({form}) compiled in {time.time() - t0:.1f} s", flush=True)
     return exe
 
 
@@ -176,6 +198,19 @@ def run_swift(exe, weights, x, tmp):
     np.save(xin, x.astype(np.float32))
     subprocess.run([exe, weights, xin, yout], check=True)
     return np.load(yout)
+
+
+def check_swift(exes, what, weights, x, want, tmp):
+    """Each form of the emitted Swift against the reference; the forms must agree bit for bit."""
+    ok, outputs = True, []
+    for label, exe in exes.items():
+        outputs.append(run_swift(exe, weights, x, tmp))
+        ok &= check(f"{label}, {what}", outputs[-1], want)
+    if len(outputs) > 1:
+        same = all(o.shape == outputs[0].shape and o.tobytes() == outputs[0].tobytes() for o in outputs[1:])
+        print(f"  emitted Swift forms, {what}: {'identical' if same else 'DIFFER'}", flush=True)
+        ok &= same
+    return ok
 
 
 def parity(netc, name, tmp):
@@ -191,7 +226,9 @@ def parity(netc, name, tmp):
     wpath = os.path.join(tmp, "w.safetensors")
     save_file(weights, wpath)
     ok = True
-    exe = build_swift(netc, spec, tmp)
+    exes = {"emitted Swift": build_swift(netc, spec, tmp)}
+    if name in SELF_CONTAINED:
+        exes["emitted Swift --self-contained"] = build_swift(netc, spec, tmp, self_contained=True)
     session = onnx_session(netc, spec, wpath, tmp)
     for batch in (1, 2):
         x = torch.randn((batch,) + shape, generator=gen)
@@ -199,7 +236,7 @@ def parity(netc, name, tmp):
             want = first(model(x)).numpy()
         got = run_netc(netc, spec, wpath, x.numpy(), tmp)
         ok &= check(f"netc run, batch {batch}, f32 weights", got, want)
-        ok &= check(f"emitted Swift, batch {batch}, f32 weights", run_swift(exe, wpath, x.numpy(), tmp), want)
+        ok &= check_swift(exes, f"batch {batch}, f32 weights", wpath, x.numpy(), want, tmp)
         ok &= check(f"ONNX Runtime vs netc run, batch {batch}, f32 weights", run_onnx(session, x.numpy()), got)
     # f16 weights: PyTorch runs with the same rounded values in f32.
     half = {k: v.astype(np.float16) for k, v in weights.items()}
@@ -213,7 +250,7 @@ def parity(netc, name, tmp):
         want = first(model(x)).numpy()
     got = run_netc(netc, spec, hpath, x.numpy(), tmp)
     ok &= check("netc run, batch 1, f16 weights", got, want)
-    ok &= check("emitted Swift, batch 1, f16 weights", run_swift(exe, hpath, x.numpy(), tmp), want)
+    ok &= check_swift(exes, "batch 1, f16 weights", hpath, x.numpy(), want, tmp)
     ok &= check("ONNX Runtime vs netc run, batch 1, f16 weights", run_onnx(onnx_session(netc, spec, hpath, tmp), x.numpy()), got)
     return ok
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Numerical parity with PyTorch, and of the ONNX export with netc: builds netc (release), makes the Python
-# environment the check needs (torch, torchvision, safetensors, numpy, onnx, onnxruntime from PyPI, in
-# .venv) if it is missing, and runs parity.py.
+# Numerical parity with PyTorch, and of the ONNX export with netc: builds netc and the NetcKernels library
+# the emitted Swift links (release), makes the Python environment the check needs (torch, torchvision,
+# safetensors, numpy, onnx, onnxruntime from PyPI, in .venv) if it is missing, and runs parity.py.
 #   Tests/parity/run.sh [SPEC ...]      (default: every spec with a PyTorch reference, and Tests/parity/ops)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -11,4 +11,6 @@ if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c "import torch, torchvision
   .venv/bin/pip install --quiet torch torchvision safetensors numpy onnx onnxruntime
 fi
 swift build -c release --product netc
+# The library the emitted Swift is compiled against (parity.py's build_swift).
+swift build -c release --product NetcKernels
 .venv/bin/python Tests/parity/parity.py --netc .build/release/netc "$@"

@@ -1,6 +1,7 @@
-// The kernels netc runs: the interpreter calls them, and `netc emit --target swift` copies this file into
-// the code it writes, so both paths compute with exactly the same code. Only the standard library and
-// Dispatch: the emitted file must build on its own.
+// The kernels netc runs: the interpreter calls them, and so does the Swift that `netc emit --target swift`
+// writes, through this library or with its sources inline (--self-contained), so both paths compute with
+// exactly the same code. Only the standard library and Dispatch: an app links this library, and the
+// self-contained file must build on its own.
 import Dispatch
 #if canImport(Glibc)
   import Glibc
@@ -73,7 +74,8 @@ func netcErf(_ x: Float) -> Float {
   if x <= 0 { return x == 0 ? 0 : .nan }
   return netcExpD(y * netcLog(x))
 }
-func netcLog(_ x: Double) -> Double {
+/// Natural logarithm without Foundation (netc's random initialisation draws with it too).
+public func netcLog(_ x: Double) -> Double {
   // x = m * 2^e, m in [1, 2): log(m) by atanh series.
   let e = Double(x.exponent)
   let m = x.significand

@@ -5,8 +5,7 @@
 // instead of 36 for F(2x2, 3x3), 36 instead of 144 for F(4x4, 3x3) and 36 instead of 100 for F(2x2, 5x5).
 // The last two share their six points (0, ±1, ±2 and infinity), so their B^T is the same matrix. The sum
 // over channels is a^2 GEMMs, one per position of the transformed tile, over blocks of tiles sized so
-// that a block's transformed input stays in L2. Like Kernels.swift, this file is copied into the Swift
-// that `netc emit` writes: only the standard library.
+// that a block's transformed input stays in L2. Only the standard library, like Kernels.swift.
 
 /// Whether netcConv2d computes `g` by Winograd, and so wants the weights of `netcWinogradWeights`.
 public func netcUsesWinograd(_ g: NetcConvGeometry) -> Bool { netcWinogradTile(g) != 0 }

@@ -1,6 +1,6 @@
 // Convolution: the geometry, the GEMM's views of the input (the im2col gathered panel by panel, or the
-// phase images of a strided convolution) and the transposed convolution. Copied into the emitted Swift
-// like Kernels.swift.
+// phase images of a strided convolution) and the transposed convolution. Only the standard library, like
+// Kernels.swift.
 
 /// Geometry of a 2-d convolution or pooling over one batch item in NCHW.
 public struct NetcConvGeometry {

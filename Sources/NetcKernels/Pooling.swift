@@ -1,5 +1,5 @@
-// Pooling kernels: max and average pooling with PyTorch's rules, and adaptive pooling. Like Kernels.swift,
-// this file is copied into the Swift that `netc emit` writes: only the standard library.
+// Pooling kernels: max and average pooling with PyTorch's rules, and adaptive pooling. Only the standard
+// library, like Kernels.swift.
 
 /// Max or average pooling with PyTorch's padding, dilation, ceil-mode and count_include_pad rules.
 ///

@@ -1,7 +1,7 @@
 // Work split over cores by threads that stay up between calls. A network is a chain of a hundred or more
 // sub-millisecond kernels; waking a parked thread for each costs about as much as the kernel itself, so the
-// workers spin for a short while after each job before they sleep. Like Kernels.swift, this file is copied
-// into the Swift that `netc emit` writes: only the standard library, Synchronization and Dispatch.
+// workers spin for a short while after each job before they sleep. Like Kernels.swift, only the standard
+// library, Synchronization and Dispatch.
 import Dispatch
 import Synchronization
 #if canImport(Glibc)

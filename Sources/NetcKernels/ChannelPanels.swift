@@ -2,7 +2,7 @@
 // the weights packed as panels of 32 output channels, each tile stored transposed. Two uses: convolutions
 // over few output pixels (7x7 and 14x14 maps), where the GEMM's 8-channel by 32-pixel tiles would pad 49
 // pixels to 64, and convolutions whose pixels are read straight from phase images (NetcPhaseImages),
-// with no im2col panel gathered at all. Copied into the emitted Swift like Kernels.swift.
+// with no im2col panel gathered at all. Only the standard library, like Kernels.swift.
 
 /// Whether netcConv2d computes `g` with the output channels along the vector: an ungrouped convolution
 /// that is not done by Winograd, over at most 224 output pixels, where 8-pixel by 32-channel tiles cover
