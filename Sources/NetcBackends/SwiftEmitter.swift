@@ -134,108 +134,36 @@ public enum SwiftEmitter {
     return (imports, lines.joined(separator: "\n"))
   }
 
-  static func geometry(_ n: Node, _ a: ConvAttrs, _ g: LoweredGraph) -> NetcConvGeometry {
-    Interpreter.geometry(n, a, g)
-  }
-
   /// The scratch the convolutions need, as an expression: it depends on the threads at run time.
   static func scratchSize(_ g: LoweredGraph) -> String {
     var sizes = ["NetcGemmBlocking.scratch"]
     for n in g.nodes {
-      guard case .conv(let a, _, _, _) = n.kind, !a.transposed else { continue }
-      let size = "netcConvScratch(\(geometryLiteral(geometry(n, a, g))))"
-      if !sizes.contains(size) { sizes.append(size) }
+      guard let size = n.op.scratchText(Interpreter.kernelNode(n, g)), !sizes.contains(size) else { continue }
+      sizes.append(size)
     }
     return sizes.count == 1 ? sizes[0] : "[\(sizes.joined(separator: ", "))].max()!"
   }
 
-  static func geometryLiteral(_ geo: NetcConvGeometry) -> String {
-    "NetcConvGeometry(inC: \(geo.inC), inH: \(geo.inH), inW: \(geo.inW), outC: \(geo.outC), outH: \(geo.outH), outW: \(geo.outW), kH: \(geo.kH), kW: \(geo.kW), sH: \(geo.sH), sW: \(geo.sW), padT: \(geo.padT), padL: \(geo.padL), dH: \(geo.dH), dW: \(geo.dW), groups: \(geo.groups))"
-  }
-
   static func place(_ p: Placement) -> String { "\(p.base) * batch + \(p.itemOffset)" }
 
+  /// Node `n`'s weights, prepared by its operation's binding.
   static func prepare(_ n: Node, _ i: Int, _ g: LoweredGraph) -> String {
-    switch n.kind {
-    case .conv(let a, let name, let bias, let bn):
-      return "    try p.appendConv(t, name: \"\(name)\", hasBias: \(bias), batchNorm: \(bnArgs(bn)), geometry: \(geometryLiteral(geometry(n, a, g))), transposed: \(a.transposed))\n"
-    case .linear(let inF, let outF, let name, let bias, let bn):
-      return "    try p.appendLinear(t, name: \"\(name)\", hasBias: \(bias), batchNorm: \(bnArgs(bn)), inFeatures: \(inF), outFeatures: \(outF))\n"
-    case .batchNorm(let bn):
-      return "    try p.appendBatchNorm(t, \(bnArgs(bn)), channels: \(g.shapes[n.inputs[0]].dims[0]))\n"
-    default:
-      return "    p.appendNone()\n"
-    }
+    "    " + n.op.prepareText(Interpreter.kernelNode(n, g)) + "\n"
   }
 
-  static func bnArgs(_ bn: BatchNormRef?) -> String {
-    guard let bn else { return "nil" }
-    return "NetcBatchNorm(name: \"\(bn.name)\", eps: \(bn.eps), affine: \(bn.affine))"
-  }
-
-  static func act(_ n: Node) -> String {
-    let (code, slope) = Interpreter.activation(n.activation)
-    return "act: \(code), slope: \(slope)"
-  }
-
+  /// Node `n`'s kernel call, as its operation's binding writes it, under a comment saying what it is.
   static func call(_ n: Node, _ i: Int, _ g: LoweredGraph, _ plan: BufferPlan, _ file: SourceFile) -> String {
     let line = file.lineAndColumn(of: n.source.start).line
     var header = "    // %\(n.output) = \(PlanPrinter.describe(n)) (\(n.inputs.map { "%\(g.storage(of: $0))" }.joined(separator: " ")))"
     header += " -> \(g.shapes[n.output]), line \(line)\n"
     if g.inPlaceConcats.contains(n.output) { return header + "    // (in place: its inputs wrote their slices)\n" }
-    let po = plan.placement(of: n.output, in: g), pi = plan.placement(of: n.inputs[0], in: g)
-    let y = "output: a + \(place(po)), outStride: \(po.itemStride)"
-    let x = "input: a + \(place(pi)), inStride: \(pi.itemStride)"
-    let inShape = g.shapes[n.inputs[0]], outShape = g.shapes[n.output]
-    var c: String
-    switch n.kind {
-    case .conv(let a, _, _, _):
-      let geo = geometry(n, a, g)
-      let gs = geometryLiteral(geo)
-      var res = "residual: nil, resStride: 0"
-      if let r = n.residual {
-        let pr = plan.placement(of: r, in: g)
-        res = "residual: a + \(place(pr)), resStride: \(pr.itemStride)"
-      }
-      c = a.transposed
-        ? "netcConvTranspose2d(\(gs), batch: batch, \(x), weight: w[\(i)]!, bias: b[\(i)], \(res), \(y), \(act(n)))"
-        : "netcConv2d(\(gs), batch: batch, \(x), packedWeight: w[\(i)]!, bias: b[\(i)], \(res), \(y), \(act(n)), scratch: scratch)"
-    case .linear(let inF, let outF, _, _, _):
-      c = "netcLinear(inFeatures: \(inF), outFeatures: \(outF), batch: batch, \(x), weight: w[\(i)]!, bias: b[\(i)], \(y), \(act(n)))"
-    case .batchNorm, .activation:
-      let ch = inShape.dims[0]
-      c = "netcChannelAffine(channels: \(ch), pixels: \(inShape.elementCount / ch), batch: batch, scale: w[\(i)], shift: b[\(i)], \(x), \(y), \(act(n)))"
-    case .pool(let p):
-      let gs = "NetcConvGeometry(inC: \(inShape.dims[0]), inH: \(inShape.dims[1]), inW: \(inShape.dims[2]), outC: \(outShape.dims[0]), outH: \(outShape.dims[1]), outW: \(outShape.dims[2]), kH: \(p.kernel.h), kW: \(p.kernel.w), sH: \(p.stride.h), sW: \(p.stride.w), padT: \(p.pad.h), padL: \(p.pad.w), dH: \(p.dilation.h), dW: \(p.dilation.w), groups: 1)"
-      c = "netcPool(\(gs), isMax: \(p.kind == .max), countIncludePad: \(p.countIncludePad), batch: batch, \(x), \(y), \(act(n)))"
-    case .adaptivePool(let k, let oh, let ow):
-      c = "netcAdaptivePool(channels: \(inShape.dims[0]), inH: \(inShape.dims[1]), inW: \(inShape.dims[2]), outH: \(oh), outW: \(ow), isMax: \(k == .max), batch: batch, \(x), \(y), \(act(n)))"
-    case .lrn(let size, let alpha, let beta, let k):
-      c = "netcLRN(channels: \(inShape.dims[0]), pixels: \(inShape.elementCount / inShape.dims[0]), size: \(size), alpha: \(Float(alpha)), beta: \(Float(beta)), k: \(Float(k)), batch: batch, \(x), \(y), \(act(n)))"
-    case .upsample(let mode, let align, let sh, let sw):
-      c = "netcUpsample(channels: \(inShape.dims[0]), inH: \(inShape.dims[1]), inW: \(inShape.dims[2]), outH: \(outShape.dims[1]), outW: \(outShape.dims[2]), bilinear: \(mode == .bilinear), alignCorners: \(align), scaleH: \(sh), scaleW: \(sw), batch: batch, \(x), \(y), \(act(n)))"
-    case .softmax:
-      let ch = inShape.dims[0]
-      c = "netcSoftmax(channels: \(ch), pixels: \(inShape.elementCount / ch), batch: batch, \(x), output: a + \(place(po)), outStride: \(po.itemStride))"
-    case .add, .mul:
-      let ins = n.inputs.map { v -> String in
-        let p = plan.placement(of: v, in: g)
-        return "(UnsafePointer(a + \(place(p))), \(p.itemStride), \(g.shapes[v].dims))"
-      }
-      var isMul = false
-      if case .mul = n.kind { isMul = true }
-      c = "netcElementwise(isMul: \(isMul), shape: \(outShape.dims), inputs: [\(ins.joined(separator: ", "))], batch: batch, \(y), \(act(n)))"
-    case .concat:
-      var offset = 0
-      var parts: [String] = []
-      for v in n.inputs {
-        let p = plan.placement(of: v, in: g)
-        let count = g.shapes[v].elementCount
-        parts.append("netcCopy(count: \(count), batch: batch, input: a + \(place(p)), inStride: \(p.itemStride), output: a + \(place(po)) + \(offset), outStride: \(po.itemStride))")
-        offset += count
-      }
-      c = parts.joined(separator: "\n    ")
+    func buffer(_ v: Int) -> (data: String, stride: Int) {
+      let p = plan.placement(of: v, in: g)
+      return ("a + \(place(p))", p.itemStride)
     }
-    return header + "    " + c + "\n"
+    let (act, slope) = Interpreter.activation(n.activation)
+    let k = KernelCallText(node: Interpreter.kernelNode(n, g), inputs: n.inputs.map(buffer), output: buffer(n.output),
+                           residual: n.residual.map(buffer), weight: "w[\(i)]", bias: "b[\(i)]", act: act, slope: slope)
+    return header + "    " + n.op.runText(k) + "\n"
   }
 }

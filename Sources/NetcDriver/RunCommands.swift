@@ -237,7 +237,7 @@ enum RunCommand {
     let shape = g.shapes[g.outputs[0]]
     var s = "output: \(batch)x\(shape)"
     guard shape.dims.count == 1, shape.dims[0] >= 2 else { return s + "\n" }
-    let endsInSoftmax = g.nodes.last.map { if case .softmax = $0.kind { return true }; return false } ?? false
+    let endsInSoftmax = g.nodes.last?.op is SoftmaxOp
     let shown = min(5, shape.dims[0])
     if endsInSoftmax {
       s += " (the network's softmax probabilities)\ntop \(shown) classes:\n"

@@ -10,6 +10,7 @@ import Dispatch
 /// Activation codes shared by the interpreter and the emitted code.
 public enum NetcAct {
   public static let none = 0, relu = 1, relu6 = 2, sigmoid = 3, tanh = 4, silu = 5, gelu = 6, leaky = 7
+  public static let hardswish = 8, hardsigmoid = 9
 }
 
 @inline(__always)
@@ -22,6 +23,9 @@ public func netcActivate(_ x: Float, _ act: Int, _ slope: Float) -> Float {
   case 5: return x / (1 + netcExp(-x))
   case 6: return 0.5 * x * (1 + netcErf(x / 1.4142135623730951))
   case 7: return x > 0 ? x : x * slope
+  // PyTorch's: x * min(max(x + 3, 0), 6) / 6, and its gate min(max(x + 3, 0), 6) / 6.
+  case 8: return x * min(max(x + 3, 0), 6) / 6
+  case 9: return min(max(x + 3, 0), 6) / 6
   default: return x
   }
 }

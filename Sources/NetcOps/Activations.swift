@@ -1,4 +1,5 @@
 import NetcBasic
+import NetcKernels
 
 /// One activation function, and everything netc knows of it. Each is one entry of `Activations.all`;
 /// its kernel is its case of `netcActivate` (NetcKernels), under `kernelCode`.
@@ -50,20 +51,20 @@ public struct Activation: Equatable, Sendable {
 public enum Activations {
   public static let all: [ActivationFunction] = [
     ActivationFunction(
-      keyword: "relu", moduleName: "ReLU", kernelCode: 1,
+      keyword: "relu", moduleName: "ReLU", kernelCode: NetcAct.relu,
       pytorch: { x, _ in "F.relu(\(x))" }, onnx: { w, x, _ in w.step("Relu", [x], suffix: "relu") }),
     ActivationFunction(
-      keyword: "relu6", moduleName: "ReLU6", kernelCode: 2,
+      keyword: "relu6", moduleName: "ReLU6", kernelCode: NetcAct.relu6,
       pytorch: { x, _ in "F.relu6(\(x))" },
       onnx: { w, x, _ in w.step("Clip", [x, w.scalar("zero", 0), w.scalar("six", 6)], suffix: "relu6") }),
     ActivationFunction(
-      keyword: "sigmoid", moduleName: "Sigmoid", kernelCode: 3,
+      keyword: "sigmoid", moduleName: "Sigmoid", kernelCode: NetcAct.sigmoid,
       pytorch: { x, _ in "torch.sigmoid(\(x))" }, onnx: { w, x, _ in w.step("Sigmoid", [x], suffix: "sigmoid") }),
     ActivationFunction(
-      keyword: "tanh", moduleName: "Tanh", kernelCode: 4,
+      keyword: "tanh", moduleName: "Tanh", kernelCode: NetcAct.tanh,
       pytorch: { x, _ in "torch.tanh(\(x))" }, onnx: { w, x, _ in w.step("Tanh", [x], suffix: "tanh") }),
     ActivationFunction(
-      keyword: "silu", moduleName: "SiLU", kernelCode: 5,
+      keyword: "silu", moduleName: "SiLU", kernelCode: NetcAct.silu,
       pytorch: { x, _ in "F.silu(\(x))" },
       onnx: { w, x, _ in
         // x * sigmoid(x): ONNX has no SiLU operator at opset 18.
@@ -71,7 +72,7 @@ public enum Activations {
         return w.step("Mul", [x, s], suffix: "silu")
       }),
     ActivationFunction(
-      keyword: "gelu", moduleName: "GELU", kernelCode: 6,
+      keyword: "gelu", moduleName: "GELU", kernelCode: NetcAct.gelu,
       pytorch: { x, _ in "F.gelu(\(x))" },
       onnx: { w, x, _ in
         // The exact (erf) GELU, as netc and PyTorch compute it: x * 0.5 * (1 + erf(x / sqrt 2)).
@@ -83,9 +84,21 @@ public enum Activations {
         return w.step("Mul", [m, w.scalar("half", 0.5)], suffix: "gelu")
       }),
     ActivationFunction(
-      keyword: "leaky_relu", moduleName: "LeakyReLU", kernelCode: 7, parameter: ("slope", 0.01),
+      keyword: "leaky_relu", moduleName: "LeakyReLU", kernelCode: NetcAct.leaky, parameter: ("slope", 0.01),
       pytorch: { x, slope in "F.leaky_relu(\(x), \(slope))" },
       onnx: { w, x, slope in w.step("LeakyRelu", [x], [.float("alpha", Float(slope))], suffix: "leaky_relu") }),
+    // MobileNetV3's: x * relu6(x + 3) / 6, and its gate relu6(x + 3) / 6. ONNX writes them as
+    // max(0, min(1, x / 6 + 0.5)), the same function.
+    ActivationFunction(
+      keyword: "hardswish", moduleName: "Hardswish", kernelCode: NetcAct.hardswish,
+      pytorch: { x, _ in "F.hardswish(\(x))" }, onnx: { w, x, _ in w.step("HardSwish", [x], suffix: "hardswish") }),
+    ActivationFunction(
+      keyword: "hardsigmoid", moduleName: "Hardsigmoid", kernelCode: NetcAct.hardsigmoid,
+      pytorch: { x, _ in "F.hardsigmoid(\(x))" },
+      onnx: { w, x, _ in
+        // ONNX's default slope is 0.2; PyTorch's is 1/6.
+        w.step("HardSigmoid", [x], [.float("alpha", Float(1.0 / 6)), .float("beta", 0.5)], suffix: "hardsigmoid")
+      }),
   ]
 
   public static let byKeyword: [String: ActivationFunction] = Dictionary(all.map { ($0.keyword, $0) }) { a, _ in a }
@@ -136,4 +149,13 @@ public struct ActivationOp: Operation, Equatable {
   }
   /// The node's epilogue writes it.
   public func onnx(_ w: any ONNXWriting, _ x: ONNXOperands) throws -> String { x.x }
+}
+
+// MARK: Kernel binding
+
+extension ActivationOp {
+  /// Where it stays a node of its own (after a concatenation, a softmax or another activation): the
+  /// activation alone, as the epilogue of a per-channel affine map without scale or shift.
+  public func run(_ k: KernelRun) { k.channelAffine() }
+  public func runText(_ k: KernelCallText) -> String { k.channelAffine() }
 }

@@ -1,4 +1,5 @@
 import NetcBasic
+import NetcKernels
 
 /// A convolution, Conv2d or ConvTranspose2d.
 public struct ConvOp: Operation, Equatable {
@@ -245,5 +246,47 @@ enum ConvLayers {
     diags.warning("dropped-input",
                   "'\(a.keyword)' never reads \(parts.joined(separator: " and ")) of its \(x) input",
                   at: at, notes: [Note("stride \(stride.0 == stride.1 ? "\(stride.0)" : "\(stride.0)x\(stride.1)") does not divide the padded input evenly, and PyTorch floors; adjust the padding or the input size to use every pixel")])
+  }
+}
+
+// MARK: Kernel binding
+
+extension ConvOp {
+  /// The kernels' view of the convolution on its input and output.
+  public func geometry(_ node: KernelNode) -> NetcConvGeometry {
+    let x = node.input, y = node.outputShape
+    return NetcConvGeometry(inC: x.dims[0], inH: x.dims[1], inW: x.dims[2], outC: y.dims[0], outH: y.dims[1],
+                            outW: y.dims[2], kH: kernel.h, kW: kernel.w, sH: stride.h, sW: stride.w,
+                            padT: padTop, padL: padLeft, dH: dilation.h, dW: dilation.w, groups: groups)
+  }
+
+  public func prepare(_ weights: NetcPreparedWeights, _ reader: any NetcTensorReader, _ node: KernelNode) throws -> NetcPreparedLayer {
+    try weights.appendConv(reader, name: node.name, hasBias: bias, batchNorm: node.netcBatchNorm, geometry: geometry(node),
+                           transposed: transposed)
+  }
+  public func prepareText(_ node: KernelNode) -> String {
+    "try p.appendConv(t, name: \"\(node.name)\", hasBias: \(bias), batchNorm: \(node.netcBatchNormText), geometry: \(geometry(node).literal), transposed: \(transposed))"
+  }
+
+  public func scratchFloats(_ node: KernelNode) -> Int { transposed ? 0 : netcConvScratch(geometry(node)) }
+  public func scratchText(_ node: KernelNode) -> String? {
+    transposed ? nil : "netcConvScratch(\(geometry(node).literal))"
+  }
+
+  public func run(_ k: KernelRun) {
+    let r = k.residual.map { UnsafePointer($0.data) }, rs = k.residual?.stride ?? 0
+    if transposed {
+      netcConvTranspose2d(geometry(k.node), batch: k.batch, input: k.x, inStride: k.xs, weight: k.weight!, bias: k.bias,
+                          residual: r, resStride: rs, output: k.y, outStride: k.ys, act: k.act, slope: k.slope)
+    } else {
+      netcConv2d(geometry(k.node), batch: k.batch, input: k.x, inStride: k.xs, packedWeight: k.weight!, bias: k.bias,
+                 residual: r, resStride: rs, output: k.y, outStride: k.ys, act: k.act, slope: k.slope, scratch: k.scratch)
+    }
+  }
+  public func runText(_ k: KernelCallText) -> String {
+    let g = geometry(k.node).literal
+    return transposed
+      ? "netcConvTranspose2d(\(g), batch: batch, \(k.x), weight: \(k.weight)!, bias: \(k.bias), \(k.residualArguments), \(k.y), \(k.epilogue))"
+      : "netcConv2d(\(g), batch: batch, \(k.x), packedWeight: \(k.weight)!, bias: \(k.bias), \(k.residualArguments), \(k.y), \(k.epilogue), scratch: scratch)"
   }
 }

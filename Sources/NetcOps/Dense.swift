@@ -1,4 +1,5 @@
 import NetcBasic
+import NetcKernels
 
 /// Linear: `y = x W^T + b`.
 public struct LinearOp: Operation, Equatable {
@@ -115,4 +116,34 @@ enum DenseLayers {
                                 output: Shape([outF]), params: params)
               })
   }
+}
+
+// MARK: Kernel binding
+
+extension LinearOp {
+  public func prepare(_ weights: NetcPreparedWeights, _ reader: any NetcTensorReader, _ node: KernelNode) throws -> NetcPreparedLayer {
+    try weights.appendLinear(reader, name: node.name, hasBias: bias, batchNorm: node.netcBatchNorm, inFeatures: inFeatures,
+                             outFeatures: outFeatures)
+  }
+  public func prepareText(_ node: KernelNode) -> String {
+    "try p.appendLinear(t, name: \"\(node.name)\", hasBias: \(bias), batchNorm: \(node.netcBatchNormText), inFeatures: \(inFeatures), outFeatures: \(outFeatures))"
+  }
+  public func run(_ k: KernelRun) {
+    netcLinear(inFeatures: inFeatures, outFeatures: outFeatures, batch: k.batch, input: k.x, inStride: k.xs,
+               weight: k.weight!, bias: k.bias, output: k.y, outStride: k.ys, act: k.act, slope: k.slope)
+  }
+  public func runText(_ k: KernelCallText) -> String {
+    "netcLinear(inFeatures: \(inFeatures), outFeatures: \(outFeatures), batch: batch, \(k.x), weight: \(k.weight)!, bias: \(k.bias), \(k.y), \(k.epilogue))"
+  }
+}
+
+// Views: lowering makes them aliases of their input, so no kernel ever runs them.
+extension FlattenOp {
+  public func run(_ k: KernelRun) { unreachable(self) }
+  public func runText(_ k: KernelCallText) -> String { unreachable(self) }
+}
+
+extension DropoutOp {
+  public func run(_ k: KernelRun) { unreachable(self) }
+  public func runText(_ k: KernelCallText) -> String { unreachable(self) }
 }

@@ -1,4 +1,5 @@
 import NetcBasic
+import NetcKernels
 
 /// The joins the combinators make: `residual<...>` and `add<...>` sum their branches, `mul<...>`
 /// multiplies them (broadcasting where a size is 1), `inception<...>` and `concat<...>` concatenate their
@@ -39,5 +40,39 @@ public struct ConcatOp: Operation, Equatable {
   }
   public func onnx(_ w: any ONNXWriting, _ x: ONNXOperands) throws -> String {
     w.step("Concat", x.inputs, [.int("axis", 1)], suffix: "concat")
+  }
+}
+
+// MARK: Kernel binding
+
+extension ElementwiseOp {
+  public func run(_ k: KernelRun) {
+    netcElementwise(isMul: kind == .mul, shape: k.node.outputShape.dims, inputs: k.elementwiseInputs, batch: k.batch,
+                    output: k.y, outStride: k.ys, act: k.act, slope: k.slope)
+  }
+  public func runText(_ k: KernelCallText) -> String {
+    let inputs = zip(k.inputs, k.node.inputShapes).map { "(UnsafePointer(\($0.data)), \($0.stride), \($1.dims))" }
+    return "netcElementwise(isMul: \(kind == .mul), shape: \(k.node.outputShape.dims), inputs: [\(inputs.joined(separator: ", "))], batch: batch, \(k.y), \(k.epilogue))"
+  }
+}
+
+extension ConcatOp {
+  /// Each input copied into its slice of the channels (unless lowering had the inputs write there).
+  public func run(_ k: KernelRun) {
+    var offset = 0
+    for (input, shape) in zip(k.inputs, k.node.inputShapes) {
+      netcCopy(count: shape.elementCount, batch: k.batch, input: input.data, inStride: input.stride, output: k.y + offset,
+               outStride: k.ys)
+      offset += shape.elementCount
+    }
+  }
+  public func runText(_ k: KernelCallText) -> String {
+    var offset = 0
+    var parts: [String] = []
+    for (input, shape) in zip(k.inputs, k.node.inputShapes) {
+      parts.append("netcCopy(count: \(shape.elementCount), batch: batch, input: \(input.data), inStride: \(input.stride), output: \(k.output.data) + \(offset), outStride: \(k.output.stride))")
+      offset += shape.elementCount
+    }
+    return parts.joined(separator: "\n    ")
   }
 }

@@ -1,4 +1,5 @@
 import NetcBasic
+import NetcKernels
 
 /// BatchNorm2d (BatchNorm1d on a flat input), in inference: `(x - mean) / sqrt(var + eps) * weight + bias`.
 public struct BatchNormOp: Operation, Equatable {
@@ -124,4 +125,33 @@ enum NormLayers {
                 return Resolved(op: LRNOp(size: size, alpha: alpha, beta: beta, k: k), output: input.shape)
               }),
   ]
+}
+
+// MARK: Kernel binding
+
+extension BatchNormOp {
+  func kernelBatchNorm(_ node: KernelNode) -> NetcBatchNorm { NetcBatchNorm(name: node.name, eps: eps, affine: affine) }
+
+  /// A batch norm with nothing to fold into: a per-channel scale and shift.
+  public func prepare(_ weights: NetcPreparedWeights, _ reader: any NetcTensorReader, _ node: KernelNode) throws -> NetcPreparedLayer {
+    try weights.appendBatchNorm(reader, kernelBatchNorm(node), channels: node.input.dims[0])
+  }
+  public func prepareText(_ node: KernelNode) -> String {
+    "try p.appendBatchNorm(t, NetcBatchNorm(name: \"\(node.name)\", eps: \(eps), affine: \(affine)), channels: \(node.input.dims[0]))"
+  }
+  public func run(_ k: KernelRun) { k.channelAffine() }
+  public func runText(_ k: KernelCallText) -> String { k.channelAffine() }
+}
+
+extension LRNOp {
+  public func run(_ k: KernelRun) {
+    let x = k.node.input
+    netcLRN(channels: x.dims[0], pixels: x.elementCount / x.dims[0], size: size, alpha: Float(alpha), beta: Float(beta),
+            k: Float(self.k), batch: k.batch, input: k.x, inStride: k.xs, output: k.y, outStride: k.ys, act: k.act,
+            slope: k.slope)
+  }
+  public func runText(_ k: KernelCallText) -> String {
+    let x = k.node.input
+    return "netcLRN(channels: \(x.dims[0]), pixels: \(x.elementCount / x.dims[0]), size: \(size), alpha: \(Float(alpha)), beta: \(Float(beta)), k: \(Float(self.k)), batch: batch, \(k.x), \(k.y), \(k.epilogue))"
+  }
 }

@@ -5,7 +5,7 @@ import NetcBasic
 /// and answers here everything a later stage asks of it. A stage never switches over the operations; it
 /// asks the operation. Defaults below cover the common case (a layer without parameters that keeps the
 /// spatial field, draws as a pointwise box and computes a new value).
-public protocol Operation: Sendable, CustomStringConvertible {
+public protocol Operation: Sendable, CustomStringConvertible, KernelBinding {
   /// The PyTorch module the tables print for it, for an input of shape `input`.
   func moduleName(input: Shape) -> String
   /// As a spec writes it, for diagrams: `("conv", ["3x3", "64", "s2"])`.

@@ -1,4 +1,5 @@
 import NetcBasic
+import NetcKernels
 
 public enum UpsampleMode: String, Sendable { case nearest, bilinear }
 
@@ -156,5 +157,37 @@ enum PointwiseLayers {
     return Resolved(op: UpsampleOp(scaleH: scaleH, scaleW: scaleW, mode: mode, alignCorners: a.flag("align_corners"),
                                    sizeGiven: a.has("size")),
                     output: Shape([x.channels, outH, outW]))
+  }
+}
+
+// MARK: Kernel binding
+
+extension SoftmaxOp {
+  public func run(_ k: KernelRun) {
+    let x = k.node.input
+    netcSoftmax(channels: x.dims[0], pixels: x.elementCount / x.dims[0], batch: k.batch, input: k.x, inStride: k.xs,
+                output: k.y, outStride: k.ys)
+  }
+  public func runText(_ k: KernelCallText) -> String {
+    let x = k.node.input
+    return "netcSoftmax(channels: \(x.dims[0]), pixels: \(x.elementCount / x.dims[0]), batch: batch, \(k.x), \(k.y))"
+  }
+}
+
+extension IdentityOp {
+  public func run(_ k: KernelRun) { unreachable(self) }
+  public func runText(_ k: KernelCallText) -> String { unreachable(self) }
+}
+
+extension UpsampleOp {
+  public func run(_ k: KernelRun) {
+    let x = k.node.input.dims, y = k.node.outputShape.dims
+    netcUpsample(channels: x[0], inH: x[1], inW: x[2], outH: y[1], outW: y[2], bilinear: mode == .bilinear,
+                 alignCorners: alignCorners, scaleH: sourceScale.h, scaleW: sourceScale.w, batch: k.batch, input: k.x,
+                 inStride: k.xs, output: k.y, outStride: k.ys, act: k.act, slope: k.slope)
+  }
+  public func runText(_ k: KernelCallText) -> String {
+    let x = k.node.input.dims, y = k.node.outputShape.dims
+    return "netcUpsample(channels: \(x[0]), inH: \(x[1]), inW: \(x[2]), outH: \(y[1]), outW: \(y[2]), bilinear: \(mode == .bilinear), alignCorners: \(alignCorners), scaleH: \(sourceScale.h), scaleW: \(sourceScale.w), batch: batch, \(k.x), \(k.y), \(k.epilogue))"
   }
 }

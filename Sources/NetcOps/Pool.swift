@@ -1,4 +1,5 @@
 import NetcBasic
+import NetcKernels
 
 public enum PoolKind: String, Sendable { case max, avg }
 
@@ -241,5 +242,34 @@ enum PoolLayers {
     let attrs = PoolOp(kind: kind, kernel: kernel, stride: stride, pad: pad, dilation: dilation, ceilMode: ceil,
                           countIncludePad: !a.flag("exclude_pad"))
     return Resolved(op: attrs, output: Shape([x.channels, outH, outW]))
+  }
+}
+
+// MARK: Kernel binding
+
+extension PoolOp {
+  func geometry(_ node: KernelNode) -> NetcConvGeometry {
+    let x = node.input.dims, y = node.outputShape.dims
+    return NetcConvGeometry(inC: x[0], inH: x[1], inW: x[2], outC: y[0], outH: y[1], outW: y[2], kH: kernel.h, kW: kernel.w,
+                            sH: stride.h, sW: stride.w, padT: pad.h, padL: pad.w, dH: dilation.h, dW: dilation.w, groups: 1)
+  }
+  public func run(_ k: KernelRun) {
+    netcPool(geometry(k.node), isMax: kind == .max, countIncludePad: countIncludePad, batch: k.batch, input: k.x,
+             inStride: k.xs, output: k.y, outStride: k.ys, act: k.act, slope: k.slope)
+  }
+  public func runText(_ k: KernelCallText) -> String {
+    "netcPool(\(geometry(k.node).literal), isMax: \(kind == .max), countIncludePad: \(countIncludePad), batch: batch, \(k.x), \(k.y), \(k.epilogue))"
+  }
+}
+
+extension AdaptivePoolOp {
+  public func run(_ k: KernelRun) {
+    let x = k.node.input.dims
+    netcAdaptivePool(channels: x[0], inH: x[1], inW: x[2], outH: outH, outW: outW, isMax: kind == .max, batch: k.batch,
+                     input: k.x, inStride: k.xs, output: k.y, outStride: k.ys, act: k.act, slope: k.slope)
+  }
+  public func runText(_ k: KernelCallText) -> String {
+    let x = k.node.input.dims
+    return "netcAdaptivePool(channels: \(x[0]), inH: \(x[1]), inW: \(x[2]), outH: \(outH), outW: \(outW), isMax: \(kind == .max), batch: batch, \(k.x), \(k.y), \(k.epilogue))"
   }
 }

@@ -69,19 +69,14 @@ public final class Interpreter {
   private let scratchBuffer: FloatBuffer
   private let arena: UnsafeMutablePointer<Float>
   private let scratch: UnsafeMutablePointer<Float>
-  private var prepared: [Prepared] = []
-  /// Owns the prepared weights that `prepared` points into.
+  /// Each node's kernel call, with every pointer fixed when the interpreter is made; nil for a
+  /// concatenation done in place, which its inputs already wrote.
+  private var calls: [(op: any Operation, run: KernelRun)?] = []
+  /// Owns the prepared weights that `calls` point into.
   private let weights = NetcPreparedWeights(outOfMemory: { InterpreterError.outOfMemory($0, for: $1) })
 
   /// Largest arena netc allocates unless told otherwise: 16 GiB of floats.
   public static let defaultMemoryLimit = 16 << 30
-
-  struct Prepared {
-    var weight: UnsafeMutablePointer<Float>?
-    var bias: UnsafeMutablePointer<Float>?
-    var act = 0
-    var slope: Float = 0
-  }
 
   public convenience init(graph: LoweredGraph, plan: BufferPlan, weights: [String: [Float]], batch: Int,
                           memoryLimit: Int = Interpreter.defaultMemoryLimit) throws {
@@ -91,10 +86,7 @@ public final class Interpreter {
   /// Floats of the arena and of the convolutions' scratch at `batch`; nil if they do not fit an Int's
   /// bytes. Computes without allocating, so a caller can check its whole budget first.
   public static func activationFloats(graph: LoweredGraph, plan: BufferPlan, batch: Int) -> (arena: Int, scratch: Int)? {
-    let scratch = graph.nodes.reduce(0) { size, n in
-      guard case .conv(let a, _, _, _) = n.kind, !a.transposed else { return size }
-      return max(size, netcConvScratch(Self.geometry(n, a, graph)))
-    }
+    let scratch = graph.nodes.reduce(0) { size, n in max(size, n.op.scratchFloats(kernelNode(n, graph))) }
     let (arena, o1) = plan.arenaSize.multipliedReportingOverflow(by: max(1, batch))
     let (floats, o2) = arena.addingReportingOverflow(scratch)
     let (_, o3) = floats.multipliedReportingOverflow(by: 4)
@@ -127,7 +119,14 @@ public final class Interpreter {
     scratchBuffer = try FloatBuffer(count: max(1, sizes.scratch), for: "the convolutions' scratch")
     arena = arenaBuffer.base
     scratch = scratchBuffer.base
-    for n in graph.nodes { prepared.append(try prepare(n, weights)) }
+    for n in graph.nodes {
+      let node = Self.kernelNode(n, graph)
+      let layer = try n.op.prepare(self.weights, weights, node)
+      let (act, slope) = Self.activation(n.activation)
+      calls.append(graph.inPlaceConcats.contains(n.output) ? nil : (n.op, KernelRun(
+        node: node, batch: batch, inputs: n.inputs.map(buffer), output: buffer(n.output), residual: n.residual.map(buffer),
+        weight: layer.weight, bias: layer.bias, act: act, slope: slope, scratch: scratch)))
+    }
   }
 
   /// The kernels' epilogue code and parameter of an activation.
@@ -136,39 +135,15 @@ public final class Interpreter {
     return (a.function.kernelCode, Float(a.parameter))
   }
 
-  /// Node `n`'s weights, read from `w` and prepared for its kernel, and its activation.
-  private func prepare(_ n: Node, _ w: some WeightProvider) throws -> Prepared {
-    var p = Prepared()
-    (p.act, p.slope) = Self.activation(n.activation)
-    let layer: NetcPreparedLayer
-    switch n.kind {
-    case .conv(let a, let name, let hasBias, let bn):
-      layer = try weights.appendConv(w, name: name, hasBias: hasBias, batchNorm: bn.map(Self.batchNorm),
-                                     geometry: Self.geometry(n, a, graph), transposed: a.transposed)
-    case .linear(let inF, let outF, let name, let hasBias, let bn):
-      layer = try weights.appendLinear(w, name: name, hasBias: hasBias, batchNorm: bn.map(Self.batchNorm),
-                                       inFeatures: inF, outFeatures: outF)
-    case .batchNorm(let bn):
-      layer = try weights.appendBatchNorm(w, Self.batchNorm(bn), channels: graph.shapes[n.inputs[0]].dims[0])
-    default:
-      layer = weights.appendNone()
-    }
-    p.weight = layer.weight
-    p.bias = layer.bias
-    return p
+  /// A node as its operation's kernel binding sees it.
+  public static func kernelNode(_ n: Node, _ g: LoweredGraph) -> KernelNode {
+    KernelNode(inputShapes: n.inputs.map { g.shapes[$0] }, outputShape: g.shapes[n.output], weights: n.weights,
+               batchNorm: n.batchNorm)
   }
 
-  /// The kernels' view of a batch norm; the Swift emitter writes the same values as constants.
-  public static func batchNorm(_ bn: BatchNormRef) -> NetcBatchNorm {
-    NetcBatchNorm(name: bn.name, eps: bn.eps, affine: bn.affine)
-  }
-
-  /// The kernels' view of a convolution node; the Swift emitter writes the same values as constants.
-  public static func geometry(_ n: Node, _ a: ConvAttrs, _ g: LoweredGraph) -> NetcConvGeometry {
-    let x = g.shapes[n.inputs[0]], y = g.shapes[n.output]
-    return NetcConvGeometry(inC: x.dims[0], inH: x.dims[1], inW: x.dims[2], outC: y.dims[0], outH: y.dims[1],
-                            outW: y.dims[2], kH: a.kernel.h, kW: a.kernel.w, sH: a.stride.h, sW: a.stride.w,
-                            padT: a.padTop, padL: a.padLeft, dH: a.dilation.h, dW: a.dilation.w, groups: a.groups)
+  private func buffer(_ v: Int) -> KernelBuffer {
+    let (p, stride) = pointer(v)
+    return KernelBuffer(p, stride: stride)
   }
 
   private func pointer(_ v: Int) -> (UnsafeMutablePointer<Float>, Int) {
@@ -222,7 +197,7 @@ public final class Interpreter {
     let input = try checked(input)
     NetcThreadPool.shared.wakeUp()
     copyIn(input)
-    for (i, n) in graph.nodes.enumerated() { execute(n, prepared[i]) }
+    for case let call? in calls { call.op.run(call.run) }
   }
 
   /// Runs one batch like `runInPlace` and returns each node's time in nanoseconds.
@@ -232,9 +207,9 @@ public final class Interpreter {
     copyIn(input)
     var times: [UInt64] = []
     times.reserveCapacity(graph.nodes.count)
-    for (i, n) in graph.nodes.enumerated() {
+    for call in calls {
       let t0 = DispatchTime.now().uptimeNanoseconds
-      execute(n, prepared[i])
+      if let call { call.op.run(call.run) }
       times.append(DispatchTime.now().uptimeNanoseconds - t0)
     }
     return times
@@ -243,72 +218,5 @@ public final class Interpreter {
   private func copyIn(_ input: UnsafePointer<Float>) {
     let (x, xs) = pointer(graph.input)
     for b in 0..<batch { (x + b * xs).update(from: input + b * inputItemCount, count: inputItemCount) }
-  }
-
-  private func execute(_ n: Node, _ p: Prepared) {
-    if graph.inPlaceConcats.contains(n.output) { return }
-    let (y, ys) = pointer(n.output)
-    let (x, xs) = pointer(n.inputs[0])
-    let inShape = graph.shapes[n.inputs[0]], outShape = graph.shapes[n.output]
-    switch n.kind {
-    case .conv(let a, _, _, _):
-      let g = Self.geometry(n, a, graph)
-      let r = n.residual.map { pointer($0) }
-      if a.transposed {
-        netcConvTranspose2d(g, batch: batch, input: x, inStride: xs, weight: p.weight!, bias: p.bias,
-                            residual: r.map { UnsafePointer($0.0) }, resStride: r?.1 ?? 0, output: y, outStride: ys,
-                            act: p.act, slope: p.slope)
-      } else {
-        netcConv2d(g, batch: batch, input: x, inStride: xs, packedWeight: p.weight!, bias: p.bias,
-                   residual: r.map { UnsafePointer($0.0) }, resStride: r?.1 ?? 0, output: y, outStride: ys,
-                   act: p.act, slope: p.slope, scratch: scratch)
-      }
-    case .linear(let inF, let outF, _, _, _):
-      netcLinear(inFeatures: inF, outFeatures: outF, batch: batch, input: x, inStride: xs, weight: p.weight!,
-                 bias: p.bias, output: y, outStride: ys, act: p.act, slope: p.slope)
-    case .batchNorm, .activation:
-      let c = inShape.dims[0]
-      netcChannelAffine(channels: c, pixels: inShape.elementCount / c, batch: batch, scale: p.weight, shift: p.bias,
-                        input: x, inStride: xs, output: y, outStride: ys, act: p.act, slope: p.slope)
-    case .pool(let a):
-      let g = NetcConvGeometry(inC: inShape.dims[0], inH: inShape.dims[1], inW: inShape.dims[2], outC: outShape.dims[0],
-                               outH: outShape.dims[1], outW: outShape.dims[2], kH: a.kernel.h, kW: a.kernel.w,
-                               sH: a.stride.h, sW: a.stride.w, padT: a.pad.h, padL: a.pad.w, dH: a.dilation.h,
-                               dW: a.dilation.w, groups: 1)
-      netcPool(g, isMax: a.kind == .max, countIncludePad: a.countIncludePad, batch: batch, input: x, inStride: xs,
-               output: y, outStride: ys, act: p.act, slope: p.slope)
-    case .adaptivePool(let k, let oh, let ow):
-      netcAdaptivePool(channels: inShape.dims[0], inH: inShape.dims[1], inW: inShape.dims[2], outH: oh, outW: ow,
-                       isMax: k == .max, batch: batch, input: x, inStride: xs, output: y, outStride: ys,
-                       act: p.act, slope: p.slope)
-    case .lrn(let size, let alpha, let beta, let k):
-      netcLRN(channels: inShape.dims[0], pixels: inShape.elementCount / inShape.dims[0], size: size, alpha: Float(alpha),
-              beta: Float(beta), k: Float(k), batch: batch, input: x, inStride: xs, output: y, outStride: ys,
-              act: p.act, slope: p.slope)
-    case .upsample(let mode, let align, let sh, let sw):
-      netcUpsample(channels: inShape.dims[0], inH: inShape.dims[1], inW: inShape.dims[2], outH: outShape.dims[1],
-                   outW: outShape.dims[2], bilinear: mode == .bilinear, alignCorners: align, scaleH: sh, scaleW: sw,
-                   batch: batch, input: x, inStride: xs, output: y, outStride: ys, act: p.act, slope: p.slope)
-    case .softmax:
-      let c = inShape.dims[0]
-      netcSoftmax(channels: c, pixels: inShape.elementCount / c, batch: batch, input: x, inStride: xs, output: y, outStride: ys)
-    case .add, .mul:
-      let ins = n.inputs.map { v -> (UnsafePointer<Float>, Int, [Int]) in
-        let (ptr, s) = pointer(v)
-        return (UnsafePointer(ptr), s, graph.shapes[v].dims)
-      }
-      let isMul: Bool
-      if case .mul = n.kind { isMul = true } else { isMul = false }
-      netcElementwise(isMul: isMul, shape: outShape.dims, inputs: ins, batch: batch, output: y, outStride: ys,
-                      act: p.act, slope: p.slope)
-    case .concat:
-      var offset = 0
-      for v in n.inputs {
-        let (ptr, s) = pointer(v)
-        let count = graph.shapes[v].elementCount
-        netcCopy(count: count, batch: batch, input: ptr, inStride: s, output: y + offset, outStride: ys)
-        offset += count
-      }
-    }
   }
 }

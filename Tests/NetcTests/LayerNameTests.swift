@@ -19,7 +19,7 @@ import Testing
       "Flatten": "flatten", "Dropout": "dropout", "BatchNorm2d": "bn", "BatchNorm1d": "bn",
       "LocalResponseNorm": "lrn", "Upsample": "upsample", "Identity": "identity", "ReLU": "relu", "ReLU6": "relu6",
       "Sigmoid": "sigmoid", "Tanh": "tanh", "SiLU": "silu", "GELU": "gelu", "LeakyReLU": "leaky_relu",
-      "Softmax": "softmax",
+      "Softmax": "softmax", "Hardswish": "hardswish", "Hardsigmoid": "hardsigmoid",
     ]
     #expect(LayerNames.registryModules == expected)
   }
