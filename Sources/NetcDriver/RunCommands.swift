@@ -277,7 +277,7 @@ enum RunCommand {
 }
 
 enum EmitCommand {
-  static let targets = ["swift", "pytorch", "plan", "onnx"]
+  static let targets = Backends.all.map { $0.target }
 
   static func run(_ args: [String], _ terminal: Terminal, _ r: inout CommandResult) throws {
     let a = try Arguments(args, command: "emit", valued: CommonOptions.valued.union(["--target", "-o", "--weights"]),
@@ -287,10 +287,10 @@ enum EmitCommand {
     guard let target = a.values["--target"] else {
       throw UsageError(message: "choose a target with '--target swift', '--target pytorch', '--target plan' or '--target onnx'", command: "emit")
     }
-    guard targets.contains(target) else {
+    guard let backend = Backends.named(target) else {
       throw UsageError(message: "'--target' must be one of \(targets.joined(separator: ", ")), found '\(target)'", command: "emit")
     }
-    if a.values["--weights"] != nil && target != "onnx" {
+    if a.values["--weights"] != nil && !backend.embedsWeights {
       throw UsageError(message: "'--weights' applies to '--target onnx' only: the other targets load weights when they run", command: "emit")
     }
     let selfContained = a.flags.contains("--self-contained")
@@ -300,24 +300,31 @@ enum EmitCommand {
     guard a.positional.count == 1 else { throw UsageError(message: "'emit' takes one spec", command: "emit") }
     guard let out = a.values["-o"] else { throw UsageError(message: "give the output file with '-o FILE'", command: "emit") }
     guard let (c, g, plan) = lowered(common, a.positional[0], &r), let net = c.network else { r.status = 1; return }
+    var input = BackendInput(network: net, graph: g, plan: plan, file: c.file, selfContained: selfContained,
+                             version: Help.versionNumber)
+    if backend.embedsWeights { input.weights = try weights(g, weightsPath: a.values["--weights"], &r) }
     let bytes: [UInt8]
-    switch target {
-    case "pytorch": bytes = Array(PyTorchEmitter.emit(net, file: c.file).utf8)
-    case "swift": bytes = Array(SwiftEmitter.emit(g, plan, file: c.file, selfContained: selfContained).utf8)
-    case "onnx":
-      guard let model = try onnx(g, c, common, weightsPath: a.values["--weights"], &r) else { r.status = 1; return }
-      bytes = model
-    default: bytes = Array(PlanFile.write(g, plan, source: c.file).utf8)
+    do {
+      bytes = try backend.emit(input)
+    } catch let e as ONNXExportError {
+      var failed = c
+      failed.diagnostics = DiagnosticEngine(file: c.file)
+      failed.diagnostics.error("onnx-unsupported", e.message, at: e.range, notes: e.notes)
+      common.report(failed, into: &r)
+      r.status = 1
+      return
+    }
+    // An ONNX model is one protobuf message, which cannot pass 2 GiB.
+    guard target != "onnx" || bytes.count < maxONNXBytes else {
+      throw UserError(message: "the ONNX model would be \(grouped(bytes.count)) bytes, above the \(grouped(maxONNXBytes)) an ONNX model can hold")
     }
     try Files.writeAtomically(bytes, to: out, inputs: [a.positional[0]] + (a.values["--weights"].map { [$0] } ?? []))
   }
 
-  /// The ONNX model with the given weights, or with `netc init`'s (seed 0) when none are given; an
-  /// operation ONNX cannot express is reported as a diagnostic at its line.
-  static func onnx(_ g: LoweredGraph, _ c: Compilation, _ common: CommonOptions, weightsPath: String?,
-                   _ r: inout CommandResult) throws -> [UInt8]? {
-    // An ONNX model is one protobuf message, which cannot pass 2 GiB; its weights are f32, and whether
-    // drawn here or read, they are in memory whole before the model is written.
+  /// The weights a backend embeds: from the given file, or `netc init`'s (seed 0) when none is given.
+  static func weights(_ g: LoweredGraph, weightsPath: String?, _ r: inout CommandResult) throws -> [String: [Float]] {
+    // The one target that embeds weights, ONNX, writes one protobuf message, which cannot pass 2 GiB; its
+    // weights are f32, and whether drawn here or read, they are in memory whole before the model is written.
     let bytes = weightBytes(g, elementSize: 4)
     guard let bytes, bytes < maxONNXBytes else {
       throw UserError(message: "the weights of this network take \(bytes.map(grouped) ?? "more than 2^63") bytes in f32, above the \(grouped(maxONNXBytes)) an ONNX model can hold")
@@ -333,18 +340,6 @@ enum EmitCommand {
     } else {
       for t in WeightLoader.heInit(g, seed: 0) { weights[t.name] = t.data }
     }
-    do {
-      let model = try ONNXEmitter.emit(g, weights: weights, file: c.file, producerVersion: Help.versionNumber)
-      guard model.count < maxONNXBytes else {
-        throw UserError(message: "the ONNX model would be \(grouped(model.count)) bytes, above the \(grouped(maxONNXBytes)) an ONNX model can hold")
-      }
-      return model
-    } catch let e as ONNXExportError {
-      var failed = c
-      failed.diagnostics = DiagnosticEngine(file: c.file)
-      failed.diagnostics.error("onnx-unsupported", e.message, at: e.range, notes: e.notes)
-      common.report(failed, into: &r)
-      return nil
-    }
+    return weights
   }
 }
