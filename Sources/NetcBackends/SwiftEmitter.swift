@@ -248,3 +248,8 @@ public enum SwiftEmitter {
     return header + "    " + c + "\n"
   }
 }
+
+#if NETC_NO_EMBEDDED_KERNELS
+  /// A fuzz build (scripts/fuzz.sh) cannot run the EmbedKernels plugin, which makes this list otherwise.
+  let netcKernelSources: [(file: String, text: String)] = []
+#endif
