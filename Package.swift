@@ -55,6 +55,14 @@ let package = Package(
 // libFuzzer targets, built only by scripts/fuzz.sh (NETC_FUZZ=1, `--sanitize fuzzer --sanitize address`):
 // libFuzzer supplies `main`, so they would not link in an ordinary build.
 if Context.environment["NETC_FUZZ"] != nil {
+  // libFuzzer supplies `main` to every executable of such a build, the EmbedKernels plugin's tool included,
+  // which could not run: NetcBackends goes without the kernels' sources there (only `--self-contained`
+  // writes them, and the fuzz targets emit the default form).
+  package.targets.removeAll { $0.name == "EmbedKernels" || $0.name == "EmbedSources" }
+  for target in package.targets where target.name == "NetcBackends" {
+    target.plugins = []
+    target.swiftSettings = [.define("NETC_NO_EMBEDDED_KERNELS")]
+  }
   for name in ["source", "safetensors", "npy", "plan", "runinput", "weights"] {
     package.targets.append(
       .executableTarget(name: "fuzz-\(name)", dependencies: ["NetcDriver", "NetcFormat", "NetcOps", "NetcSema", "NetcTensors", "NetcIR", "NetcBackends", "NetcGraph"],

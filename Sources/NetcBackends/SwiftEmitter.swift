@@ -167,3 +167,8 @@ public enum SwiftEmitter {
     return header + "    " + n.op.runText(k) + "\n"
   }
 }
+
+#if NETC_NO_EMBEDDED_KERNELS
+  /// A fuzz build (scripts/fuzz.sh) cannot run the EmbedKernels plugin, which makes this list otherwise.
+  let netcKernelSources: [(file: String, text: String)] = []
+#endif

@@ -173,7 +173,7 @@ enum Help {
     OPTIONS:
       --target <target>       swift: a Swift file with a type named after the network that loads
                               weights and runs batches, calling netc's library NetcKernels (README.md,
-                              "The emitted Swift");
+                              "Running a network");
                               pytorch: a readable nn.Module whose state_dict keys are netc's tensor names;
                               plan: the lowered graph and buffer plan, for 'netc run';
                               onnx: an ONNX model (opset 18) with the weights inside, for ONNX Runtime,
