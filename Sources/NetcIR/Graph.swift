@@ -1,6 +1,7 @@
 // NetcIR: checked network -> lowered graph of primitive operations, rewritten for inference (batch norm
 // folded, activations and residual adds fused into their producer, dropout removed, flatten a view,
-// concatenation in place), and a static buffer plan by liveness. Backends read only this.
+// concatenation in place), and a static buffer plan by liveness. The interpreter, the Swift emitter, the
+// plan file and the ONNX exporter read only this.
 import NetcBasic
 import NetcOps
 import NetcSema

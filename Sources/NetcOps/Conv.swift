@@ -107,8 +107,6 @@ public struct ConvOp: Operation, Equatable {
   }
 }
 
-public typealias ConvAttrs = ConvOp
-
 /// `conv` (Conv2d) and `convt` (ConvTranspose2d).
 enum ConvLayers {
   static let options: [String: String] = [

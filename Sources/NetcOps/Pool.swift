@@ -87,8 +87,6 @@ public struct PoolOp: Operation, Equatable {
   }
 }
 
-public typealias PoolAttrs = PoolOp
-
 /// AdaptiveAvgPool2d or AdaptiveMaxPool2d; to 1x1, global pooling.
 public struct AdaptivePoolOp: Operation, Equatable {
   public var kind: PoolKind

@@ -5,11 +5,11 @@ import NetcSema
 
 /// `netc emit --target onnx`: the network as an ONNX model (opset 18), written byte by byte by netc.
 ///
-/// The model is built from the lowered graph and undoes what lowering did only for speed: a folded batch
-/// norm becomes a BatchNormalization node again (with its own running statistics, so every initializer
-/// is one of the weight file's tensors, under its name), and a fused epilogue becomes the Add and the
-/// activation nodes it stands for. Views (flatten) become Flatten nodes; in-place concatenation is a
-/// plain Concat. The input is `input`, `[N, C, H, W]` with the batch size `N` symbolic; the outputs are
+/// The model is built from the lowered graph: each node's operation writes its own operators (NetcOps),
+/// then the node's epilogue, which is the same for every operation, follows as ONNX operators: a folded
+/// batch norm as a BatchNormalization node (with its own running statistics, so every initializer is one
+/// of the weight file's tensors, under its name), the residual as an Add, the activation as its own.
+/// Views (flatten) become Flatten nodes; in-place concatenation is a plain Concat. The input is `input`, `[N, C, H, W]` with the batch size `N` symbolic; the outputs are
 /// `output` (then `output_1`, ... for side outputs). Every intermediate tensor has its shape in
 /// `value_info`, so viewers show shapes without running inference.
 public enum ONNXEmitter {
