@@ -19,8 +19,8 @@ private func removeTemporaryAndDie(_ sig: Int32) {
 /// which becomes the target only once everything is written and flushed. On Linux the temporary file has
 /// no name (O_TMPFILE) until a moment before its rename, so even SIGKILL leaves nothing behind; elsewhere,
 /// or on a file system without unnamed files, it is a hidden `.NAME.netc-tmp-PID`, removed on SIGINT,
-/// SIGTERM and SIGHUP, and by the next write to the same output if its writer is gone. The path `-` is
-/// standard output, written as it is.
+/// SIGTERM and SIGHUP, and by the next write to the same output if its writer is gone. The path `-`, or
+/// any that names the file standard output is, is written through standard output as it is.
 enum Files {
   struct WriteError: Error { var message: String }
 
@@ -45,7 +45,7 @@ enum Files {
   /// (`netc run -o`'s output).
   static func writeAtomically(_ buf: UnsafeRawBufferPointer, to path: String, mode: mode_t? = nil,
                               inputs: [String] = []) throws {
-    if path == "-" {
+    if path == "-" || isStandardOutput(path) {
       if let failed = writeAll(STDOUT_FILENO, buf) {
         throw WriteError(message: "cannot write to standard output: \(String(cString: strerror(failed)))")
       }
@@ -90,6 +90,15 @@ enum Files {
       unlink(named)
       throw WriteError(message: "cannot write '\(path)': \(reason)")
     }
+  }
+
+  /// Whether `path` names the file standard output is (`/dev/stdout`, `/dev/fd/1`, or the file stdout is
+  /// redirected to): renaming a temporary file over it would print nothing, or replace a pipe or terminal
+  /// by a file, so it is written through standard output.
+  static func isStandardOutput(_ path: String) -> Bool {
+    var out = stat(), named = stat()
+    return fstat(STDOUT_FILENO, &out) == 0 && stat(path, &named) == 0 && out.st_dev == named.st_dev
+      && out.st_ino == named.st_ino
   }
 
   /// Writes all of `buf` to `fd`; the errno of a failure, or nil.

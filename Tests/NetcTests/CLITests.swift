@@ -160,15 +160,16 @@ import Testing
     }
   }
 
-  /// `-o -` writes the output to standard output, byte for byte (a binary ONNX model too).
-  @Test func dashIsStandardOutput() throws {
+  /// `-o -`, or `-o /dev/stdout`, writes the output to standard output, byte for byte (a binary ONNX
+  /// model too): renaming over /dev/stdout printed nothing.
+  @Test(arguments: ["-", "/dev/stdout"]) func dashIsStandardOutput(path: String) throws {
     let exe = Paths.root.appendingPathComponent(".build/debug/netc")
     try withOutputDirectory { dir in
       let file = dir.appendingPathComponent("lenet5.onnx")
       #expect(Driver.run(["emit", "--target", "onnx", spec, "-o", file.path]).status == 0)
       let p = Process()
       p.executableURL = exe
-      p.arguments = ["emit", "--target", "onnx", spec, "-o", "-"]
+      p.arguments = ["emit", "--target", "onnx", spec, "-o", path]
       let stdout = Pipe()
       p.standardOutput = stdout
       try p.run()
