@@ -4,11 +4,12 @@
 For every spec (specs/*.net, specs/examples/*.net and Tests/NetcTests/Inputs/graph/*.net unless specs are
 given), at the default depth and, for specs with blocks, at --depth 1 and --depth 0 (when they draw
 differently), it runs `netc graph`,
-renders the SVG to PNG with rsvg-convert (Debian's librsvg2-bin) and decodes the PNG with the standard
-library (zlib) to check that:
+renders the SVG to PNG with resvg (PyPI's resvg-py, with the DejaVu fonts that PyPI's matplotlib ships,
+so that every machine renders the same; `--renderer rsvg-convert` uses Debian's librsvg2-bin and the
+system's fonts instead) and decodes the PNG with the standard library (zlib) to check that:
 
-  - the SVG is well-formed XML, netc drew it in under half a second, and rsvg-convert renders it without
-    a word on stderr, at exactly the size the SVG declares;
+  - the SVG is well-formed XML, netc drew it in under half a second, and the renderer renders it without
+    an error (rsvg-convert: without a word on stderr), at exactly the size the SVG declares;
   - the picture is not blank: enough of it is drawn, and some of it is dark (text, lines);
   - the picture is not clipped: nothing is drawn in a 12-pixel strip along any edge (netc leaves a
     16-pixel margin), and the drawing reaches to within 40 pixels of the bottom edge and of the right
@@ -131,10 +132,33 @@ def svg_size(text):
     return float(m.group(1)), float(m.group(2))
 
 
+RENDERER = "resvg"
+
+
+def dejavu_fonts():
+    """DejaVu Sans, regular and bold, the family netc's SVG asks for, from matplotlib's data."""
+    import matplotlib
+    directory = os.path.join(matplotlib.get_data_path(), "fonts", "ttf")
+    fonts = [os.path.join(directory, f) for f in ("DejaVuSans.ttf", "DejaVuSans-Bold.ttf")]
+    for f in fonts:
+        if not os.path.exists(f):
+            raise SystemExit(f"error: {f} is missing: matplotlib no longer ships DejaVu Sans there")
+    return fonts
+
+
 def render(svg_path, png_path):
-    r = subprocess.run(["rsvg-convert", svg_path, "-o", png_path], capture_output=True, text=True)
-    if r.returncode != 0 or r.stderr.strip():
-        raise AssertionError(f"rsvg-convert failed ({r.returncode}): {r.stderr.strip()}")
+    if RENDERER == "rsvg-convert":
+        r = subprocess.run(["rsvg-convert", svg_path, "-o", png_path], capture_output=True, text=True)
+        if r.returncode != 0 or r.stderr.strip():
+            raise AssertionError(f"rsvg-convert failed ({r.returncode}): {r.stderr.strip()}")
+        return read_png(png_path)
+    import resvg_py
+    try:
+        png = resvg_py.svg_to_bytes(svg_path=svg_path, skip_system_fonts=True, font_files=FONTS)
+    except ValueError as e:
+        raise AssertionError(f"resvg failed: {e}")
+    with open(png_path, "wb") as f:
+        f.write(bytes(png))
     return read_png(png_path)
 
 
@@ -258,8 +282,16 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--netc", required=True, help="the netc executable")
     ap.add_argument("--keep", help="a directory to keep the SVG and PNG files in")
+    ap.add_argument("--renderer", choices=["resvg", "rsvg-convert"], default="resvg",
+                    help="resvg from PyPI (default), or Debian's rsvg-convert")
     ap.add_argument("specs", nargs="*")
     args = ap.parse_args()
+    global RENDERER, FONTS
+    RENDERER = args.renderer
+    if RENDERER == "resvg":
+        FONTS = dejavu_fonts()
+    elif shutil.which("rsvg-convert") is None:
+        raise SystemExit("error: rsvg-convert is missing: install Debian's librsvg2-bin, or use the default renderer")
     os.chdir(ROOT)
     specs = args.specs or sorted(glob.glob("specs/*.net") + glob.glob("specs/examples/*.net")
                                  + glob.glob("Tests/NetcTests/Inputs/graph/*.net"))

@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
-# Diagrams: builds netc, draws every spec with 'netc graph', renders each SVG to PNG with rsvg-convert
-# (Debian's librsvg2-bin) and checks the pictures: rendered without error at the declared size, neither
-# blank nor clipped, no text out of its box (Tests/graph/check.py says how).
-#   Tests/graph/run.sh [SPEC ...]      (default: specs/, specs/examples/ and Tests/NetcTests/Inputs/graph/)
+# Diagrams: builds netc, draws every spec with 'netc graph', renders each SVG to PNG and checks the pictures:
+# rendered without error at the declared size, neither blank nor clipped, no text out of its box
+# (Tests/graph/check.py says how). The renderer is resvg from PyPI with the DejaVu fonts matplotlib ships,
+# installed into .venv if missing, so the check needs only Python; '--renderer rsvg-convert' uses Debian's
+# librsvg2-bin instead.
+#   Tests/graph/run.sh [--renderer resvg|rsvg-convert] [SPEC ...]
+#   (default: specs/, specs/examples/ and Tests/NetcTests/Inputs/graph/)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-if ! command -v rsvg-convert >/dev/null; then
-  echo "error: rsvg-convert is missing: install it with 'apt-get install librsvg2-bin'" >&2
-  exit 1
+if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c "import resvg_py, matplotlib" 2>/dev/null; then
+  python3 -m venv .venv
+  .venv/bin/pip install --quiet --upgrade pip
+  .venv/bin/pip install --quiet resvg-py matplotlib
 fi
 swift build --product netc
-python3 Tests/graph/check.py --netc "$(swift build --show-bin-path)/netc" "$@"
+.venv/bin/python Tests/graph/check.py --netc "$(swift build --show-bin-path)/netc" "$@"
