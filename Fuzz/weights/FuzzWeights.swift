@@ -31,7 +31,7 @@ public func fuzzWeights(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     var end = 8 + headerLength
     for e in entries.sorted(by: { ($0.range.lowerBound, $0.range.upperBound) < ($1.range.lowerBound, $1.range.upperBound) }) {
       precondition(e.range.lowerBound == end, "entries overlap or leave a gap")
-      precondition(e.range.count == e.shape.reduce(1, *) * e.type.size, "an entry's bytes do not match its shape")
+      precondition(e.range.count == e.shape.reduce(1, *) * e.elementSize, "an entry's bytes do not match its shape")
       end = e.range.upperBound
     }
     precondition(end == file.count, "bytes after the last entry")

@@ -161,6 +161,8 @@ enum Help {
       --serve                 For benchmarks: after the run, print 'ready', then run once more for each
                               line read from standard input and print that run's time in milliseconds.
       --profile               Print each node's time (median of 5 runs) to standard error, slowest first.
+      --verbose               Say which tensors of the weight file are ignored: integer buffers such as
+                              batch norm's 'num_batches_tracked', which a saved state_dict holds.
     \(common)
 
     """
@@ -181,6 +183,8 @@ enum Help {
       --weights <file>        For onnx: the weights to put in the model (safetensors, f32, f16 or bf16,
                               stored as f32). Without it, the model holds the weights 'netc init' writes
                               with its default seed 0 (He initialisation).
+      --verbose               For onnx with '--weights': say which of its tensors are ignored (integer
+                              buffers such as 'num_batches_tracked').
       --self-contained        For swift: one file that builds on its own (Foundation, Dispatch and
                               Synchronization only), with NetcKernels' sources after the network
                               instead of 'import NetcKernels'.

@@ -91,7 +91,7 @@ enum RunCommand {
   static func run(_ args: [String], _ terminal: Terminal, _ r: inout CommandResult) throws {
     let a = try Arguments(args, command: "run",
                           valued: CommonOptions.valued.union(["--weights", "--input", "--seed", "-o", "--memory-limit"]),
-                          flags: CommonOptions.flags.union(["--serve", "--profile"]))
+                          flags: CommonOptions.flags.union(["--serve", "--profile", "--verbose"]))
     if a.flags.contains("--help") { r.stdout = Help.runHelp; return }
     let common = try CommonOptions(a, command: "run", terminal: terminal)
     guard a.positional.count == 1 else { throw UsageError(message: "'run' takes one spec", command: "run") }
@@ -108,6 +108,7 @@ enum RunCommand {
     do {
       let file = try Files.RangeReader(weightsPath, limit: maxWeightBytes)
       let weights = try WeightLoader.open(g, fileSize: file.size, read: file.read)
+      if a.flags.contains("--verbose") { r.stderr += WeightLoader.ignoredNote(weights.ignored, file: weightsPath) }
       let batchGiven = a.values["--batch"] != nil
       // Everything the run allocates by the batch is checked against the limit before any of it is
       // allocated, the random input drawn or the file's data read.
@@ -281,7 +282,7 @@ enum EmitCommand {
 
   static func run(_ args: [String], _ terminal: Terminal, _ r: inout CommandResult) throws {
     let a = try Arguments(args, command: "emit", valued: CommonOptions.valued.union(["--target", "-o", "--weights"]),
-                          flags: CommonOptions.flags.union(["--self-contained"]))
+                          flags: CommonOptions.flags.union(["--self-contained", "--verbose"]))
     if a.flags.contains("--help") { r.stdout = Help.emitHelp; return }
     let common = try CommonOptions(a, command: "emit", terminal: terminal)
     guard let target = a.values["--target"] else {
@@ -302,7 +303,9 @@ enum EmitCommand {
     guard let (c, g, plan) = lowered(common, a.positional[0], &r), let net = c.network else { r.status = 1; return }
     var input = BackendInput(network: net, graph: g, plan: plan, file: c.file, selfContained: selfContained,
                              version: Help.versionNumber)
-    if backend.embedsWeights { input.weights = try weights(g, weightsPath: a.values["--weights"], &r) }
+    if backend.embedsWeights {
+      input.weights = try weights(g, weightsPath: a.values["--weights"], verbose: a.flags.contains("--verbose"), &r)
+    }
     let bytes: [UInt8]
     do {
       bytes = try backend.emit(input)
@@ -322,7 +325,9 @@ enum EmitCommand {
   }
 
   /// The weights a backend embeds: from the given file, or `netc init`'s (seed 0) when none is given.
-  static func weights(_ g: LoweredGraph, weightsPath: String?, _ r: inout CommandResult) throws -> [String: [Float]] {
+  static func weights(_ g: LoweredGraph, weightsPath: String?, verbose: Bool, _ r: inout CommandResult) throws
+    -> [String: [Float]]
+  {
     // The one target that embeds weights, ONNX, writes one protobuf message, which cannot pass 2 GiB; its
     // weights are f32, and whether drawn here or read, they are in memory whole before the model is written.
     let bytes = weightBytes(g, elementSize: 4)
@@ -332,7 +337,9 @@ enum EmitCommand {
     var weights: [String: [Float]] = [:]
     if let weightsPath {
       do {
-        weights = try WeightLoader.load(g, safetensors: try Files.read(weightsPath, limit: maxWeightBytes))
+        let loaded = try WeightLoader.loadReportingIgnored(g, safetensors: try Files.read(weightsPath, limit: maxWeightBytes))
+        weights = loaded.weights
+        if verbose { r.stderr += WeightLoader.ignoredNote(loaded.ignored, file: weightsPath) }
         r.stderr += NonFinite.warnings(WeightLoader.nonFinite(weights, of: g), file: weightsPath)
       } catch let e as TensorFileError {
         throw UserError(message: "'\(weightsPath)': \(e.message)")

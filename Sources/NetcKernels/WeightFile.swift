@@ -13,8 +13,8 @@ public struct NetcWeightError: Error, CustomStringConvertible {
 }
 
 /// A safetensors file holding exactly the tensors a network expects: each by name with its shape, stored
-/// as F32, F16 or BF16. Another tensor in the file is an error, except PyTorch's batch-norm step counters
-/// (`*.num_batches_tracked`), which do not affect inference.
+/// as F32, F16 or BF16. Another tensor in the file is an error, except the integer buffers a PyTorch
+/// state_dict holds (batch norm's `num_batches_tracked`), which do not affect inference.
 public final class NetcWeightFile: NetcTensorReader {
   public let path: String
   private let handle: FileHandle
@@ -68,8 +68,10 @@ public final class NetcWeightFile: NetcTensorReader {
       entries[name] = Entry(offset: dataStart + offsets[0], count: count, dtype: dtype)
     }
     let known = Set(expected.map(\.name))
+    let integers: Set<String> = ["BOOL", "U8", "I8", "I16", "U16", "I32", "U32", "I64", "U64"]
     for name in header.keys.sorted() where name != "__metadata__" && !known.contains(name) {
-      guard !name.hasSuffix(".num_batches_tracked") else { continue }
+      let dtype = (header[name] as? [String: Any])?["dtype"] as? String ?? ""
+      guard !name.hasSuffix(".num_batches_tracked") && !integers.contains(dtype) else { continue }
       throw NetcWeightError("'\(path)' has tensor '\(name)', which this network does not")
     }
   }

@@ -81,10 +81,24 @@ public enum FloatBits {
 public enum SafeTensors {
   public struct Entry: Sendable {
     public var name: String
-    public var type: ElementType
+    /// As the header names it: `F32`, `I64`.
+    public var dtype: String
+    /// Bytes per element.
+    public var elementSize: Int
+    /// The float type netc decodes; nil for the other dtypes (PyTorch's integer buffers, such as batch
+    /// norm's `num_batches_tracked`), which netc never reads.
+    public var type: ElementType?
     public var shape: [Int]
     public var range: Range<Int>   // into the file's bytes
+
+    public var isInteger: Bool { type == nil && dtype != "F64" && !dtype.hasPrefix("F8") }
   }
+
+  /// Every dtype the format defines, with its size in bytes.
+  static let dtypeSizes: [String: Int] = [
+    "BOOL": 1, "U8": 1, "I8": 1, "F8_E5M2": 1, "F8_E4M3": 1, "I16": 2, "U16": 2, "F16": 2, "BF16": 2,
+    "I32": 4, "U32": 4, "F32": 4, "F64": 8, "I64": 8, "U64": 8,
+  ]
 
   /// The reference implementation's limit on the header.
   public static let maxHeader = 100 << 20
@@ -130,8 +144,8 @@ public enum SafeTensors {
         throw TensorFileError("tensor '\(name)' gives '\(key)' twice")
       }
       guard let dt = v["dtype"]?.stringValue else { throw TensorFileError("tensor '\(name)' has no dtype") }
-      guard let type = ElementType(rawValue: dt) else {
-        throw TensorFileError("tensor '\(name)' has dtype \(dt); netc reads F32, F16 and BF16")
+      guard let size = dtypeSizes[dt] else {
+        throw TensorFileError("tensor '\(name)' has dtype \(dt), which safetensors does not define")
       }
       guard let shapeJSON = v["shape"]?.arrayValue, let offs = v["data_offsets"]?.arrayValue, offs.count == 2,
         let begin = offs[0].intValue, let end = offs[1].intValue
@@ -148,10 +162,11 @@ public enum SafeTensors {
       guard begin >= 0, end >= begin, end <= dataSize else {
         throw TensorFileError("tensor '\(name)' claims bytes \(begin)..<\(end) but the data section holds \(dataSize) bytes")
       }
-      guard end - begin == count * type.size else {
-        throw TensorFileError("tensor '\(name)': shape \(shape) of \(dt) needs \(count * type.size) bytes, its offsets span \(end - begin)")
+      guard end - begin == count * size else {
+        throw TensorFileError("tensor '\(name)': shape \(shape) of \(dt) needs \(count * size) bytes, its offsets span \(end - begin)")
       }
-      out.append(Entry(name: name, type: type, shape: shape, range: (dataStart + begin)..<(dataStart + end)))
+      out.append(Entry(name: name, dtype: dt, elementSize: size, type: ElementType(rawValue: dt), shape: shape,
+                       range: (dataStart + begin)..<(dataStart + end)))
     }
     try checkTiling(out, dataStart: dataStart, fileSize: fileSize)
     return out

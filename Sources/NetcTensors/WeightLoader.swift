@@ -8,10 +8,17 @@ import NetcSema
 /// shape; anything else is an error naming the tensor, the expected and the found.
 public enum WeightLoader {
   public static func load(_ graph: LoweredGraph, safetensors bytes: [UInt8]) throws -> [String: [Float]] {
+    try loadReportingIgnored(graph, safetensors: bytes).weights
+  }
+
+  /// `load`, with the names of the file's tensors that were ignored (integer buffers).
+  public static func loadReportingIgnored(_ graph: LoweredGraph, safetensors bytes: [UInt8]) throws
+    -> (weights: [String: [Float]], ignored: [String])
+  {
     let source = try open(graph, fileSize: bytes.count) { range in Array(bytes[range]) }
     var out: [String: [Float]] = [:]
     for t in graph.tensors { out[t.name] = try source.tensor(t.name) }
-    return out
+    return (out, source.ignored)
   }
 
   /// The tensors of `weights` that hold NaN or infinite values, in the graph's order.
@@ -33,10 +40,16 @@ public enum WeightLoader {
       guard e.shape == t.shape else {
         throw TensorFileError("tensor '\(t.name)': expected shape \(t.shape), found \(e.shape)")
       }
+      guard e.type != nil else {
+        throw TensorFileError("tensor '\(t.name)' has dtype \(e.dtype); netc reads F32, F16 and BF16")
+      }
     }
     let known = Set(graph.tensors.map(\.name))
-    // PyTorch's batch norm also saves a step counter; it does not affect inference.
-    let extra = entries.map(\.name).filter { !known.contains($0) && !$0.hasSuffix(".num_batches_tracked") }.sorted()
+    // A state_dict as PyTorch saves it also holds integer buffers, such as batch norm's step counter
+    // `num_batches_tracked`: they do not affect inference and are ignored (the caller may say so).
+    let unknown = entries.filter { !known.contains($0.name) }
+    let ignored = unknown.filter { $0.isInteger || $0.name.hasSuffix(".num_batches_tracked") }.map(\.name).sorted()
+    let extra = unknown.filter { !($0.isInteger || $0.name.hasSuffix(".num_batches_tracked")) }.map(\.name).sorted()
     func list(_ names: [String]) -> String {
       names.prefix(3).map { "'\($0)'" }.joined(separator: ", ") + (names.count > 3 ? " and \(names.count - 3) more" : "")
     }
@@ -53,7 +66,14 @@ public enum WeightLoader {
     if !extra.isEmpty {
       throw TensorFileError("the weight file has \(extra.count) tensor\(extra.count == 1 ? "" : "s") this network does not: \(list(extra)) (is it for another network?)")
     }
-    return WeightSource(byName, read)
+    return WeightSource(byName, read, ignored: ignored)
+  }
+
+  /// The note `--verbose` prints about the tensors a weight file holds that inference does not read.
+  public static func ignoredNote(_ ignored: [String], file path: String) -> String {
+    guard !ignored.isEmpty else { return "" }
+    let names = ignored.prefix(3).map { "'\($0)'" }.joined(separator: ", ") + (ignored.count > 3 ? " and \(ignored.count - 3) more" : "")
+    return "netc: note: '\(path)': ignored \(ignored.count) integer tensor\(ignored.count == 1 ? "" : "s") that inference does not use: \(names)\n"
   }
 }
 
@@ -89,14 +109,18 @@ public final class WeightSource: WeightProvider {
   /// allows such values; the run says so rather than printing NaN outputs without a word.
   public private(set) var nonFinite: [NonFinite] = []
   private var counted: Set<String> = []
+  /// The file's tensors that the network does not read and that are ignored: integer buffers such as
+  /// `num_batches_tracked`, in name order.
+  public let ignored: [String]
 
-  init(_ entries: [String: SafeTensors.Entry], _ read: @escaping (Range<Int>) throws -> [UInt8]) {
+  init(_ entries: [String: SafeTensors.Entry], _ read: @escaping (Range<Int>) throws -> [UInt8], ignored: [String]) {
     self.entries = entries
     self.readBytes = read
+    self.ignored = ignored
   }
 
   /// The number of values of tensor `name`, or nil if the file has no such tensor.
-  public func count(_ name: String) -> Int? { entries[name].map { $0.range.count / $0.type.size } }
+  public func count(_ name: String) -> Int? { entries[name].map { $0.range.count / $0.elementSize } }
 
   public func tensor(_ name: String) throws -> [Float] {
     guard let n = count(name) else { throw TensorFileError("the weight file has no tensor '\(name)'") }
@@ -107,11 +131,11 @@ public final class WeightSource: WeightProvider {
 
   /// Decodes tensor `name` into `out` (which holds exactly its values), a few MiB of the file at a time.
   public func read(_ name: String, into out: UnsafeMutableBufferPointer<Float>) throws {
-    guard let e = entries[name] else { throw TensorFileError("the weight file has no tensor '\(name)'") }
-    guard out.count * e.type.size == e.range.count else {
-      throw TensorFileError("tensor '\(name)' holds \(e.range.count / e.type.size) values, not \(out.count)")
+    guard let e = entries[name], let type = e.type else { throw TensorFileError("the weight file has no float tensor '\(name)'") }
+    guard out.count * type.size == e.range.count else {
+      throw TensorFileError("tensor '\(name)' holds \(e.range.count / type.size) values, not \(out.count)")
     }
-    let chunk = (4 << 20) / e.type.size * e.type.size
+    let chunk = (4 << 20) / type.size * type.size
     var offset = e.range.lowerBound
     while offset < e.range.upperBound {
       let end = min(offset + chunk, e.range.upperBound)
@@ -119,7 +143,7 @@ public final class WeightSource: WeightProvider {
       guard bytes.count == end - offset else {
         throw TensorFileError("tensor '\(name)': the file ended early (truncated while reading?)")
       }
-      FloatBits.decode(bytes[...], e.type, into: out.baseAddress! + (offset - e.range.lowerBound) / e.type.size)
+      FloatBits.decode(bytes[...], type, into: out.baseAddress! + (offset - e.range.lowerBound) / type.size)
       offset = end
     }
     if counted.insert(name).inserted, let n = NonFinite(name, UnsafeBufferPointer(out)) { nonFinite.append(n) }

@@ -419,7 +419,9 @@ import Testing
       (#"{"a\u12":{}}"#, 0, #"not valid JSON: bad \u escape"#),
       (String(repeating: "[", count: 10) + String(repeating: "]", count: 10), 0, "not valid JSON: JSON nested deeper than 8"),
       ("[]", 0, "the safetensors header is not a JSON object"),
-      (#"{"a":{"dtype":"I64","shape":[1],"data_offsets":[0,8]}}"#, 8, "tensor 'a' has dtype I64; netc reads F32, F16 and BF16"),
+      (#"{"a":{"dtype":"Q4","shape":[1],"data_offsets":[0,8]}}"#, 8, "tensor 'a' has dtype Q4, which safetensors does not define"),
+      // An integer tensor is read (a state_dict's num_batches_tracked); the loader refuses it where floats are needed.
+      (#"{"a":{"dtype":"I64","shape":[1],"data_offsets":[0,8]}}"#, 8, "ok"),
     ]
     for (json, data, expected) in cases {
       let got = safetensorsError(json, data: data)
@@ -542,4 +544,71 @@ final class ManagedAtomicFlag: @unchecked Sendable {
   private var value = false
   var isSet: Bool { lock.withLock { value } }
   func set() { lock.withLock { value = true } }
+}
+
+extension FileInputTests {
+  /// A safetensors file of `tensors` (name, dtype, shape, raw little-endian bytes), in the given order.
+  static func safetensors(_ tensors: [(name: String, dtype: String, shape: [Int], bytes: [UInt8])]) -> [UInt8] {
+    var entries: [String] = []
+    var data: [UInt8] = []
+    for t in tensors {
+      entries.append("\"\(t.name)\":{\"dtype\":\"\(t.dtype)\",\"shape\":\(t.shape),\"data_offsets\":[\(data.count),\(data.count + t.bytes.count)]}")
+      data += t.bytes
+    }
+    let header = Array(("{" + entries.joined(separator: ",") + "}").utf8)
+    return (0..<8).map { UInt8((header.count >> (8 * $0)) & 0xFF) } + header + data
+  }
+
+  /// A state_dict as `safetensors.torch.save_file(model.state_dict(), ...)` saves it holds batch norm's
+  /// `num_batches_tracked` as I64 (and a model may hold other integer buffers): `netc run` and the ONNX
+  /// export read such a file, ignore those tensors, and say so with --verbose; an integer tensor the
+  /// network needs, or a dtype the format does not define, is refused by name.
+  @Test func stateDictIntegerBuffersAreIgnored() throws {
+    try withDirectory { dir in
+      let spec = dir.appendingPathComponent("bn.net").path
+      try "input 3x4x4\nconv 3x3 2 p1, bn, relu\nflatten, fc 2\n".write(toFile: spec, atomically: true, encoding: .utf8)
+      let plain = dir.appendingPathComponent("plain.safetensors").path
+      #expect(Driver.run(["init", spec, "-o", plain, "--seed", "3"]).status == 0)
+      let floats = try SafeTensors.entries(Array(try Data(contentsOf: URL(fileURLWithPath: plain))))
+      let bytes = Array(try Data(contentsOf: URL(fileURLWithPath: plain)))
+      var tensors = floats.sorted { $0.range.lowerBound < $1.range.lowerBound }.map {
+        (name: $0.name, dtype: $0.dtype, shape: $0.shape, bytes: Array(bytes[$0.range]))
+      }
+      // PyTorch's order: the batch norm's counter after its running statistics.
+      let counter = (name: "bn2.num_batches_tracked", dtype: "I64", shape: [Int](), bytes: [UInt8](repeating: 0, count: 8))
+      tensors.insert(counter, at: tensors.firstIndex { $0.name == "bn2.running_var" }! + 1)
+      tensors.append((name: "mask", dtype: "BOOL", shape: [2], bytes: [1, 0]))
+      let stateDict = dir.appendingPathComponent("state_dict.safetensors").path
+      try Data(Self.safetensors(tensors)).write(to: URL(fileURLWithPath: stateDict))
+      let x = dir.appendingPathComponent("x.npy").path
+      try Data(NPY.write(shape: [1, 3, 4, 4], data: (0..<48).map { Float($0) / 10 })).write(to: URL(fileURLWithPath: x))
+      let y1 = dir.appendingPathComponent("y1.npy").path, y2 = dir.appendingPathComponent("y2.npy").path
+      #expect(Driver.run(["run", spec, "--weights", plain, "--input", x, "-o", y1]).status == 0)
+      let r = Driver.run(["run", spec, "--weights", stateDict, "--input", x, "-o", y2, "--verbose"])
+      #expect(r.status == 0, "\(r.stderr)")
+      #expect(r.stderr.contains("ignored 2 integer tensors that inference does not use: 'bn2.num_batches_tracked', 'mask'"), "\(r.stderr)")
+      #expect(try Data(contentsOf: URL(fileURLWithPath: y1)) == (try Data(contentsOf: URL(fileURLWithPath: y2))))
+      #expect(!Driver.run(["run", spec, "--weights", stateDict, "--input", x, "-o", y2]).stderr.contains("ignored"))
+      let onnx = Driver.run(["emit", "--target", "onnx", spec, "--weights", stateDict, "-o", dir.appendingPathComponent("m.onnx").path, "--verbose"])
+      #expect(onnx.status == 0 && onnx.stderr.contains("ignored 2 integer tensors"), "\(onnx.stderr)")
+
+      // An integer tensor where the network needs floats, a dtype the format lacks, a float tensor too many.
+      let cases: [(String, String, String)] = [
+        ("bn2.running_var", "I32", "tensor 'bn2.running_var' has dtype I32; netc reads F32, F16 and BF16"),
+        ("bn2.running_var", "Q4", "tensor 'bn2.running_var' has dtype Q4, which safetensors does not define"),
+      ]
+      for (name, dtype, message) in cases {
+        let bad = tensors.map { $0.name == name ? (name: $0.name, dtype: dtype, shape: $0.shape, bytes: $0.bytes) : $0 }
+        let path = dir.appendingPathComponent("bad.safetensors").path
+        try Data(Self.safetensors(bad)).write(to: URL(fileURLWithPath: path))
+        let r = Driver.run(["run", spec, "--weights", path, "--input", x])
+        #expect(r.status == 1 && r.stderr.contains(message), "\(r.stderr)")
+      }
+      let extra = tensors + [(name: "head.weight", dtype: "F64", shape: [1], bytes: [UInt8](repeating: 0, count: 8))]
+      let path = dir.appendingPathComponent("extra.safetensors").path
+      try Data(Self.safetensors(extra)).write(to: URL(fileURLWithPath: path))
+      let e = Driver.run(["run", spec, "--weights", path, "--input", x])
+      #expect(e.status == 1 && e.stderr.contains("has 1 tensor this network does not: 'head.weight'"), "\(e.stderr)")
+    }
+  }
 }

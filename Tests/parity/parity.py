@@ -238,6 +238,16 @@ def parity(netc, name, tmp):
         ok &= check(f"netc run, batch {batch}, f32 weights", got, want)
         ok &= check_swift(exes, f"batch {batch}, f32 weights", wpath, x.numpy(), want, tmp)
         ok &= check(f"ONNX Runtime vs netc run, batch {batch}, f32 weights", run_onnx(session, x.numpy()), got)
+    if factory == "emitted":
+        # netc's module names its tensors as netc does: its state_dict, saved as PyTorch saves it (with
+        # batch norm's int64 num_batches_tracked), runs as it is.
+        import safetensors.torch
+        spath = os.path.join(tmp, "state_dict.safetensors")
+        safetensors.torch.save_file(model.state_dict(), spath)
+        x = torch.randn((1,) + shape, generator=gen)
+        with torch.no_grad():
+            want = first(model(x)).numpy()
+        ok &= check("netc run, batch 1, the module's state_dict as saved", run_netc(netc, spec, spath, x.numpy(), tmp), want)
     # f16 weights: PyTorch runs with the same rounded values in f32.
     half = {k: v.astype(np.float16) for k, v in weights.items()}
     hpath = os.path.join(tmp, "w16.safetensors")
