@@ -16,14 +16,31 @@ import Testing
     ("resnet101", "torchvision.resnet101"), ("resnet152", "torchvision.resnet152"),
   ]
 
-  static func figures() throws -> [String: Any] {
-    let data = try Data(contentsOf: Paths.reference.appendingPathComponent("figures.json"))
+  /// Specs whose reference tables and figures are kept in this repository (Inputs/reference, made by its
+  /// make_reference.py), not in ../shared/reference.
+  static let localReferences: [(spec: String, reference: String)] = [
+    ("mobilenet_v2", "torchvision.mobilenet_v2"), ("mobilenet_v3_large", "torchvision.mobilenet_v3_large"),
+    ("mobilenet_v3_small", "torchvision.mobilenet_v3_small"), ("mnasnet1_0", "torchvision.mnasnet1_0"),
+  ]
+  static let localReference = Paths.inputs.appendingPathComponent("reference")
+
+  static func figures(in folder: URL = Paths.reference) throws -> [String: Any] {
+    let data = try Data(contentsOf: folder.appendingPathComponent("figures.json"))
     return try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
   }
 
   @Test(arguments: references)
   func torchsummaryTableIsByteForByte(spec: String, reference: String) throws {
-    let expected = try readText(Paths.reference.appendingPathComponent("torchsummary/\(reference).txt"))
+    try expectTorchsummaryTable(spec: spec, reference: reference, in: Paths.reference)
+  }
+
+  @Test(arguments: localReferences)
+  func torchsummaryTableIsByteForByteLocal(spec: String, reference: String) throws {
+    try expectTorchsummaryTable(spec: spec, reference: reference, in: Self.localReference)
+  }
+
+  func expectTorchsummaryTable(spec: String, reference: String, in folder: URL) throws {
+    let expected = try readText(folder.appendingPathComponent("torchsummary/\(reference).txt"))
     let r = Driver.run(["params", Paths.specs.appendingPathComponent("\(spec).net").path])
     #expect(r.status == 0)
     #expect(r.stderr == "")
@@ -32,7 +49,16 @@ import Testing
 
   @Test(arguments: references)
   func totalsMatchFigures(spec: String, reference: String) throws {
-    let all = try Self.figures()
+    try expectTotals(spec: spec, reference: reference, in: Paths.reference)
+  }
+
+  @Test(arguments: localReferences)
+  func totalsMatchFiguresLocal(spec: String, reference: String) throws {
+    try expectTotals(spec: spec, reference: reference, in: Self.localReference)
+  }
+
+  func expectTotals(spec: String, reference: String, in folder: URL) throws {
+    let all = try Self.figures(in: folder)
     let fig = try #require(all[reference] as? [String: Any])
     let r = Driver.run(["params", "--format", "json", Paths.specs.appendingPathComponent("\(spec).net").path])
     #expect(r.status == 0)
@@ -50,6 +76,8 @@ import Testing
     let all = try Self.figures()
     let covered = Set(Self.references.map(\.reference))
     for key in all.keys { #expect(covered.contains(key), "no spec is compared with \(key)") }
+    let local = try Self.figures(in: Self.localReference)
+    #expect(Set(local.keys) == Set(Self.localReferences.map(\.reference)))
   }
 
   @Test func vgg16WithBatchNormMatchesTorchvision() throws {
@@ -74,7 +102,7 @@ import Testing
 
   @Test func everySpecChecksWithoutWarnings() throws {
     let files = try FileManager.default.contentsOfDirectory(atPath: Paths.specs.path).filter { $0.hasSuffix(".net") }
-    #expect(files.count == 17)
+    #expect(files.count == 21)
     for f in files {
       let r = Driver.run(["check", Paths.specs.appendingPathComponent(f).path])
       #expect(r.status == 0, "\(f): \(r.stderr)")

@@ -54,6 +54,10 @@ MODELS = {
     "resnet50": (tvm.resnet50, (3, 224, 224)),
     "resnet101": (tvm.resnet101, (3, 224, 224)),
     "resnet152": (tvm.resnet152, (3, 224, 224)),
+    "mobilenet_v2": (tvm.mobilenet_v2, (3, 224, 224)),
+    "mobilenet_v3_large": (tvm.mobilenet_v3_large, (3, 224, 224)),
+    "mobilenet_v3_small": (tvm.mobilenet_v3_small, (3, 224, 224)),
+    "mnasnet1_0": (tvm.mnasnet1_0, (3, 224, 224)),
     # No PyTorch definition exists for the paper's GoogLeNet: netc's emitted module stands in.
     "googlenet_paper": ("emitted", (3, 224, 224)),
 }
@@ -252,9 +256,11 @@ def parity(netc, name, tmp):
     half = {k: v.astype(np.float16) for k, v in weights.items()}
     hpath = os.path.join(tmp, "w16.safetensors")
     save_file(half, hpath)
-    model.load_state_dict({k: torch.from_numpy(v.astype(np.float32)) for k, v in
-                           zip([k for k in model.state_dict() if not k.endswith("num_batches_tracked")], half.values())},
-                          strict=False)
+    # The model's own state_dict, values replaced, keeps its version metadata (MNASNet's loader requires it).
+    state = model.state_dict()
+    for k, v in zip([k for k in state if not k.endswith("num_batches_tracked")], half.values()):
+        state[k] = torch.from_numpy(v.astype(np.float32))
+    model.load_state_dict(state)
     x = torch.randn((1,) + shape, generator=gen)
     with torch.no_grad():
         want = first(model(x)).numpy()
