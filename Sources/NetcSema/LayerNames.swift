@@ -31,6 +31,7 @@ enum LayerNames {
     "LazyLinear": "fc",
     "LazyBatchNorm2d": "bn",
     "SyncBatchNorm": "bn",
+    "channel_shuffle": "shuffle",      // F.channel_shuffle, torch.channel_shuffle: the function of ChannelShuffle
   ]
 
   /// The PyTorch modules a layer's usage example resolves to, on a CxHxW and on a flat input.
