@@ -437,26 +437,6 @@ import Testing
     #expect(y == [2.5])
   }
 
-  /// Channel shuffle and chunks by hand, at batch 2: 6 channels in 2 groups are the rows [0 1 2] and [3 4 5]
-  /// read column by column, 0 3 1 4 2 5 (torchvision's channel_shuffle); chunk 1 of 3 is the third and fourth
-  /// of those, chunk 0 the first two, here with a fused ReLU.
-  @Test func channelShuffleAndChunkComputeByHand() throws {
-    let net = try network("input 6x1x2\nshuffle 2\nconcat< chunk(3 1) | chunk(3 0), relu >\n")
-    let g = Lowering.lower(net)
-    let interpreter = try Interpreter(graph: g, plan: BufferPlan(g), weights: [String: [Float]](), batch: 2)
-    // Item b, channel c, pixel p holds 100b + 10c + p, negated at pixel 1 so that the ReLU shows.
-    func value(_ b: Int, _ c: Int, _ p: Int) -> Float { Float(100 * b + 10 * c + p) * (p == 1 ? -1 : 1) }
-    var x: [Float] = []
-    for b in 0..<2 { for c in 0..<6 { for p in 0..<2 { x.append(value(b, c, p)) } } }
-    let y = try interpreter.run(x)
-    var want: [Float] = []
-    for b in 0..<2 {
-      for c in [1, 4] { for p in 0..<2 { want.append(value(b, c, p)) } }
-      for c in [0, 3] { for p in 0..<2 { want.append(max(0, value(b, c, p))) } }
-    }
-    #expect(y == [want])
-  }
-
   @Test func batchNormFoldsIntoTheConvolution() throws {
     let net = try network("input 1x1x1\nconv 1x1 1 nobias\nbn eps=1e-9\n")
     let g = Lowering.lower(net)
