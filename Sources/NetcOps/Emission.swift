@@ -72,6 +72,9 @@ public protocol ONNXWriting: AnyObject {
   /// One step of the current node: an operator whose output is a fresh tensor of the node's output shape
   /// (`<node>.<suffix>`); returns that tensor. `name` names the ONNX node (default: the operator and a count).
   func step(_ op: String, _ inputs: [String], _ attributes: [ONNXAttribute], name: String?, suffix: String) -> String
+  /// A step whose output has a shape of its own, `dims` without the batch (the 5-D view inside a channel
+  /// shuffle): never the node's last step, whose tensor has the node's shape.
+  func intermediate(_ op: String, _ inputs: [String], _ attributes: [ONNXAttribute], dims: [Int], suffix: String) -> String
   /// A float constant (an initializer named `name`), added once.
   func constant(_ name: String, _ values: [Float], dims: [Int]) -> String
   /// A 1-D int64 constant, added once.

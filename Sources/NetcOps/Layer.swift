@@ -12,15 +12,19 @@ public struct LayerSignature: Sendable {
   /// The output has the input's shape whatever the arguments (`bn`, `dropout`, activations): after a
   /// mistake in the arguments, the checker goes on from the input's shape.
   public var preservesShape = false
+  /// PyTorch has no module for it, only a function or method (`x.chunk(2, dim=1)`): it is written only in
+  /// the functional form, `chunk(2 1)`, which prints no row.
+  public var functionOnly = false
 
   public init(positional: [String], required: Int, options: [String: String], flags: Set<String>, usage: String,
-              preservesShape: Bool = false) {
+              preservesShape: Bool = false, functionOnly: Bool = false) {
     self.positional = positional
     self.required = required
     self.options = options
     self.flags = flags
     self.usage = usage
     self.preservesShape = preservesShape
+    self.functionOnly = functionOnly
   }
 }
 

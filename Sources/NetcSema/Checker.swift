@@ -48,8 +48,8 @@ public final class Checker {
   /// layer's own arguments. With an uncertain input these are silent: the input may be wrong only because
   /// of an earlier error.
   static let inputDependent: Set<String> = [
-    "concat-mismatch", "dropped-input", "elementwise-mismatch", "fc-input-mismatch", "groups-mismatch",
-    "kernel-too-large", "needs-flat-input", "needs-spatial-input", "residual-mismatch",
+    "chunk-mismatch", "concat-mismatch", "dropped-input", "elementwise-mismatch", "fc-input-mismatch",
+    "groups-mismatch", "kernel-too-large", "needs-flat-input", "needs-spatial-input", "residual-mismatch",
     "shape-annotation-mismatch", "size-overflow", "tensor-too-large",
   ]
 
@@ -413,6 +413,20 @@ public final class Checker {
         if let intended = report.intended { return checkLayer(intended, e, input: input, env) }
       }
       return guessFrom(input)
+    }
+    if spec.signature.functionOnly && !layer.functional {
+      // As a layer it would print a row that no PyTorch model has; the rest is checked as the function.
+      var asFunction = layer
+      asFunction.functional = true
+      // The arguments are quoted back only while they are short: a message stays a line.
+      let end = layer.args.last?.range.end ?? layer.keywordRange.end
+      let short = end - layer.keywordRange.start <= 80
+      let written = short ? layer.keyword + "(" + layer.args.map { file.text($0.range) }.joined(separator: " ") + ")"
+        : layer.keyword + "(...)"
+      let fixes = short ? [FixIt(range: SourceRange(layer.keywordRange.start, end), replacement: written)] : []
+      error("function-only", "'\(layer.keyword)' is a function in PyTorch, not a module: write it as '\(written)'",
+            at: layer.keywordRange, notes: [Note("a function prints no row in the layer table")], fixIts: fixes)
+      return checkLayer(asFunction, e, input: input, env)
     }
     guard let input else {
       // The input is unknown after an earlier error, but the arguments can still be checked.

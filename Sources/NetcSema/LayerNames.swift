@@ -31,6 +31,7 @@ enum LayerNames {
     "LazyLinear": "fc",
     "LazyBatchNorm2d": "bn",
     "SyncBatchNorm": "bn",
+    "channel_shuffle": "shuffle",      // F.channel_shuffle, torch.channel_shuffle: the function of ChannelShuffle
   ]
 
   /// The PyTorch modules a layer's usage example resolves to, on a CxHxW and on a flat input.
@@ -174,7 +175,7 @@ struct UnknownLayerReport {
     case .function(let k):
       keyword = k
       // 'F.relu' alone is the functional 'relu()'; with arguments written after it, it can only be a layer.
-      functional = functional || layer.args.isEmpty
+      functional = functional || layer.args.isEmpty || OperationRegistry.byKeyword[k]?.signature.functionOnly == true
       id = "pytorch-name"
       message = "unknown layer '\(word)'; netc writes PyTorch's '\(word)' as '\(functional ? k + "()" : k)'"
     case .spelling(let k):
@@ -185,10 +186,13 @@ struct UnknownLayerReport {
     guard let spec = OperationRegistry.byKeyword[keyword] else { return }
     var intended = layer
     intended.keyword = keyword
+    // A layer PyTorch has only as a function is read as one; written without parentheses, its usage says how.
+    let unwrapped = spec.signature.functionOnly && !layer.functional && !layer.args.isEmpty
+    if spec.signature.functionOnly { functional = true }
     intended.functional = functional
     // The fix-it only where the arguments as written are right for netc's layer; else its usage says how.
     var scratch = DiagnosticEngine(file: SourceFile(path: "", bytes: []), errorLimit: 1000)
-    if LayerArgs(intended, spec.signature, env: env, &scratch) != nil, !scratch.hasErrors {
+    if !unwrapped, LayerArgs(intended, spec.signature, env: env, &scratch) != nil, !scratch.hasErrors {
       let spelled = functional && !layer.functional ? keyword + "()" : keyword
       fixIts = [FixIt(range: layer.keywordRange, replacement: spelled)]
     } else {

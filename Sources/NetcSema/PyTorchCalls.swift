@@ -33,6 +33,7 @@ enum PyTorchCalls {
     "ReLU": ["inplace"], "ReLU6": ["inplace"], "SiLU": ["inplace"], "Sigmoid": [], "Tanh": [], "GELU": [],
     "LeakyReLU": ["negative_slope", "inplace"],
     "Softmax": ["dim"], "Softmax2d": [],
+    "ChannelShuffle": ["groups"], "channel_shuffle": ["groups"],
   ]
 
   /// The compact spelling of an option given a whole number (`stride` 2 is `s2`).

@@ -73,9 +73,10 @@ import Testing
     var listed: [String: String] = [:]
     for row in section.split(separator: "\n") where row.hasPrefix("| `") {
       let columns = row.split(separator: "|", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
-      // The first column names one or more layers: `conv K C`, or `relu`, `relu6`, ...; `fc OUT` or `fc IN OUT`.
+      // The first column names one or more layers: `conv K C`, or `relu`, `relu6`, ...; `fc OUT` or `fc IN OUT`;
+      // `chunk(N I)`, a function only.
       for spelled in columns[1].split(separator: "`", omittingEmptySubsequences: false).enumerated().filter({ $0.offset % 2 == 1 }).map(\.element) {
-        let keyword = String(spelled.split(separator: " ")[0])
+        let keyword = String(spelled.split(whereSeparator: { $0 == " " || $0 == "(" })[0])
         listed[keyword] = columns[columns.count - 2]
       }
     }

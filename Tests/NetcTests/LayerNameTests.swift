@@ -19,7 +19,8 @@ import Testing
       "Flatten": "flatten", "Dropout": "dropout", "BatchNorm2d": "bn", "BatchNorm1d": "bn",
       "LocalResponseNorm": "lrn", "Upsample": "upsample", "Identity": "identity", "ReLU": "relu", "ReLU6": "relu6",
       "Sigmoid": "sigmoid", "Tanh": "tanh", "SiLU": "silu", "GELU": "gelu", "LeakyReLU": "leaky_relu",
-      "Softmax": "softmax", "Hardswish": "hardswish", "Hardsigmoid": "hardsigmoid",
+      "Softmax": "softmax", "Hardswish": "hardswish", "Hardsigmoid": "hardsigmoid", "ChannelShuffle": "shuffle",
+      "chunk": "chunk",
     ]
     #expect(LayerNames.registryModules == expected)
   }
@@ -53,6 +54,9 @@ import Testing
       ("F.relu", .function(keyword: "relu")),
       ("F.max_pool2d", .function(keyword: "maxpool")),
       ("torch.flatten", .function(keyword: "flatten")),
+      ("nn.ChannelShuffle", .module(pytorch: "ChannelShuffle", keyword: "shuffle")),
+      ("F.channel_shuffle", .function(keyword: "shuffle")),
+      ("torch.chunk", .function(keyword: "chunk")),
       ("F.conv2d", .module(pytorch: "conv2d", keyword: "conv")),  // weights: no functional form
       ("Conv", .lowercase(keyword: "conv")),
       ("RELU", .lowercase(keyword: "relu")),

@@ -229,6 +229,7 @@ struct DecodedONNX {
       mul< identity | global_maxpool, sigmoid >
       add< identity | @a, adaptive_avgpool 3x3, tanh >
       concat< identity | identity >, softmax
+      shuffle 8, chunk(2 1), relu                 # 5-D intermediate tensors; a Slice
       flatten, bn, fc 5
       """)
     try assertSnapshot(try emit([spec]).dump(), "ops.onnx.golden")

@@ -10,6 +10,10 @@ The model `netc emit --target onnx` writes with the same weights must pass
 `onnx.checker.check_model(full_check=True)`, and ONNX Runtime's output on the same inputs must equal
 `netc run`'s within 1e-4 * max(1, max|netc|).
 
+For a model PyTorch defines itself (not an emitted module), `netc params` must print byte for byte what
+`torchsummary.summary(model, shape, device="cpu")` prints, and `netc params --format json` must give
+torchinfo's total and trainable parameters and total mult-adds.
+
 The specs in Tests/parity/ops/ (ops_*) exercise every operation the torchvision networks do not; their
 PyTorch reference is the module `netc emit --target pytorch` writes.
 
@@ -20,6 +24,9 @@ The emitted Swift is compiled against the NetcKernels library built beside netc 
 usage: parity.py [--netc PATH] [SPEC ...]
 """
 import argparse
+import contextlib
+import io
+import json
 import os
 import subprocess
 import sys
@@ -30,6 +37,8 @@ import numpy as np
 import onnx
 import onnxruntime as ort
 import torch
+import torchinfo
+import torchsummary
 import torchvision.models as tvm
 from safetensors.numpy import load_file, save_file
 
@@ -58,6 +67,10 @@ MODELS = {
     "mobilenet_v3_large": (tvm.mobilenet_v3_large, (3, 224, 224)),
     "mobilenet_v3_small": (tvm.mobilenet_v3_small, (3, 224, 224)),
     "mnasnet1_0": (tvm.mnasnet1_0, (3, 224, 224)),
+    "shufflenet_v2_x0_5": (tvm.shufflenet_v2_x0_5, (3, 224, 224)),
+    "shufflenet_v2_x1_0": (tvm.shufflenet_v2_x1_0, (3, 224, 224)),
+    "shufflenet_v2_x1_5": (tvm.shufflenet_v2_x1_5, (3, 224, 224)),
+    "shufflenet_v2_x2_0": (tvm.shufflenet_v2_x2_0, (3, 224, 224)),
     # No PyTorch definition exists for the paper's GoogLeNet: netc's emitted module stands in.
     "googlenet_paper": ("emitted", (3, 224, 224)),
 }
@@ -77,7 +90,6 @@ def spec_path(name):
 
 def input_shape(netc, spec):
     out = subprocess.run([netc, "check", "--format", "json", spec], check=True, capture_output=True, text=True).stdout
-    import json
     return tuple(json.loads(out)[0]["input_shape"][1:])
 
 
@@ -114,7 +126,6 @@ def netc_names(netc, spec, tmp):
     subprocess.run([netc, "init", spec, "-o", path], check=True, capture_output=True)
     with open(path, "rb") as f:
         n = int.from_bytes(f.read(8), "little")
-        import json
         header = json.loads(f.read(n))
     header.pop("__metadata__", None)
     # Tensors appear in the file in netc's order (their data offsets grow).
@@ -217,11 +228,44 @@ def check_swift(exes, what, weights, x, want, tmp):
     return ok
 
 
+def check_tables(netc, spec, factory, shape):
+    """netc's tables against PyTorch's tools on the PyTorch model itself: torchsummary's text byte for byte,
+    torchinfo's totals exactly."""
+    model = factory().eval()
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        torchsummary.summary(model, shape, device="cpu")
+    table = subprocess.run([netc, "params", spec], check=True, capture_output=True, text=True).stdout
+    ok = table == printed.getvalue()
+    if ok:
+        print("  torchsummary table: identical", flush=True)
+    else:
+        want, got = printed.getvalue().splitlines(), table.splitlines()
+        line = next((i for i, (a, b) in enumerate(zip(want, got)) if a != b), min(len(want), len(got)))
+        print(f"  torchsummary table: DIFFERS at line {line + 1}:\n    torchsummary: "
+              f"{want[line] if line < len(want) else '(end)'}\n    netc:         {got[line] if line < len(got) else '(end)'}",
+              flush=True)
+    info = torchinfo.summary(model, input_size=(1,) + tuple(shape), device="cpu", verbose=0)
+    mine = json.loads(subprocess.run([netc, "params", "--format", "json", spec], check=True, capture_output=True,
+                                     text=True).stdout)
+    pairs = [("total params", info.total_params, mine["total_params"]),
+             ("trainable params", info.trainable_params, mine["trainable_params"]),
+             ("mult-adds", info.total_mult_adds, mine["total_mult_adds"])]
+    for what, theirs, ours in pairs:
+        same = theirs == ours
+        ok &= same
+        print(f"  torchinfo {what}: {theirs:,}{'' if same else f' but netc {ours:,}'} {'ok' if same else 'FAIL'}", flush=True)
+    return ok
+
+
 def parity(netc, name, tmp):
     factory, shape = MODELS[name]
     spec = spec_path(name)
     shape = shape or input_shape(netc, spec)
     print(f"{name}:", flush=True)
+    ok = True
+    if factory != "emitted":
+        ok &= check_tables(netc, spec, factory, shape)
     torch.manual_seed(0)
     gen = torch.Generator().manual_seed(1234)
     model = (emitted_model(netc, spec, tmp) if factory == "emitted" else factory()).eval()
@@ -229,7 +273,6 @@ def parity(netc, name, tmp):
     weights = mapped_weights(model, netc_names(netc, spec, tmp))
     wpath = os.path.join(tmp, "w.safetensors")
     save_file(weights, wpath)
-    ok = True
     exes = {"emitted Swift": build_swift(netc, spec, tmp)}
     if name in SELF_CONTAINED:
         exes["emitted Swift --self-contained"] = build_swift(netc, spec, tmp, self_contained=True)

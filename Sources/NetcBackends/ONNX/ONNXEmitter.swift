@@ -150,12 +150,23 @@ final class ONNXBuilder: ONNXWriting {
   func step(_ op: String, _ inputs: [String], _ attributes: [ONNXAttribute] = [], name: String? = nil,
                      suffix: String) -> String {
     guard let c = current else { preconditionFailure("netc internal error: ONNX step outside a node") }
+    return addStep(op, inputs, attributes, name: name, suffix: suffix, dims: c.dims)
+  }
+
+  /// A step of the current node whose output has its own shape.
+  func intermediate(_ op: String, _ inputs: [String], _ attributes: [ONNXAttribute], dims: [Int], suffix: String) -> String {
+    addStep(op, inputs, attributes, name: nil, suffix: suffix, dims: dims)
+  }
+
+  private func addStep(_ op: String, _ inputs: [String], _ attributes: [ONNXAttribute], name: String?, suffix: String,
+                       dims: [Int]) -> String {
+    guard let c = current else { preconditionFailure("netc internal error: ONNX step outside a node") }
     var out = "\(c.final).\(suffix)"
     var k = 1
     while stepNames.contains(out) { k += 1; out = "\(c.final).\(suffix)\(k)" }
     stepNames.insert(out)
     append(op, inputs, [out], attributes, name: name)
-    valueInfo.append((out, c.dims))
+    valueInfo.append((out, dims))
     return out
   }
 

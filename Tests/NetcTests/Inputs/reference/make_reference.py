@@ -1,5 +1,5 @@
 """The reference tables of the torchvision networks that ../shared/reference does not hold (MobileNetV2,
-MobileNetV3-Large and -Small, MNASNet 1.0): what torchsummary 1.5.1 prints for each model, in
+MobileNetV3-Large and -Small, MNASNet 1.0, ShuffleNet V2 0.5x to 2.0x): what torchsummary 1.5.1 prints for each model, in
 torchsummary/torchvision.NAME.txt, and its parameter count and torchinfo 1.8.0's mult-adds, in
 figures.json. Made with torch 2.15 and torchvision 0.29 on the CPU, batch 1, random weights.
 
@@ -15,7 +15,8 @@ import torchinfo
 import torchvision.models as tvm
 from torchsummary import summary
 
-NAMES = ["mobilenet_v2", "mobilenet_v3_large", "mobilenet_v3_small", "mnasnet1_0"]
+NAMES = ["mobilenet_v2", "mobilenet_v3_large", "mobilenet_v3_small", "mnasnet1_0",
+         "shufflenet_v2_x0_5", "shufflenet_v2_x1_0", "shufflenet_v2_x1_5", "shufflenet_v2_x2_0"]
 
 torch.set_num_threads(2)
 figures = {}
