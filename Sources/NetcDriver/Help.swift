@@ -156,6 +156,8 @@ enum Help {
                               shape and, for a classifier, the five most likely classes (with a
                               softmax applied for display, and said so, when the network ends without
                               one).
+      --output-index <k>      The output '-o' writes: 0, the default, is the network's main output;
+                              1, 2, ... its side outputs ('side<...>'), in the order of the spec.
       --memory-limit <MiB>    Refuse a run whose activations, input and '-o' output need more memory
                               than this, before allocating any of it (default: 16384).
       --serve                 For benchmarks: after the run, print 'ready', then run once more for each

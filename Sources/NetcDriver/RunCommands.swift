@@ -90,7 +90,7 @@ func weightBytes(_ g: LoweredGraph, elementSize: Int) -> Int? {
 enum RunCommand {
   static func run(_ args: [String], _ terminal: Terminal, _ r: inout CommandResult) throws {
     let a = try Arguments(args, command: "run",
-                          valued: CommonOptions.valued.union(["--weights", "--input", "--seed", "-o", "--memory-limit"]),
+                          valued: CommonOptions.valued.union(["--weights", "--input", "--seed", "-o", "--output-index", "--memory-limit"]),
                           flags: CommonOptions.flags.union(["--serve", "--profile", "--verbose"]))
     if a.flags.contains("--help") { r.stdout = Help.runHelp; return }
     let common = try CommonOptions(a, command: "run", terminal: terminal)
@@ -103,7 +103,15 @@ enum RunCommand {
     }
     let seed = try a.int("--seed", default: 0, range: 0...Int.max, command: "run")
     let limitMB = try a.int("--memory-limit", default: Interpreter.defaultMemoryLimit >> 20, range: 1...(1 << 30), command: "run")
+    let outputIndex = try a.int("--output-index", default: 0, range: 0...Int.max, command: "run")
+    if a.values["--output-index"] != nil, a.values["-o"] == nil {
+      throw UsageError(message: "'--output-index' chooses the output '-o' writes: give '-o' too", command: "run")
+    }
     guard let (_, g, plan) = try loweredSpecOrPlan(common, a.positional[0], &r) else { r.status = 1; return }
+    guard outputIndex < g.outputs.count else {
+      let outputs = g.outputs.count == 1 ? "one output (index 0)" : "\(g.outputs.count) outputs (indices 0 to \(g.outputs.count - 1))"
+      throw UsageError(message: "'--output-index' is \(outputIndex), but the network has \(outputs)", command: "run")
+    }
     var batch = common.batch
     do {
       let file = try Files.RangeReader(weightsPath, limit: maxWeightBytes)
@@ -113,7 +121,7 @@ enum RunCommand {
       // Everything the run allocates by the batch is checked against the limit before any of it is
       // allocated, the random input drawn or the file's data read.
       let checkMemory = { (batch: Int) in
-        try Self.checkMemory(g, plan, batch: batch, writesOutput: a.values["-o"] != nil, limitMB: limitMB)
+        try Self.checkMemory(g, plan, batch: batch, writesOutput: a.values["-o"] != nil ? outputIndex : nil, limitMB: limitMB)
       }
       if batchGiven || inputArg == "random" { try checkMemory(common.batch) }
       let input = try RunInput.load(inputArg, item: g.shapes[g.input], batch: common.batch, batchGiven: batchGiven,
@@ -125,7 +133,7 @@ enum RunCommand {
       try input.withValues { input in
         try interpreter.runInPlace(input)
         if let out = a.values["-o"] {
-          try writeOutput(interpreter, to: out,
+          try writeOutput(interpreter, outputIndex, to: out,
                           inputs: [a.positional[0], weightsPath] + (inputArg == "random" ? [] : [inputArg]))
         } else if !a.flags.contains("--serve") {
           r.stdout += summary(interpreter)
@@ -143,7 +151,8 @@ enum RunCommand {
   }
 
   /// Refuses a run whose activations, input and written output together need more than the limit.
-  static func checkMemory(_ g: LoweredGraph, _ plan: BufferPlan, batch: Int, writesOutput: Bool, limitMB: Int) throws {
+  /// `writesOutput` is the index of the output '-o' writes, if it is given.
+  static func checkMemory(_ g: LoweredGraph, _ plan: BufferPlan, batch: Int, writesOutput: Int?, limitMB: Int) throws {
     let limit = limitMB << 20
     var parts: [(String, Int)] = []
     var total = 0
@@ -167,7 +176,7 @@ enum RunCommand {
     add("activations", Interpreter.activationBytes(graph: g, plan: plan, batch: batch))
     add("input", bytes(g.shapes[g.input]))
     // The .npy file is built in memory before it is written.
-    if writesOutput { add("output", bytes(g.shapes[g.outputs[0]])) }
+    if let k = writesOutput { add("output", bytes(g.shapes[g.outputs[k]])) }
     guard overflow || total > limit else { return }
     let needed = overflow ? "more than 2^63" : grouped(total)
     let detail = overflow ? "" : " (" + parts.map { "\($0.0) \(grouped($0.1))" }.joined(separator: ", ") + ")"
@@ -175,12 +184,12 @@ enum RunCommand {
     throw UserError(message: "running this network at batch \(batch) needs \(needed) bytes\(detail), above the limit of \(grouped(limitMB)) MiB (\(grouped(limit)) bytes); \(advice)")
   }
 
-  /// Writes the first output as .npy straight from the arena, through one buffer allocated so that
-  /// running out of memory is an error.
-  static func writeOutput(_ interpreter: Interpreter, to path: String, inputs: [String]) throws {
+  /// Writes output `index` (0: the main output, then the side outputs in order) as .npy straight from the
+  /// arena, through one buffer allocated so that running out of memory is an error.
+  static func writeOutput(_ interpreter: Interpreter, _ index: Int, to path: String, inputs: [String]) throws {
     let g = interpreter.graph
-    let item = g.shapes[g.outputs[0]].elementCount
-    let header = NPY.write(shape: [interpreter.batch] + g.shapes[g.outputs[0]].dims, data: [])
+    let item = g.shapes[g.outputs[index]].elementCount
+    let header = NPY.write(shape: [interpreter.batch] + g.shapes[g.outputs[index]].dims, data: [])
     // NPY pads its header to a multiple of 64 bytes, so the values start aligned.
     guard header.count % 4 == 0 else { throw UserError(message: "netc internal error: a .npy header of \(header.count) bytes") }
     let file = try FloatBuffer(count: header.count / 4 + item * interpreter.batch, for: "the output file")
@@ -188,7 +197,7 @@ enum RunCommand {
     raw.copyBytes(from: header)
     let values = file.base + header.count / 4
     for b in 0..<interpreter.batch {
-      let y = interpreter.output(0, item: b)
+      let y = interpreter.output(index, item: b)
       #if _endian(little)
         if let base = y.baseAddress { (values + b * item).update(from: base, count: item) }
       #else

@@ -437,6 +437,29 @@ import Testing
     #expect(y == [2.5])
   }
 
+  /// `--output-index k` makes `-o` write side output k instead of the main output.
+  @Test func outputIndexWritesASideOutput() throws {
+    let spec = write("sides.net", "input 1x2x2\nconv 1x1 1\nside< global_avgpool >\nside< global_maxpool, flatten >\nrelu\n")
+    let weights = path("sides.safetensors")
+    try Data(SafeTensors.write([("conv1.weight", [1, 1, 1, 1], [2]), ("conv1.bias", [1], [1])])).write(to: URL(fileURLWithPath: weights))
+    let input = path("x.npy"), output = path("y.npy")
+    try Data(NPY.write(shape: [1, 1, 2, 2], data: [1, -3, 2, 0.5])).write(to: URL(fileURLWithPath: input))
+    // 2x + 1 = [3, -5, 5, 2]: the main output is its ReLU, the side outputs its mean and its maximum.
+    let expected: [(shape: [Int], values: [Float])] = [([1, 1, 2, 2], [3, 0, 5, 2]), ([1, 1, 1, 1], [1.25]), ([1, 1], [5])]
+    for (k, want) in expected.enumerated() {
+      let r = Driver.run(["run", spec, "--weights", weights, "--input", input, "-o", output] + (k == 0 ? [] : ["--output-index", "\(k)"]))
+      #expect(r.status == 0, "\(r.stderr)")
+      let (shape, y) = try NPY.read([UInt8](Data(contentsOf: URL(fileURLWithPath: output))))
+      #expect(shape == want.shape && y == want.values, "output \(k)")
+    }
+    let past = Driver.run(["run", spec, "--weights", weights, "--input", input, "-o", output, "--output-index", "3"])
+    #expect(past.status == 2)
+    #expect(past.stderr.contains("'--output-index' is 3, but the network has 3 outputs (indices 0 to 2)"))
+    let alone = Driver.run(["run", spec, "--weights", weights, "--input", input, "--output-index", "1"])
+    #expect(alone.status == 2)
+    #expect(alone.stderr.contains("'--output-index' chooses the output '-o' writes: give '-o' too"))
+  }
+
   @Test func batchNormFoldsIntoTheConvolution() throws {
     let net = try network("input 1x1x1\nconv 1x1 1 nobias\nbn eps=1e-9\n")
     let g = Lowering.lower(net)
