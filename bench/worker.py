@@ -29,7 +29,7 @@ if kind == "pytorch":
     def infer():
         with torch.inference_mode():
             y = model(xt)
-        return (y[0] if isinstance(y, tuple) else y).numpy()
+        return parity.first(y).numpy()
 else:
     import onnxruntime as ort
     options = ort.SessionOptions()

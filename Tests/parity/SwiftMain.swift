@@ -1,6 +1,7 @@
 // The driver parity.py and bench/bench.py compile beside an emitted network: runs it on an .npy input,
-// writes an .npy output. With --serve (benchmarks), it then prints 'ready' and runs once more for each line
-// read from standard input, printing that run's time in milliseconds.
+// writes its output as .npy, and each side output k = 1, 2, ... beside it (OUTPUT with '.npy' replaced by
+// '.k.npy'). With --serve (benchmarks), it then prints 'ready' and runs once more for each line read from
+// standard input, printing that run's time in milliseconds.
 //   net WEIGHTS.safetensors INPUT.npy OUTPUT.npy [--serve]
 import Foundation
 
@@ -33,6 +34,9 @@ do {
   let net = try NetcNetwork(weightsPath: args[1], batch: shape[0])
   let outputs = net(input)
   writeNPY(args[3], [shape[0]] + NetcNetwork.outputShapes[0], outputs[0])
+  for k in outputs.indices.dropFirst() {
+    writeNPY(String(args[3].dropLast(".npy".count)) + ".\(k).npy", [shape[0]] + NetcNetwork.outputShapes[k], outputs[k])
+  }
   if args.count > 4 && args[4] == "--serve" {
     print("ready")
     fflush(stdout)

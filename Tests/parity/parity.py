@@ -5,6 +5,9 @@ definitions in ../shared/reference/seed_models.py for the seed networks), give i
 non-trivial batch-norm statistics, map its state_dict onto netc's tensor names by position (README.md,
 "Weights"), run one random input through PyTorch in eval mode and through `netc run`, and require
 max|netc - torch| <= 1e-4 * max(1, max|torch|). Also at batch 2, and with the weights stored as f16.
+Every output is compared: the main one, then the side outputs in order (`netc run --output-index`), which
+PyTorch returns as a tuple after the main output, or, for torchvision's segmentation models, as the dict
+entry 'aux' after 'out'.
 
 The model `netc emit --target onnx` writes with the same weights must pass
 `onnx.checker.check_model(full_check=True)`, and ONNX Runtime's output on the same inputs must equal
@@ -12,7 +15,10 @@ The model `netc emit --target onnx` writes with the same weights must pass
 
 For a model PyTorch defines itself (not an emitted module), `netc params` must print byte for byte what
 `torchsummary.summary(model, shape, device="cpu")` prints, and `netc params --format json` must give
-torchinfo's total and trainable parameters and total mult-adds.
+torchinfo's total and trainable parameters and total mult-adds. torchvision's segmentation models return
+dicts, which neither tool measures: they are run through SegmentationTensors, and as torchsummary gives no
+row to the heads torchvision derives from nn.Sequential, netc's rows for those blocks are left out of the
+comparison (see SEQUENTIAL_BLOCKS).
 
 The specs in Tests/parity/ops/ (ops_*) exercise every operation the torchvision networks do not; their
 PyTorch reference is the module `netc emit --target pytorch` writes.
@@ -28,6 +34,7 @@ import contextlib
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -40,6 +47,7 @@ import torch
 import torchinfo
 import torchsummary
 import torchvision.models as tvm
+import torchvision.models.segmentation as tvs
 from safetensors.numpy import load_file, save_file
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -71,6 +79,11 @@ MODELS = {
     "shufflenet_v2_x1_0": (tvm.shufflenet_v2_x1_0, (3, 224, 224)),
     "shufflenet_v2_x1_5": (tvm.shufflenet_v2_x1_5, (3, 224, 224)),
     "shufflenet_v2_x2_0": (tvm.shufflenet_v2_x2_0, (3, 224, 224)),
+    # torchvision's segmentation models with the auxiliary head, on the 520x520 input of torchvision's figures.
+    "fcn_resnet50": (lambda: segmentation(tvs.fcn_resnet50), (3, 520, 520)),
+    "deeplabv3_resnet50": (lambda: segmentation(tvs.deeplabv3_resnet50), (3, 520, 520)),
+    "fcn_resnet101": (lambda: segmentation(tvs.fcn_resnet101), (3, 520, 520)),
+    "deeplabv3_resnet101": (lambda: segmentation(tvs.deeplabv3_resnet101), (3, 520, 520)),
     # No PyTorch definition exists for the paper's GoogLeNet: netc's emitted module stands in.
     "googlenet_paper": ("emitted", (3, 224, 224)),
 }
@@ -78,6 +91,40 @@ OPS_DIR = os.path.join(ROOT, "Tests", "parity", "ops")
 for _file in sorted(os.listdir(OPS_DIR)):
     if _file.endswith(".net"):
         MODELS[_file[:-4]] = ("emitted", None)
+
+
+def segmentation(builder):
+    """A segmentation model as its spec describes it: random weights (no download), 21 classes, the auxiliary
+    head on layer 3, whose output is the spec's side output."""
+    return builder(weights=None, weights_backbone=None, aux_loss=True, num_classes=21)
+
+
+class SegmentationTensors(torch.nn.Module):
+    """A segmentation model's forward, step for step, with tensors for results. torchsummary and torchinfo
+    hook the modules they measure, and the model and its backbone (a ModuleDict) return dicts, which
+    neither can measure; this calls the same modules in the same order, and its own children (the model,
+    the backbone) are never called, so they give no rows."""
+
+    def __init__(self, model):
+        super().__init__()
+        self.model = model
+
+    def forward(self, x):
+        size = x.shape[-2:]
+        for name, module in self.model.backbone.items():
+            x = module(x)
+            if name == "layer3":
+                aux = x
+        x = torch.nn.functional.interpolate(self.model.classifier(x), size=size, mode="bilinear", align_corners=False)
+        aux = self.model.aux_classifier(aux)
+        return x, torch.nn.functional.interpolate(aux, size=size, mode="bilinear", align_corners=False)
+
+
+# torchvision derives these segmentation heads from nn.Sequential, which torchsummary does not hook (it
+# gives no row), while a netc block prints one row after its contents, as any other module does: in the
+# segmentation specs' tables those rows are left out for the comparison, and the footer's sums are taken
+# again without them.
+SEQUENTIAL_BLOCKS = {"FCNHead", "DeepLabHead", "ASPPConv", "ASPPPooling"}
 
 
 # Specs whose emitted Swift is also checked as one self-contained file (a compile of 20 s or more each).
@@ -145,9 +192,17 @@ def mapped_weights(model, names):
     return out
 
 
+def outputs(y):
+    """Every output of a PyTorch model, the main one first, as netc orders them (side outputs, such as
+    auxiliary classifiers, follow it): a tensor, a tuple, or a segmentation model's dict ('out', then 'aux')."""
+    if isinstance(y, dict):
+        return [y[k] for k in ("out", "aux") if k in y]
+    return list(y) if isinstance(y, tuple) else [y]
+
+
 def first(y):
-    """The main output: netc writes the first output (side outputs, such as auxiliary classifiers, follow it)."""
-    return y[0] if isinstance(y, tuple) else y
+    """The main output: `netc run -o` writes the first output."""
+    return outputs(y)[0]
 
 
 def check(name, got, want):
@@ -158,11 +213,17 @@ def check(name, got, want):
     return ok
 
 
-def run_netc(netc, spec, weights, x, tmp):
-    xin, yout = os.path.join(tmp, "x.npy"), os.path.join(tmp, "y.npy")
+def run_netc(netc, spec, weights, x, tmp, count=1):
+    """The network's first `count` outputs, one run each: `-o` writes the one `--output-index` names."""
+    xin = os.path.join(tmp, "x.npy")
     np.save(xin, x)
-    subprocess.run([netc, "run", spec, "--weights", weights, "--input", xin, "-o", yout], check=True)
-    return np.load(yout)
+    ys = []
+    for k in range(count):
+        yout = os.path.join(tmp, f"y{k}.npy")
+        subprocess.run([netc, "run", spec, "--weights", weights, "--input", xin, "-o", yout] +
+                       (["--output-index", str(k)] if k else []), check=True)
+        ys.append(np.load(yout))
+    return ys
 
 
 def onnx_session(netc, spec, weights, tmp):
@@ -177,7 +238,8 @@ def onnx_session(netc, spec, weights, tmp):
 
 
 def run_onnx(session, x):
-    return session.run(None, {"input": x.astype(np.float32)})[0]
+    """Every output: 'output', then the side outputs 'output_1', ..."""
+    return session.run(None, {"input": x.astype(np.float32)})
 
 
 def build_swift(netc, spec, tmp, self_contained=False):
@@ -208,37 +270,102 @@ def build_swift(netc, spec, tmp, self_contained=False):
     return exe
 
 
-def run_swift(exe, weights, x, tmp):
+def run_swift(exe, weights, x, tmp, count=1):
+    """The first `count` outputs: SwiftMain.swift writes output k > 0 beside the first, as ys.k.npy."""
     xin, yout = os.path.join(tmp, "x.npy"), os.path.join(tmp, "ys.npy")
     np.save(xin, x.astype(np.float32))
     subprocess.run([exe, weights, xin, yout], check=True)
-    return np.load(yout)
+    return [np.load(yout)] + [np.load(os.path.join(tmp, f"ys.{k}.npy")) for k in range(1, count)]
 
 
-def check_swift(exes, what, weights, x, want, tmp):
-    """Each form of the emitted Swift against the reference; the forms must agree bit for bit."""
-    ok, outputs = True, []
+def output_label(what, k):
+    return what if k == 0 else f"side output {k}, {what}"
+
+
+def check_swift(exes, what, weights, x, wants, tmp):
+    """Each form of the emitted Swift against the reference, every output; the forms must agree bit for bit."""
+    ok, runs = True, []
     for label, exe in exes.items():
-        outputs.append(run_swift(exe, weights, x, tmp))
-        ok &= check(f"{label}, {what}", outputs[-1], want)
-    if len(outputs) > 1:
-        same = all(o.shape == outputs[0].shape and o.tobytes() == outputs[0].tobytes() for o in outputs[1:])
+        runs.append(run_swift(exe, weights, x, tmp, len(wants)))
+        for k, want in enumerate(wants):
+            ok &= check(f"{label}, {output_label(what, k)}", runs[-1][k], want)
+    if len(runs) > 1:
+        same = all(o.shape == r0.shape and o.tobytes() == r0.tobytes() for r in runs[1:] for o, r0 in zip(r, runs[0]))
         print(f"  emitted Swift forms, {what}: {'identical' if same else 'DIFFER'}", flush=True)
         ok &= same
     return ok
 
 
+def check_all(netc, spec, session, exes, what, weights, model, x, tmp):
+    """Every output of the PyTorch model against netc run's and the emitted Swift's, and ONNX Runtime's
+    against netc run's."""
+    with torch.no_grad():
+        wants = [y.numpy() for y in outputs(model(x))]
+    gots = run_netc(netc, spec, weights, x.numpy(), tmp, len(wants))
+    ok = True
+    for k, (got, want) in enumerate(zip(gots, wants)):
+        ok &= check(f"netc run, {output_label(what, k)}", got, want)
+    ok &= check_swift(exes, what, weights, x.numpy(), wants, tmp)
+    onnx_outputs = run_onnx(session, x.numpy())
+    if len(onnx_outputs) != len(wants):
+        print(f"  ONNX Runtime: {len(onnx_outputs)} outputs, PyTorch {len(wants)} FAIL", flush=True)
+        return False
+    for k, (y, got) in enumerate(zip(onnx_outputs, gots)):
+        ok &= check(f"ONNX Runtime vs netc run, {output_label(what, k)}", y, got)
+    return ok
+
+
+def summary_row(name, shape, params):
+    """torchsummary's row format."""
+    return "{:>20}  {:>25} {:>15}".format(name, shape, params)
+
+
+def without_sequential_rows(table, shape):
+    """netc's torchsummary table less the rows of SEQUENTIAL_BLOCKS, renumbered, with the footer's
+    forward/backward and total sizes summed again over the rows that remain, as torchsummary sums them;
+    and the number of rows left out."""
+    lines = table.splitlines()
+    first_row = lines.index("=" * 64) + 1
+    end = lines.index("=" * 64, first_row)
+    rows, elements = [], 0
+    for line in lines[first_row:end]:
+        kind, output, params = re.fullmatch(r"\s*(\S+)-\d+\s+(\[.*\])\s+(\S+)", line).groups()
+        if kind in SEQUENTIAL_BLOCKS:
+            continue
+        rows.append(summary_row(f"{kind}-{len(rows) + 1}", output, params))
+        elements += int(np.prod([abs(int(d)) for d in output.strip("[]").split(", ")]))
+    footer = lines[end:]
+    params = int(next(l for l in footer if l.startswith("Total params:")).split(":")[1].replace(",", ""))
+    forward_backward = 2.0 * elements * 4.0 / 1024 ** 2
+    total = np.prod(shape) * 4.0 / 1024 ** 2 + forward_backward + params * 4.0 / 1024 ** 2
+    for i, l in enumerate(footer):
+        if l.startswith("Forward/backward pass size (MB):"):
+            footer[i] = "Forward/backward pass size (MB): %0.2f" % forward_backward
+        elif l.startswith("Estimated Total Size (MB):"):
+            footer[i] = "Estimated Total Size (MB): %0.2f" % total
+    return "\n".join(lines[:first_row] + rows + footer) + "\n", end - first_row - len(rows)
+
+
 def check_tables(netc, spec, factory, shape):
     """netc's tables against PyTorch's tools on the PyTorch model itself: torchsummary's text byte for byte,
-    torchinfo's totals exactly."""
+    torchinfo's totals exactly. A segmentation model is measured through SegmentationTensors (set to eval:
+    torchinfo leaves the model in the mode it found its wrapper in), and its nn.Sequential heads' rows are
+    left out of netc's table."""
     model = factory().eval()
+    segmentation_model = isinstance(model, (tvs.FCN, tvs.DeepLabV3))
+    if segmentation_model:
+        model = SegmentationTensors(model).eval()
     printed = io.StringIO()
-    with contextlib.redirect_stdout(printed):
+    with torch.no_grad(), contextlib.redirect_stdout(printed):
         torchsummary.summary(model, shape, device="cpu")
     table = subprocess.run([netc, "params", spec], check=True, capture_output=True, text=True).stdout
+    left_out = ""
+    if segmentation_model:
+        table, dropped = without_sequential_rows(table, shape)
+        left_out = f" without netc's {dropped} rows of nn.Sequential heads"
     ok = table == printed.getvalue()
     if ok:
-        print("  torchsummary table: identical", flush=True)
+        print(f"  torchsummary table{left_out}: identical", flush=True)
     else:
         want, got = printed.getvalue().splitlines(), table.splitlines()
         line = next((i for i, (a, b) in enumerate(zip(want, got)) if a != b), min(len(want), len(got)))
@@ -279,12 +406,7 @@ def parity(netc, name, tmp):
     session = onnx_session(netc, spec, wpath, tmp)
     for batch in (1, 2):
         x = torch.randn((batch,) + shape, generator=gen)
-        with torch.no_grad():
-            want = first(model(x)).numpy()
-        got = run_netc(netc, spec, wpath, x.numpy(), tmp)
-        ok &= check(f"netc run, batch {batch}, f32 weights", got, want)
-        ok &= check_swift(exes, f"batch {batch}, f32 weights", wpath, x.numpy(), want, tmp)
-        ok &= check(f"ONNX Runtime vs netc run, batch {batch}, f32 weights", run_onnx(session, x.numpy()), got)
+        ok &= check_all(netc, spec, session, exes, f"batch {batch}, f32 weights", wpath, model, x, tmp)
     if factory == "emitted":
         # netc's module names its tensors as netc does: its state_dict, saved as PyTorch saves it (with
         # batch norm's int64 num_batches_tracked), runs as it is.
@@ -294,7 +416,7 @@ def parity(netc, name, tmp):
         x = torch.randn((1,) + shape, generator=gen)
         with torch.no_grad():
             want = first(model(x)).numpy()
-        ok &= check("netc run, batch 1, the module's state_dict as saved", run_netc(netc, spec, spath, x.numpy(), tmp), want)
+        ok &= check("netc run, batch 1, the module's state_dict as saved", run_netc(netc, spec, spath, x.numpy(), tmp)[0], want)
     # f16 weights: PyTorch runs with the same rounded values in f32.
     half = {k: v.astype(np.float16) for k, v in weights.items()}
     hpath = os.path.join(tmp, "w16.safetensors")
@@ -305,12 +427,7 @@ def parity(netc, name, tmp):
         state[k] = torch.from_numpy(v.astype(np.float32))
     model.load_state_dict(state)
     x = torch.randn((1,) + shape, generator=gen)
-    with torch.no_grad():
-        want = first(model(x)).numpy()
-    got = run_netc(netc, spec, hpath, x.numpy(), tmp)
-    ok &= check("netc run, batch 1, f16 weights", got, want)
-    ok &= check_swift(exes, "batch 1, f16 weights", hpath, x.numpy(), want, tmp)
-    ok &= check("ONNX Runtime vs netc run, batch 1, f16 weights", run_onnx(onnx_session(netc, spec, hpath, tmp), x.numpy()), got)
+    ok &= check_all(netc, spec, onnx_session(netc, spec, hpath, tmp), exes, "batch 1, f16 weights", hpath, model, x, tmp)
     return ok
 
 
