@@ -6,8 +6,11 @@ import Testing
 /// netc against PyTorch's own tools: every spec with a reference table prints it byte for byte, and every
 /// total equals the figures measured with torch, torchsummary and torchinfo.
 @Suite struct FidelityTests {
-  /// specs/NAME.net -> the reference name in ../shared/reference.
-  static let references: [(spec: String, reference: String)] = [
+  /// Every spec with a reference: its table and totals are compared.
+  static let references = tableReferences + segmentationReferences
+
+  /// specs/NAME.net -> the reference name in ../shared/reference, whose table netc prints byte for byte.
+  static let tableReferences: [(spec: String, reference: String)] = [
     ("lenet5", "seed_lenet_table"), ("lenet_224", "seed_lenet_224"), ("alexnet_table", "seed_alexnet_table"),
     ("simple_inception", "seed_simple_inception_fixed"),
     ("alexnet", "torchvision.alexnet"), ("vgg11", "torchvision.vgg11"), ("vgg13", "torchvision.vgg13"),
@@ -26,8 +29,18 @@ import Testing
     ("shufflenet_v2_x1_5", "torchvision.shufflenet_v2_x1_5"), ("shufflenet_v2_x2_0", "torchvision.shufflenet_v2_x2_0"),
   ]
 
+  /// torchvision's segmentation models (Inputs/reference too), whose tables are torchsummary's but for the
+  /// rows of the heads torchvision derives from nn.Sequential, which torchsummary does not list and a netc
+  /// block does (`sequentialBlocks`).
+  static let segmentationReferences: [(spec: String, reference: String)] = [
+    ("fcn_resnet50", "torchvision.fcn_resnet50"), ("deeplabv3_resnet50", "torchvision.deeplabv3_resnet50"),
+    ("fcn_resnet101", "torchvision.fcn_resnet101"), ("deeplabv3_resnet101", "torchvision.deeplabv3_resnet101"),
+  ]
+  static let sequentialBlocks: Set<String> = ["FCNHead", "DeepLabHead", "ASPPConv", "ASPPPooling"]
+
   static func folder(of reference: String) -> URL {
-    localReferences.contains { $0.reference == reference } ? Paths.inputs.appendingPathComponent("reference") : Paths.reference
+    (localReferences + segmentationReferences).contains { $0.reference == reference }
+      ? Paths.inputs.appendingPathComponent("reference") : Paths.reference
   }
 
   /// Every figure, the shared ones and the local ones.
@@ -41,13 +54,54 @@ import Testing
     return all
   }
 
-  @Test(arguments: references)
+  @Test(arguments: tableReferences)
   func torchsummaryTableIsByteForByte(spec: String, reference: String) throws {
     let expected = try readText(Self.folder(of: reference).appendingPathComponent("torchsummary/\(reference).txt"))
     let r = Driver.run(["params", Paths.specs.appendingPathComponent("\(spec).net").path])
     #expect(r.status == 0)
     #expect(r.stderr == "")
     #expect(r.stdout == expected, "\(firstDifference(r.stdout, expected))")
+  }
+
+  /// netc's table less the rows of `sequentialBlocks`, renumbered, with the footer's forward/backward and
+  /// total sizes summed again without them as torchsummary sums them, is torchsummary's byte for byte.
+  @Test(arguments: segmentationReferences)
+  func segmentationTableIsTorchsummarysLessSequentialRows(spec: String, reference: String) throws {
+    let expected = try readText(Self.folder(of: reference).appendingPathComponent("torchsummary/\(reference).txt"))
+    let r = Driver.run(["params", Paths.specs.appendingPathComponent("\(spec).net").path])
+    #expect(r.status == 0)
+    var lines = r.stdout.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+    let rule = String(repeating: "=", count: 64)
+    let first = try #require(lines.firstIndex(of: rule)) + 1
+    let end = try #require(lines[first...].firstIndex(of: rule))
+    func pad(_ s: String, _ n: Int) -> String { String(repeating: " ", count: max(0, n - s.count)) + s }
+    var rows: [String] = [], elements = 0, dropped = 0
+    for line in lines[first..<end] {
+      // "{:>20}  {:>25} {:>15}": the name and index, the output shape, the parameters.
+      let open = try #require(line.firstIndex(of: "[")), close = try #require(line.firstIndex(of: "]"))
+      let name = line[..<open].trimmingCharacters(in: .whitespaces)
+      let kind = String(name[..<(try #require(name.lastIndex(of: "-")))])
+      if Self.sequentialBlocks.contains(kind) { dropped += 1; continue }
+      let shape = String(line[open...close]), params = line[line.index(after: close)...].trimmingCharacters(in: .whitespaces)
+      rows.append(pad("\(kind)-\(rows.count + 1)", 20) + "  " + pad(shape, 25) + " " + pad(params, 15))
+      elements += shape.dropFirst().dropLast().split(separator: ",").reduce(1) { $0 * abs(Int($1.trimmingCharacters(in: .whitespaces))!) }
+    }
+    #expect(dropped == (spec.hasPrefix("fcn") ? 2 : 6))
+    let json = try #require(try JSONSerialization.jsonObject(with: Data(Driver.run(["params", "--format", "json",
+      Paths.specs.appendingPathComponent("\(spec).net").path]).stdout.utf8)) as? [String: Any])
+    let params = try #require(json["total_params"] as? Int), input = try #require(json["input_shape"] as? [Int])
+    // torchsummary: total = params + forward/backward + input, each in MiB of 4-byte values.
+    let forwardBackward = 2.0 * Double(elements) * 4.0 / 1048576.0
+    let total = Double(params) * 4.0 / 1048576.0 + forwardBackward + Double(input.dropFirst().reduce(1, *)) * 4.0 / 1048576.0
+    for i in end..<lines.count {
+      if lines[i].hasPrefix("Forward/backward pass size (MB):") {
+        lines[i] = "Forward/backward pass size (MB): " + String(format: "%0.2f", forwardBackward)
+      } else if lines[i].hasPrefix("Estimated Total Size (MB):") {
+        lines[i] = "Estimated Total Size (MB): " + String(format: "%0.2f", total)
+      }
+    }
+    let filtered = (lines[..<first] + rows + lines[end...]).joined(separator: "\n")
+    #expect(filtered == expected, "\(firstDifference(filtered, expected))")
   }
 
   @Test(arguments: references)

@@ -337,7 +337,8 @@ def without_sequential_rows(table, shape):
     footer = lines[end:]
     params = int(next(l for l in footer if l.startswith("Total params:")).split(":")[1].replace(",", ""))
     forward_backward = 2.0 * elements * 4.0 / 1024 ** 2
-    total = np.prod(shape) * 4.0 / 1024 ** 2 + forward_backward + params * 4.0 / 1024 ** 2
+    # In torchsummary's order: parameters, forward/backward, input.
+    total = params * 4.0 / 1024 ** 2 + forward_backward + np.prod(shape) * 4.0 / 1024 ** 2
     for i, l in enumerate(footer):
         if l.startswith("Forward/backward pass size (MB):"):
             footer[i] = "Forward/backward pass size (MB): %0.2f" % forward_backward
