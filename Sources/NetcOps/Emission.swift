@@ -72,6 +72,11 @@ public protocol ONNXWriting: AnyObject {
   /// One step of the current node: an operator whose output is a fresh tensor of the node's output shape
   /// (`<node>.<suffix>`); returns that tensor. `name` names the ONNX node (default: the operator and a count).
   func step(_ op: String, _ inputs: [String], _ attributes: [ONNXAttribute], name: String?, suffix: String) -> String
+  /// A step whose output has another shape than the node's: `dims` without the batch (a Transpose to
+  /// channels-last inside a node), or nil for a tensor without a batch, whose shape is left to inference
+  /// (a weight transposed).
+  func step(_ op: String, _ inputs: [String], _ attributes: [ONNXAttribute], name: String?, suffix: String, dims: [Int]?)
+    -> String
   /// A float constant (an initializer named `name`), added once.
   func constant(_ name: String, _ values: [Float], dims: [Int]) -> String
   /// A 1-D int64 constant, added once.
