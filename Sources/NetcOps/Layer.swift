@@ -130,7 +130,7 @@ public enum LayerCheck {
 
   static func channelsLastError(_ keyword: String, _ input: LayerInput, _ at: SourceRange, _ diags: inout DiagnosticEngine,
                                 needs: String) {
-    diags.error("needs-spatial-input", "'\(keyword)' needs \(needs), found the channels-last shape \(input.shape.described)",
+    diags.error("needs-spatial-input", "'\(keyword)' needs \(needs), found the channels-last shape \(input.shape)",
                 at: at, notes: [Note("permute it back first: 'permute 0 3 1 2'")],
                 fixIts: [FixIt(range: SourceRange.point(at.start), replacement: "permute 0 3 1 2, ")])
   }

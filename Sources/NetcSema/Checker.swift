@@ -241,7 +241,7 @@ public final class Checker {
   /// output must be a CxHxW map or a flat vector.
   func refuseChannelsLastOutput(_ value: Int, at r: SourceRange, what: String) {
     guard values[value].channelsLast else { return }
-    error("channels-last-output", "\(what) ends in the channels-last shape \(values[value].described)", at: r,
+    error("channels-last-output", "\(what) ends in the channels-last shape \(values[value])", at: r,
           notes: [Note("netc's outputs are CxHxW maps or flat vectors: permute it back with 'permute 0 3 1 2'")])
   }
 

@@ -144,7 +144,7 @@ extension Checker {
     // torch.cat(..., 1) would join the heights of channels-last maps.
     if let k = outs.firstIndex(where: { values[$0].channelsLast }) {
       let i = branches?[k] ?? k
-      error("concat-mismatch", "'\(c.keyword)' joins the channels of CxHxW maps; branch \(i + 1) ends channels-last, \(values[outs[k]].described)",
+      error("concat-mismatch", "'\(c.keyword)' joins the channels of CxHxW maps; branch \(i + 1) ends in the channels-last shape \(values[outs[k]])",
             at: c.keywordRange, notes: [Note("branch \(i + 1) ends here", at: branchEnd(c, i)),
                                         Note("permute it back with 'permute 0 3 1 2'")])
       return nil
