@@ -69,7 +69,7 @@ for _file in sorted(os.listdir(OPS_DIR)):
 
 
 # Specs whose emitted Swift is also checked as one self-contained file (a compile of 20 s or more each).
-SELF_CONTAINED = {"lenet5", "ops_conv"}
+SELF_CONTAINED = {"lenet5", "ops_conv", "ops_convnext"}
 
 
 def spec_path(name):
@@ -89,8 +89,10 @@ def emitted_model(netc, spec, tmp):
     module_spec = importlib.util.spec_from_file_location("emitted_model", path)
     module = importlib.util.module_from_spec(module_spec)
     module_spec.loader.exec_module(module)
-    classes = [v for v in vars(module).values() if isinstance(v, type) and issubclass(v, torch.nn.Module)]
-    return classes[0]()
+    # The network's class comes after the helper classes it uses (LayerNorm2d, LayerScale).
+    classes = [v for v in vars(module).values()
+               if isinstance(v, type) and issubclass(v, torch.nn.Module) and v.__module__ == module.__name__]
+    return classes[-1]()
 
 
 def randomize(model, gen):
