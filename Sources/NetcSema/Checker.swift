@@ -347,9 +347,12 @@ public final class Checker {
             // for either: go on with the real shape, but report no mismatch against it.
             current = newValue(actual, uncertain: true)
           }
-        } else if declared.dims.count == 1 || declared.isSpatial, fitsLimits(declared) {
-          // After an error, the declared shape is the best-known one: the author has said what it is.
-          current = newValue(declared)
+        } else if declared.dims.count == 1 || declared.dims.count == 3, fitsLimits(declared) {
+          // After an error, the declared shape is the best-known one: the author has said what it is. The
+          // sizes do not say whether a map is channels-last; the guess they replace does (a `permute`
+          // checked on it).
+          let channelsLast = current.map { values[$0].channelsLast && values[$0].dims.count == 3 } ?? false
+          current = newValue(Shape(declared.dims, channelsLast: channelsLast))
         }
       }
     }
