@@ -613,16 +613,24 @@ public func netcSoftmax(channels: Int, pixels: Int, batch: Int, input: UnsafePoi
   }
 }
 
-/// y = act(x * scale[c] + shift[c]): a batch norm that had nothing to fold into, or a bare activation.
+/// y = act(x * scale[c] + shift[c] + residual): a batch norm that had nothing to fold into, a layer scale
+/// (with the residual its block adds), or a bare activation. Each element's residual is read before the
+/// element is written, so the output may be the residual.
 @inline(never)
 public func netcChannelAffine(channels: Int, pixels: Int, batch: Int, scale: UnsafePointer<Float>?,
                               shift: UnsafePointer<Float>?, input: UnsafePointer<Float>, inStride: Int,
-                              output: UnsafeMutablePointer<Float>, outStride: Int, act: Int, slope: Float) {
+                              output: UnsafeMutablePointer<Float>, outStride: Int, act: Int, slope: Float,
+                              residual: UnsafePointer<Float>? = nil, resStride: Int = 0) {
   netcParallel(batch * channels, work: batch * channels * pixels) { bc in
     let b = bc / channels, c = bc % channels
     let x = input + b * inStride + c * pixels, y = output + b * outStride + c * pixels
     let s = scale?[c] ?? 1, t = shift?[c] ?? 0
-    for i in 0..<pixels { y[i] = netcActivate(x[i] * s + t, act, slope) }
+    if let residual {
+      let r = residual + b * resStride + c * pixels
+      for i in 0..<pixels { y[i] = netcActivate(x[i] * s + t + r[i], act, slope) }
+    } else {
+      for i in 0..<pixels { y[i] = netcActivate(x[i] * s + t, act, slope) }
+    }
   }
 }
 

@@ -160,18 +160,21 @@ extension KernelBinding {
 }
 
 extension KernelRun {
-  /// y = act(x * scale[c] + shift[c]): a batch norm that had nothing to fold into, a layer scale, or a
-  /// bare activation; on the channels-first storage of a map in either order.
+  /// y = act(x * scale[c] + shift[c] (+ residual)): a batch norm that had nothing to fold into, a layer
+  /// scale (with its block's residual), or a bare activation; on the channels-first storage of a map in
+  /// either order.
   public func channelAffine() {
     let (channels, pixels) = node.input.channelsAndPixels
     netcChannelAffine(channels: channels, pixels: pixels, batch: batch, scale: weight, shift: bias,
-                      input: self.x, inStride: xs, output: y, outStride: ys, act: act, slope: slope)
+                      input: self.x, inStride: xs, output: y, outStride: ys, act: act, slope: slope,
+                      residual: residual.map { UnsafePointer($0.data) }, resStride: residual?.stride ?? 0)
   }
 }
 
 extension KernelCallText {
   public func channelAffine() -> String {
     let (channels, pixels) = node.input.channelsAndPixels
-    return "netcChannelAffine(channels: \(channels), pixels: \(pixels), batch: batch, scale: \(weight), shift: \(bias), \(self.x), \(y), \(epilogue))"
+    let r = residual == nil ? "" : ", \(residualArguments)"
+    return "netcChannelAffine(channels: \(channels), pixels: \(pixels), batch: batch, scale: \(weight), shift: \(bias), \(self.x), \(y), \(epilogue)\(r))"
   }
 }

@@ -115,6 +115,8 @@ public struct LayerScaleOp: Operation, Equatable {
   /// torchinfo counts only the tensors named weight and bias: a layer scale adds none.
   public func multAdds(params: [ParamTensor], output: Shape) -> Int? { 0 }
   public var parameterPrefix: String { "scale" }
+  /// ConvNeXt's block adds its input to the scaled branch: the scale's kernel adds it as it writes.
+  public var acceptsResidual: Bool { true }
   public var planText: String { "layer_scale" }
   public func planJSON(_ node: NodeTensors) -> [(String, JSONValue)] {
     [("weights", .string(node.weights ?? "")), ("channels", .int(channels))]
