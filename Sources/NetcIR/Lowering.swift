@@ -15,9 +15,10 @@ public enum Lowering {
   }
 
   /// Canonical tensor names: the k-th layer with parameters or buffers, in execution order, is named by
-  /// its operation's prefix and k (`conv<k>`, `convt<k>`, `fc<k>`, `bn<k>`), and its tensors
-  /// `<name>.weight`, `.bias`, `.running_mean`, `.running_var`. PyTorch's state_dict lists a model's
-  /// modules in the same order for every network in specs/, so weights map by position.
+  /// its operation's prefix and k (`conv<k>`, `convt<k>`, `fc<k>`, `bn<k>`, `ln<k>`, `scale<k>`), and its
+  /// tensors `<name>.weight`, `.bias`, `.running_mean`, `.running_var`, `.layer_scale`. PyTorch's
+  /// state_dict lists a model's modules in the same order for every network in specs/ but the ConvNeXts,
+  /// whose blocks list their layer scale first (Tests/parity/parity.py maps them by structure).
   public static func canonicalNames(_ net: CheckedNetwork) -> [Int: String] {
     var names: [Int: String] = [:]
     var k = 0

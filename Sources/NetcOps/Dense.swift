@@ -157,22 +157,25 @@ enum DenseLayers {
                 return Resolved(op: StochasticDepthOp(p: p, perRow: !a.flag("batch")), output: input.shape)
               }),
     LayerSpec(keyword: "permute",
-              signature: LayerSignature(positional: ["d0", "d1", "d2", "d3"], required: 4, options: [:], flags: [],
+              signature: LayerSignature(positional: permuteDimensions, required: 4, options: [:], flags: [],
                                         usage: "permute 0 2 3 1"),
               check: permute),
   ]
+
+  /// PyTorch's `dims`, the batch's first: the names its diagnostics give them.
+  static let permuteDimensions = ["first dimension", "second dimension", "third dimension", "fourth dimension"]
 
   /// `permute 0 2 3 1` takes a CxHxW map channels-last, `permute 0 3 1 2` back: the two permutations
   /// ConvNeXt uses, and the only ones whose result netc's layers know how to read.
   static func permute(_ a: any LayerArguments, _ input: LayerInput, _ at: SourceRange, _ diags: inout DiagnosticEngine) -> Resolved? {
     var order: [Int] = []
-    for d in ["d0", "d1", "d2", "d3"] {
+    for d in permuteDimensions {
       guard let v = a.int(d, min: 0, &diags) else { return nil }
       order.append(v)
     }
     let x = input.shape
     let written = "permute " + order.map(String.init).joined(separator: " ")
-    let range = a.range("d0").union(a.range("d3"))
+    let range = a.range(permuteDimensions[0]).union(a.range(permuteDimensions[3]))
     guard order == [0, 2, 3, 1] || order == [0, 3, 1, 2] else {
       diags.error("unsupported-permutation", "netc permutes a feature map channels-last and back only, not as '\(written)'",
                   at: range, notes: [Note("'permute 0 2 3 1' makes a CxHxW map HxWxC, 'permute 0 3 1 2' makes it CxHxW again")])
