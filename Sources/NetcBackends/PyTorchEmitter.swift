@@ -11,12 +11,14 @@ public enum PyTorchEmitter {
     let names = Lowering.canonicalNames(net)
     var inits: [String] = []
     var body: [String] = []
+    var definitions: [String] = []
     func v(_ id: Int) -> String { id == 0 ? "x" : "x\(id)" }
     for (i, op) in net.ops.enumerated() {
       let y = v(op.output)
       let line = file.lineAndColumn(of: op.range.start).line
       let operands = PyTorchOperands(inputs: op.inputs.map(v), inputShapes: op.inputs.map { net.values[$0] },
                                      output: net.values[op.output])
+      if let d = op.op.pytorchDefinition, !definitions.contains(d) { definitions.append(d) }
       let expr: String
       switch op.op.pytorch(operands) {
       case .module(let constructor):
@@ -39,7 +41,7 @@ public enum PyTorchEmitter {
       import torch.nn.functional as F
 
 
-      class \(net.name)(nn.Module):
+      \(definitions.map { $0 + "\n\n\n" }.joined())class \(net.name)(nn.Module):
           def __init__(self):
               super().__init__()
 

@@ -94,8 +94,9 @@ enum Help {
     \(common)
 
     Lowering folds batch norm into the convolution or linear layer before it, fuses activations and
-    residual additions into the layer that produces their input, drops dropout, makes flatten a view and
-    lets the branches of a concatenation write straight into their slice of its output. Buffers are
+    residual additions into the layer that produces their input, drops dropout and stochastic depth,
+    makes flatten and permutations views and lets the branches of a concatenation write straight into
+    their slice of its output. Buffers are
     planned by liveness: one arena, reused as soon as a value is dead. Each line shows a value, its
     operation, its inputs, its shape, its place in the arena and the weights it reads.
 

@@ -15,9 +15,10 @@ public enum Lowering {
   }
 
   /// Canonical tensor names: the k-th layer with parameters or buffers, in execution order, is named by
-  /// its operation's prefix and k (`conv<k>`, `convt<k>`, `fc<k>`, `bn<k>`), and its tensors
-  /// `<name>.weight`, `.bias`, `.running_mean`, `.running_var`. PyTorch's state_dict lists a model's
-  /// modules in the same order for every network in specs/, so weights map by position.
+  /// its operation's prefix and k (`conv<k>`, `convt<k>`, `fc<k>`, `bn<k>`, `ln<k>`, `scale<k>`), and its
+  /// tensors `<name>.weight`, `.bias`, `.running_mean`, `.running_var`, `.layer_scale`. PyTorch's
+  /// state_dict lists a model's modules in the same order for every network in specs/ but the ConvNeXts,
+  /// whose blocks list their layer scale first (Tests/parity/parity.py maps them by structure).
   public static func canonicalNames(_ net: CheckedNetwork) -> [Int: String] {
     var names: [Int: String] = [:]
     var k = 0
@@ -65,6 +66,14 @@ enum Passes {
     return count
   }
 
+  /// Value `v` is node `p`'s output in the same layout: no permutation between them. A node that takes
+  /// over its reader's output (a folded batch norm, a fused residual or activation) computes in its own
+  /// layout, so it never fuses across a permutation: the ONNX model, whose tensors are in their own order,
+  /// would write a CxHxW result under a channels-last name.
+  static func sameLayout(_ g: LoweredGraph, _ v: Int, asOutputOf p: Int) -> Bool {
+    g.shapes[v].channelsLast == g.shapes[g.nodes[p].output].channelsLast
+  }
+
   static func producers(_ g: LoweredGraph) -> [Int: Int] {
     var p: [Int: Int] = [:]
     for (i, n) in g.nodes.enumerated() { p[n.output] = i }
@@ -81,6 +90,7 @@ enum Passes {
     for (i, n) in g.nodes.enumerated() {
       guard case .batchNorm(let eps, let affine) = n.op.role, let name = n.weights,
         let p = producer[g.storage(of: n.inputs[0])], count[g.nodes[p].output] == 1, g.nodes[p].op.absorbsBatchNorm,
+        sameLayout(g, n.inputs[0], asOutputOf: p),
         g.nodes[p].batchNorm == nil, g.nodes[p].activation == nil, g.nodes[p].residual == nil
       else { continue }
       g.nodes[p].batchNorm = BatchNormRef(name: name, channels: g.shapes[n.inputs[0]].dims[0], eps: eps, affine: affine)
@@ -107,7 +117,7 @@ enum Passes {
       for (k, v) in n.inputs.enumerated() {
         let other = n.inputs[1 - k]
         guard let p = producer[g.storage(of: v)], p < i, count[g.storage(of: v)] == 1,
-          g.storage(of: other) != g.storage(of: v), g.nodes[p].op.acceptsResidual,
+          g.storage(of: other) != g.storage(of: v), g.nodes[p].op.acceptsResidual, sameLayout(g, v, asOutputOf: p),
           g.nodes[p].activation == nil, g.nodes[p].residual == nil
         else { continue }
         var conv = g.nodes[p]
@@ -134,7 +144,7 @@ enum Passes {
     for (i, n) in g.nodes.enumerated() {
       guard case .activation(let act) = n.op.role, let p = producer[g.storage(of: n.inputs[0])],
         !removed.contains(p), count[g.storage(of: n.inputs[0])] == 1, g.nodes[p].activation == nil,
-        g.nodes[p].op.acceptsActivation
+        g.nodes[p].op.acceptsActivation, sameLayout(g, n.inputs[0], asOutputOf: p)
       else { continue }
       g.aliases[g.nodes[p].output] = n.output
       g.nodes[p].output = n.output

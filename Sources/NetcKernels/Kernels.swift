@@ -51,29 +51,6 @@ func netcExpD(_ x: Double) -> Double {
   let e = netcExpD(2 * Double(x))
   return Float((e - 1) / (e + 1))
 }
-func netcErf(_ x: Float) -> Float {
-  // Abramowitz-Stegun 7.1.26 is too coarse for 1e-4 parity; use the series / continued fraction.
-  let z = Double(abs(x))
-  var result: Double
-  if z < 3 {
-    var term = z, sum = z
-    var n = 0.0
-    repeat {
-      n += 1
-      term *= -z * z / n
-      let add = term / (2 * n + 1)
-      sum += add
-      if abs(add) < 1e-16 { break }
-    } while n < 200
-    result = sum * 1.1283791670955126
-  } else {
-    // erfc continued fraction for large z.
-    var f = 0.0
-    for k in stride(from: 60.0, through: 1, by: -1) { f = k / 2 / (z + f) }
-    result = 1 - netcExpD(-z * z) / (z + f) * 0.5641895835477563
-  }
-  return Float(x < 0 ? -result : result)
-}
 @inline(__always) func netcPow(_ x: Double, _ y: Double) -> Double {
   if x <= 0 { return x == 0 ? 0 : .nan }
   return netcExpD(y * netcLog(x))
@@ -420,10 +397,12 @@ func netcMicroKernel(_ kb: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Fl
   if !full && !first {
     for r in 0..<height { (tile + r * 32).update(from: c + r * ldc, count: width) }
   }
-  // A full tile adds its residual and applies ReLU in registers; a partial one (whose residual rows may end
-  // before 32 columns) and the other activations go through the scalar loop below.
+  // A full tile adds its residual and applies ReLU and GELU in registers; a partial one (whose residual
+  // rows may end before 32 columns) and the other activations go through the scalar loop below. GELU's
+  // vector and scalar forms give the same bits.
   let vectorResidual = full && e.residual != nil
   let vectorRelu = e.act == NetcAct.relu && (e.residual == nil || full)
+  let vectorGelu = e.act == NetcAct.gelu && (e.residual == nil || full)
   @inline(__always) func put(_ r: Int, _ v0: V, _ v1: V) {
     let p = out + r * ldo
     var lo = v0, hi = v1
@@ -445,13 +424,17 @@ func netcMicroKernel(_ kb: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Fl
         lo = lo.replacing(with: 0, where: lo .< 0)
         hi = hi.replacing(with: 0, where: hi .< 0)
       }
+      if vectorGelu {
+        lo = netcGelu(lo)
+        hi = netcGelu(hi)
+      }
     }
     UnsafeMutableRawPointer(p).storeBytes(of: lo, as: V.self)
     UnsafeMutableRawPointer(p + 16).storeBytes(of: hi, as: V.self)
   }
   acc.forEachRow(put)
   let scalarResidual = e.residual != nil && !vectorResidual
-  if last && (scalarResidual || (!vectorRelu && e.act != NetcAct.none)) {
+  if last && (scalarResidual || (!vectorRelu && !vectorGelu && e.act != NetcAct.none)) {
     for r in 0..<height {
       let p = out + r * ldo
       if scalarResidual, let res = e.residual {
@@ -582,16 +565,24 @@ public func netcSoftmax(channels: Int, pixels: Int, batch: Int, input: UnsafePoi
   }
 }
 
-/// y = act(x * scale[c] + shift[c]): a batch norm that had nothing to fold into, or a bare activation.
+/// y = act(x * scale[c] + shift[c] + residual): a batch norm that had nothing to fold into, a layer scale
+/// (with the residual its block adds), or a bare activation. Each element's residual is read before the
+/// element is written, so the output may be the residual.
 @inline(never)
 public func netcChannelAffine(channels: Int, pixels: Int, batch: Int, scale: UnsafePointer<Float>?,
                               shift: UnsafePointer<Float>?, input: UnsafePointer<Float>, inStride: Int,
-                              output: UnsafeMutablePointer<Float>, outStride: Int, act: Int, slope: Float) {
+                              output: UnsafeMutablePointer<Float>, outStride: Int, act: Int, slope: Float,
+                              residual: UnsafePointer<Float>? = nil, resStride: Int = 0) {
   netcParallel(batch * channels, work: batch * channels * pixels) { bc in
     let b = bc / channels, c = bc % channels
     let x = input + b * inStride + c * pixels, y = output + b * outStride + c * pixels
     let s = scale?[c] ?? 1, t = shift?[c] ?? 0
-    for i in 0..<pixels { y[i] = netcActivate(x[i] * s + t, act, slope) }
+    if let residual {
+      let r = residual + b * resStride + c * pixels
+      for i in 0..<pixels { y[i] = netcActivate(x[i] * s + t + r[i], act, slope) }
+    } else {
+      for i in 0..<pixels { y[i] = netcActivate(x[i] * s + t, act, slope) }
+    }
   }
 }
 

@@ -27,9 +27,10 @@ public struct NetcBatchNorm {
 /// One layer's prepared parameters as its kernel takes them; nil where it has none.
 public struct NetcPreparedLayer {
   /// A convolution's packed weights, a transposed convolution's or linear layer's weights as stored
-  /// (batch norm folded in), or a standalone batch norm's per-channel scale.
+  /// (batch norm folded in), a standalone batch norm's per-channel scale, or a layer norm's weight or a
+  /// layer scale as stored.
   public var weight: UnsafeMutablePointer<Float>?
-  /// The bias (batch norm folded in), or a standalone batch norm's per-channel shift.
+  /// The bias (batch norm folded in), a standalone batch norm's per-channel shift, or a layer norm's bias.
   public var bias: UnsafeMutablePointer<Float>?
   public init(weight: UnsafeMutablePointer<Float>? = nil, bias: UnsafeMutablePointer<Float>? = nil) {
     self.weight = weight
@@ -133,6 +134,24 @@ public final class NetcPreparedWeights {
     let shift = try allocate(channels, for: "batch norm '\(bn.name)'")
     try batchNormAffine(reader, bn, channels: channels, scale: scale, shift: shift)
     let layer = NetcPreparedLayer(weight: scale, bias: shift)
+    layers.append(layer)
+    return layer
+  }
+
+  /// A layer whose tensors its kernel uses as stored, one value per channel: a layer norm's `weight` and
+  /// `bias`, a layer scale's `layer_scale` (as the weight, without a bias). Each name, when given, must
+  /// hold `channels` values.
+  @discardableResult
+  public func appendPerChannel(_ reader: some NetcTensorReader, weight: String?, bias: String?, channels: Int) throws
+    -> NetcPreparedLayer
+  {
+    func tensor(_ name: String?) throws -> UnsafeMutablePointer<Float>? {
+      guard let name else { return nil }
+      let p = try allocate(channels, for: "weight tensor '\(name)'")
+      try read(reader, name, into: p, count: channels)
+      return p
+    }
+    let layer = NetcPreparedLayer(weight: try tensor(weight), bias: try tensor(bias))
     layers.append(layer)
     return layer
   }

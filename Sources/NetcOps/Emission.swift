@@ -72,9 +72,11 @@ public protocol ONNXWriting: AnyObject {
   /// One step of the current node: an operator whose output is a fresh tensor of the node's output shape
   /// (`<node>.<suffix>`); returns that tensor. `name` names the ONNX node (default: the operator and a count).
   func step(_ op: String, _ inputs: [String], _ attributes: [ONNXAttribute], name: String?, suffix: String) -> String
-  /// A step whose output has a shape of its own, `dims` without the batch (the 5-D view inside a channel
-  /// shuffle): never the node's last step, whose tensor has the node's shape.
-  func intermediate(_ op: String, _ inputs: [String], _ attributes: [ONNXAttribute], dims: [Int], suffix: String) -> String
+  /// A step whose output has another shape than the node's: `dims` without the batch (a Transpose to
+  /// channels-last inside a node), or nil for a tensor without a batch, whose shape is left to inference
+  /// (a weight transposed).
+  func step(_ op: String, _ inputs: [String], _ attributes: [ONNXAttribute], name: String?, suffix: String, dims: [Int]?)
+    -> String
   /// A float constant (an initializer named `name`), added once.
   func constant(_ name: String, _ values: [Float], dims: [Int]) -> String
   /// A 1-D int64 constant, added once.
@@ -84,6 +86,12 @@ public protocol ONNXWriting: AnyObject {
 }
 
 extension ONNXWriting {
+  /// A step whose output has a shape of its own, `dims` without the batch (the 5-D view inside a channel
+  /// shuffle): never the node's last step, whose tensor has the node's shape.
+  public func intermediate(_ op: String, _ inputs: [String], _ attributes: [ONNXAttribute], dims: [Int], suffix: String) -> String {
+    step(op, inputs, attributes, name: nil, suffix: suffix, dims: dims)
+  }
+
   public func step(_ op: String, _ inputs: [String], _ attributes: [ONNXAttribute] = [], suffix: String) -> String {
     step(op, inputs, attributes, name: nil, suffix: suffix)
   }

@@ -46,13 +46,15 @@ public struct ConcatOp: Operation, Equatable {
 // MARK: Kernel binding
 
 extension ElementwiseOp {
+  /// Channels-last maps are stored channels-first: the kernel broadcasts over the stored order, which the
+  /// checker keeps the same for every input (all channels-last or none).
   public func run(_ k: KernelRun) {
-    netcElementwise(isMul: kind == .mul, shape: k.node.outputShape.dims, inputs: k.elementwiseInputs, batch: k.batch,
+    netcElementwise(isMul: kind == .mul, shape: k.node.outputShape.storageDims, inputs: k.elementwiseInputs, batch: k.batch,
                     output: k.y, outStride: k.ys, act: k.act, slope: k.slope)
   }
   public func runText(_ k: KernelCallText) -> String {
-    let inputs = zip(k.inputs, k.node.inputShapes).map { "(UnsafePointer(\($0.data)), \($0.stride), \($1.dims))" }
-    return "netcElementwise(isMul: \(kind == .mul), shape: \(k.node.outputShape.dims), inputs: [\(inputs.joined(separator: ", "))], batch: batch, \(k.y), \(k.epilogue))"
+    let inputs = zip(k.inputs, k.node.inputShapes).map { "(UnsafePointer(\($0.data)), \($0.stride), \($1.storageDims))" }
+    return "netcElementwise(isMul: \(kind == .mul), shape: \(k.node.outputShape.storageDims), inputs: [\(inputs.joined(separator: ", "))], batch: batch, \(k.y), \(k.epilogue))"
   }
 }
 

@@ -75,7 +75,7 @@ public struct KernelRun {
     self.act = act
     self.slope = slope
     self.scratch = scratch
-    elementwiseInputs = zip(inputs, node.inputShapes).map { (UnsafePointer($0.data), $0.stride, $1.dims) }
+    elementwiseInputs = zip(inputs, node.inputShapes).map { (UnsafePointer($0.data), $0.stride, $1.storageDims) }
   }
 
   public var x: UnsafeMutablePointer<Float> { inputs[0].data }
@@ -160,17 +160,21 @@ extension KernelBinding {
 }
 
 extension KernelRun {
-  /// y = act(x * scale[c] + shift[c]): a batch norm that had nothing to fold into, or a bare activation.
+  /// y = act(x * scale[c] + shift[c] (+ residual)): a batch norm that had nothing to fold into, a layer
+  /// scale (with its block's residual), or a bare activation; on the channels-first storage of a map in
+  /// either order.
   public func channelAffine() {
-    let x = node.input
-    netcChannelAffine(channels: x.dims[0], pixels: x.elementCount / x.dims[0], batch: batch, scale: weight, shift: bias,
-                      input: self.x, inStride: xs, output: y, outStride: ys, act: act, slope: slope)
+    let (channels, pixels) = node.input.channelsAndPixels
+    netcChannelAffine(channels: channels, pixels: pixels, batch: batch, scale: weight, shift: bias,
+                      input: self.x, inStride: xs, output: y, outStride: ys, act: act, slope: slope,
+                      residual: residual.map { UnsafePointer($0.data) }, resStride: residual?.stride ?? 0)
   }
 }
 
 extension KernelCallText {
   public func channelAffine() -> String {
-    let x = node.input
-    return "netcChannelAffine(channels: \(x.dims[0]), pixels: \(x.elementCount / x.dims[0]), batch: batch, scale: \(weight), shift: \(bias), \(self.x), \(y), \(epilogue))"
+    let (channels, pixels) = node.input.channelsAndPixels
+    let r = residual == nil ? "" : ", \(residualArguments)"
+    return "netcChannelAffine(channels: \(channels), pixels: \(pixels), batch: batch, scale: \(weight), shift: \(bias), \(self.x), \(y), \(epilogue)\(r))"
   }
 }

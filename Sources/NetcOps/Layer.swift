@@ -16,8 +16,13 @@ public struct LayerSignature: Sendable {
   /// the functional form, `chunk(2 1)`, which prints no row.
   public var functionOnly = false
 
+  /// Its tensors are parameters of the enclosing module (the block, or the network), which that module's
+  /// forward uses itself (`self.layer_scale * x`): it is no module, so it is written only in the
+  /// functional form, prints no row, and its parameters count in the block's.
+  public var parameterOfEnclosingModule = false
+
   public init(positional: [String], required: Int, options: [String: String], flags: Set<String>, usage: String,
-              preservesShape: Bool = false, functionOnly: Bool = false) {
+              preservesShape: Bool = false, functionOnly: Bool = false, parameterOfEnclosingModule: Bool = false) {
     self.positional = positional
     self.required = required
     self.options = options
@@ -25,6 +30,7 @@ public struct LayerSignature: Sendable {
     self.usage = usage
     self.preservesShape = preservesShape
     self.functionOnly = functionOnly
+    self.parameterOfEnclosingModule = parameterOfEnclosingModule
   }
 }
 
@@ -107,11 +113,31 @@ public enum LayerCheck {
   public static func requireSpatial(_ keyword: String, _ input: LayerInput, _ at: SourceRange,
                                     _ diags: inout DiagnosticEngine) -> Bool {
     if input.shape.isSpatial { return true }
+    if input.shape.channelsLast {
+      channelsLastError(keyword, input, at, &diags, needs: "a CxHxW input")
+      return false
+    }
     var notes: [Note] = []
     if let r = input.flattenedAt { notes.append(Note("the input was flattened here", at: r)) }
     diags.error("needs-spatial-input",
                 "'\(keyword)' needs a CxHxW input, found the flat shape \(input.shape)", at: at, notes: notes)
     return false
+  }
+
+  /// Refuses a channels-last input for a layer that reads its input as `CxHxW` or flat (`bn`, `softmax`,
+  /// `flatten`): in PyTorch it would take the height for the channels, or the pixels in another order.
+  public static func refuseChannelsLast(_ keyword: String, _ input: LayerInput, _ at: SourceRange,
+                                        _ diags: inout DiagnosticEngine) -> Bool {
+    guard input.shape.channelsLast else { return true }
+    channelsLastError(keyword, input, at, &diags, needs: "a CxHxW or flat input")
+    return false
+  }
+
+  static func channelsLastError(_ keyword: String, _ input: LayerInput, _ at: SourceRange, _ diags: inout DiagnosticEngine,
+                                needs: String) {
+    diags.error("needs-spatial-input", "'\(keyword)' needs \(needs), found the channels-last shape \(input.shape)",
+                at: at, notes: [Note("permute it back first: 'permute 0 3 1 2'")],
+                fixIts: [FixIt(range: SourceRange.point(at.start), replacement: "permute 0 3 1 2, ")])
   }
 
   public static func tensor(_ name: String, _ shape: [Int], trainable: Bool = true, _ initialisation: ParamInit)

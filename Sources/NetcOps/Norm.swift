@@ -89,7 +89,67 @@ public struct LRNOp: Operation, Equatable {
   }
 }
 
-/// `bn` (BatchNorm2d / BatchNorm1d) and `lrn` (LocalResponseNorm).
+/// A layer norm over the channels at each pixel: nn.LayerNorm(C) on a channels-last map or a flat vector,
+/// torchvision's LayerNorm2d (ConvNeXt's stem, downsampling and head) on a CxHxW map, which permutes its
+/// input channels-last around F.layer_norm and back. Both compute (x - mean) / sqrt(var + eps) * weight +
+/// bias over the C values of each pixel, with the biased variance.
+public struct LayerNormOp: Operation, Equatable {
+  public var channels: Int
+  public var eps: Double
+  public var affine: Bool
+  /// On a CxHxW map: LayerNorm2d.
+  public var channelsFirst: Bool
+
+  public func moduleName(input: Shape) -> String { input.isSpatial ? "LayerNorm2d" : "LayerNorm" }
+  public var family: OperationFamily { .norm }
+  public var isCompact: Bool { true }
+  public var spelling: (keyword: String, arguments: [String]) { ("layernorm", []) }
+  public var parameterPrefix: String { "ln" }
+  public var planText: String { "layernorm" }
+  public var planName: String { "layer_norm" }
+  public func planJSON(_ node: NodeTensors) -> [(String, JSONValue)] {
+    [("weights", node.weights.map { .string($0) } ?? .null), ("channels", .int(channels)), ("eps", .double(eps)),
+     ("affine", .bool(affine)), ("channels_first", .bool(channelsFirst))]
+  }
+
+  public func pytorch(_ x: PyTorchOperands) -> PyTorchCode {
+    let eps = Spelling.pythonFloat(self.eps)
+    guard affine else {
+      let norm = { (v: String) in "F.layer_norm(\(v), (\(channels),), eps=\(eps))" }
+      return .expression(channelsFirst ? norm("\(x.x).permute(0, 2, 3, 1)") + ".permute(0, 3, 1, 2)" : norm(x.x))
+    }
+    return .module("\(channelsFirst ? "LayerNorm2d" : "nn.LayerNorm")(\(channels), eps=\(eps))")
+  }
+
+  public var pytorchDefinition: String? {
+    guard channelsFirst && affine else { return nil }
+    return """
+      class LayerNorm2d(nn.LayerNorm):
+          \"\"\"torchvision's: a layer norm over the channels at each pixel of a CxHxW map.\"\"\"
+
+          def forward(self, x):
+              x = F.layer_norm(x.permute(0, 2, 3, 1), self.normalized_shape, self.weight, self.bias, self.eps)
+              return x.permute(0, 3, 1, 2)
+      """
+  }
+
+  /// LayerNormalization over the last axis (opset 17), between Transposes on a CxHxW map, as LayerNorm2d
+  /// computes it. Without affine parameters the scale and shift are constants of ones and zeros.
+  public func onnx(_ w: any ONNXWriting, _ x: ONNXOperands) throws -> String {
+    let name = x.weights ?? "ln"
+    let scale = affine ? "\(name).weight" : w.constant("netc.layer_norm.unit_scale.\(channels)", [Float](repeating: 1, count: channels), dims: [channels])
+    let shift = affine ? "\(name).bias" : w.constant("netc.layer_norm.zero_shift.\(channels)", [Float](repeating: 0, count: channels), dims: [channels])
+    let attrs: [ONNXAttribute] = [.int("axis", -1), .float("epsilon", Float(eps))]
+    guard channelsFirst else { return w.step("LayerNormalization", [x.x, scale, shift], attrs, name: x.weights, suffix: "ln") }
+    let d = x.inputDims[0]
+    let last = [d[1], d[2], d[0]]
+    let t = w.step("Transpose", [x.x], [.ints("perm", [0, 2, 3, 1])], name: nil, suffix: "ln_channels_last", dims: last)
+    let n = w.step("LayerNormalization", [t, scale, shift], attrs, name: x.weights, suffix: "ln_norm", dims: last)
+    return w.step("Transpose", [n], [.ints("perm", [0, 3, 1, 2])], suffix: "ln")
+  }
+}
+
+/// `bn` (BatchNorm2d / BatchNorm1d), `lrn` (LocalResponseNorm) and `layernorm` (LayerNorm, LayerNorm2d).
 enum NormLayers {
   static let specs: [LayerSpec] = [
     LayerSpec(keyword: "bn",
@@ -103,6 +163,7 @@ enum NormLayers {
                   diags.error("out-of-range", "eps of 'bn' must be positive", at: a.range("eps"))
                   return nil
                 }
+                guard LayerCheck.refuseChannelsLast(a.keyword, input, at, &diags) else { return nil }
                 let c = input.shape.dims[0]
                 let affine = !a.flag("noaffine")
                 let trainable = !a.flag("frozen")
@@ -123,6 +184,24 @@ enum NormLayers {
                   let beta = a.double("beta", default: 0.75, &diags), let k = a.double("k", default: 1, &diags)
                 else { return nil }
                 return Resolved(op: LRNOp(size: size, alpha: alpha, beta: beta, k: k), output: input.shape)
+              }),
+    LayerSpec(keyword: "layernorm",
+              signature: LayerSignature(positional: [], required: 0, options: ["eps": "eps"], flags: ["noaffine", "frozen"],
+                                        usage: "layernorm eps=1e-6", preservesShape: true),
+              check: { a, input, at, diags in
+                guard let eps = a.double("eps", default: 1e-5, &diags) else { return nil }
+                guard eps > 0 else {
+                  diags.error("out-of-range", "eps of 'layernorm' must be positive", at: a.range("eps"))
+                  return nil
+                }
+                // Over the channels: of a CxHxW map or a channels-last one, or the values of a flat vector.
+                let c = input.shape.channels
+                let affine = !a.flag("noaffine")
+                let trainable = !a.flag("frozen")
+                let params = affine ? [LayerCheck.tensor("weight", [c], trainable: trainable, .ones),
+                                       LayerCheck.tensor("bias", [c], trainable: trainable, .zeros)] : []
+                return Resolved(op: LayerNormOp(channels: c, eps: eps, affine: affine, channelsFirst: input.shape.isSpatial),
+                                output: input.shape, params: params)
               }),
   ]
 }
@@ -153,5 +232,25 @@ extension LRNOp {
   public func runText(_ k: KernelCallText) -> String {
     let x = k.node.input
     return "netcLRN(channels: \(x.dims[0]), pixels: \(x.elementCount / x.dims[0]), size: \(size), alpha: \(Float(alpha)), beta: \(Float(beta)), k: \(Float(self.k)), batch: batch, \(k.x), \(k.y), \(k.epilogue))"
+  }
+}
+
+extension LayerNormOp {
+  public func prepare(_ weights: NetcPreparedWeights, _ reader: any NetcTensorReader, _ node: KernelNode) throws -> NetcPreparedLayer {
+    guard affine else { return weights.appendNone() }
+    return try weights.appendPerChannel(reader, weight: "\(node.name).weight", bias: "\(node.name).bias", channels: channels)
+  }
+  public func prepareText(_ node: KernelNode) -> String {
+    guard affine else { return "p.appendNone()" }
+    return "try p.appendPerChannel(t, weight: \"\(node.name).weight\", bias: \"\(node.name).bias\", channels: \(channels))"
+  }
+  public func run(_ k: KernelRun) {
+    let (c, pixels) = k.node.input.channelsAndPixels
+    netcLayerNorm(channels: c, pixels: pixels, batch: k.batch, weight: k.weight, bias: k.bias, eps: Float(eps), input: k.x,
+                  inStride: k.xs, output: k.y, outStride: k.ys, act: k.act, slope: k.slope)
+  }
+  public func runText(_ k: KernelCallText) -> String {
+    let (c, pixels) = k.node.input.channelsAndPixels
+    return "netcLayerNorm(channels: \(c), pixels: \(pixels), batch: batch, weight: \(k.weight), bias: \(k.bias), eps: \(Float(eps)), \(k.x), \(k.y), \(k.epilogue))"
   }
 }

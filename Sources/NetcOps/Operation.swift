@@ -42,6 +42,9 @@ public protocol Operation: Sendable, CustomStringConvertible, KernelBinding {
   func planJSON(_ node: NodeTensors) -> [(String, JSONValue)]
   /// How the PyTorch module computes it.
   func pytorch(_ x: PyTorchOperands) -> PyTorchCode
+  /// A class or function its PyTorch code uses that neither torch nor the emitted module defines
+  /// (torchvision's LayerNorm2d), written once before the network's class; nil if it needs none.
+  var pytorchDefinition: String? { get }
   /// Its ONNX operators, without the node's epilogue; returns the tensor it wrote. An operation ONNX
   /// cannot express exactly throws `ONNXExportError`.
   func onnx(_ w: any ONNXWriting, _ x: ONNXOperands) throws -> String
@@ -122,6 +125,7 @@ extension Operation {
   public var acceptsResidual: Bool { false }
   public var acceptsActivation: Bool { true }
   public var planName: String { spelling.keyword }
+  public var pytorchDefinition: String? { nil }
   public func planJSON(_ node: NodeTensors) -> [(String, JSONValue)] { [] }
   public var description: String { ([spelling.keyword] + spelling.arguments).joined(separator: " ") }
 

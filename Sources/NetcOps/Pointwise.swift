@@ -99,7 +99,51 @@ public struct UpsampleOp: Operation, Equatable {
   }
 }
 
-/// `softmax`, `identity` and `upsample`: layers without parameters that are not activations.
+/// ConvNeXt's layer scale, a learnt per-channel multiplier: `self.layer_scale * x`, where `layer_scale` is
+/// a parameter of the enclosing module ([C, 1, 1] for a CxHxW map; [C] for a channels-last map or a flat
+/// vector), not a module of its own. It is written in the functional form and prints no row; its
+/// parameter counts in its block's.
+public struct LayerScaleOp: Operation, Equatable {
+  public var channels: Int
+  public var initialValue: Double
+  public var parameterShape: [Int]
+
+  /// Never printed (it is no module): the name PyTorch users know it by, for did-you-mean.
+  public func moduleName(input: Shape) -> String { "LayerScale" }
+  public var spelling: (keyword: String, arguments: [String]) { ("layer_scale", [Spelling.number(initialValue)]) }
+  public var isCompact: Bool { true }
+  /// torchinfo counts only the tensors named weight and bias: a layer scale adds none.
+  public func multAdds(params: [ParamTensor], output: Shape) -> Int? { 0 }
+  public var parameterPrefix: String { "scale" }
+  /// ConvNeXt's block adds its input to the scaled branch: the scale's kernel adds it as it writes.
+  public var acceptsResidual: Bool { true }
+  public var planText: String { "layer_scale" }
+  public func planJSON(_ node: NodeTensors) -> [(String, JSONValue)] {
+    [("weights", .string(node.weights ?? "")), ("channels", .int(channels))]
+  }
+  public func pytorch(_ x: PyTorchOperands) -> PyTorchCode {
+    .module("LayerScale((\(parameterShape.map(String.init).joined(separator: ", "))\(parameterShape.count == 1 ? "," : "")), \(Spelling.pythonFloat(initialValue)))")
+  }
+  public var pytorchDefinition: String? {
+    """
+    class LayerScale(nn.Module):
+        \"\"\"ConvNeXt's layer scale: torchvision keeps it as a parameter of the block, `layer_scale * x`.\"\"\"
+
+        def __init__(self, shape, value):
+            super().__init__()
+            self.layer_scale = nn.Parameter(torch.full(shape, value))
+
+        def forward(self, x):
+            return self.layer_scale * x
+    """
+  }
+  public func onnx(_ w: any ONNXWriting, _ x: ONNXOperands) throws -> String {
+    let name = x.weights ?? "scale"
+    return w.step("Mul", ["\(name).layer_scale", x.x], [], name: name, suffix: "scale")
+  }
+}
+
+/// `softmax`, `identity`, `upsample` and `layer_scale`: layers that are not activations.
 enum PointwiseLayers {
   static func simple(_ keyword: String, _ op: any Operation) -> LayerSpec {
     LayerSpec(keyword: keyword,
@@ -109,11 +153,30 @@ enum PointwiseLayers {
   }
 
   static let specs: [LayerSpec] = [
-    simple("softmax", SoftmaxOp()), simple("identity", IdentityOp()),
+    LayerSpec(keyword: "softmax",
+              signature: LayerSignature(positional: [], required: 0, options: [:], flags: [], usage: "softmax",
+                                        preservesShape: true),
+              check: { a, input, at, diags in
+                // Over dim 1: the height of a channels-last map.
+                guard LayerCheck.refuseChannelsLast(a.keyword, input, at, &diags) else { return nil }
+                return Resolved(op: SoftmaxOp(), output: input.shape)
+              }),
+    simple("identity", IdentityOp()),
     LayerSpec(keyword: "upsample",
               signature: LayerSignature(positional: ["scale"], required: 0, options: ["scale": "scale", "size": "size"],
                                         flags: ["nearest", "bilinear", "align_corners"], usage: "upsample 2 bilinear"),
               check: upsample),
+    LayerSpec(keyword: "layer_scale",
+              signature: LayerSignature(positional: ["value"], required: 1, options: ["value": "value"], flags: ["frozen"],
+                                        usage: "layer_scale(1e-6)", preservesShape: true, parameterOfEnclosingModule: true),
+              check: { a, input, _, diags in
+                guard let value = a.double("value", default: 1e-6, &diags) else { return nil }
+                let x = input.shape
+                let shape = x.isSpatial ? [x.channels, 1, 1] : [x.channels]
+                let param = LayerCheck.tensor("layer_scale", shape, trainable: !a.flag("frozen"), .constant(value))
+                return Resolved(op: LayerScaleOp(channels: x.channels, initialValue: value, parameterShape: shape),
+                                output: x, params: [param])
+              }),
   ]
 
   static func upsample(_ a: any LayerArguments, _ input: LayerInput, _ at: SourceRange, _ diags: inout DiagnosticEngine) -> Resolved? {
@@ -177,6 +240,18 @@ extension SoftmaxOp {
 extension IdentityOp {
   public func run(_ k: KernelRun) { unreachable(self) }
   public func runText(_ k: KernelCallText) -> String { unreachable(self) }
+}
+
+extension LayerScaleOp {
+  public func prepare(_ weights: NetcPreparedWeights, _ reader: any NetcTensorReader, _ node: KernelNode) throws -> NetcPreparedLayer {
+    try weights.appendPerChannel(reader, weight: "\(node.name).layer_scale", bias: nil, channels: channels)
+  }
+  public func prepareText(_ node: KernelNode) -> String {
+    "try p.appendPerChannel(t, weight: \"\(node.name).layer_scale\", bias: nil, channels: \(channels))"
+  }
+  /// A per-channel scale without shift.
+  public func run(_ k: KernelRun) { k.channelAffine() }
+  public func runText(_ k: KernelCallText) -> String { k.channelAffine() }
 }
 
 extension UpsampleOp {

@@ -60,6 +60,21 @@ public struct Summary: Sendable {
   }
 
   public var totalParams: Int { network.totalParams }
+  /// torchsummary's totals, which differ from the network's: torchsummary adds up each row's module's
+  /// `weight` and `bias` attributes and reads no other parameter, so a parameter of a block's own
+  /// (ConvNeXt's `layer_scale`) is left out of its totals and of its "Params size".
+  public var torchsummaryParams: (total: Int, trainable: Int) {
+    var total = 0, trainable = 0
+    for row in rows {
+      guard let i = row.op else { continue }
+      let counted = network.ops[i].params.filter { $0.name == "weight" || $0.name == "bias" }
+      let n = counted.reduce(0) { $0 + $1.elementCount }
+      total += n
+      // torchsummary counts the row as trainable when its weight is.
+      if counted.first(where: { $0.name == "weight" })?.trainable ?? true { trainable += n }
+    }
+    return (total, trainable)
+  }
   public var trainableParams: Int { network.trainableParams }
   public var totalMultAdds: Int { network.totalMultAdds * batch }
 

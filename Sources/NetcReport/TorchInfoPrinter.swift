@@ -49,7 +49,12 @@ public enum TorchInfoPrinter {
       switch event {
       case .op(let i):
         let op = net.ops[i]
-        guard op.isModule else { continue }
+        guard op.isModule else {
+          // A parameter of the enclosing block (a layer scale) is the block's own, as torchinfo lists it.
+          node(forScope: op.scope).params += op.paramCount
+          node(forScope: op.scope).multAdds += op.multAdds
+          continue
+        }
         let leaf = Node(op.moduleName)
         leaf.output = net.values[op.output]
         leaf.field = field(s, op.output)

@@ -2,7 +2,9 @@ import NetcBasic
 import NetcOps
 import NetcSema
 
-/// Prints exactly what `torchsummary.summary(model, (C, H, W))` prints for the same PyTorch model.
+/// Prints exactly what `torchsummary.summary(model, (C, H, W))` prints for the same PyTorch model, its
+/// totals included (`Summary.torchsummaryParams`: they leave out parameters that are not a module's
+/// `weight` or `bias`).
 public enum TorchSummaryPrinter {
   /// With `batchGiven == false` the batch column reads -1, as torchsummary's default does.
   public static func render(_ s: Summary, batchGiven: Bool) -> String {
@@ -15,11 +17,13 @@ public enum TorchSummaryPrinter {
     for row in s.rows {
       out += line("\(row.type)-\(row.index)", s.torchShape(row.output, batch: shownBatch), grouped(row.params)) + "\n"
     }
-    let m = s.memory
+    var m = s.memory
+    let params = s.torchsummaryParams
+    m.paramBytes = Double(params.total) * Double(s.dtype.byteSize)
     out += double + "\n"
-    out += "Total params: \(grouped(s.totalParams))\n"
-    out += "Trainable params: \(grouped(s.trainableParams))\n"
-    out += "Non-trainable params: \(grouped(s.totalParams - s.trainableParams))\n"
+    out += "Total params: \(grouped(params.total))\n"
+    out += "Trainable params: \(grouped(params.trainable))\n"
+    out += "Non-trainable params: \(grouped(params.total - params.trainable))\n"
     out += rule + "\n"
     out += "Input size (MB): \(mb(m.inputBytes))\n"
     out += "Forward/backward pass size (MB): \(mb(m.forwardBackwardBytes))\n"

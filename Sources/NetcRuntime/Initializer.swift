@@ -7,7 +7,7 @@ import NetcTensors
 extension WeightLoader {
   /// Each tensor as its operation says it starts (`ParamInit`): He (Kaiming) normal weights, N(0,
   /// 2/fan_in), as the VGG material prescribes; zero biases; batch norm weight 1, bias 0, running mean 0,
-  /// variance 1. Deterministic for a seed.
+  /// variance 1; a layer scale its initial value. Deterministic for a seed.
   public static func heInit(_ graph: LoweredGraph, seed: UInt64) -> [(name: String, shape: [Int], data: [Float])] {
     var rng = SplitMix64(seed: seed)
     return graph.tensors.map { t in
@@ -21,6 +21,8 @@ extension WeightLoader {
         for i in 0..<n { data[i] = 1 }
       case .zeros:
         break
+      case .constant(let v):
+        for i in 0..<n { data[i] = Float(v) }
       }
       return (t.name, t.shape, data)
     }

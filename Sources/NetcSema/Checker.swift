@@ -49,8 +49,8 @@ public final class Checker {
   /// of an earlier error.
   static let inputDependent: Set<String> = [
     "chunk-mismatch", "concat-mismatch", "dropped-input", "elementwise-mismatch", "fc-input-mismatch",
-    "groups-mismatch", "kernel-too-large", "needs-flat-input", "needs-spatial-input", "residual-mismatch",
-    "shape-annotation-mismatch", "size-overflow", "tensor-too-large",
+    "groups-mismatch", "kernel-too-large", "needs-flat-input", "needs-spatial-input", "permute-mismatch",
+    "residual-mismatch", "shape-annotation-mismatch", "size-overflow", "tensor-too-large",
   ]
 
   let file: SourceFile
@@ -165,6 +165,7 @@ public final class Checker {
     var env = Env(params: [:], names: ["input": 0])
     let out = checkSequence(tree.body, input: 0, &env)
     scopes[0].output = out
+    if let out, !uncertain[out], let last = tree.body.last { refuseChannelsLastOutput(out, at: last.range, what: "the network") }
     if !aborted {
       for b in tree.blocks where !usedBlocks.contains(b.name) && blocks[b.name] == b {
         checkUnusedDefaults(b)
@@ -234,6 +235,14 @@ public final class Checker {
     }
     guard checkElementCount(Shape(dims), at: decl.range) else { return nil }
     return Shape(dims)
+  }
+
+  /// netc keeps a channels-last map in channels-first storage, and its outputs are read as stored: an
+  /// output must be a CxHxW map or a flat vector.
+  func refuseChannelsLastOutput(_ value: Int, at r: SourceRange, what: String) {
+    guard values[value].channelsLast else { return }
+    error("channels-last-output", "\(what) ends in the channels-last shape \(values[value])", at: r,
+          notes: [Note("netc's outputs are CxHxW maps or flat vectors: permute it back with 'permute 0 3 1 2'")])
   }
 
   func checkElementCount(_ s: Shape, at r: SourceRange) -> Bool {
@@ -329,7 +338,8 @@ public final class Checker {
         let declared = Shape(expected)
         if let known = current, !uncertain[known] {
           let actual = values[known]
-          if declared != actual {
+          // The sizes in PyTorch's order: a channels-last map is annotated `-> 56x56x96`.
+          if declared.dims != actual.dims {
             error("shape-annotation-mismatch",
                   "the output is \(actual), not \(expected.map(String.init).joined(separator: "x")) as annotated",
                   at: r, notes: [Note("this element produces \(actual)", at: e.range)])
@@ -337,9 +347,12 @@ public final class Checker {
             // for either: go on with the real shape, but report no mismatch against it.
             current = newValue(actual, uncertain: true)
           }
-        } else if declared.dims.count == 1 || declared.isSpatial, fitsLimits(declared) {
-          // After an error, the declared shape is the best-known one: the author has said what it is.
-          current = newValue(declared)
+        } else if declared.dims.count == 1 || declared.dims.count == 3, fitsLimits(declared) {
+          // After an error, the declared shape is the best-known one: the author has said what it is. The
+          // sizes do not say whether a map is channels-last; the guess they replace does (a `permute`
+          // checked on it).
+          let channelsLast = current.map { values[$0].channelsLast && values[$0].dims.count == 3 } ?? false
+          current = newValue(Shape(declared.dims, channelsLast: channelsLast))
         }
       }
     }
@@ -449,7 +462,17 @@ public final class Checker {
       }
       return recover(layer, spec, x, e, env, errors: errors.map(\.range), input: input)
     }
-    if layer.functional && !(resolved.params.isEmpty && resolved.buffers.isEmpty) {
+    if spec.signature.parameterOfEnclosingModule && !layer.functional {
+      // A parameter of the enclosing module used in its forward: written as the function it is.
+      let end = layer.args.last?.range.end ?? layer.keywordRange.end
+      let args = layer.args.map { file.text($0.range) }.joined(separator: " ")
+      error("parameter-not-module",
+            "'\(layer.keyword)' is a parameter of the enclosing block, not a module: write it as a call, '\(layer.keyword)(\(args))'",
+            at: layer.keywordRange, notes: [Note("like torchvision's 'self.layer_scale * x', it prints no row; its parameter counts in the block's")],
+            fixIts: [FixIt(range: SourceRange(layer.keywordRange.start, end), replacement: "\(layer.keyword)(\(args))")])
+      return newValue(resolved.output, uncertain: uncertain[input])
+    }
+    if layer.functional && !(resolved.params.isEmpty && resolved.buffers.isEmpty) && !spec.signature.parameterOfEnclosingModule {
       // A functional call prints no row and owns no weights, so a layer with weights cannot be one.
       error("functional-with-weights", "'\(layer.keyword)' has weights and has no functional form",
             at: layer.keywordRange, notes: [Note("write it as a layer: '\(layer.keyword) ...' without parentheses")])

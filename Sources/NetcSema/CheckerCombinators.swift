@@ -41,6 +41,7 @@ extension Checker {
     let branchOuts = outs.compactMap { $0 }
     guard branchOuts.count == outs.count else { return guessFrom(input) }
     if kind == "side" {
+      refuseChannelsLastOutput(branchOuts[0], at: branchEnd(c, 0), what: "the side output")
       sideOutputs.append(branchOuts[0])
       scopes[scope].output = input
       return input
@@ -76,7 +77,7 @@ extension Checker {
   /// body, the channels of a concatenation added up, the first branch of an elementwise combination.
   func guessJoin(_ kind: String, _ outs: [Int]) -> Int {
     var shape = values[outs[0]]
-    if kind == "concat" || kind == "inception", shape.dims.count >= 1 {
+    if kind == "concat" || kind == "inception", shape.dims.count >= 1, !shape.channelsLast {
       let channels = outs.reduce(0) { total, o in
         let (sum, overflow) = total.addingReportingOverflow(values[o].dims.first ?? 0)
         return overflow ? total : sum
@@ -94,14 +95,17 @@ extension Checker {
     let b = values[body], s = values[shortcut]
     guard b == s else {
       if hasShortcut {
-        error("residual-mismatch", "the residual body ends at \(b) but its shortcut gives \(s)", at: c.keywordRange,
+        error("residual-mismatch", "the residual body ends at \(b.described) but its shortcut gives \(s.described)", at: c.keywordRange,
               notes: [Note("the body ends here", at: branchEnd(c, 0)), Note("the shortcut ends here", at: branchEnd(c, 1))])
       } else {
         var notes = [Note("the body ends here", at: branchEnd(c, 0))]
         if let fix = projection(from: s, to: b) {
           notes.append(Note("add a projection shortcut: residual< ... | \(fix) nobias, bn >"))
         }
-        error("residual-mismatch", "the residual body ends at \(b) while its input is \(s)", at: c.keywordRange,
+        if b.dims.count == 3 && b.permuted(channelsLast: s.channelsLast) == s {
+          notes.append(Note("the body ends \(b.channelsLast ? "channels-last: end it with 'permute 0 3 1 2'" : "channels-first: end it with 'permute 0 2 3 1'")"))
+        }
+        error("residual-mismatch", "the residual body ends at \(b.described) while its input is \(s.described)", at: c.keywordRange,
               notes: notes)
       }
       return nil
@@ -137,6 +141,14 @@ extension Checker {
   func joinConcat(_ c: CombinatorSyntax, _ e: Element, _ outs: [Int], branches: [Int]? = nil) -> Int? {
     let first = values[outs[0]]
     let a = branches?[0] ?? 0
+    // torch.cat(..., 1) would join the heights of channels-last maps.
+    if let k = outs.firstIndex(where: { values[$0].channelsLast }) {
+      let i = branches?[k] ?? k
+      error("concat-mismatch", "'\(c.keyword)' joins the channels of CxHxW maps; branch \(i + 1) ends in the channels-last shape \(values[outs[k]])",
+            at: c.keywordRange, notes: [Note("branch \(i + 1) ends here", at: branchEnd(c, i)),
+                                        Note("permute it back with 'permute 0 3 1 2'")])
+      return nil
+    }
     for (k, o) in outs.enumerated().dropFirst() {
       let s = values[o]
       let i = branches?[k] ?? k
@@ -169,19 +181,25 @@ extension Checker {
 
   func joinElementwise(_ c: CombinatorSyntax, _ e: Element, _ outs: [Int], op: ElementwiseOp, branches: [Int]? = nil) -> Int? {
     var dims = values[outs[0]].dims
+    let channelsLast = values[outs[0]].channelsLast
     for (k, o) in outs.enumerated().dropFirst() {
       let s = values[o].dims
       let i = branches?[k] ?? k
-      guard s.count == dims.count, zip(s, dims).allSatisfy({ $0 == $1 || $0 == 1 || $1 == 1 }) else {
+      // A channels-last map with a CxHxW one would broadcast the wrong sizes against each other.
+      guard s.count == dims.count, values[o].channelsLast == channelsLast,
+        zip(s, dims).allSatisfy({ $0 == $1 || $0 == 1 || $1 == 1 })
+      else {
         error("elementwise-mismatch",
-              "'\(c.keyword)' cannot combine \(Shape(dims)) and \(Shape(s)) (branch \(i + 1))", at: c.keywordRange,
-              notes: [Note("shapes must be equal, or 1 where they differ (PyTorch broadcasting)"),
+              "'\(c.keyword)' cannot combine \(Shape(dims, channelsLast: channelsLast).described) and \(values[o].described) (branch \(i + 1))",
+              at: c.keywordRange,
+              notes: [Note(values[o].channelsLast == channelsLast ? "shapes must be equal, or 1 where they differ (PyTorch broadcasting)"
+                             : "every branch must be channels-last, or none"),
                       Note("branch \(i + 1) ends here", at: branchEnd(c, i))])
         return nil
       }
       dims = zip(s, dims).map { max($0, $1) }
     }
-    let out = newValue(Shape(dims))
+    let out = newValue(Shape(dims, channelsLast: channelsLast))
     appendOp(CheckedOp(op: op, inputs: outs, output: out, range: e.range, scope: scopeStack.last!,
                        isModule: false, moduleName: op.kind.rawValue, params: [], buffers: [], multAdds: 0))
     return out

@@ -268,7 +268,15 @@ struct LayerArgs: LayerArguments {
   }
 }
 
-enum Value { case int(Int), double(Double) }
+enum Value {
+  case int(Int), double(Double)
+  var real: Double {
+    switch self {
+    case .int(let i): return Double(i)
+    case .double(let d): return d
+    }
+  }
+}
 
 /// Evaluates argument expressions with checked arithmetic.
 enum Evaluator {
@@ -298,8 +306,26 @@ enum Evaluator {
     case .binary(let op, let a, let b, let r):
       guard let va = evaluate(a, env: env, &diags), let vb = evaluate(b, env: env, &diags) else { return nil }
       guard case .int(let x) = va, case .int(let y) = vb else {
-        diags.error("expected-integer", "arithmetic works on integers only", at: r)
-        return nil
+        // A number with a fraction makes a rate, not a size (ConvNeXt's stochastic depth, `0.1*i/17`):
+        // double precision, as Python computes it; a size must still come out an integer.
+        let (x, y) = (va.real, vb.real)
+        let d: Double
+        switch op {
+        case .add: d = x + y
+        case .sub: d = x - y
+        case .mul: d = x * y
+        case .div:
+          if y == 0 {
+            diags.error("division-by-zero", "division by zero", at: r)
+            return nil
+          }
+          d = x / y
+        }
+        guard d.isFinite else {
+          diags.error("integer-overflow", "arithmetic overflow", at: r)
+          return nil
+        }
+        return .double(d)
       }
       let result: (Int, Bool)
       switch op {

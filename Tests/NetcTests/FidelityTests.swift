@@ -1,4 +1,5 @@
 import Foundation
+import NetcBasic
 import NetcDriver
 import NetcReport
 import Testing
@@ -126,6 +127,39 @@ import Testing
     for key in all.keys { #expect(covered.contains(key), "no spec is compared with \(key)") }
   }
 
+  /// torchvision's ConvNeXts: references made by Inputs/reference/make_convnext_references.py (torchsummary
+  /// and torchinfo on the models themselves), kept in this repository.
+  static let convnexts = ["convnext_tiny", "convnext_small", "convnext_base", "convnext_large"]
+  static let ownReference = Paths.inputs.appendingPathComponent("reference")
+
+  @Test(arguments: convnexts)
+  func convnextTorchsummaryTableIsByteForByte(spec: String) throws {
+    let expected = try readText(Self.ownReference.appendingPathComponent("torchvision.\(spec).txt"))
+    let r = Driver.run(["params", Paths.specs.appendingPathComponent("\(spec).net").path])
+    #expect(r.status == 0)
+    #expect(r.stderr == "")
+    #expect(r.stdout == expected, "\(firstDifference(r.stdout, expected))")
+  }
+
+  /// Every parameter counts in netc's totals, as in torch's and torchinfo's: the layer scales too, which
+  /// torchsummary's table leaves out (above).
+  @Test(arguments: convnexts)
+  func convnextTotalsMatchTorchinfo(spec: String) throws {
+    let data = try Data(contentsOf: Self.ownReference.appendingPathComponent("convnext_figures.json"))
+    let all = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+    let fig = try #require(all["torchvision.\(spec)"] as? [String: Any])
+    let r = Driver.run(["params", "--format", "json", Paths.specs.appendingPathComponent("\(spec).net").path])
+    #expect(r.status == 0)
+    let json = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+    #expect((json["total_params"] as? Int) == (fig["params"] as? Int))
+    #expect((json["total_params"] as? Int) == (fig["torchinfo_params"] as? Int))
+    #expect((json["trainable_params"] as? Int) == (fig["params"] as? Int))
+    #expect((json["total_mult_adds"] as? Int) == (fig["mult_adds"] as? Int))
+    let info = Driver.run(["params", "--format", "torchinfo", Paths.specs.appendingPathComponent("\(spec).net").path])
+    let total = grouped(try #require(fig["params"] as? Int))
+    #expect(info.stdout.contains("\nTotal params: \(total)\n"))
+  }
+
   @Test func vgg16WithBatchNormMatchesTorchvision() throws {
     // torchvision.models.vgg16_bn(): 138,365,992 parameters (13 BatchNorm2d layers add 8,448).
     let r = Driver.run(["params", "--format", "json", Paths.specs.appendingPathComponent("vgg16_bn.net").path])
@@ -148,7 +182,7 @@ import Testing
 
   @Test func everySpecChecksWithoutWarnings() throws {
     let files = try FileManager.default.contentsOfDirectory(atPath: Paths.specs.path).filter { $0.hasSuffix(".net") }
-    #expect(files.count == 29)
+    #expect(files.count == 33)
     for f in files {
       let r = Driver.run(["check", Paths.specs.appendingPathComponent(f).path])
       #expect(r.status == 0, "\(f): \(r.stderr)")

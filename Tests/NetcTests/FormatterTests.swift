@@ -192,8 +192,8 @@ import Testing
         let formatted = try #require(Self.fmt(noisy), "\(noisy)")
         #expect(Self.fmt(formatted) == formatted, "\(path): not idempotent\n\(noisy)")
         var stripped = formatted
-        // Last first: '# noise 1' is a prefix of '# noise 10', which a long spec gets.
-        for c in addedComments.reversed() {
+        // Longest first: stripping "# noise 1" first would leave a "0" of "# noise 10" behind.
+        for c in addedComments.sorted(by: { $0.count > $1.count }) {
           #expect(formatted.contains(c), "\(path): lost '\(c)'")
           stripped = stripped.replacingOccurrences(of: c, with: "")
         }

@@ -21,6 +21,8 @@ import Testing
       "Sigmoid": "sigmoid", "Tanh": "tanh", "SiLU": "silu", "GELU": "gelu", "LeakyReLU": "leaky_relu",
       "Softmax": "softmax", "Hardswish": "hardswish", "Hardsigmoid": "hardsigmoid", "ChannelShuffle": "shuffle",
       "chunk": "chunk",
+      "LayerNorm": "layernorm", "LayerNorm2d": "layernorm", "Permute": "permute", "StochasticDepth": "stochastic_depth",
+      "LayerScale": "layer_scale",
     ]
     #expect(LayerNames.registryModules == expected)
   }

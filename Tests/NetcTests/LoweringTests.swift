@@ -85,6 +85,29 @@ import Testing
     #expect(g.tensors.last!.name == "fc41.bias")
   }
 
+  /// ConvNeXt-T's block lowers to five nodes: the depthwise convolution, the layer norm, the linear layers
+  /// (GELU fused into the first) and the layer scale, which adds the block's input as it writes; the
+  /// permutations and stochastic depth are views.
+  @Test func convnextBlocksFuseTheirActivationAndResidual() throws {
+    let (g, plan) = try lowered("convnext_tiny.net")
+    // Stem (2), 18 blocks of 5, three downsamplings (2 each), the head's pool, norm and classifier.
+    #expect(g.nodes.count == 2 + 18 * 5 + 3 * 2 + 3)
+    #expect(g.nodes.filter { $0.op is LinearOp && $0.activation?.name == "gelu" }.count == 18)
+    let scales = g.nodes.filter { $0.op is LayerScaleOp }
+    #expect(scales.count == 18 && scales.allSatisfy { $0.residual != nil })
+    #expect(scales.allSatisfy { n in plan.placements[g.storage(of: n.residual!)] == plan.placements[n.output] })
+    #expect(!g.nodes.contains { $0.op is PermuteOp || $0.op is StochasticDepthOp || $0.op is ActivationOp })
+  }
+
+  /// Nothing fuses across a permutation: the node would compute in its own layout a value read in the
+  /// other (ONNX, whose tensors are in their own order, would mislabel it).
+  @Test func nothingFusesAcrossAPermutation() throws {
+    let g = Lowering.lower(try network("input 8x5x6\nconv 1x1 8\npermute 0 2 3 1, gelu\nresidual< fc 8 >, permute 0 3 1 2, relu\n"))
+    // The residual joins channels-last values: the linear layer adds it.
+    #expect(g.nodes.map { [$0.op.planText, $0.activation?.name ?? "-", $0.residual == nil ? "-" : "+residual"] }
+      == [["conv 1x1", "-", "-"], ["", "gelu", "-"], ["fc per pixel", "-", "+residual"], ["", "relu", "-"]])
+  }
+
   @Test func googlenetConcatenatesInPlace() throws {
     let (g, _) = try lowered("googlenet.net")
     #expect(g.inPlaceConcats.count == 9)

@@ -60,8 +60,14 @@ import Testing
       // blocks go outermost.
       ("input 300x23x25\nconv 1x1 13", 300, 23, 25, 13, 1, 1, (1, 1), (0, 0), 1, 1),
       ("input 256x9x30\nconv 1x1 600", 256, 9, 30, 600, 1, 1, (1, 1), (0, 0), 1, 1),
+      // Depthwise at stride 1, plane by plane (netcUsesDepthwise; the 10x6x7 one above too): rows of two
+      // full vectors and a tail, a kernel taller than wide with asymmetric padding, no padding; strided, by
+      // the GEMM.
+      ("input 5x9x37\nconv 5x3 5 pad=2x1 groups=5", 5, 9, 37, 5, 5, 3, (1, 1), (2, 1), 1, 5),
+      ("input 3x8x20\nconv 3x3 3 groups=3", 3, 8, 20, 3, 3, 3, (1, 1), (0, 0), 1, 3),
+      ("input 6x12x12\nconv 3x3 6 s2 p1 groups=6", 6, 12, 12, 6, 3, 3, (2, 2), (1, 1), 1, 6),
     ]
-    var byChannelPanels = 0, byPhaseImages = 0, byPhasePanels = 0
+    var byChannelPanels = 0, byPhaseImages = 0, byPhasePanels = 0, byDepthwise = 0
     for (source, cin, h, w, cout, kh, kw, stride, pad, dil, groups) in cases {
       let c = Pipeline.compile(path: "t.net", bytes: Array(source.utf8))
       let net = try #require(c.network, "\(source)")
@@ -80,7 +86,9 @@ import Testing
       let geometry = NetcConvGeometry(inC: cin, inH: h, inW: w, outC: cout, outH: oh, outW: ow, kH: kh, kW: kw,
                                       sH: stride.0, sW: stride.1, padT: pad.0, padL: pad.1, dH: dil, dW: dil,
                                       groups: groups)
-      if netcUsesPhasePanels(geometry) {
+      if netcUsesDepthwise(geometry) {
+        byDepthwise += 1
+      } else if netcUsesPhasePanels(geometry) {
         byPhasePanels += 1
       } else if netcUsesChannelPanels(geometry) {
         byChannelPanels += 1
@@ -110,7 +118,7 @@ import Testing
       }
       #expect(worst < 1e-4, "\(source): max|diff| \(worst)")
     }
-    #expect(byChannelPanels == 3 && byPhaseImages == 10 && byPhasePanels == 3)
+    #expect(byChannelPanels == 3 && byPhaseImages == 11 && byPhasePanels == 3 && byDepthwise == 3)
   }
 
   /// The fully connected kernel against its definition: feature counts that are not multiples of 16 (the

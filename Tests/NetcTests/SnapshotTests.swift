@@ -12,6 +12,8 @@ import Testing
     (["params", "--format", "torchinfo", "--depth", "1", "specs/resnet50.net"], "resnet50.depth1.torchinfo.golden"),
     (["params", "--format", "torchinfo", "specs/googlenet.net"], "googlenet.torchinfo.golden"),
     (["params", "--format", "torchinfo", "specs/simple_inception.net"], "simple_inception.torchinfo.golden"),
+    // Each CNBlock's total holds its layer scale, a parameter of the block that prints no row of its own.
+    (["params", "--format", "torchinfo", "--depth", "1", "specs/convnext_tiny.net"], "convnext_tiny.depth1.torchinfo.golden"),
     (["params", "--format", "json", "specs/lenet5.net"], "lenet5.json.golden"),
     (["params", "--format", "json", "--batch", "2", "--dtype", "f16", "specs/simple_inception.net"],
      "simple_inception.b2.f16.json.golden"),

@@ -48,6 +48,7 @@ import torchinfo
 import torchsummary
 import torchvision.models as tvm
 import torchvision.models.segmentation as tvs
+from torchvision.models.convnext import CNBlock
 from safetensors.numpy import load_file, save_file
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -84,6 +85,10 @@ MODELS = {
     "deeplabv3_resnet50": (lambda: segmentation(tvs.deeplabv3_resnet50), (3, 520, 520)),
     "fcn_resnet101": (lambda: segmentation(tvs.fcn_resnet101), (3, 520, 520)),
     "deeplabv3_resnet101": (lambda: segmentation(tvs.deeplabv3_resnet101), (3, 520, 520)),
+    "convnext_tiny": (tvm.convnext_tiny, (3, 224, 224)),
+    "convnext_small": (tvm.convnext_small, (3, 224, 224)),
+    "convnext_base": (tvm.convnext_base, (3, 224, 224)),
+    "convnext_large": (tvm.convnext_large, (3, 224, 224)),
     # No PyTorch definition exists for the paper's GoogLeNet: netc's emitted module stands in.
     "googlenet_paper": ("emitted", (3, 224, 224)),
 }
@@ -128,7 +133,7 @@ SEQUENTIAL_BLOCKS = {"FCNHead", "DeepLabHead", "ASPPConv", "ASPPPooling"}
 
 
 # Specs whose emitted Swift is also checked as one self-contained file (a compile of 20 s or more each).
-SELF_CONTAINED = {"lenet5", "ops_conv"}
+SELF_CONTAINED = {"lenet5", "ops_conv", "ops_convnext"}
 
 
 def spec_path(name):
@@ -147,14 +152,22 @@ def emitted_model(netc, spec, tmp):
     module_spec = importlib.util.spec_from_file_location("emitted_model", path)
     module = importlib.util.module_from_spec(module_spec)
     module_spec.loader.exec_module(module)
-    classes = [v for v in vars(module).values() if isinstance(v, type) and issubclass(v, torch.nn.Module)]
-    return classes[0]()
+    # The network's class comes after the helper classes it uses (LayerNorm2d, LayerScale).
+    classes = [v for v in vars(module).values()
+               if isinstance(v, type) and issubclass(v, torch.nn.Module) and v.__module__ == module.__name__]
+    return classes[-1]()
 
 
 def randomize(model, gen):
-    """Random weights, and batch-norm statistics far from the identity, so folding is really tested."""
+    """Random weights, batch-norm statistics far from the identity, so folding is really tested, and layer
+    norms and ConvNeXt's layer scales far from their initial ones and 1e-6."""
     with torch.no_grad():
         for m in model.modules():
+            if isinstance(m, CNBlock):
+                m.layer_scale.uniform_(0.1, 1.0, generator=gen)
+            if isinstance(m, torch.nn.LayerNorm) and m.elementwise_affine:
+                m.weight.uniform_(0.5, 1.5, generator=gen)
+                m.bias.normal_(0, 0.2, generator=gen)
             if isinstance(m, (torch.nn.BatchNorm1d, torch.nn.BatchNorm2d)):
                 if m.affine:
                     m.weight.uniform_(0.5, 1.5, generator=gen)
@@ -179,17 +192,37 @@ def netc_names(netc, spec, tmp):
     return [(k, v["shape"]) for k, v in sorted(header.items(), key=lambda kv: kv[1]["data_offsets"][0])]
 
 
+def execution_order(model):
+    """The state_dict's keys in the order netc names tensors, the order the layers run in. That is the
+    state_dict's own order for every network but ConvNeXt: torchvision's CNBlock registers its layer_scale
+    before its block's layers, so state_dict lists it first, whereas the block computes
+    `layer_scale * block(input)`. Each CNBlock's layer_scale moves after its block's tensors."""
+    keys = [k for k in model.state_dict() if not k.endswith("num_batches_tracked")]
+    for name, m in model.named_modules():
+        if isinstance(m, CNBlock):
+            scale = f"{name}.layer_scale"
+            keys.remove(scale)
+            last = max(i for i, k in enumerate(keys) if k.startswith(f"{name}.block."))
+            keys.insert(last + 1, scale)
+    return keys
+
+
 def mapped_weights(model, names):
-    """PyTorch's state_dict order is netc's order for these networks: map by position, checking shapes."""
-    torch_items = [(k, v) for k, v in model.state_dict().items() if not k.endswith("num_batches_tracked")]
-    if len(torch_items) != len(names):
-        raise SystemExit(f"tensor count differs: PyTorch {len(torch_items)}, netc {len(names)}")
-    out = {}
-    for (tk, tv), (nk, nshape) in zip(torch_items, names):
-        if list(tv.shape) != list(nshape):
+    """Maps PyTorch's tensors onto netc's names in execution order (execution_order), checking each
+    shape and that both name the same kind of tensor (weight, bias, running_mean, layer_scale...).
+    Returns netc's weights and, for each netc name, PyTorch's key."""
+    state = model.state_dict()
+    torch_keys = execution_order(model)
+    if len(torch_keys) != len(names):
+        raise SystemExit(f"tensor count differs: PyTorch {len(torch_keys)}, netc {len(names)}")
+    out, keys = {}, {}
+    for tk, (nk, nshape) in zip(torch_keys, names):
+        tv = state[tk]
+        if list(tv.shape) != list(nshape) or tk.rsplit(".", 1)[-1] != nk.rsplit(".", 1)[-1]:
             raise SystemExit(f"{tk} {list(tv.shape)} does not match netc's {nk} {nshape}")
         out[nk] = tv.detach().numpy().astype(np.float32).copy()
-    return out
+        keys[nk] = tk
+    return out, keys
 
 
 def outputs(y):
@@ -398,7 +431,7 @@ def parity(netc, name, tmp):
     gen = torch.Generator().manual_seed(1234)
     model = (emitted_model(netc, spec, tmp) if factory == "emitted" else factory()).eval()
     randomize(model, gen)
-    weights = mapped_weights(model, netc_names(netc, spec, tmp))
+    weights, torch_keys = mapped_weights(model, netc_names(netc, spec, tmp))
     wpath = os.path.join(tmp, "w.safetensors")
     save_file(weights, wpath)
     exes = {"emitted Swift": build_swift(netc, spec, tmp)}
@@ -422,10 +455,11 @@ def parity(netc, name, tmp):
     half = {k: v.astype(np.float16) for k, v in weights.items()}
     hpath = os.path.join(tmp, "w16.safetensors")
     save_file(half, hpath)
-    # The model's own state_dict, values replaced, keeps its version metadata (MNASNet's loader requires it).
+    # The model's own state_dict, values replaced (it keeps its version metadata, which MNASNet's loader
+    # requires), each netc tensor to the PyTorch key it was mapped from.
     state = model.state_dict()
-    for k, v in zip([k for k in state if not k.endswith("num_batches_tracked")], half.values()):
-        state[k] = torch.from_numpy(v.astype(np.float32))
+    for k, v in half.items():
+        state[torch_keys[k]] = torch.from_numpy(v.astype(np.float32))
     model.load_state_dict(state)
     x = torch.randn((1,) + shape, generator=gen)
     ok &= check_all(netc, spec, onnx_session(netc, spec, hpath, tmp), exes, "batch 1, f16 weights", hpath, model, x, tmp)

@@ -77,7 +77,7 @@ final class ONNXBuilder: ONNXWriting {
     var claimed = Set<Int>()
     for (i, o) in g.outputs.enumerated() {
       let s = g.storage(of: o)
-      if g.shapes[o] != g.shapes[s] {
+      if !isPlainAlias(o) {
         if reservedViews[o] == nil { reservedViews[o] = Self.outputName(i) }
       } else if s != g.input && !claimed.contains(s) {
         claimed.insert(s)
@@ -88,24 +88,53 @@ final class ONNXBuilder: ONNXWriting {
 
   // MARK: Tensors
 
-  /// The tensor holding value `v` in `v`'s own shape: a view of a value of another shape (a flatten) is
-  /// reshaped when first read.
-  func input(_ v: Int) -> String {
-    let s = g.storage(of: v)
-    guard let base = names[s] else { preconditionFailure("netc internal error: value \(s) read before it is computed") }
-    if g.shapes[v] == g.shapes[s] { return base }
-    if let name = viewNames[v] { return name }
-    let name = reservedViews[v] ?? "v\(v)"
-    let dims = g.shapes[v].dims
-    if dims.count == 1 {
-      append("Flatten", [base], [name], [.int("axis", 1)])
-    } else {
-      let shape = constant("netc.v\(v).shape", int64: [0] + dims)
-      append("Reshape", [base, shape], [name])
+  /// Value `v` shares its storage's tensor: every view between them keeps the shape.
+  func isPlainAlias(_ v: Int) -> Bool {
+    var cur = v
+    while let a = g.aliases[cur] {
+      if g.shapes[a] != g.shapes[cur] { return false }
+      cur = a
     }
-    if reservedViews[v] == nil { valueInfo.append((name, dims)) }
-    viewNames[v] = name
-    return name
+    return true
+  }
+
+  /// The tensor holding value `v` in `v`'s own shape. The views between `v` and its storage are made when
+  /// first read, one node for each that changes the shape: a permutation (netc's kernels store a
+  /// channels-last map channels-first; ONNX's tensors are in their own order) is a Transpose, a flatten a
+  /// Flatten or Reshape.
+  func input(_ v: Int) -> String {
+    // The views from `v` down to the nearest value that has its tensor.
+    var chain: [Int] = []
+    var cur = v
+    var base: String
+    while true {
+      if let name = names[cur] ?? viewNames[cur] {
+        base = name
+        break
+      }
+      guard let a = g.aliases[cur] else { preconditionFailure("netc internal error: value \(cur) read before it is computed") }
+      chain.append(cur)
+      cur = a
+    }
+    var from = g.shapes[cur]
+    for view in chain.reversed() {
+      let to = g.shapes[view]
+      defer { from = to }
+      if to == from { continue }
+      let name = reservedViews[view] ?? "v\(view)"
+      if to.dims.count == 3 && from.dims.count == 3 && to.channelsLast != from.channelsLast {
+        append("Transpose", [base], [name], [.ints("perm", to.channelsLast ? [0, 2, 3, 1] : [0, 3, 1, 2])])
+      } else if to.dims.count == 1 {
+        append("Flatten", [base], [name], [.int("axis", 1)])
+      } else {
+        let shape = constant("netc.v\(view).shape", int64: [0] + to.dims)
+        append("Reshape", [base, shape], [name])
+      }
+      if reservedViews[view] == nil { valueInfo.append((name, to.dims)) }
+      viewNames[view] = name
+      base = name
+    }
+    return base
   }
 
   /// A float constant (an initializer named `name`), added once.
@@ -150,23 +179,18 @@ final class ONNXBuilder: ONNXWriting {
   func step(_ op: String, _ inputs: [String], _ attributes: [ONNXAttribute] = [], name: String? = nil,
                      suffix: String) -> String {
     guard let c = current else { preconditionFailure("netc internal error: ONNX step outside a node") }
-    return addStep(op, inputs, attributes, name: name, suffix: suffix, dims: c.dims)
+    return step(op, inputs, attributes, name: name, suffix: suffix, dims: c.dims)
   }
 
-  /// A step of the current node whose output has its own shape.
-  func intermediate(_ op: String, _ inputs: [String], _ attributes: [ONNXAttribute], dims: [Int], suffix: String) -> String {
-    addStep(op, inputs, attributes, name: nil, suffix: suffix, dims: dims)
-  }
-
-  private func addStep(_ op: String, _ inputs: [String], _ attributes: [ONNXAttribute], name: String?, suffix: String,
-                       dims: [Int]) -> String {
+  func step(_ op: String, _ inputs: [String], _ attributes: [ONNXAttribute], name: String?, suffix: String,
+            dims: [Int]?) -> String {
     guard let c = current else { preconditionFailure("netc internal error: ONNX step outside a node") }
     var out = "\(c.final).\(suffix)"
     var k = 1
     while stepNames.contains(out) { k += 1; out = "\(c.final).\(suffix)\(k)" }
     stepNames.insert(out)
     append(op, inputs, [out], attributes, name: name)
-    valueInfo.append((out, dims))
+    if let dims { valueInfo.append((out, dims)) }
     return out
   }
 
