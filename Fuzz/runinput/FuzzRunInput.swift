@@ -2,6 +2,7 @@
 // chooses '--input random' (a batch and a seed from the next bytes) or an .npy file (the rest), for the
 // input 3x8x8 of Fuzz/seeds/tiny.net under a 1 MiB memory limit. Run by scripts/fuzz.sh.
 import NetcDriver
+import NetcOps
 import NetcSema
 import NetcTensors
 
