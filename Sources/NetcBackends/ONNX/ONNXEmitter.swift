@@ -149,11 +149,6 @@ final class ONNXBuilder: ONNXWriting {
     return name
   }
 
-  /// A scalar float constant, `netc.<name>`.
-  func scalar(_ name: String, _ value: Float) -> String {
-    constant("netc.\(name)", [value])
-  }
-
   // MARK: Nodes
 
   func append(_ op: String, _ inputs: [String], _ outputs: [String], _ attributes: [ONNXAttribute] = [],
