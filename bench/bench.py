@@ -69,12 +69,12 @@ class Worker:
 def prepare(netc, name, tmp):
     """Weights, input, the ONNX export and the compiled emitted Swift for one network."""
     factory, shape = parity.MODELS[name]
-    spec = os.path.join(ROOT, "specs", f"{name}.net")
+    spec = parity.spec_path(name)
     torch.manual_seed(0)
     gen = torch.Generator().manual_seed(1234)
     model = factory().eval()
     parity.randomize(model, gen)
-    weights = parity.mapped_weights(model, parity.netc_names(netc, spec, tmp))
+    weights, _ = parity.mapped_weights(model, parity.netc_names(netc, spec, tmp))
     wpath = os.path.join(tmp, f"{name}.safetensors")
     save_file(weights, wpath)
     torch.save(model.state_dict(), wpath[:-len(".safetensors")] + ".pt")

@@ -6,7 +6,7 @@
 #   bench/check.sh [SPEC] [RUNS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-spec=${1:-specs/resnet152.net}
+spec=${1:-specs/resnet/resnet152.net}
 runs=${2:-200}
 # A statically linked release build starts in about 3 ms instead of 5 (no shared Swift libraries to load).
 swift build -c release --product netc --static-swift-stdlib --scratch-path .build-static >/dev/null

@@ -44,7 +44,7 @@ netc=.build/release/netc
 seeds="$build/seeds"
 rm -rf "$seeds"
 mkdir -p "$seeds"/{source,safetensors,npy,plan,runinput,weights} "$build/artifacts"
-cp specs/*.net specs/examples/*.net Tests/NetcTests/Inputs/diagnostics/*.net Tests/NetcTests/Inputs/fmt/*.net Fuzz/seeds/*.net \
+cp specs/*/*.net Tests/NetcTests/Inputs/diagnostics/*.net Tests/NetcTests/Inputs/fmt/*.net Fuzz/seeds/*.net \
   "$seeds/source/"
 for dtype in f32 f16 bf16; do
   "$netc" init Fuzz/seeds/tiny.net --seed 1 --dtype "$dtype" -o "$seeds/safetensors/tiny-$dtype.safetensors"

@@ -25,11 +25,11 @@ enum Help {
       -h, --help              Show help information.
 
     EXAMPLES:
-      netc check specs/*.net
-      netc params specs/vgg16.net
-      netc params specs/resnet50.net --format torchinfo --depth 2
-      netc fmt -i specs/*.net
-      netc graph specs/resnet50.net -o resnet50.svg
+      netc check specs/*/*.net
+      netc params specs/vgg/vgg16.net
+      netc params specs/resnet/resnet50.net --format torchinfo --depth 2
+      netc fmt -i specs/*/*.net
+      netc graph specs/resnet/resnet50.net -o resnet50.svg
 
     """
 

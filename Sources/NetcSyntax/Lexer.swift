@@ -29,7 +29,7 @@ public struct Lexer {
     // A NUL byte means this is not a text file; one error says so instead of one per line.
     if let nul = file.bytes.firstIndex(of: 0) {
       diagnostics.error("binary-file", "this is not a text file (it contains a NUL byte)", at: SourceRange(nul, nul + 1),
-                        notes: [Note("netc reads network descriptions written as text, such as specs/lenet5.net")])
+                        notes: [Note("netc reads network descriptions written as text, such as specs/lenet/lenet5.net")])
       return ([Token(.eof, SourceRange.point(file.bytes.count))], [])
     }
     var lexer = Lexer(bytes: file.bytes, keepingComments: keepingComments)

@@ -3,7 +3,7 @@ import NetcDriver
 import Testing
 
 @Suite struct CLITests {
-  let spec = Paths.specs.appendingPathComponent("lenet5.net").path
+  let spec = Paths.spec("lenet5").path
 
   @Test func helpAndVersion() {
     for args in [["--help"], ["-h"], ["help"], ["help", "check"], ["help", "params"], ["check", "--help"], ["params", "-h"]] {

@@ -31,7 +31,7 @@ import Testing
   /// In every ShuffleNet unit the first chunk and the branch write straight into their slices of the
   /// concatenation: the concatenation itself copies nothing.
   @Test func shufflenetConcatenatesInPlace() throws {
-    let source = try readText(Paths.specs.appendingPathComponent("shufflenet_v2_x1_0.net"))
+    let source = try readText(Paths.spec("shufflenet_v2_x1_0"))
     let g = Lowering.lower(try network(source))
     let concats = g.nodes.filter { $0.op is ConcatOp }
     #expect(concats.count == 16)

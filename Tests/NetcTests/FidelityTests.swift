@@ -58,7 +58,7 @@ import Testing
   @Test(arguments: tableReferences)
   func torchsummaryTableIsByteForByte(spec: String, reference: String) throws {
     let expected = try readText(Self.folder(of: reference).appendingPathComponent("torchsummary/\(reference).txt"))
-    let r = Driver.run(["params", Paths.specs.appendingPathComponent("\(spec).net").path])
+    let r = Driver.run(["params", Paths.spec(spec).path])
     #expect(r.status == 0)
     #expect(r.stderr == "")
     #expect(r.stdout == expected, "\(firstDifference(r.stdout, expected))")
@@ -69,7 +69,7 @@ import Testing
   @Test(arguments: segmentationReferences)
   func segmentationTableIsTorchsummarysLessSequentialRows(spec: String, reference: String) throws {
     let expected = try readText(Self.folder(of: reference).appendingPathComponent("torchsummary/\(reference).txt"))
-    let r = Driver.run(["params", Paths.specs.appendingPathComponent("\(spec).net").path])
+    let r = Driver.run(["params", Paths.spec(spec).path])
     #expect(r.status == 0)
     var lines = r.stdout.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
     let rule = String(repeating: "=", count: 64)
@@ -89,7 +89,7 @@ import Testing
     }
     #expect(dropped == (spec.hasPrefix("fcn") ? 2 : 6))
     let json = try #require(try JSONSerialization.jsonObject(with: Data(Driver.run(["params", "--format", "json",
-      Paths.specs.appendingPathComponent("\(spec).net").path]).stdout.utf8)) as? [String: Any])
+      Paths.spec(spec).path]).stdout.utf8)) as? [String: Any])
     let params = try #require(json["total_params"] as? Int), input = try #require(json["input_shape"] as? [Int])
     // torchsummary: total = params + forward/backward + input, each in MiB of 4-byte values.
     let forwardBackward = 2.0 * Double(elements) * 4.0 / 1048576.0
@@ -109,7 +109,7 @@ import Testing
   func totalsMatchFigures(spec: String, reference: String) throws {
     let all = try Self.figures()
     let fig = try #require(all[reference] as? [String: Any])
-    let r = Driver.run(["params", "--format", "json", Paths.specs.appendingPathComponent("\(spec).net").path])
+    let r = Driver.run(["params", "--format", "json", Paths.spec(spec).path])
     #expect(r.status == 0)
     let json = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
     #expect((json["total_params"] as? Int) == (fig["params"] as? Int))
@@ -135,7 +135,7 @@ import Testing
   @Test(arguments: convnexts)
   func convnextTorchsummaryTableIsByteForByte(spec: String) throws {
     let expected = try readText(Self.ownReference.appendingPathComponent("torchvision.\(spec).txt"))
-    let r = Driver.run(["params", Paths.specs.appendingPathComponent("\(spec).net").path])
+    let r = Driver.run(["params", Paths.spec(spec).path])
     #expect(r.status == 0)
     #expect(r.stderr == "")
     #expect(r.stdout == expected, "\(firstDifference(r.stdout, expected))")
@@ -148,27 +148,27 @@ import Testing
     let data = try Data(contentsOf: Self.ownReference.appendingPathComponent("convnext_figures.json"))
     let all = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
     let fig = try #require(all["torchvision.\(spec)"] as? [String: Any])
-    let r = Driver.run(["params", "--format", "json", Paths.specs.appendingPathComponent("\(spec).net").path])
+    let r = Driver.run(["params", "--format", "json", Paths.spec(spec).path])
     #expect(r.status == 0)
     let json = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
     #expect((json["total_params"] as? Int) == (fig["params"] as? Int))
     #expect((json["total_params"] as? Int) == (fig["torchinfo_params"] as? Int))
     #expect((json["trainable_params"] as? Int) == (fig["params"] as? Int))
     #expect((json["total_mult_adds"] as? Int) == (fig["mult_adds"] as? Int))
-    let info = Driver.run(["params", "--format", "torchinfo", Paths.specs.appendingPathComponent("\(spec).net").path])
+    let info = Driver.run(["params", "--format", "torchinfo", Paths.spec(spec).path])
     let total = grouped(try #require(fig["params"] as? Int))
     #expect(info.stdout.contains("\nTotal params: \(total)\n"))
   }
 
   @Test func vgg16WithBatchNormMatchesTorchvision() throws {
     // torchvision.models.vgg16_bn(): 138,365,992 parameters (13 BatchNorm2d layers add 8,448).
-    let r = Driver.run(["params", "--format", "json", Paths.specs.appendingPathComponent("vgg16_bn.net").path])
+    let r = Driver.run(["params", "--format", "json", Paths.spec("vgg16_bn").path])
     let json = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
     #expect((json["total_params"] as? Int) == 138_365_992)
   }
 
   @Test func googlenetPaperHasTwoAuxiliaryOutputs() throws {
-    let r = Driver.run(["check", "--format", "json", Paths.specs.appendingPathComponent("googlenet_paper.net").path])
+    let r = Driver.run(["check", "--format", "json", Paths.spec("googlenet_paper").path])
     #expect(r.status == 0)
     let json = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [[String: Any]])
     #expect((json.first?["output_shapes"] as? [[Int]]) == [[1, 1000], [1, 1000], [1, 1000]])
@@ -181,7 +181,7 @@ import Testing
   }
 
   @Test func everySpecChecksWithoutWarnings() throws {
-    let files = try FileManager.default.contentsOfDirectory(atPath: Paths.specs.path).filter { $0.hasSuffix(".net") }
+    let files = Paths.specNames
     #expect(files.count == 33)
     for f in files {
       let r = Driver.run(["check", Paths.specs.appendingPathComponent(f).path])

@@ -164,7 +164,7 @@ import Testing
       let fifo = dir.appendingPathComponent("w.fifo").path
       let plan = dir.appendingPathComponent("p.plan").path
       #expect(mkfifo(fifo, 0o600) == 0 && mkfifo(plan, 0o600) == 0)
-      let spec = Paths.specs.appendingPathComponent("lenet5.net").path
+      let spec = Paths.spec("lenet5").path
       let weights = dir.appendingPathComponent("w.safetensors").path
       #expect(Driver.run(["init", spec, "-o", weights]).status == 0)
       let refusal = "netc: error: '\(fifo)' is a FIFO, not a regular file\n"
@@ -201,7 +201,7 @@ import Testing
       #expect(mkfifo(fifo, 0o600) == 0)
       let p = Process()
       p.executableURL = exe
-      p.arguments = ["run", Paths.specs.appendingPathComponent("lenet5.net").path, "--weights", fifo, "--input", "random"]
+      p.arguments = ["run", Paths.spec("lenet5").path, "--weights", fifo, "--input", "random"]
       let err = Pipe()
       p.standardError = err
       p.standardOutput = Pipe()

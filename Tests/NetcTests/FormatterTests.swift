@@ -19,10 +19,10 @@ import Testing
 
   static var specPaths: [String] {
     var paths: [String] = []
-    for dir in [Paths.specs, Paths.specs.appendingPathComponent("examples")] {
-      let names = (try? FileManager.default.contentsOfDirectory(atPath: dir.path)) ?? []
-      paths += names.filter { $0.hasSuffix(".net") }.sorted().map { dir.appendingPathComponent($0).path }
-    }
+    paths = Paths.specNames.map { Paths.specs.appendingPathComponent($0).path }
+    let examples = Paths.specs.appendingPathComponent("examples")
+    let names = (try? FileManager.default.contentsOfDirectory(atPath: examples.path)) ?? []
+    paths += names.filter { $0.hasSuffix(".net") }.sorted().map { examples.appendingPathComponent($0).path }
     return paths
   }
 
@@ -351,7 +351,7 @@ import Testing
   }
 
   @Test func usage() {
-    let spec = Paths.specs.appendingPathComponent("lenet5.net").path
+    let spec = Paths.spec("lenet5").path
     let cases: [([String], String)] = [
       (["fmt"], "no input file"),
       (["fmt", spec, spec], "'fmt' prints one file, found 2; use '-i' or '--check' for several"),

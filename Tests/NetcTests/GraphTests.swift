@@ -12,11 +12,7 @@ import Testing
 /// every printer writes well-formed text for every spec. Tests/graph/run.sh renders the SVGs with a real
 /// SVG renderer; Snapshots/*.svg.golden, *.dot.golden and *.mermaid.golden hold small diagrams whole.
 @Suite struct GraphTests {
-  static let specNames: [String] = {
-    let dir = Paths.specs.path
-    let names = (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []
-    return names.filter { $0.hasSuffix(".net") }.sorted()
-  }()
+  static let specNames = Paths.specNames
 
   func diagram(_ spec: String, depth: Int = Diagram.allLevels) throws -> Diagram {
     let source = try readText(Paths.specs.appendingPathComponent(spec))
@@ -71,7 +67,7 @@ import Testing
   }
 
   @Test func resNet152FoldsItsStagesAndStaysSmall() throws {
-    let d = try diagram("resnet152.net")
+    let d = try diagram("resnet/resnet152.net")
     let titles = frames(d).map { "\($0.title) x\($0.repeats)" }
     #expect(titles == [
       "DownBottleneck(64, s=1) x1", "Bottleneck(64) x2", "DownBottleneck(128) x1", "Bottleneck(128) x7",
@@ -83,21 +79,21 @@ import Testing
     #expect(svg.contains("\u{D7}35"))
     #expect(svg.utf8.count < 60_000)
     // The same picture as ResNet-50's, but for the counts.
-    let r50 = try diagram("resnet50.net")
+    let r50 = try diagram("resnet/resnet50.net")
     #expect(frames(r50).map(\.title) == frames(d).map(\.title))
   }
 
   @Test func depthCollapsesBlocksIntoBoxes() throws {
-    let full = try diagram("googlenet.net")
+    let full = try diagram("inception/googlenet.net")
     #expect(frames(full).count == 9 + 3 + 9 * 6)  // 9 inceptions, 3 stem convs, 6 BasicConv2d in each inception
-    let one = try diagram("googlenet.net", depth: 1)
+    let one = try diagram("inception/googlenet.net", depth: 1)
     #expect(frames(one).count == 9 + 3)
     var blockBoxes: [String] = []
     walk(one.body) { if case .box(let b) = $0, b.style == .block { blockBoxes.append(b.title) } }
     #expect(blockBoxes.count == 9 * 6)
     #expect(blockBoxes.first == "BasicConv2d(64)")
     #expect(blockBoxes.contains("BasicConv2d(128, k=3, p=1)"))
-    let none = try diagram("googlenet.net", depth: 0)
+    let none = try diagram("inception/googlenet.net", depth: 0)
     #expect(frames(none).isEmpty)
     #expect(none.body.count == 4 + 3 + 9 + 4)  // maxpools, stem blocks, inceptions, the head
   }
@@ -164,7 +160,7 @@ import Testing
   }
 
   @Test func commandWritesFilesAndPrintsToStdout() throws {
-    let spec = Paths.specs.appendingPathComponent("lenet5.net").path
+    let spec = Paths.spec("lenet5").path
     let svg = Driver.run(["graph", spec])
     #expect(svg.status == 0)
     #expect(svg.stdout.hasPrefix("<?xml"))

@@ -6,8 +6,7 @@ import NetcSema
 import Testing
 
 @Suite struct LoweringTests {
-  static let specs = ((try? FileManager.default.contentsOfDirectory(atPath: Paths.specs.path)) ?? [])
-    .filter { $0.hasSuffix(".net") }.sorted()
+  static let specs = Paths.specNames
 
   func lowered(_ spec: String) throws -> (LoweredGraph, BufferPlan) {
     let source = try readText(Paths.specs.appendingPathComponent(spec))
@@ -69,7 +68,7 @@ import Testing
   }
 
   @Test func resnet18FoldsEveryBatchNormAndFusesEveryActivation() throws {
-    let (g, plan) = try lowered("resnet18.net")
+    let (g, plan) = try lowered("resnet/resnet18.net")
     // 20 convolutions, the stem's max pool, the global average pool and the classifier.
     #expect(g.nodes.count == 23)
     let convs = g.nodes.filter { $0.op is ConvOp && $0.batchNorm != nil }
@@ -89,7 +88,7 @@ import Testing
   /// (GELU fused into the first) and the layer scale, which adds the block's input as it writes; the
   /// permutations and stochastic depth are views.
   @Test func convnextBlocksFuseTheirActivationAndResidual() throws {
-    let (g, plan) = try lowered("convnext_tiny.net")
+    let (g, plan) = try lowered("convnext/convnext_tiny.net")
     // Stem (2), 18 blocks of 5, three downsamplings (2 each), the head's pool, norm and classifier.
     #expect(g.nodes.count == 2 + 18 * 5 + 3 * 2 + 3)
     #expect(g.nodes.filter { $0.op is LinearOp && $0.activation?.name == "gelu" }.count == 18)
@@ -109,18 +108,18 @@ import Testing
   }
 
   @Test func googlenetConcatenatesInPlace() throws {
-    let (g, _) = try lowered("googlenet.net")
+    let (g, _) = try lowered("inception/googlenet.net")
     #expect(g.inPlaceConcats.count == 9)
   }
 
   @Test func vggDropsDropoutAndFlatten() throws {
-    let (g, _) = try lowered("vgg16.net")
+    let (g, _) = try lowered("vgg/vgg16.net")
     // 13 convolutions, 5 max pools, the adaptive pool, three linear layers.
     #expect(g.nodes.count == 22)
   }
 
   @Test func planCommandPrintsTheGraph() throws {
-    let r = Driver.run(["plan", Paths.specs.appendingPathComponent("lenet5.net").path])
+    let r = Driver.run(["plan", Paths.spec("lenet5").path])
     #expect(r.status == 0)
     try assertSnapshot(r.stdout.replacingOccurrences(of: Paths.root.path + "/", with: ""), "lenet5.plan.golden")
   }

@@ -160,7 +160,7 @@ struct DecodedONNX {
 
   /// LeNet-5: the model's structure, and weights that are the weight file's, under its names.
   @Test func lenetCarriesNetcsNamesAndWeights() throws {
-    let spec = Paths.specs.appendingPathComponent("lenet5.net").path
+    let spec = Paths.spec("lenet5").path
     let w = path("lenet.safetensors")
     #expect(Driver.run(["init", spec, "--seed", "7", "--dtype", "f16", "-o", w]).status == 0)
     let m = try emit([spec, "--weights", w])
@@ -189,7 +189,7 @@ struct DecodedONNX {
 
   /// Without --weights the model holds `netc init`'s weights (seed 0).
   @Test func defaultWeightsAreNetcInits() throws {
-    let spec = Paths.specs.appendingPathComponent("lenet5.net").path
+    let spec = Paths.spec("lenet5").path
     let w = path("seed0.safetensors")
     #expect(Driver.run(["init", spec, "-o", w]).status == 0)
     let a = try emit([spec])

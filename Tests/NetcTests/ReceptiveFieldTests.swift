@@ -24,7 +24,7 @@ import Testing
 
   /// The receptive field of the row printed as `Type-index` in `netc params` of a spec.
   func rowField(_ spec: String, _ name: String) throws -> ReceptiveField? {
-    let source = try readText(Paths.specs.appendingPathComponent("\(spec).net"))
+    let source = try readText(Paths.spec(spec))
     let summary = Summary(try network(source))
     let row = try #require(summary.rows.first { "\($0.type)-\($0.index)" == name }, "no row \(name) in \(spec)")
     return row.receptiveField
@@ -127,7 +127,7 @@ import Testing
   /// 35; stage 2 35 + 8 + 3*16 = 91 (j 8); stage 3 91 + 16 + 5*32 = 267 (j 16); stage 4 267 + 32 + 2*64 =
   /// 427 (j 32). p = (r - 1) / 2 throughout: every window is centred. Global pooling over 7x7: 427 + 6*32.
   @Test func resnet50() throws {
-    let source = try readText(Paths.specs.appendingPathComponent("resnet50.net"))
+    let source = try readText(Paths.spec("resnet50"))
     let summary = Summary(try network(source))
     let lastBlock = try #require(summary.rows.last { $0.isBlock })
     #expect(lastBlock.type == "Bottleneck")
@@ -137,7 +137,7 @@ import Testing
   }
 
   @Test func resnet18InTheTorchinfoTable() throws {
-    let r = Driver.run(["params", "--format", "torchinfo", "--depth", "1", Paths.specs.appendingPathComponent("resnet18.net").path])
+    let r = Driver.run(["params", "--format", "torchinfo", "--depth", "1", Paths.spec("resnet18").path])
     #expect(r.status == 0)
     // Stage 4 ends at 435 = 11 + 4*8 (stage 1) + 8 + 3*16 + 16 + 3*32 + 32 + 3*64, j 32, p 217.
     #expect(r.stdout.contains("├─BasicBlock: 1-12                       [1, 512, 7, 7]            4,720,640"
@@ -147,7 +147,7 @@ import Testing
   /// The peak is the buffer plan's arena (elements per item) x batch x element size, in every format but
   /// torchsummary's, which stays torchsummary's byte for byte.
   @Test func peakLiveMemoryComesFromTheBufferPlan() throws {
-    let path = Paths.specs.appendingPathComponent("resnet50.net").path
+    let path = Paths.spec("resnet50").path
     let net = try network(try readText(URL(fileURLWithPath: path)))
     let arena = BufferPlan(Lowering.lower(net)).arenaSize
     let r = Driver.run(["params", "--format", "json", "--batch", "3", "--dtype", "f16", path])

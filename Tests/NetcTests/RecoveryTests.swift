@@ -8,11 +8,10 @@ import Testing
 /// `dependent-errors-silent.net` show the messages).
 @Suite struct RecoveryTests {
   static let networks: [String] = {
-    let folders = [Paths.specs, Paths.root.appendingPathComponent("Tests/parity/ops")]
-    return folders.flatMap { folder in
-      ((try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? [])
-        .filter { $0.hasSuffix(".net") }.sorted().map { folder.appendingPathComponent($0).path }
-    }
+    let ops = Paths.root.appendingPathComponent("Tests/parity/ops")
+    return Paths.specNames.map { Paths.specs.appendingPathComponent($0).path }
+      + ((try? FileManager.default.contentsOfDirectory(atPath: ops.path)) ?? [])
+        .filter { $0.hasSuffix(".net") }.sorted().map { ops.appendingPathComponent($0).path }
   }()
 
   /// One mistake in a layer's arguments, written into the `index`-th convolution of `source`.

@@ -15,7 +15,7 @@ import Testing
     try? FileManager.default.createDirectory(at: d, withIntermediateDirectories: true)
     return d
   }()
-  let lenet = Paths.specs.appendingPathComponent("lenet5.net").path
+  let lenet = Paths.spec("lenet5").path
 
   func path(_ name: String) -> String { dir.appendingPathComponent(name).path }
 

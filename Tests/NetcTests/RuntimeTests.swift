@@ -481,7 +481,7 @@ import Testing
   }
 
   @Test func initIsDeterministicAndHe() throws {
-    let spec = Paths.specs.appendingPathComponent("lenet5.net").path
+    let spec = Paths.spec("lenet5").path
     #expect(Driver.run(["init", spec, "--seed", "7", "-o", path("a.safetensors")]).status == 0)
     #expect(Driver.run(["init", spec, "--seed", "7", "-o", path("b.safetensors")]).status == 0)
     #expect(Driver.run(["init", spec, "--seed", "8", "-o", path("c.safetensors")]).status == 0)
@@ -500,7 +500,7 @@ import Testing
 
   /// Every way a weight file can lie ends in one error naming the problem, exit 1, and no output file.
   @Test func badWeightFiles() throws {
-    let spec = Paths.specs.appendingPathComponent("lenet5.net").path
+    let spec = Paths.spec("lenet5").path
     let good = [UInt8](SafeTensors.write(WeightLoader.heInit(Lowering.lower(try network(try readText(URL(fileURLWithPath: spec)))), seed: 0)))
     func header(_ json: String, data: Int) -> [UInt8] {
       var h = Array(json.utf8)
@@ -538,7 +538,7 @@ import Testing
   }
 
   @Test func badInputTensors() throws {
-    let spec = Paths.specs.appendingPathComponent("lenet5.net").path
+    let spec = Paths.spec("lenet5").path
     let w = path("w.safetensors")
     #expect(Driver.run(["init", spec, "-o", w]).status == 0)
     let good = NPY.write(shape: [1, 1, 32, 32], data: [Float](repeating: 0, count: 1024))
@@ -594,7 +594,7 @@ import Testing
   }
 
   @Test func memoryLimitIsADiagnostic() throws {
-    let spec = Paths.specs.appendingPathComponent("vgg11.net").path
+    let spec = Paths.spec("vgg11").path
     let w = path("vgg-missing.safetensors")
     try Data(SafeTensors.write([])).write(to: URL(fileURLWithPath: w))
     // The weights are checked first; a network whose activations exceed the limit is refused.
@@ -608,7 +608,7 @@ import Testing
   }
 
   @Test func planFilesRunAndRefuseEdits() throws {
-    let spec = Paths.specs.appendingPathComponent("simple_inception.net").path
+    let spec = Paths.spec("simple_inception").path
     let plan = path("s.plan"), w = path("s.safetensors")
     #expect(Driver.run(["emit", "--target", "plan", spec, "-o", plan]).status == 0)
     #expect(Driver.run(["init", spec, "-o", w]).status == 0)
@@ -629,7 +629,7 @@ import Testing
     let bug = Paths.specs.appendingPathComponent("examples/simple_inception_bug.net").path
     #expect(Driver.run(["emit", "--target", "swift", bug, "-o", out]).status == 1)
     #expect(!FileManager.default.fileExists(atPath: out))
-    let r = Driver.run(["emit", "--target", "swift", Paths.specs.appendingPathComponent("lenet5.net").path, "-o", "/nonexistent-dir/x.swift"])
+    let r = Driver.run(["emit", "--target", "swift", Paths.spec("lenet5").path, "-o", "/nonexistent-dir/x.swift"])
     #expect(r.status == 1)
     #expect(r.stderr.contains("cannot write '/nonexistent-dir/x.swift'"))
   }
@@ -638,7 +638,7 @@ import Testing
   /// read it at build time, its imports once at the top and `public` gone; by default, the file imports
   /// the library instead.
   @Test func selfContainedSwiftHoldsEveryKernelFile() throws {
-    let spec = Paths.specs.appendingPathComponent("lenet5.net").path
+    let spec = Paths.spec("lenet5").path
     let out = path("lenet5-sc.swift"), lib = path("lenet5-lib.swift")
     #expect(Driver.run(["emit", "--target", "swift", "--self-contained", spec, "-o", out]).status == 0)
     #expect(Driver.run(["emit", "--target", "swift", spec, "-o", lib]).status == 0)
@@ -670,7 +670,7 @@ import Testing
   @Test func emittedCodeGolden() throws {
     for (target, snapshot) in [("pytorch", "lenet5.pytorch.golden"), ("swift", "lenet5.swift.golden")] {
       let out = path("lenet5.\(target)")
-      let status = inDirectory(Paths.root.path) { Driver.run(["emit", "--target", target, "specs/lenet5.net", "-o", out]).status }
+      let status = inDirectory(Paths.root.path) { Driver.run(["emit", "--target", target, "specs/lenet/lenet5.net", "-o", out]).status }
       #expect(status == 0)
       try assertSnapshot(try readText(URL(fileURLWithPath: out)), snapshot)
     }

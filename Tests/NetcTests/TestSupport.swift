@@ -12,6 +12,20 @@ enum Paths {
   static let tests = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
   static let root = tests.deletingLastPathComponent().deletingLastPathComponent()
   static let specs = root.appendingPathComponent("specs")
+  /// Every network in specs/, as paths relative to it (`resnet/resnet50.net`): one folder per family;
+  /// specs/examples holds the networks with deliberate mistakes, which are not among them.
+  static let specNames: [String] = {
+    let families = ((try? FileManager.default.contentsOfDirectory(atPath: specs.path)) ?? []).filter { $0 != "examples" }
+    return families.flatMap { family in
+      ((try? FileManager.default.contentsOfDirectory(atPath: specs.appendingPathComponent(family).path)) ?? [])
+        .filter { $0.hasSuffix(".net") }.map { "\(family)/\($0)" }
+    }.sorted()
+  }()
+  /// The spec named NAME (specs/FAMILY/NAME.net), whichever family folder holds it.
+  static func spec(_ name: String) -> URL {
+    let relative = specNames.first { $0.hasSuffix("/\(name).net") } ?? "\(name).net"
+    return specs.appendingPathComponent(relative)
+  }
   static let inputs = tests.appendingPathComponent("Inputs")
   static let snapshots = tests.appendingPathComponent("Snapshots")
   /// `../shared/reference`, which CI places beside the clone.

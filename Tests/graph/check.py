@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Renders netc's diagrams with a real SVG renderer and checks the pictures.
 
-For every spec (specs/*.net, specs/examples/*.net and Tests/NetcTests/Inputs/graph/*.net unless specs are
+For every spec (specs/*/*.net, specs/examples/ among them, and Tests/NetcTests/Inputs/graph/*.net unless specs are
 given), at the default depth and, for specs with blocks, at --depth 1 and --depth 0 (when they draw
 differently), it runs `netc graph`,
 renders the SVG to PNG with resvg (PyPI's resvg-py, with the DejaVu fonts that PyPI's matplotlib ships,
@@ -251,7 +251,7 @@ def check_text_in_boxes(svg_text, svg_path, png_path):
 def self_test(netc, out_dir):
     """The checks must fail on pictures that are wrong: a blank one, a clipped one, a box too narrow."""
     svg_path = os.path.join(out_dir, "self-test.svg")
-    subprocess.run([netc, "graph", "specs/lenet5.net", "-o", svg_path], check=True)
+    subprocess.run([netc, "graph", "specs/lenet/lenet5.net", "-o", svg_path], check=True)
     good = open(svg_path, encoding="utf-8").read()
     width, height = svg_size(good)
     blank = re.sub(r'<g transform="translate\(0.5,0.5\)">.*</g>', "<g/>", good, flags=re.S)
@@ -293,7 +293,7 @@ def main():
     elif shutil.which("rsvg-convert") is None:
         raise SystemExit("error: rsvg-convert is missing: install Debian's librsvg2-bin, or use the default renderer")
     os.chdir(ROOT)
-    specs = args.specs or sorted(glob.glob("specs/*.net") + glob.glob("specs/examples/*.net")
+    specs = args.specs or sorted(glob.glob("specs/*/*.net")
                                  + glob.glob("Tests/NetcTests/Inputs/graph/*.net"))
     out_dir = args.keep or tempfile.mkdtemp(prefix="netc-graph-")
     os.makedirs(out_dir, exist_ok=True)

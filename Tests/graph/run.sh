@@ -5,7 +5,7 @@
 # installed into .venv if missing, so the check needs only Python; '--renderer rsvg-convert' uses Debian's
 # librsvg2-bin instead.
 #   Tests/graph/run.sh [--renderer resvg|rsvg-convert] [SPEC ...]
-#   (default: specs/, specs/examples/ and Tests/NetcTests/Inputs/graph/)
+#   (default: every spec in specs/ and its family folders, specs/examples/ among them, and Tests/NetcTests/Inputs/graph/)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c "import resvg_py, matplotlib" 2>/dev/null; then

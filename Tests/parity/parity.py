@@ -31,6 +31,7 @@ usage: parity.py [--netc PATH] [SPEC ...]
 """
 import argparse
 import contextlib
+import glob
 import io
 import json
 import os
@@ -137,7 +138,13 @@ SELF_CONTAINED = {"lenet5", "ops_conv", "ops_convnext"}
 
 
 def spec_path(name):
-    return os.path.join(OPS_DIR if name.startswith("ops_") else os.path.join(ROOT, "specs"), f"{name}.net")
+    """Tests/parity/ops/NAME.net, or specs/FAMILY/NAME.net in whichever family folder holds it."""
+    if name.startswith("ops_"):
+        return os.path.join(OPS_DIR, f"{name}.net")
+    found = glob.glob(os.path.join(ROOT, "specs", "*", f"{name}.net"))
+    if len(found) != 1:
+        raise SystemExit(f"error: {len(found)} specs named {name}.net in specs/*/")
+    return found[0]
 
 
 def input_shape(netc, spec):
