@@ -27,6 +27,10 @@ public final class Checker {
   /// (`(@x) x100000`, empty groups) would otherwise let nested repetitions run for hours.
   public static let maxSteps = 1_000_000
   public static let maxCallDepth = 64
+  /// Deepest nesting of the network once its blocks are expanded: a block's body nests inside the place
+  /// it is used, so 64 blocks of 64 levels each would be 4,096 levels, deeper than the recursive walks of
+  /// the checker and every later stage can go on a thread's stack. Real networks nest about ten deep.
+  public static let maxExpandedDepth = 160
 
   public static func check(_ tree: NetworkSyntax, file: SourceFile, batch: Int = 1,
                            diagnostics: inout DiagnosticEngine) -> CheckedNetwork? {
@@ -74,6 +78,8 @@ public final class Checker {
   var callStack: [(name: String, range: SourceRange)] = []
   var aborted = false
   private var steps = 0
+  /// Elements being checked, one inside the other: the expanded network's nesting so far.
+  private var expandedDepth = 0
   var usedBlocks: Set<String> = []
   private var parameterNamesByBlock: [String: Set<String>] = [:]
   private var totalMultAdds = 0
@@ -267,6 +273,14 @@ public final class Checker {
   }
 
   private func checkElement(_ e: Element, input: Int?, _ env: inout Env) -> Int? {
+    expandedDepth += 1
+    defer { expandedDepth -= 1 }
+    if expandedDepth > Checker.maxExpandedDepth {
+      error("nesting-too-deep", "the network is nested more than \(Checker.maxExpandedDepth) levels deep once its blocks are expanded",
+            at: e.range, notes: [Note("a block's body nests inside every place the block is used")])
+      aborted = true
+      return nil
+    }
     var count = 1
     if let c = e.repeatCount {
       guard let v = reporting({ Evaluator.evaluate(c, env: env.params, &$0) }) else { return nil }

@@ -94,6 +94,38 @@ import Testing
     }
   }
 
+  /// Blocks nest their bodies inside every place they are used: 64 blocks each nested 60 deep once
+  /// overflowed the checker's stack (found by fuzzing). The expanded network's depth has a limit, and a
+  /// network at that limit goes through every stage.
+  @Test func deeplyNestedBlocksAreDiagnosedAndTheLimitIsSafe() throws {
+    func nested(blocks: Int, levels: Int) -> String {
+      var lines = ["input 3x8x8", "block b0() { relu }"]
+      for i in 1..<blocks {
+        lines.append("block b\(i)() { " + String(repeating: "residual< ", count: levels) + "b\(i - 1)()"
+                     + String(repeating: " >", count: levels) + " }")
+      }
+      return (lines + ["b\(blocks - 1)()"]).joined(separator: "\n") + "\n"
+    }
+    let tooDeep = compile(nested(blocks: 64, levels: 60))
+    let text = DiagnosticRenderer(useColor: false).render(tooDeep.diagnostics.diagnostics, in: tooDeep.file)
+    #expect(text.contains("error: the network is nested more than 160 levels deep once its blocks are expanded"), "\(text)")
+    #expect(text.contains("note: in block 'b"), "\(text)")
+    // 157 levels: the call of b5, then five times 30 residuals and a call, then b0's relu.
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("netc-deep-\(getpid())")
+    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let spec = dir.appendingPathComponent("deep.net").path
+    try nested(blocks: 6, levels: 30).write(toFile: spec, atomically: true, encoding: .utf8)
+    let weights = dir.appendingPathComponent("w.safetensors").path
+    for arguments in [["check", spec], ["params", "--format", "torchinfo", spec], ["graph", spec, "-o", "-"],
+                      ["plan", spec], ["emit", "--target", "swift", spec, "-o", "-"], ["emit", "--target", "pytorch", spec, "-o", "-"],
+                      ["init", spec, "-o", weights], ["emit", "--target", "onnx", spec, "--weights", weights, "-o", "-"],
+                      ["run", spec, "--weights", weights, "--input", "random"]] {
+      let r = Driver.run(arguments)
+      #expect(r.status == 0, "netc \(arguments[0]): \(r.stderr)")
+    }
+  }
+
   @Test func invalidUTF8IsNamedByteForByte() {
     let c = Pipeline.compile(path: "t.net", bytes: Array("input 3".utf8) + [0xFF] + Array("x8x8\n# ok \u{E9}\n# bad ".utf8) + [0xC3, 0x28])
     let text = DiagnosticRenderer(useColor: false).render(c.diagnostics.diagnostics, in: c.file)
