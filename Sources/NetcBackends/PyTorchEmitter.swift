@@ -41,7 +41,7 @@ public enum PyTorchEmitter {
       import torch.nn.functional as F
 
 
-      \(definitions.map { $0 + "\n\n\n" }.joined())class \(net.name)(nn.Module):
+      \(definitions.map { $0 + "\n\n\n" }.joined())class \(EmittedNames.pythonClass(net.name))(nn.Module):
           def __init__(self):
               super().__init__()
 

@@ -191,6 +191,9 @@ enum Help {
       --self-contained        For swift: one file that builds on its own (Foundation, Dispatch and
                               Synchronization only), with NetcKernels' sources after the network
                               instead of 'import NetcKernels'.
+      --name <name>           For swift and pytorch: the class's name (default: the network's). Any
+                              number of networks emitted for the library build together in one module;
+                              two networks of the same name need a name each.
       -o <file>               The file to write (written whole or not at all); '-' for stdout.
     \(common)
 

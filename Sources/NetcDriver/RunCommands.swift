@@ -290,7 +290,7 @@ enum EmitCommand {
   static let targets = Backends.all.map { $0.target }
 
   static func run(_ args: [String], _ terminal: Terminal, _ r: inout CommandResult) throws {
-    let a = try Arguments(args, command: "emit", valued: CommonOptions.valued.union(["--target", "-o", "--weights"]),
+    let a = try Arguments(args, command: "emit", valued: CommonOptions.valued.union(["--target", "-o", "--weights", "--name"]),
                           flags: CommonOptions.flags.union(["--self-contained", "--verbose"]))
     if a.flags.contains("--help") { r.stdout = Help.emitHelp; return }
     let common = try CommonOptions(a, command: "emit", terminal: terminal)
@@ -307,9 +307,19 @@ enum EmitCommand {
     if selfContained && target != "swift" {
       throw UsageError(message: "'--self-contained' applies to '--target swift' only: the other targets import no netc library", command: "emit")
     }
+    let name = a.values["--name"]
+    if let name {
+      guard target == "swift" || target == "pytorch" else {
+        throw UsageError(message: "'--name' applies to '--target swift' and '--target pytorch', which write a class", command: "emit")
+      }
+      guard EmittedNames.isValid(name) else {
+        throw UsageError(message: "'--name' must be an identifier (a letter or '_', then letters, digits and '_'), found '\(name)'", command: "emit")
+      }
+    }
     guard a.positional.count == 1 else { throw UsageError(message: "'emit' takes one spec", command: "emit") }
     guard let out = a.values["-o"] else { throw UsageError(message: "give the output file with '-o FILE'", command: "emit") }
-    guard let (c, g, plan) = lowered(common, a.positional[0], &r), let net = c.network else { r.status = 1; return }
+    guard var (c, g, plan) = lowered(common, a.positional[0], &r), var net = c.network else { r.status = 1; return }
+    if let name { (g.name, net.name) = (name, name) }
     var input = BackendInput(network: net, graph: g, plan: plan, file: c.file, selfContained: selfContained,
                              version: Help.versionNumber)
     if backend.embedsWeights {

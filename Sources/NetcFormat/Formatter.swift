@@ -397,7 +397,12 @@ struct LayoutPrinter {
   // MARK: Layers and expressions
 
   private func layer(_ l: LayerSyntax) -> String {
-    let args = l.args.map(argument)
+    // A positional argument that begins with '-' after another argument would read as a subtraction from
+    // it (`relu (-3)` is two arguments, `relu -3` one): it keeps its parentheses.
+    let args = l.args.enumerated().map { i, a in
+      let text = argument(a)
+      return i > 0 && a.key == nil && text.hasPrefix("-") ? "(" + text + ")" : text
+    }
     if l.functional { return l.keyword + "(" + args.joined(separator: " ") + ")" }
     return ([l.keyword] + args).joined(separator: " ")
   }

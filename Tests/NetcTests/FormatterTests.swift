@@ -270,6 +270,9 @@ import Testing
       ("input 1x4x4\nrelu xralf(x37)2 (s2) (g4)*2 (x) (p1x2) (g1x2) (p13x3a)\n",
        "input 1x4x4\nrelu xralf (x37) 2 (s2) (g4)*2 (x) (p1x2) g1x2 p13x3a\n"),
       ("ilearelunput p13x32x3input 2", "ilearelunput p13x32x3input 2\n"),
+      // A negative argument after another keeps its parentheses: `relu -3` is one argument, relu minus 3
+      // (found by fuzzing); first or keyed, it needs none.
+      ("input 1x4x4\nino uses relu(-3) k=(-2)\nconv (-3) 3x3\n", "input 1x4x4\nino uses relu (-3) k=-2\nconv -3 3x3\n"),
     ]
     for (source, expected) in cases {
       let once = Self.fmt(source)

@@ -655,7 +655,7 @@ import Testing
       #expect(text.contains(inlined.body.drop { $0 == "\n" }), "\(file) is not in the self-contained output as it is now")
       imports.formUnion(inlined.imports)
     }
-    let header = text[..<text.range(of: "public typealias NetcNetwork")!.lowerBound]
+    let header = text[..<text.range(of: "public final class ")!.lowerBound]
     #expect(header.split(separator: "\n").filter { $0.hasPrefix("import ") }.map(String.init) == imports.sorted())
     #expect(!imports.contains("import NetcKernels") && !text.contains("import NetcKernels"))
     // Only the network's own declarations stay public.
@@ -664,7 +664,46 @@ import Testing
     let library = try readText(URL(fileURLWithPath: lib))
     #expect(library.split(separator: "\n").filter { $0.hasPrefix("import ") } == ["import NetcKernels"])
     #expect(!library.contains("// MARK: - NetcKernels/"))
-    #expect(text.hasSuffix(library[library.range(of: "public typealias NetcNetwork")!.lowerBound...] + "\n" + String(tail)))
+    #expect(text.hasSuffix(library[library.range(of: "public final class ")!.lowerBound...] + "\n" + String(tail)))
+  }
+
+  /// `--name` names the emitted class, so that two networks of one name build in one module; a network
+  /// named after a keyword still makes a valid file in each language.
+  @Test func emittedClassNames() throws {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("netc-names-\(getpid())")
+    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: dir) }
+    func spec(_ name: String) throws -> String {
+      let path = dir.appendingPathComponent("\(name).net").path
+      try "network \(name)\ninput 3x8x8\nrelu\n".write(toFile: path, atomically: true, encoding: .utf8)
+      return path
+    }
+    /// What `netc emit ARGUMENTS -o FILE` writes, and its status and diagnostics.
+    func emit(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
+      let out = dir.appendingPathComponent("out").path
+      try? FileManager.default.removeItem(atPath: out)
+      let r = Driver.run(["emit"] + arguments + ["-o", out])
+      return (r.status, (try? String(contentsOfFile: out, encoding: .utf8)) ?? "", r.stderr)
+    }
+    let lenet = Paths.spec("lenet5").path
+    let renamed = try emit(["--target", "swift", lenet, "--name", "Digits"])
+    #expect(renamed.status == 0 && renamed.stdout.contains("\npublic final class Digits {\n"), "\(renamed.stderr)")
+    #expect(!renamed.stdout.contains("LeNet5 {"))
+    let torch = try emit(["--target", "pytorch", lenet, "--name", "Digits"])
+    #expect(torch.status == 0 && torch.stdout.contains("\nclass Digits(nn.Module):\n"), "\(torch.stderr)")
+    let swiftKeyword = try emit(["--target", "swift", try spec("class")])
+    #expect(swiftKeyword.stdout.contains("public final class `class` {"), "\(swiftKeyword.stderr)")
+    #expect(swiftKeyword.stdout.contains("let net = try `class`(weightsPath:"))
+    let pythonKeyword = try emit(["--target", "pytorch", try spec("def")])
+    #expect(pythonKeyword.stdout.contains("\nclass def_(nn.Module):\n"), "\(pythonKeyword.stderr)")
+    for (arguments, message) in [
+      (["--target", "swift", "--name", "9lives"], "'--name' must be an identifier"),
+      (["--target", "swift", "--name", "a-b"], "'--name' must be an identifier"),
+      (["--target", "plan", "--name", "Digits"], "'--name' applies to '--target swift' and '--target pytorch'"),
+    ] {
+      let r = Driver.run(["emit"] + arguments + [lenet, "-o", "-"])
+      #expect(r.status == 2 && r.stderr.contains(message), "\(arguments): \(r.stderr)")
+    }
   }
 
   @Test func emittedCodeGolden() throws {

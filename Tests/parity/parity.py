@@ -282,6 +282,32 @@ def run_onnx(session, x):
     return session.run(None, {"input": x.astype(np.float32)})
 
 
+def emitted_class(source):
+    """The class an emitted Swift file defines."""
+    with open(source) as f:
+        return re.search(r"^public final class (\S+) \{", f.read(), re.M).group(1)
+
+
+def write_main(path, network_class):
+    """SwiftMain.swift, the driver, for the emitted class `network_class`."""
+    with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "SwiftMain.swift")) as f, open(path, "w") as g:
+        g.write(f"typealias NetcNetwork = {network_class}\n" + f.read())
+
+
+def swiftc_command(netc, sources, exe, self_contained=False):
+    """swiftc as the README tells users to run it: against the NetcKernels library SwiftPM built beside netc
+    (its module in Modules/, its archive libNetcKernels.a), or, with self_contained, on the files alone."""
+    command = ["swiftc", "-Ounchecked", "-target-cpu", "native"] + sources + ["-o", exe]
+    if not self_contained:
+        build = os.path.dirname(os.path.abspath(netc))
+        modules, archive = os.path.join(build, "Modules"), os.path.join(build, "libNetcKernels.a")
+        if not os.path.exists(os.path.join(modules, "NetcKernels.swiftmodule")) or not os.path.exists(archive):
+            raise SystemExit(f"no NetcKernels library beside {netc}: run 'swift build -c release --product NetcKernels'")
+        command[4:4] = ["-I", modules]
+        command.insert(-2, archive)
+    return command
+
+
 def build_swift(netc, spec, tmp, self_contained=False):
     """Emits the network as Swift and compiles it as the README tells users to: against the NetcKernels
     library that SwiftPM built beside netc (its module in Modules/, its archive libNetcKernels.a), or, with
@@ -294,16 +320,8 @@ def build_swift(netc, spec, tmp, self_contained=False):
                    check=True)
     exe = os.path.join(work, "net")
     main = os.path.join(work, "main.swift")  # top-level code must live in main.swift
-    with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "SwiftMain.swift")) as f, open(main, "w") as g:
-        g.write(f.read())
-    command = ["swiftc", "-Ounchecked", "-target-cpu", "native", source, main, "-o", exe]
-    if not self_contained:
-        build = os.path.dirname(os.path.abspath(netc))
-        modules, archive = os.path.join(build, "Modules"), os.path.join(build, "libNetcKernels.a")
-        if not os.path.exists(os.path.join(modules, "NetcKernels.swiftmodule")) or not os.path.exists(archive):
-            raise SystemExit(f"no NetcKernels library beside {netc}: run 'swift build -c release --product NetcKernels'")
-        command[4:4] = ["-I", modules]
-        command.insert(-2, archive)
+    write_main(main, emitted_class(source))
+    command = swiftc_command(netc, [source, main], exe, self_contained)
     t0 = time.time()
     subprocess.run(command, check=True)
     print(f"  emitted Swift ({form}) compiled in {time.time() - t0:.1f} s", flush=True)
@@ -473,6 +491,52 @@ def parity(netc, name, tmp):
     return ok
 
 
+TWO_NETWORKS_MAIN = """
+import Foundation
+// Two networks of one module: each runs on its own input; the outputs are written for the test to compare.
+let a = try LeNet5(weightsPath: CommandLine.arguments[1], batch: 1)
+let b = try LeNet5Twin(weightsPath: CommandLine.arguments[1], batch: 1)
+let c = try SimpleInception(weightsPath: CommandLine.arguments[2], batch: 1)
+let x = [Float](repeating: 0.25, count: 32 * 32)
+let y = [Float](repeating: 0.5, count: 3 * 32 * 32)
+for v in [a(x)[0], b(x)[0], c(y)[0]] { print(v.map { String($0) }.joined(separator: " ")) }
+"""
+
+
+def two_networks_in_one_module(netc, tmp):
+    """Any number of emitted networks build together in one module, the kernels once in NetcKernels: LeNet-5
+    twice (the second renamed with --name) and the small inception network, in one executable, each
+    computing what `netc run` computes."""
+    print("two networks in one module:", flush=True)
+    work = os.path.join(tmp, "two")
+    os.makedirs(work, exist_ok=True)
+    lenet, inception = spec_path("lenet5"), spec_path("simple_inception")
+    sources = []
+    for spec, extra, name in [(lenet, [], "LeNet5.swift"), (lenet, ["--name", "LeNet5Twin"], "LeNet5Twin.swift"),
+                              (inception, [], "SimpleInception.swift")]:
+        sources.append(os.path.join(work, name))
+        subprocess.run([netc, "emit", "--target", "swift", spec, "-o", sources[-1]] + extra, check=True)
+    weights = []
+    for spec, name in [(lenet, "lenet.safetensors"), (inception, "inception.safetensors")]:
+        weights.append(os.path.join(work, name))
+        subprocess.run([netc, "init", spec, "--seed", "3", "-o", weights[-1]], check=True, capture_output=True)
+    main = os.path.join(work, "main.swift")
+    with open(main, "w") as f:
+        f.write(TWO_NETWORKS_MAIN)
+    exe = os.path.join(work, "two")
+    subprocess.run(swiftc_command(netc, sources + [main], exe), check=True)
+    printed = subprocess.run([exe] + weights, check=True, capture_output=True, text=True).stdout.splitlines()
+    got = [np.array([float(v) for v in line.split()], dtype=np.float32) for line in printed]
+    ok = len(got) == 3
+    for k, (spec, w, x) in enumerate([(lenet, weights[0], np.full((1, 1, 32, 32), 0.25, np.float32)),
+                                      (lenet, weights[0], np.full((1, 1, 32, 32), 0.25, np.float32)),
+                                      (inception, weights[1], np.full((1, 3, 32, 32), 0.5, np.float32))]):
+        want = run_netc(netc, spec, w, x, work)[0].reshape(-1)
+        ok &= k < len(got) and check(f"{os.path.basename(sources[k])} in one module with the others vs netc run",
+                                     got[k], want)
+    return ok
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--netc", default=os.path.join(ROOT, ".build", "release", "netc"))
@@ -486,6 +550,10 @@ def main():
                 passed += 1
             else:
                 failed += 1
+        if two_networks_in_one_module(args.netc, tmp):
+            passed += 1
+        else:
+            failed += 1
     print(f"{passed} passed, {failed} failed")
     sys.exit(1 if failed else 0)
 
