@@ -59,7 +59,7 @@ public enum SwiftEmitter {
         /// Reads and checks the weights (safetensors, F32, F16 or BF16) and prepares them, then allocates the
         /// activations of `batch` items.
         public init(weightsPath: String, batch: Int = 1) throws {
-          precondition(batch >= 1)
+          guard batch >= 1 else { throw NetcWeightError("the batch must be at least 1, found \\(batch)") }
           self.batch = batch
           let t = try NetcWeightFile(path: weightsPath, expected: [
 
@@ -71,8 +71,12 @@ public enum SwiftEmitter {
           prepared = p
           w = p.layers.map(\\.weight)
           b = p.layers.map(\\.bias)
-          a = netcAllocateFloats(\(plan.arenaSize) * batch)
-          scratch = netcAllocateFloats(\(scratchSize(g)))
+          let arena = try netcAllocateArena(\(plan.arenaSize), batch: batch)
+          guard let scratch = netcTryAllocateFloats(\(scratchSize(g))) else {
+            netcRelease(arena)
+            throw NetcWeightError("cannot allocate the kernels' scratch space")
+          }
+          (a, self.scratch) = (arena, scratch)
         }
 
         deinit {

@@ -332,6 +332,18 @@ public func netcAllocateFloats(_ n: Int) -> UnsafeMutablePointer<Float> {
   return p
 }
 
+/// The activations of `batch` items of `perItem` floats each. An emitted network's arena is sized by the
+/// batch its user asks for, so a batch below 1, a count that overflows or memory the system refuses is an
+/// error its caller can handle, not a trap.
+public func netcAllocateArena(_ perItem: Int, batch: Int) throws -> UnsafeMutablePointer<Float> {
+  guard batch >= 1 else { throw NetcWeightError("the batch must be at least 1, found \(batch)") }
+  let (count, overflow) = perItem.multipliedReportingOverflow(by: batch)
+  guard !overflow, let arena = netcTryAllocateFloats(count) else {
+    throw NetcWeightError("cannot allocate the activations of \(batch) items (\(perItem) floats each)")
+  }
+  return arena
+}
+
 /// netcAllocateFloats, or nil when the system refuses the memory or `n` floats do not fit an Int's bytes.
 public func netcTryAllocateFloats(_ n: Int) -> UnsafeMutablePointer<Float>? {
   let (bytes, overflow) = max(1, n).multipliedReportingOverflow(by: 4)

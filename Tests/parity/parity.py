@@ -500,6 +500,8 @@ let c = try SimpleInception(weightsPath: CommandLine.arguments[2], batch: 1)
 let x = [Float](repeating: 0.25, count: 32 * 32)
 let y = [Float](repeating: 0.5, count: 3 * 32 * 32)
 for v in [a(x)[0], b(x)[0], c(y)[0]] { print(v.map { String($0) }.joined(separator: " ")) }
+// A batch below 1 is an error the app can handle, not a trap.
+do { _ = try LeNet5(weightsPath: CommandLine.arguments[1], batch: 0); print("batch 0 accepted") } catch { print(error) }
 """
 
 
@@ -526,8 +528,11 @@ def two_networks_in_one_module(netc, tmp):
     exe = os.path.join(work, "two")
     subprocess.run(swiftc_command(netc, sources + [main], exe), check=True)
     printed = subprocess.run([exe] + weights, check=True, capture_output=True, text=True).stdout.splitlines()
+    refusal = printed.pop() if printed else ""
+    ok = refusal == "the batch must be at least 1, found 0"
+    print(f"  batch 0: {refusal!r} {'ok' if ok else 'FAIL'}", flush=True)
     got = [np.array([float(v) for v in line.split()], dtype=np.float32) for line in printed]
-    ok = len(got) == 3
+    ok &= len(got) == 3
     for k, (spec, w, x) in enumerate([(lenet, weights[0], np.full((1, 1, 32, 32), 0.25, np.float32)),
                                       (lenet, weights[0], np.full((1, 1, 32, 32), 0.25, np.float32)),
                                       (inception, weights[1], np.full((1, 3, 32, 32), 0.5, np.float32))]):
