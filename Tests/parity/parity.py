@@ -55,6 +55,9 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 sys.path.insert(0, os.path.join(os.path.dirname(ROOT), "shared", "reference"))
 import seed_models  # noqa: E402
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import paper_models  # noqa: E402
+
 MODELS = {
     "lenet5": (seed_models.LeNetTable, (1, 32, 32)),
     "lenet_224": (seed_models.SeedLeNet224, (3, 224, 224)),
@@ -85,10 +88,19 @@ MODELS = {
     "deeplabv3_resnet50": (lambda: segmentation(tvs.deeplabv3_resnet50), (3, 520, 520)),
     "fcn_resnet101": (lambda: segmentation(tvs.fcn_resnet101), (3, 520, 520)),
     "deeplabv3_resnet101": (lambda: segmentation(tvs.deeplabv3_resnet101), (3, 520, 520)),
+    "deeplabv3_mobilenet_v3_large": (lambda: segmentation(tvs.deeplabv3_mobilenet_v3_large), (3, 520, 520)),
+    # LR-ASPP has no auxiliary head.
+    "lraspp_mobilenet_v3_large": (lambda: tvs.lraspp_mobilenet_v3_large(weights=None, weights_backbone=None,
+                                                                        num_classes=21), (3, 520, 520)),
+    # The auxiliary classifier, which torchvision runs only in training mode, as the second output.
+    "inception_v3": (lambda: InceptionAuxOutputs(tvm.inception_v3(init_weights=True)), (3, 299, 299)),
     "convnext_tiny": (tvm.convnext_tiny, (3, 224, 224)),
     "convnext_small": (tvm.convnext_small, (3, 224, 224)),
     "convnext_base": (tvm.convnext_base, (3, 224, 224)),
     "convnext_large": (tvm.convnext_large, (3, 224, 224)),
+    # Networks from papers, defined in PyTorch independently of netc (paper_models.py).
+    "unet": (paper_models.UNet, (1, 572, 572)),
+    "dcgan_generator": (paper_models.DCGANGenerator, (100, 1, 1)),
     # No PyTorch definition exists for the paper's GoogLeNet: netc's emitted module stands in.
     "googlenet_paper": ("emitted", (3, 224, 224)),
 }
@@ -108,7 +120,9 @@ class SegmentationTensors(torch.nn.Module):
     """A segmentation model's forward, step for step, with tensors for results. torchsummary and torchinfo
     hook the modules they measure, and the model and its backbone (a ModuleDict) return dicts, which
     neither can measure; this calls the same modules in the same order, and its own children (the model,
-    the backbone) are never called, so they give no rows."""
+    the backbone) are never called, so they give no rows. LR-ASPP's head takes the backbone's dict, which
+    torchsummary's hook cannot measure either (it reads input[0].size()): its forward is taken step for
+    step too (lraspp_head), so the head gives no row of its own, only its modules do."""
 
     def __init__(self, model):
         super().__init__()
@@ -116,13 +130,71 @@ class SegmentationTensors(torch.nn.Module):
 
     def forward(self, x):
         size = x.shape[-2:]
-        for name, module in self.model.backbone.items():
+        backbone, features = self.model.backbone, {}
+        for name, module in backbone.items():
             x = module(x)
-            if name == "layer3":
-                aux = x
-        x = torch.nn.functional.interpolate(self.model.classifier(x), size=size, mode="bilinear", align_corners=False)
-        aux = self.model.aux_classifier(aux)
-        return x, torch.nn.functional.interpolate(aux, size=size, mode="bilinear", align_corners=False)
+            if name in backbone.return_layers:
+                features[backbone.return_layers[name]] = x
+        if isinstance(self.model, tvs.LRASPP):
+            return upsampled(lraspp_head(self.model.classifier, features["low"], features["high"]), size)
+        x = upsampled(self.model.classifier(features["out"]), size)
+        return x, upsampled(self.model.aux_classifier(features["aux"]), size)
+
+
+def upsampled(x, size):
+    return torch.nn.functional.interpolate(x, size=size, mode="bilinear", align_corners=False)
+
+
+def lraspp_head(head, low, high):
+    """torchvision's LRASPPHead.forward on the two feature maps instead of their dict."""
+    x = head.cbr(high) * head.scale(high)
+    x = upsampled(x, low.shape[-2:])
+    return head.low_classifier(low) + head.high_classifier(x)
+
+
+class InceptionAuxOutputs(torch.nn.Module):
+    """torchvision's Inception3 with its auxiliary classifier run in every mode. Inception3 computes
+    AuxLogits only in training mode, where it returns InceptionOutputs(logits, aux_logits), and returns the
+    logits alone in eval mode. This calls the same modules in the order Inception3._forward calls them
+    (the order they are registered in; torch.flatten before fc), AuxLogits on Mixed_6e's output
+    included, and returns both: in eval mode, training mode's pair with inference's batch norm and
+    dropout, which is what netc computes. same_as_torchvision checks that it is."""
+
+    def __init__(self, model):
+        super().__init__()
+        if model.transform_input or model.AuxLogits is None:
+            raise ValueError("the inception_v3 spec is torchvision's with aux_logits=True and transform_input=False")
+        self.model = model
+
+    def forward(self, x):
+        aux = None
+        for name, module in self.model.named_children():
+            if name == "AuxLogits":
+                aux = module(x)
+            elif name == "fc":
+                x = module(torch.flatten(x, 1))
+            else:
+                x = module(x)
+        return x, aux
+
+    def same_as_torchvision(self, gen):
+        """Its outputs are torchvision's own: in eval mode the logits, and in training mode (batch
+        statistics, dropout drawn from the same seed) both outputs, on copies of the model."""
+        import copy
+        x = torch.randn((2, 3, 299, 299), generator=gen)
+        ok = True
+        with torch.no_grad():
+            ok &= check("InceptionAuxOutputs, eval mode, logits against Inception3's", self(x)[0].numpy(),
+                        self.model(x).numpy())
+            mine, theirs = copy.deepcopy(self).train(), copy.deepcopy(self.model).train()
+            torch.manual_seed(5)
+            got = mine(x)
+            torch.manual_seed(5)
+            want = theirs(x)
+        for k, what in enumerate(("logits", "aux_logits")):
+            ok &= check(f"InceptionAuxOutputs, training mode, {what} against Inception3's InceptionOutputs",
+                        got[k].numpy(), want[k].numpy())
+        return ok
 
 
 # torchvision derives these segmentation heads from nn.Sequential, which torchsummary does not hook (it
@@ -386,7 +458,7 @@ def check_tables(netc, spec, factory, shape):
     torchinfo leaves the model in the mode it found its wrapper in), and its nn.Sequential heads' rows are
     left out of netc's table."""
     model = factory().eval()
-    segmentation_model = isinstance(model, (tvs.FCN, tvs.DeepLabV3))
+    segmentation_model = isinstance(model, (tvs.FCN, tvs.DeepLabV3, tvs.LRASPP))
     if segmentation_model:
         model = SegmentationTensors(model).eval()
     printed = io.StringIO()
@@ -396,7 +468,8 @@ def check_tables(netc, spec, factory, shape):
     left_out = ""
     if segmentation_model:
         table, dropped = without_sequential_rows(table, shape)
-        left_out = f" without netc's {dropped} rows of nn.Sequential heads"
+        if dropped:
+            left_out = f" without netc's {dropped} rows of nn.Sequential heads"
     ok = table == printed.getvalue()
     if ok:
         print(f"  torchsummary table{left_out}: identical", flush=True)
@@ -431,6 +504,8 @@ def parity(netc, name, tmp):
     gen = torch.Generator().manual_seed(1234)
     model = (emitted_model(netc, spec, tmp) if factory == "emitted" else factory()).eval()
     randomize(model, gen)
+    if isinstance(model, InceptionAuxOutputs):
+        ok &= model.same_as_torchvision(gen)
     weights, torch_keys = mapped_weights(model, netc_names(netc, spec, tmp))
     wpath = os.path.join(tmp, "w.safetensors")
     save_file(weights, wpath)
@@ -475,7 +550,10 @@ def main():
     passed = failed = 0
     with tempfile.TemporaryDirectory() as tmp:
         for name in args.specs:
-            if parity(args.netc, name, tmp):
+            t0 = time.time()
+            ok = parity(args.netc, name, tmp)
+            print(f"{name}: {'passed' if ok else 'FAILED'} in {time.time() - t0:.0f} s", flush=True)
+            if ok:
                 passed += 1
             else:
                 failed += 1
