@@ -3,6 +3,7 @@ import NetcDriver
 import NetcIR
 import NetcOps
 import NetcRuntime
+import NetcSema
 import Testing
 
 /// The centre crop (U-Net's "copy and crop") without PyTorch: computed by hand, and lowered as U-Net needs
@@ -39,5 +40,14 @@ import Testing
     let crops = g.nodes.compactMap { $0.op as? CropOp }
     #expect(crops == [CropOp(height: 56, width: 56, top: 4, left: 4), CropOp(height: 104, width: 104, top: 16, left: 16),
                       CropOp(height: 200, width: 200, top: 40, left: 40), CropOp(height: 392, width: 392, top: 88, left: 88)])
+  }
+
+  /// A crop keeps the receptive field and the stride, and starts the window inside the input: its offset is
+  /// a negative padding (8x8 to 4x6 starts 2 rows and 1 column in).
+  @Test func cropStartsTheWindowInsideTheInput() throws {
+    let net = try network("input 1x10x10\nconv 3x3 4, crop(4x6), relu\n")
+    let field = try #require(ReceptiveField.of(net)[net.outputs[0]])
+    #expect(field == ReceptiveField(height: AxisField(size: 3, stride: 1, padding: -2),
+                                    width: AxisField(size: 3, stride: 1, padding: -1)))
   }
 }
