@@ -1,13 +1,15 @@
 """Numerical parity of netc with PyTorch, and of netc's ONNX export with netc.
 
 For each spec: take the PyTorch model (torchvision's own for the torchvision specs, the independent
-definitions in ../shared/reference/seed_models.py for the seed networks), give it random weights with
+definitions in ../shared/reference/seed_models.py for the seed networks and in paper_models.py for the
+networks from papers), give it random weights with
 non-trivial batch-norm statistics, map its state_dict onto netc's tensor names by position (README.md,
 "Weights"), run one random input through PyTorch in eval mode and through `netc run`, and require
 max|netc - torch| <= 1e-4 * max(1, max|torch|). Also at batch 2, and with the weights stored as f16.
 Every output is compared: the main one, then the side outputs in order (`netc run --output-index`), which
 PyTorch returns as a tuple after the main output, or, for torchvision's segmentation models, as the dict
-entry 'aux' after 'out'.
+entry 'aux' after 'out'. Inception v3 returns its auxiliary classifier's output only in training mode: it
+is run through InceptionAuxOutputs, which returns it in eval mode too.
 
 The model `netc emit --target onnx` writes with the same weights must pass
 `onnx.checker.check_model(full_check=True)`, and ONNX Runtime's output on the same inputs must equal
@@ -19,6 +21,8 @@ torchinfo's total and trainable parameters and total mult-adds. torchvision's se
 dicts, which neither tool measures: they are run through SegmentationTensors, and as torchsummary gives no
 row to the heads torchvision derives from nn.Sequential, netc's rows for those blocks are left out of the
 comparison (see SEQUENTIAL_BLOCKS).
+
+Each spec's time is printed after its checks.
 
 The specs in Tests/parity/ops/ (ops_*) exercise every operation the torchvision networks do not; their
 PyTorch reference is the module `netc emit --target pytorch` writes.
@@ -70,6 +74,8 @@ MODELS = {
     "vgg16_bn": (tvm.vgg16_bn, (3, 224, 224)),
     "vgg19": (tvm.vgg19, (3, 224, 224)),
     "googlenet": (lambda: tvm.googlenet(aux_logits=False, init_weights=True), (3, 224, 224)),
+    # The auxiliary classifier, which torchvision runs only in training mode, as the second output.
+    "inception_v3": (lambda: InceptionAuxOutputs(tvm.inception_v3(init_weights=True)), (3, 299, 299)),
     "resnet18": (tvm.resnet18, (3, 224, 224)),
     "resnet34": (tvm.resnet34, (3, 224, 224)),
     "resnet50": (tvm.resnet50, (3, 224, 224)),
@@ -92,8 +98,6 @@ MODELS = {
     # LR-ASPP has no auxiliary head.
     "lraspp_mobilenet_v3_large": (lambda: tvs.lraspp_mobilenet_v3_large(weights=None, weights_backbone=None,
                                                                         num_classes=21), (3, 520, 520)),
-    # The auxiliary classifier, which torchvision runs only in training mode, as the second output.
-    "inception_v3": (lambda: InceptionAuxOutputs(tvm.inception_v3(init_weights=True)), (3, 299, 299)),
     "convnext_tiny": (tvm.convnext_tiny, (3, 224, 224)),
     "convnext_small": (tvm.convnext_small, (3, 224, 224)),
     "convnext_base": (tvm.convnext_base, (3, 224, 224)),
@@ -112,7 +116,7 @@ for _file in sorted(os.listdir(OPS_DIR)):
 
 def segmentation(builder):
     """A segmentation model as its spec describes it: random weights (no download), 21 classes, the auxiliary
-    head on layer 3, whose output is the spec's side output."""
+    head (on ResNet's layer 3, on MobileNetV3's C2), whose output is the spec's side output."""
     return builder(weights=None, weights_backbone=None, aux_loss=True, num_classes=21)
 
 
