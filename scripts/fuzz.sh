@@ -68,7 +68,7 @@ for f in "$seeds"/safetensors/tiny-*.safetensors; do
   n=$(od -An -tu8 -N8 "$f" | tr -d ' ')
   { printf "\\x$(printf %02x $((n & 255)))\\x$(printf %02x $((n >> 8)))"; tail -c +9 "$f"; } >"$seeds/weights/$(basename "$f" .safetensors)"
 done
-for spec in Fuzz/seeds/tiny.net specs/lenet5.net specs/simple_inception.net specs/resnet18.net; do
+for spec in Fuzz/seeds/tiny.net specs/lenet/lenet5.net specs/inception/simple_inception.net specs/resnet/resnet18.net; do
   "$netc" emit --target plan "$spec" -o "$seeds/plan/$(basename "$spec" .net).plan"
 done
 

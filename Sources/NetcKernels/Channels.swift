@@ -1,7 +1,7 @@
-// Kernels that move whole channels: ShuffleNet's channel shuffle, and one chunk of the channels. Each copies
-// planes of `pixels` floats, applying the fused activation on the way. Like the other kernels, only the
-// standard library; the callers pass sizes from checked shapes (`channels` divides by `groups`, the slice
-// lies inside the input).
+// Kernels that copy without computing: ShuffleNet's channel shuffle, one chunk of the channels, and a centre
+// crop of each channel (U-Net). Each copies planes or rows, applying the fused activation on the way. Like
+// the other kernels, only the standard library; the callers pass sizes from checked shapes (`channels`
+// divides by `groups`, the slice and the crop lie inside the input).
 
 /// One plane: `count` floats, through the activation if there is one.
 @inline(__always)
@@ -37,5 +37,21 @@ public func netcChannelSlice(first: Int, channels: Int, pixels: Int, batch: Int,
     let b = bc / channels, c = bc % channels
     netcCopyPlane(input + b * inStride + (first + c) * pixels, output + b * outStride + c * pixels, count: pixels,
                   act: act, slope: slope)
+  }
+}
+
+/// Rows `top ..< top + outH`, columns `left ..< left + outW` of each channel (`x[:, :, top:top + outH,
+/// left:left + outW]`): one run of `outW` floats per output row.
+@inline(never)
+public func netcCrop(channels: Int, inH: Int, inW: Int, outH: Int, outW: Int, top: Int, left: Int, batch: Int,
+                     input: UnsafePointer<Float>, inStride: Int, output: UnsafeMutablePointer<Float>, outStride: Int,
+                     act: Int, slope: Float) {
+  netcParallel(batch * channels, work: batch * channels * outH * outW) { bc in
+    let b = bc / channels, c = bc % channels
+    let plane = input + b * inStride + c * inH * inW + top * inW + left
+    let out = output + b * outStride + c * outH * outW
+    for row in 0..<outH {
+      netcCopyPlane(plane + row * inW, out + row * outW, count: outW, act: act, slope: slope)
+    }
   }
 }

@@ -4,7 +4,7 @@ public enum OperationRegistry {
   /// Every layer, in the order of Grammar.md's table.
   public static let layers: [LayerSpec] =
     ConvLayers.specs + PoolLayers.specs + DenseLayers.specs + NormLayers.specs + Activations.layers
-    + PointwiseLayers.specs + ChannelLayers.specs
+    + PointwiseLayers.specs + ChannelLayers.specs + CropLayers.specs
 
   public static let byKeyword: [String: LayerSpec] = {
     var table: [String: LayerSpec] = [:]

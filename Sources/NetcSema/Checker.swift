@@ -52,7 +52,7 @@ public final class Checker {
   /// layer's own arguments. With an uncertain input these are silent: the input may be wrong only because
   /// of an earlier error.
   static let inputDependent: Set<String> = [
-    "chunk-mismatch", "concat-mismatch", "dropped-input", "elementwise-mismatch", "fc-input-mismatch",
+    "chunk-mismatch", "concat-mismatch", "crop-too-large", "dropped-input", "elementwise-mismatch", "fc-input-mismatch",
     "groups-mismatch", "kernel-too-large", "needs-flat-input", "needs-spatial-input", "permute-mismatch",
     "residual-mismatch", "shape-annotation-mismatch", "size-overflow", "tensor-too-large",
   ]

@@ -20,7 +20,7 @@ import Testing
       "LocalResponseNorm": "lrn", "Upsample": "upsample", "Identity": "identity", "ReLU": "relu", "ReLU6": "relu6",
       "Sigmoid": "sigmoid", "Tanh": "tanh", "SiLU": "silu", "GELU": "gelu", "LeakyReLU": "leaky_relu",
       "Softmax": "softmax", "Hardswish": "hardswish", "Hardsigmoid": "hardsigmoid", "ChannelShuffle": "shuffle",
-      "chunk": "chunk",
+      "chunk": "chunk", "crop": "crop",
       "LayerNorm": "layernorm", "LayerNorm2d": "layernorm", "Permute": "permute", "StochasticDepth": "stochastic_depth",
       "LayerScale": "layer_scale",
     ]

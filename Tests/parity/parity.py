@@ -1,13 +1,15 @@
 """Numerical parity of netc with PyTorch, and of netc's ONNX export with netc.
 
 For each spec: take the PyTorch model (torchvision's own for the torchvision specs, the independent
-definitions in ../shared/reference/seed_models.py for the seed networks), give it random weights with
+definitions in ../shared/reference/seed_models.py for the seed networks and in paper_models.py for the
+networks from papers), give it random weights with
 non-trivial batch-norm statistics, map its state_dict onto netc's tensor names by position (README.md,
 "Weights"), run one random input through PyTorch in eval mode and through `netc run`, and require
 max|netc - torch| <= 1e-4 * max(1, max|torch|). Also at batch 2, and with the weights stored as f16.
 Every output is compared: the main one, then the side outputs in order (`netc run --output-index`), which
 PyTorch returns as a tuple after the main output, or, for torchvision's segmentation models, as the dict
-entry 'aux' after 'out'.
+entry 'aux' after 'out'. Inception v3 returns its auxiliary classifier's output only in training mode: it
+is run through InceptionAuxOutputs, which returns it in eval mode too.
 
 The model `netc emit --target onnx` writes with the same weights must pass
 `onnx.checker.check_model(full_check=True)`, and ONNX Runtime's output on the same inputs must equal
@@ -19,6 +21,8 @@ torchinfo's total and trainable parameters and total mult-adds. torchvision's se
 dicts, which neither tool measures: they are run through SegmentationTensors, and as torchsummary gives no
 row to the heads torchvision derives from nn.Sequential, netc's rows for those blocks are left out of the
 comparison (see SEQUENTIAL_BLOCKS).
+
+Each spec's time is printed after its checks.
 
 The specs in Tests/parity/ops/ (ops_*) exercise every operation the torchvision networks do not; their
 PyTorch reference is the module `netc emit --target pytorch` writes.
@@ -56,6 +60,9 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 sys.path.insert(0, os.path.join(os.path.dirname(ROOT), "shared", "reference"))
 import seed_models  # noqa: E402
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import paper_models  # noqa: E402
+
 MODELS = {
     "lenet5": (seed_models.LeNetTable, (1, 32, 32)),
     "lenet_224": (seed_models.SeedLeNet224, (3, 224, 224)),
@@ -68,6 +75,8 @@ MODELS = {
     "vgg16_bn": (tvm.vgg16_bn, (3, 224, 224)),
     "vgg19": (tvm.vgg19, (3, 224, 224)),
     "googlenet": (lambda: tvm.googlenet(aux_logits=False, init_weights=True), (3, 224, 224)),
+    # The auxiliary classifier, which torchvision runs only in training mode, as the second output.
+    "inception_v3": (lambda: InceptionAuxOutputs(tvm.inception_v3(init_weights=True)), (3, 299, 299)),
     "resnet18": (tvm.resnet18, (3, 224, 224)),
     "resnet34": (tvm.resnet34, (3, 224, 224)),
     "resnet50": (tvm.resnet50, (3, 224, 224)),
@@ -86,10 +95,17 @@ MODELS = {
     "deeplabv3_resnet50": (lambda: segmentation(tvs.deeplabv3_resnet50), (3, 520, 520)),
     "fcn_resnet101": (lambda: segmentation(tvs.fcn_resnet101), (3, 520, 520)),
     "deeplabv3_resnet101": (lambda: segmentation(tvs.deeplabv3_resnet101), (3, 520, 520)),
+    "deeplabv3_mobilenet_v3_large": (lambda: segmentation(tvs.deeplabv3_mobilenet_v3_large), (3, 520, 520)),
+    # LR-ASPP has no auxiliary head.
+    "lraspp_mobilenet_v3_large": (lambda: tvs.lraspp_mobilenet_v3_large(weights=None, weights_backbone=None,
+                                                                        num_classes=21), (3, 520, 520)),
     "convnext_tiny": (tvm.convnext_tiny, (3, 224, 224)),
     "convnext_small": (tvm.convnext_small, (3, 224, 224)),
     "convnext_base": (tvm.convnext_base, (3, 224, 224)),
     "convnext_large": (tvm.convnext_large, (3, 224, 224)),
+    # Networks from papers, defined in PyTorch independently of netc (paper_models.py).
+    "unet": (paper_models.UNet, (1, 572, 572)),
+    "dcgan_generator": (paper_models.DCGANGenerator, (100, 1, 1)),
     # No PyTorch definition exists for the paper's GoogLeNet: netc's emitted module stands in.
     "googlenet_paper": ("emitted", (3, 224, 224)),
 }
@@ -101,7 +117,7 @@ for _file in sorted(os.listdir(OPS_DIR)):
 
 def segmentation(builder):
     """A segmentation model as its spec describes it: random weights (no download), 21 classes, the auxiliary
-    head on layer 3, whose output is the spec's side output."""
+    head (on ResNet's layer 3, on MobileNetV3's C2), whose output is the spec's side output."""
     return builder(weights=None, weights_backbone=None, aux_loss=True, num_classes=21)
 
 
@@ -109,7 +125,9 @@ class SegmentationTensors(torch.nn.Module):
     """A segmentation model's forward, step for step, with tensors for results. torchsummary and torchinfo
     hook the modules they measure, and the model and its backbone (a ModuleDict) return dicts, which
     neither can measure; this calls the same modules in the same order, and its own children (the model,
-    the backbone) are never called, so they give no rows."""
+    the backbone) are never called, so they give no rows. LR-ASPP's head takes the backbone's dict, which
+    torchsummary's hook cannot measure either (it reads input[0].size()): its forward is taken step for
+    step too (lraspp_head), so the head gives no row of its own, only its modules do."""
 
     def __init__(self, model):
         super().__init__()
@@ -117,13 +135,71 @@ class SegmentationTensors(torch.nn.Module):
 
     def forward(self, x):
         size = x.shape[-2:]
-        for name, module in self.model.backbone.items():
+        backbone, features = self.model.backbone, {}
+        for name, module in backbone.items():
             x = module(x)
-            if name == "layer3":
-                aux = x
-        x = torch.nn.functional.interpolate(self.model.classifier(x), size=size, mode="bilinear", align_corners=False)
-        aux = self.model.aux_classifier(aux)
-        return x, torch.nn.functional.interpolate(aux, size=size, mode="bilinear", align_corners=False)
+            if name in backbone.return_layers:
+                features[backbone.return_layers[name]] = x
+        if isinstance(self.model, tvs.LRASPP):
+            return upsampled(lraspp_head(self.model.classifier, features["low"], features["high"]), size)
+        x = upsampled(self.model.classifier(features["out"]), size)
+        return x, upsampled(self.model.aux_classifier(features["aux"]), size)
+
+
+def upsampled(x, size):
+    return torch.nn.functional.interpolate(x, size=size, mode="bilinear", align_corners=False)
+
+
+def lraspp_head(head, low, high):
+    """torchvision's LRASPPHead.forward on the two feature maps instead of their dict."""
+    x = head.cbr(high) * head.scale(high)
+    x = upsampled(x, low.shape[-2:])
+    return head.low_classifier(low) + head.high_classifier(x)
+
+
+class InceptionAuxOutputs(torch.nn.Module):
+    """torchvision's Inception3 with its auxiliary classifier run in every mode. Inception3 computes
+    AuxLogits only in training mode, where it returns InceptionOutputs(logits, aux_logits), and returns the
+    logits alone in eval mode. This calls the same modules in the order Inception3._forward calls them
+    (the order they are registered in; torch.flatten before fc), AuxLogits on Mixed_6e's output
+    included, and returns both: in eval mode, training mode's pair with inference's batch norm and
+    dropout, which is what netc computes. same_as_torchvision checks that it is."""
+
+    def __init__(self, model):
+        super().__init__()
+        if model.transform_input or model.AuxLogits is None:
+            raise ValueError("the inception_v3 spec is torchvision's with aux_logits=True and transform_input=False")
+        self.model = model
+
+    def forward(self, x):
+        aux = None
+        for name, module in self.model.named_children():
+            if name == "AuxLogits":
+                aux = module(x)
+            elif name == "fc":
+                x = module(torch.flatten(x, 1))
+            else:
+                x = module(x)
+        return x, aux
+
+    def same_as_torchvision(self, gen):
+        """Its outputs are torchvision's own: in eval mode the logits, and in training mode (batch
+        statistics, dropout drawn from the same seed) both outputs, on copies of the model."""
+        import copy
+        x = torch.randn((2, 3, 299, 299), generator=gen)
+        ok = True
+        with torch.no_grad():
+            ok &= check("InceptionAuxOutputs, eval mode, logits against Inception3's", self(x)[0].numpy(),
+                        self.model(x).numpy())
+            mine, theirs = copy.deepcopy(self).train(), copy.deepcopy(self.model).train()
+            torch.manual_seed(5)
+            got = mine(x)
+            torch.manual_seed(5)
+            want = theirs(x)
+        for k, what in enumerate(("logits", "aux_logits")):
+            ok &= check(f"InceptionAuxOutputs, training mode, {what} against Inception3's InceptionOutputs",
+                        got[k].numpy(), want[k].numpy())
+        return ok
 
 
 # torchvision derives these segmentation heads from nn.Sequential, which torchsummary does not hook (it
@@ -411,7 +487,7 @@ def check_tables(netc, spec, factory, shape):
     torchinfo leaves the model in the mode it found its wrapper in), and its nn.Sequential heads' rows are
     left out of netc's table."""
     model = factory().eval()
-    segmentation_model = isinstance(model, (tvs.FCN, tvs.DeepLabV3))
+    segmentation_model = isinstance(model, (tvs.FCN, tvs.DeepLabV3, tvs.LRASPP))
     if segmentation_model:
         model = SegmentationTensors(model).eval()
     printed = io.StringIO()
@@ -421,7 +497,8 @@ def check_tables(netc, spec, factory, shape):
     left_out = ""
     if segmentation_model:
         table, dropped = without_sequential_rows(table, shape)
-        left_out = f" without netc's {dropped} rows of nn.Sequential heads"
+        if dropped:
+            left_out = f" without netc's {dropped} rows of nn.Sequential heads"
     ok = table == printed.getvalue()
     if ok:
         print(f"  torchsummary table{left_out}: identical", flush=True)
@@ -456,6 +533,8 @@ def parity(netc, name, tmp):
     gen = torch.Generator().manual_seed(1234)
     model = (emitted_model(netc, spec, tmp) if factory == "emitted" else factory()).eval()
     randomize(model, gen)
+    if isinstance(model, InceptionAuxOutputs):
+        ok &= model.same_as_torchvision(gen)
     weights, torch_keys = mapped_weights(model, netc_names(netc, spec, tmp))
     wpath = os.path.join(tmp, "w.safetensors")
     save_file(weights, wpath)
@@ -551,7 +630,10 @@ def main():
     passed = failed = 0
     with tempfile.TemporaryDirectory() as tmp:
         for name in args.specs:
-            if parity(args.netc, name, tmp):
+            t0 = time.time()
+            ok = parity(args.netc, name, tmp)
+            print(f"{name}: {'passed' if ok else 'FAILED'} in {time.time() - t0:.0f} s", flush=True)
+            if ok:
                 passed += 1
             else:
                 failed += 1
