@@ -226,7 +226,7 @@ struct LayoutPrinter {
     let nameIndex = tokenAt[b.nameRange.start] ?? 0
     if nameIndex + 1 < tokens.count, tokens[nameIndex + 1].kind == .lParen {
       printList(open: nameIndex + 1, indent: 0, items: b.params.map { p in
-        (p.range.start, p.name + (p.defaultValue.map { "=" + expr($0) } ?? ""), p.defaultValue?.range.end ?? p.range.end)
+        (p.range.start, p.name + (p.defaultValue.map { "=" + argument($0) } ?? ""), p.defaultValue?.range.end ?? p.range.end)
       })
     } else {
       add("()")
@@ -287,13 +287,15 @@ struct LayoutPrinter {
       while open < tokens.count, tokens[open].range.start < c.nameRange.end { open += 1 }
       printList(open: open, indent: indent, items: c.args.map { a in
         let start = a.labelRange?.start ?? a.value.range.start
-        return (start, (a.label.map { $0 + "=" } ?? "") + expr(a.value), a.value.range.end)
+        return (start, (a.label.map { $0 + "=" } ?? "") + argument(a.value), a.value.range.end)
       })
     case .group(let body):
       let open = tokenAt[e.range.start] ?? 0
       printBracketed(body, open: open, close: closerOf[open] ?? open, indent: indent, opener: "(", closer: ")", pad: "")
     case .combinator(let c):
       printCombinator(c, indent: indent)
+    case .conditional(let c):
+      printConditional(c, indent: indent)
     case .reference(let name):
       add("@" + name, through: e.range.end)
     case .bad:
@@ -316,8 +318,29 @@ struct LayoutPrinter {
     }
   }
 
+  /// `if COND { ... }`, `} else { ... }` or `} else if COND { ... }`, each body on one line or several as
+  /// the source had it.
+  private mutating func printConditional(_ c: ConditionalSyntax, indent: Int) {
+    add("if " + expr(c.condition) + " ", through: c.condition.range.end)
+    // The body's '{': the first one after 'if' (a condition holds no braces).
+    var open = tokenAt[c.keywordRange.start] ?? 0
+    while open < tokens.count, tokens[open].kind != .lBrace { open += 1 }
+    guard open < tokens.count, let close = closerOf[open] else { return }
+    printBracketed(c.then, open: open, close: close, indent: indent, opener: "{", closer: "}", pad: " ")
+    guard let otherwise = c.otherwise, let elseRange = c.elseRange else { return }
+    add(" else ", through: elseRange.end)
+    let next = (tokenAt[elseRange.start] ?? 0) + 1
+    if next < tokens.count, tokens[next].kind == .lBrace, let close = closerOf[next] {
+      printBracketed(otherwise, open: next, close: close, indent: indent, opener: "{", closer: "}", pad: " ")
+    } else if case .conditional(let nested)? = otherwise.first?.kind {
+      printConditional(nested, indent: indent)
+    }
+  }
+
   private mutating func printCombinator(_ c: CombinatorSyntax, indent: Int) {
-    add(c.keyword + "<", through: c.branchRanges[0].end)
+    // `residual if COND <`: a '<' comparison in COND keeps its parentheses, or '<' would open the branches.
+    let opening = c.condition.map { c.keyword + " if " + expr($0, beforeAngle: true) + " <" } ?? c.keyword + "<"
+    add(opening, through: c.branchRanges[0].end)
     let open = tokenAt[c.branchRanges[0].start] ?? 0
     let close = closerOf[open] ?? open
     if !spansLines(open, close) {
@@ -402,6 +425,14 @@ struct LayoutPrinter {
     return ([l.keyword] + args).joined(separator: " ")
   }
 
+  /// A block's argument or default: a number, or a layer (`relu`, `relu()`, `(bn eps=0.001)`).
+  private func argument(_ a: Argument) -> String {
+    switch a {
+    case .expr(let e): return expr(e)
+    case .layer(let l, _): return l.functional || l.args.isEmpty ? layer(l) : "(" + layer(l) + ")"
+    }
+  }
+
   private func argument(_ a: LayerArg) -> String {
     let value: String
     switch a.value {
@@ -415,25 +446,36 @@ struct LayoutPrinter {
   }
 
   private func dims(_ d: [Expr]) -> String {
-    d.map(expr).joined(separator: "x")
+    d.map { expr($0) }.joined(separator: "x")
   }
 
-  /// Operators without spaces (`c*4`), parentheses only where precedence needs them.
-  func expr(_ e: Expr) -> String {
+  /// Arithmetic without spaces (`c*4`), comparisons and `and`, `or`, `not` with them (`s == 1 and
+  /// in.c == out`), parentheses only where precedence needs them, and around every '<' comparison
+  /// `beforeAngle` (the condition of `residual if COND <`).
+  func expr(_ e: Expr, beforeAngle: Bool = false) -> String {
     switch e {
     case .int(let v, let r): return v.map(String.init) ?? literal(r)
     case .float(_, let r): return literal(r)
     case .name(let n, _): return readsAsSomethingElse(n) ? "(" + n + ")" : n
+    case .input(let size, _): return "in." + size.rawValue
     case .negate(let x, _):
-      if case .binary = x { return "-(" + expr(x) + ")" }
-      return "-" + expr(x)
+      let inner = expr(x, beforeAngle: beforeAngle)
+      if case .binary = x { return "-(" + inner + ")" }
+      if case .not = x { return "-(" + inner + ")" }
+      return "-" + inner
+    case .not(let x, _):
+      let inner = expr(x, beforeAngle: beforeAngle)
+      if let q = precedence(of: x), q < notPrecedence { return "not (" + inner + ")" }
+      return "not " + inner
     case .binary(let op, let a, let b, _):
       let p = precedence(op)
-      var left = expr(a)
-      var right = expr(b)
-      if let q = precedence(of: a), q < p { left = "(" + left + ")" }
+      var left = expr(a, beforeAngle: beforeAngle)
+      var right = expr(b, beforeAngle: beforeAngle)
+      // Comparisons do not chain: one on either side of another keeps its parentheses.
+      if let q = precedence(of: a), q < p || (q == p && op.isComparison) { left = "(" + left + ")" }
       if let q = precedence(of: b), q <= p { right = "(" + right + ")" }
-      return left + op.rawValue + right
+      let text = op.isArithmetic ? left + op.rawValue + right : left + " " + op.rawValue + " " + right
+      return beforeAngle && op == .less ? "(" + text + ")" : text
     }
   }
 
@@ -463,12 +505,22 @@ struct LayoutPrinter {
     return String(text)
   }
 
+  /// As in Python: `or`, `and`, `not`, comparisons, `+ -`, `* /`, from the loosest.
   private func precedence(_ op: Expr.BinaryOp) -> Int {
-    op == .add || op == .sub ? 1 : 2
+    switch op {
+    case .or: return 1
+    case .and: return 2
+    case .add, .sub: return 5
+    case .mul, .div: return 6
+    default: return 4  // comparisons
+    }
   }
+
+  private let notPrecedence = 3
 
   private func precedence(of e: Expr) -> Int? {
     if case .binary(let op, _, _, _) = e { return precedence(op) }
+    if case .not = e { return notPrecedence }
     return nil
   }
 

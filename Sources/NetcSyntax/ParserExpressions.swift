@@ -135,10 +135,119 @@ extension Parser {
     return value
   }
 
+  // MARK: Arguments
+
+  /// What a block parameter is given: a layer (`relu`, `relu()`, `(bn eps=0.001)`, or `act()`, the
+  /// functional form of a layer parameter) or a number.
+  mutating func parseArgument(_ diags: inout DiagnosticEngine) -> Argument {
+    let start = current.range
+    if at(.lParen), peek().kind == .identifier, Parser.layerKeywords.contains(text(peek())) {
+      advance()
+      guard case .layer(let layer) = parseLayer(&diags) else {
+        while !at(.rParen) && !atSeparatorOrCloser { advance() }
+        if at(.rParen) { advance() }
+        return .expr(.int(nil, start))
+      }
+      let close = current.range
+      _ = expect(.rParen, "')' after the layer's arguments", &diags)
+      return .layer(layer, start.union(close))
+    }
+    let functionalParameter = blockParameters.contains(text(current)) && peek().kind == .lParen
+      && peek().range.start == current.range.end
+    if at(.identifier), Parser.layerKeywords.contains(text(current)) || functionalParameter {
+      guard case .layer(let layer) = parseLayer(&diags) else { return .expr(.int(nil, start)) }
+      let range = start.union(tokens[max(0, index - 1)].range)
+      if !layer.functional, let first = layer.args.first, let last = layer.args.last {
+        // 'norm=bn eps=0.001' would read as two arguments, 'norm=bn' and 'eps=0.001'.
+        let written = file.text(range)
+        diags.error("layer-argument-parentheses", "a layer with arguments is given in parentheses: '(\(written))'",
+                    at: first.range.union(last.range),
+                    fixIts: [FixIt(range: SourceRange.point(range.start), replacement: "("),
+                             FixIt(range: SourceRange.point(range.end), replacement: ")")])
+      }
+      return .layer(layer, range)
+    }
+    return .expr(parseExpr(&diags))
+  }
+
+  // MARK: Conditions
+
+  /// `s == 1 and in.c == out`: `or` of `and` of `not` of one comparison of two expressions, as in Python
+  /// (but comparisons do not chain).
+  mutating func parseCondition(_ diags: inout DiagnosticEngine, depth: Int = 0) -> Expr {
+    if depth == 0 { expressionOperators = 0 }
+    let outer = inCondition
+    inCondition = true
+    defer { inCondition = outer }
+    var lhs = parseConjunction(&diags, depth: depth)
+    while atWord("or") || (at(.pipe) && peek().kind == .pipe && !atWord("or")) {
+      if at(.pipe) {
+        let pipes = current.range.union(peek().range)
+        diags.error("expected-token", "netc writes '||' as 'or'", at: pipes, fixIts: [FixIt(range: pipes, replacement: "or")])
+        advance()
+      }
+      if !countOperator(&diags) { return lhs }
+      advance()
+      let rhs = parseConjunction(&diags, depth: depth)
+      lhs = .binary(.or, lhs, rhs, lhs.range.union(rhs.range))
+    }
+    return lhs
+  }
+
+  mutating func parseConjunction(_ diags: inout DiagnosticEngine, depth: Int) -> Expr {
+    var lhs = parseNegation(&diags, depth: depth)
+    while atWord("and") {
+      if !countOperator(&diags) { return lhs }
+      advance()
+      let rhs = parseNegation(&diags, depth: depth)
+      lhs = .binary(.and, lhs, rhs, lhs.range.union(rhs.range))
+    }
+    return lhs
+  }
+
+  mutating func parseNegation(_ diags: inout DiagnosticEngine, depth: Int) -> Expr {
+    guard atWord("not") else { return parseComparison(&diags, depth: depth) }
+    let t = current
+    if depth > Limits.maxExpressionDepth { return parseFactor(&diags, depth: depth) }  // reports the depth
+    if !countOperator(&diags) { return .int(nil, t.range) }
+    advance()
+    let inner = parseNegation(&diags, depth: depth + 1)
+    return .not(inner, t.range.union(inner.range))
+  }
+
+  static let comparisons: [TokenKind: Expr.BinaryOp] = [
+    .equalEqual: .equal, .notEqual: .notEqual, .less: .less, .lessEqual: .lessEqual, .greater: .greater,
+    .greaterEqual: .greaterEqual,
+  ]
+
+  mutating func parseComparison(_ diags: inout DiagnosticEngine, depth: Int) -> Expr {
+    let lhs = parseExpr(&diags, depth: depth)
+    var op: Expr.BinaryOp
+    if let comparison = Parser.comparisons[current.kind] {
+      op = comparison
+    } else if at(.equals) {
+      // `if s = 1`: read as the comparison it means.
+      diags.error("expected-token", "'=' gives a value; a comparison is written '=='", at: current.range,
+                  fixIts: [FixIt(range: current.range, replacement: "==")])
+      op = .equal
+    } else {
+      return lhs
+    }
+    if !countOperator(&diags) { return lhs }
+    advance()
+    let rhs = parseExpr(&diags, depth: depth)
+    if Parser.comparisons[current.kind] != nil {
+      let r = lhs.range.union(rhs.range)
+      diags.error("chained-comparison", "comparisons do not chain: write '\(file.text(lhs.range)) \(op.rawValue) \(file.text(rhs.range)) and \(file.text(rhs.range)) ...'",
+                  at: current.range, notes: [Note("the first comparison", at: r)])
+    }
+    return .binary(op, lhs, rhs, lhs.range.union(rhs.range))
+  }
+
   // MARK: Expressions
 
   mutating func parseExpr(_ diags: inout DiagnosticEngine, depth: Int = 0) -> Expr {
-    if depth == 0 { expressionOperators = 0 }
+    if depth == 0 && !inCondition { expressionOperators = 0 }
     var lhs = parseTerm(&diags, depth: depth)
     while at(.plus) || at(.minus) {
       let op: Expr.BinaryOp = at(.plus) ? .add : .sub
@@ -177,6 +286,11 @@ extension Parser {
     case .float:
       advance()
       return .float(Double(file.text(t.range)) ?? .nan, t.range)
+    case .identifier where peek().kind == .dot && ["in", "input"].contains(text(t)):
+      return parseInputSize(&diags)
+    case .identifier where inCondition && Parser.expressionWords.contains(text(t)):
+      diags.error("expected-token", "expected a number or a parameter name, found '\(text(t))'", at: t.range)
+      return .int(nil, t.range)
     case .identifier:
       advance()
       return .name(text(t), t.range)
@@ -187,7 +301,7 @@ extension Parser {
       return .negate(inner, t.range.union(inner.range))
     case .lParen:
       advance()
-      let inner = parseExpr(&diags, depth: depth + 1)
+      let inner = inCondition ? parseCondition(&diags, depth: depth + 1) : parseExpr(&diags, depth: depth + 1)
       let close = current.range
       _ = expect(.rParen, "')' to close the expression", &diags)
       return rewrap(inner, t.range.union(close))
@@ -213,8 +327,37 @@ extension Parser {
     case .int(let v, _): return .int(v, r)
     case .float(let v, _): return .float(v, r)
     case .name(let n, _): return .name(n, r)
+    case .input(let s, _): return .input(s, r)
     case .negate(let x, _): return .negate(x, r)
+    case .not(let x, _): return .not(x, r)
     case .binary(let op, let a, let b, _): return .binary(op, a, b, r)
     }
+  }
+
+  /// `in.c`, `in.h`, `in.w`: a size of the enclosing block's input. `input.c` and `in.channels` are
+  /// reported with netc's spelling and read as it.
+  mutating func parseInputSize(_ diags: inout DiagnosticEngine) -> Expr {
+    let word = advance()
+    advance()  // '.'
+    guard at(.identifier) else {
+      diags.error("expected-token", "expected 'c', 'h' or 'w' after 'in.', found \(describe(current))", at: current.range)
+      return .int(nil, word.range)
+    }
+    let field = advance()
+    let whole = word.range.union(field.range)
+    let written = text(field)
+    let size = Expr.InputSize(rawValue: written)
+      ?? Expr.InputSize.allCases.first { written.lowercased() == $0.meaning || written.lowercased().hasPrefix($0.rawValue) }
+    let fixed = size.map { "in.\($0.rawValue)" }
+    if text(word) == "input" || Expr.InputSize(rawValue: written) == nil {
+      let message = text(word) == "input" && size != nil
+        ? "the sizes of a block's input are written 'in.c', 'in.h' and 'in.w'"
+        : "'\(file.text(whole))' is not a size of the block's input; netc writes 'in.c', 'in.h' and 'in.w'"
+      diags.error("input-size-spelling", message, at: whole,
+                  notes: [Note("'in.c' is the channel count of the block's input, 'in.h' its height, 'in.w' its width")],
+                  fixIts: fixed.map { [FixIt(range: whole, replacement: $0)] } ?? [])
+    }
+    guard let size else { return .int(nil, whole) }
+    return .input(size, whole)
   }
 }
