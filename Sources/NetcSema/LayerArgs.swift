@@ -56,7 +56,15 @@ struct LayerArgs: LayerArguments {
           flags[word] = r
           continue
         }
-        if Parser.layerKeywords.contains(word) || env.layers[word] != nil {
+        if let given = env.layers[word] {
+          diags.error("layer-as-number", "'\(word)' is a layer ('\(diags.file.text(given.range))'), not an argument of '\(layer.keyword)'",
+                      at: r, notes: [Note("'\(word)' is given here", at: given.range),
+                                     Note("a layer parameter is a layer line of its own: separate layers with ','")],
+                      fixIts: [FixIt(range: SourceRange.point(r.start), replacement: ", ")])
+          ok = false
+          continue
+        }
+        if Parser.layerKeywords.contains(word) {
           diags.error("missing-separator", "'\(word)' is a layer, not an option of '\(layer.keyword)'; separate layers with ','",
                       at: r, fixIts: [FixIt(range: SourceRange.point(r.start), replacement: ", ")])
           ok = false

@@ -328,8 +328,11 @@ public struct Parser {
     blockParameters = []
     depth -= 1
     let end = current.range
-    if !expect(.rBrace, "'}' to close block '\(name)'", &diags) {
-      diags.emit(Diagnostic(.note, "block-opened-here", "block '\(name)' opened here", at: open.range))
+    if at(.rBrace) {
+      advance()
+    } else if !abandoned {
+      diags.error("expected-token", "expected '}' to close block '\(name)', found \(describe(current))", at: current.range,
+                  notes: [Note("block '\(name)' opened here", at: open.range)])
     }
     return BlockDecl(name: name, nameRange: nameTok.range, params: params, moduleName: moduleName, body: body,
                      range: start.union(end))
