@@ -200,10 +200,11 @@ extension Checker {
   /// layer given, with the names where it was given, on this line's input.
   func checkLayerParameter(_ use: LayerSyntax, _ given: LayerValue, _ e: Element, input: Int?, _ env: Env) -> Int? {
     if let first = use.args.first, let last = use.args.last {
+      let written = file.text(first.range.union(last.range))
       error("layer-parameter-arguments", "'\(use.keyword)' is the layer given to the block; its arguments are written where it is given",
             at: first.range.union(last.range),
             notes: [Note("'\(use.keyword)' is given here", at: given.range),
-                    Note("write them there, as in '\(use.keyword)=(leaky_relu 0.2)'")])
+                    Note("write them there, as in '\(use.keyword)=(\(given.layer.keyword) \(written))'")])
     }
     var layer = given.layer
     if use.functional { layer.functional = true }

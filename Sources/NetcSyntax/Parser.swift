@@ -574,7 +574,23 @@ public struct Parser {
         return .bad
       }
     }
-    let open = advance()  // '<'
+    var open = advance()  // '<'
+    if let left = condition, at(.int) || at(.float) {
+      // `residual if s < 2 < ...`: the first '<' outside parentheses opened the branches, and no branch
+      // starts with a number: it was a comparison. Reported, and read as one.
+      let right = parseExpr(&diags)
+      let whole = left.range.union(right.range)
+      diags.error("unparenthesized-less", "in 'residual if', a '<' comparison is written in parentheses: '(\(file.text(whole)))'",
+                  at: open.range, notes: [Note("the first '<' outside parentheses opens the branches")],
+                  fixIts: [FixIt(range: SourceRange.point(whole.start), replacement: "("),
+                           FixIt(range: SourceRange.point(whole.end), replacement: ")")])
+      condition = .binary(.less, left, right, whole)
+      guard at(.lAngle) else {
+        synchronize()
+        return .bad
+      }
+      open = advance()
+    }
     guard enterNesting(open.range, &diags) else { return .bad }
     defer { depth -= 1 }
     var branches: [[Element]] = []
@@ -641,6 +657,10 @@ public struct Parser {
 
   /// `{ sequence }` after a condition or `else`; nil (reported) without its '{' or '}'.
   mutating func parseBraced(after what: String, _ diags: inout DiagnosticEngine) -> [Element]? {
+    // The '{' may start the next line, as a block's may.
+    var next = index
+    while tokens[next].kind == .newline && next < tokens.count - 1 { next += 1 }
+    if tokens[next].kind == .lBrace { index = next }
     guard at(.lBrace) else {
       if !abandoned {
         let pipes = at(.pipe) && peek().kind == .pipe
@@ -788,6 +808,19 @@ public struct Parser {
     if at(.int) || at(.float) || at(.identifier) || at(.lParen) || at(.minus) {
       let e = parseExpr(&diags)
       return LayerArg(key: nil, keyRange: nil, value: .expr(e), range: e.range)
+    }
+    if at(.at), peek().kind == .identifier, text(peek()) == "input", peek(2).kind == .dot, peek(3).kind == .identifier {
+      // '@input.c': the channels of a block's input are the number 'in.c'; read as it.
+      let start = advance().range
+      advance()
+      advance()
+      let field = advance()
+      let whole = start.union(field.range)
+      let size = Expr.InputSize(rawValue: text(field)) ?? .c
+      diags.error("input-size-spelling", "'\(file.text(whole))' is not a number; the sizes of a block's input are 'in.c', 'in.h' and 'in.w'",
+                  at: whole, notes: [Note("'@input' is the input tensor itself, an element of its own")],
+                  fixIts: [FixIt(range: whole, replacement: "in.\(size.rawValue)")])
+      return LayerArg(key: nil, keyRange: nil, value: .expr(.input(size, whole)), range: whole)
     }
     diags.error("unexpected-token", "unexpected \(describe(current)) in a layer's arguments", at: current.range)
     return nil

@@ -303,11 +303,41 @@ extension Parser {
       advance()
       let inner = inCondition ? parseCondition(&diags, depth: depth + 1) : parseExpr(&diags, depth: depth + 1)
       let close = current.range
-      _ = expect(.rParen, "')' to close the expression", &diags)
+      if at(.rParen) {
+        advance()
+      } else {
+        if !abandoned {
+          if Parser.comparisons[current.kind] != nil {
+            diags.error("comparison-outside-condition",
+                        "\(describe(current)) compares, and a comparison is a condition: it stands after 'if', not in a size",
+                        at: current.range, notes: [Note("write 'if COND { ... } else { ... }' to choose between two layers")])
+          } else {
+            diags.error("expected-token", "expected ')' to close the expression, found \(describe(current))", at: current.range)
+          }
+        }
+        skipToClosingParenthesis()
+      }
       return rewrap(inner, t.range.union(close))
     default:
       diags.error("expected-token", "expected a number or a parameter name, found \(describe(t))", at: t.range)
       return .int(nil, t.range)
+    }
+  }
+
+  /// After an expression in parentheses that does not end at its ')': on to that ')' on the same line,
+  /// so that one mistake inside does not leave the brackets around it unbalanced.
+  mutating func skipToClosingParenthesis() {
+    var balance = 0
+    while !at(.eof) && !at(.newline) && !at(.lBrace) && !at(.rBrace) {
+      if at(.lParen) { balance += 1 }
+      if at(.rParen) {
+        if balance == 0 {
+          advance()
+          return
+        }
+        balance -= 1
+      }
+      advance()
     }
   }
 
