@@ -562,35 +562,11 @@ public struct Parser {
     var condition: Expr?
     var conditionKeyword: SourceRange?
     if atWord("if") {
-      conditionKeyword = advance().range
-      condition = parseCondition(&diags)
-      guard at(.lAngle) else {
-        if !abandoned {
-          diags.error("expected-token", "expected '<' after the condition of '\(text(kw)) if', found \(describe(current))",
-                      at: current.range,
-                      notes: [Note("a '<' comparison in this condition is written in parentheses: '\(text(kw)) if (a < b) < ... >'")])
-        }
-        synchronize()
-        return .bad
-      }
+      conditionKeyword = current.range
+      guard let c = parseCombinatorCondition(kw, &diags) else { return .bad }
+      condition = c
     }
-    var open = advance()  // '<'
-    if let left = condition, at(.int) || at(.float) {
-      // `residual if s < 2 < ...`: the first '<' outside parentheses opened the branches, and no branch
-      // starts with a number: it was a comparison. Reported, and read as one.
-      let right = parseExpr(&diags)
-      let whole = left.range.union(right.range)
-      diags.error("unparenthesized-less", "in 'residual if', a '<' comparison is written in parentheses: '(\(file.text(whole)))'",
-                  at: open.range, notes: [Note("the first '<' outside parentheses opens the branches")],
-                  fixIts: [FixIt(range: SourceRange.point(whole.start), replacement: "("),
-                           FixIt(range: SourceRange.point(whole.end), replacement: ")")])
-      condition = .binary(.less, left, right, whole)
-      guard at(.lAngle) else {
-        synchronize()
-        return .bad
-      }
-      open = advance()
-    }
+    let open = advance()  // '<'
     guard enterNesting(open.range, &diags) else { return .bad }
     defer { depth -= 1 }
     var branches: [[Element]] = []
@@ -617,75 +593,6 @@ public struct Parser {
     return .combinator(CombinatorSyntax(keyword: keyword, keywordRange: kw.range, branches: branches,
                                         branchRanges: branchRanges, condition: condition,
                                         conditionKeywordRange: conditionKeyword))
-  }
-
-  /// `if COND { ... }`, then `else { ... }` or `else if COND { ... }`, which may start the next line.
-  mutating func parseConditional(_ diags: inout DiagnosticEngine) -> ElementKind {
-    let keyword = advance()
-    let condition = parseCondition(&diags)
-    guard let then = parseBraced(after: "the condition of 'if'", &diags) else { return .bad }
-    var next = index
-    while tokens[next].kind == .newline && next < tokens.count - 1 { next += 1 }
-    let following = tokens[next]
-    guard following.kind == .identifier, ["else", "elif"].contains(text(following)) else {
-      return .conditional(ConditionalSyntax(condition: condition, keywordRange: keyword.range, then: then,
-                                            otherwise: nil, elseRange: nil))
-    }
-    index = next
-    let elseToken = advance()
-    var otherwise: [Element]
-    if text(elseToken) == "elif" || atWord("if") {
-      // `else if`: the nested conditional is the else branch's one element.
-      let start = text(elseToken) == "elif" ? elseToken.range : current.range
-      if text(elseToken) == "elif" {
-        diags.error("elif", "netc writes Python's 'elif' as 'else if'", at: elseToken.range,
-                    fixIts: [FixIt(range: elseToken.range, replacement: "else if")])
-        index -= 1  // 'elif' is also the nested conditional's 'if'
-      }
-      guard enterNesting(start, &diags) else { return .bad }
-      let nested = parseConditional(&diags)
-      depth -= 1
-      if case .bad = nested { return .bad }
-      otherwise = [Element(kind: nested, range: start.union(tokens[max(0, index - 1)].range))]
-    } else {
-      guard let body = parseBraced(after: "'else'", &diags) else { return .bad }
-      otherwise = body
-    }
-    return .conditional(ConditionalSyntax(condition: condition, keywordRange: keyword.range, then: then,
-                                          otherwise: otherwise, elseRange: elseToken.range))
-  }
-
-  /// `{ sequence }` after a condition or `else`; nil (reported) without its '{' or '}'.
-  mutating func parseBraced(after what: String, _ diags: inout DiagnosticEngine) -> [Element]? {
-    // The '{' may start the next line, as a block's may.
-    var next = index
-    while tokens[next].kind == .newline && next < tokens.count - 1 { next += 1 }
-    if tokens[next].kind == .lBrace { index = next }
-    guard at(.lBrace) else {
-      if !abandoned {
-        let pipes = at(.pipe) && peek().kind == .pipe
-        diags.error("expected-token", "expected '{' after \(what), found \(describe(current))", at: current.range,
-                    notes: pipes ? [Note("netc writes 'or' for Python's 'or' and C's '||'")] : [],
-                    fixIts: pipes ? [FixIt(range: current.range.union(peek().range), replacement: "or")] : [])
-      }
-      synchronize()
-      return nil
-    }
-    let open = advance()
-    guard enterNesting(open.range, &diags) else { return nil }
-    let body = parseSequence(closer: .rBrace, &diags)
-    depth -= 1
-    guard at(.rBrace) else {
-      if !abandoned {
-        diags.error("expected-token", "expected '}' to close the braces opened after \(what), found \(describe(current))",
-                    at: current.range, notes: [Note("opened here", at: open.range)])
-      }
-      synchronize()
-      if at(.rBrace) { advance() }
-      return nil
-    }
-    advance()
-    return body
   }
 
   /// A name and where it is written: one identifier, or PyTorch's `nn.Conv2d`.
@@ -810,17 +717,7 @@ public struct Parser {
       return LayerArg(key: nil, keyRange: nil, value: .expr(e), range: e.range)
     }
     if at(.at), peek().kind == .identifier, text(peek()) == "input", peek(2).kind == .dot, peek(3).kind == .identifier {
-      // '@input.c': the channels of a block's input are the number 'in.c'; read as it.
-      let start = advance().range
-      advance()
-      advance()
-      let field = advance()
-      let whole = start.union(field.range)
-      let size = Expr.InputSize(rawValue: text(field)) ?? .c
-      diags.error("input-size-spelling", "'\(file.text(whole))' is not a number; the sizes of a block's input are 'in.c', 'in.h' and 'in.w'",
-                  at: whole, notes: [Note("'@input' is the input tensor itself, an element of its own")],
-                  fixIts: [FixIt(range: whole, replacement: "in.\(size.rawValue)")])
-      return LayerArg(key: nil, keyRange: nil, value: .expr(.input(size, whole)), range: whole)
+      return parseTensorSize(&diags)
     }
     diags.error("unexpected-token", "unexpected \(describe(current)) in a layer's arguments", at: current.range)
     return nil

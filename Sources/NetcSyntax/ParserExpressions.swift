@@ -170,80 +170,6 @@ extension Parser {
     return .expr(parseExpr(&diags))
   }
 
-  // MARK: Conditions
-
-  /// `s == 1 and in.c == out`: `or` of `and` of `not` of one comparison of two expressions, as in Python
-  /// (but comparisons do not chain).
-  mutating func parseCondition(_ diags: inout DiagnosticEngine, depth: Int = 0) -> Expr {
-    if depth == 0 { expressionOperators = 0 }
-    let outer = inCondition
-    inCondition = true
-    defer { inCondition = outer }
-    var lhs = parseConjunction(&diags, depth: depth)
-    while atWord("or") || (at(.pipe) && peek().kind == .pipe && !atWord("or")) {
-      if at(.pipe) {
-        let pipes = current.range.union(peek().range)
-        diags.error("expected-token", "netc writes '||' as 'or'", at: pipes, fixIts: [FixIt(range: pipes, replacement: "or")])
-        advance()
-      }
-      if !countOperator(&diags) { return lhs }
-      advance()
-      let rhs = parseConjunction(&diags, depth: depth)
-      lhs = .binary(.or, lhs, rhs, lhs.range.union(rhs.range))
-    }
-    return lhs
-  }
-
-  mutating func parseConjunction(_ diags: inout DiagnosticEngine, depth: Int) -> Expr {
-    var lhs = parseNegation(&diags, depth: depth)
-    while atWord("and") {
-      if !countOperator(&diags) { return lhs }
-      advance()
-      let rhs = parseNegation(&diags, depth: depth)
-      lhs = .binary(.and, lhs, rhs, lhs.range.union(rhs.range))
-    }
-    return lhs
-  }
-
-  mutating func parseNegation(_ diags: inout DiagnosticEngine, depth: Int) -> Expr {
-    guard atWord("not") else { return parseComparison(&diags, depth: depth) }
-    let t = current
-    if depth > Limits.maxExpressionDepth { return parseFactor(&diags, depth: depth) }  // reports the depth
-    if !countOperator(&diags) { return .int(nil, t.range) }
-    advance()
-    let inner = parseNegation(&diags, depth: depth + 1)
-    return .not(inner, t.range.union(inner.range))
-  }
-
-  static let comparisons: [TokenKind: Expr.BinaryOp] = [
-    .equalEqual: .equal, .notEqual: .notEqual, .less: .less, .lessEqual: .lessEqual, .greater: .greater,
-    .greaterEqual: .greaterEqual,
-  ]
-
-  mutating func parseComparison(_ diags: inout DiagnosticEngine, depth: Int) -> Expr {
-    let lhs = parseExpr(&diags, depth: depth)
-    var op: Expr.BinaryOp
-    if let comparison = Parser.comparisons[current.kind] {
-      op = comparison
-    } else if at(.equals) {
-      // `if s = 1`: read as the comparison it means.
-      diags.error("expected-token", "'=' gives a value; a comparison is written '=='", at: current.range,
-                  fixIts: [FixIt(range: current.range, replacement: "==")])
-      op = .equal
-    } else {
-      return lhs
-    }
-    if !countOperator(&diags) { return lhs }
-    advance()
-    let rhs = parseExpr(&diags, depth: depth)
-    if Parser.comparisons[current.kind] != nil {
-      let r = lhs.range.union(rhs.range)
-      diags.error("chained-comparison", "comparisons do not chain: write '\(file.text(lhs.range)) \(op.rawValue) \(file.text(rhs.range)) and \(file.text(rhs.range)) ...'",
-                  at: current.range, notes: [Note("the first comparison", at: r)])
-    }
-    return .binary(op, lhs, rhs, lhs.range.union(rhs.range))
-  }
-
   // MARK: Expressions
 
   mutating func parseExpr(_ diags: inout DiagnosticEngine, depth: Int = 0) -> Expr {
@@ -362,6 +288,22 @@ extension Parser {
     case .not(let x, _): return .not(x, r)
     case .binary(let op, let a, let b, _): return .binary(op, a, b, r)
     }
+  }
+
+  /// `@input.c` among a layer's arguments: the channels of a block's input are the number `in.c`, not the
+  /// tensor; reported, and read as `in.c`.
+  mutating func parseTensorSize(_ diags: inout DiagnosticEngine) -> LayerArg {
+    // '@input.c': the channels of a block's input are the number 'in.c'; read as it.
+    let start = advance().range
+    advance()
+    advance()
+    let field = advance()
+    let whole = start.union(field.range)
+    let size = Expr.InputSize(rawValue: text(field)) ?? .c
+    diags.error("input-size-spelling", "'\(file.text(whole))' is not a number; the sizes of a block's input are 'in.c', 'in.h' and 'in.w'",
+                at: whole, notes: [Note("'@input' is the input tensor itself, an element of its own")],
+                fixIts: [FixIt(range: whole, replacement: "in.\(size.rawValue)")])
+    return LayerArg(key: nil, keyRange: nil, value: .expr(.input(size, whole)), range: whole)
   }
 
   /// `in.c`, `in.h`, `in.w`: a size of the enclosing block's input. `input.c` and `in.channels` are
