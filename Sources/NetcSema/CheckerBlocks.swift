@@ -155,6 +155,11 @@ extension Checker {
     case .layer(let layer, let r):
       if let outer = env.layers[layer.keyword] {
         // `act()`: the functional form of the layer the caller was given.
+        if let first = layer.args.first, let last = layer.args.last {
+          error("layer-parameter-arguments", "'\(layer.keyword)' is the layer given to the block; its arguments are written where it is given",
+                at: first.range.union(last.range), notes: [Note("'\(layer.keyword)' is given here", at: outer.range)])
+          return nil
+        }
         var functional = outer
         functional.layer.functional = true
         value = .layer(functional)
