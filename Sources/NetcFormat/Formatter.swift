@@ -226,7 +226,7 @@ struct LayoutPrinter {
     let nameIndex = tokenAt[b.nameRange.start] ?? 0
     if nameIndex + 1 < tokens.count, tokens[nameIndex + 1].kind == .lParen {
       printList(open: nameIndex + 1, indent: 0, items: b.params.map { p in
-        (p.range.start, p.name + (p.defaultValue.map { "=" + expr($0) } ?? ""), p.defaultValue?.range.end ?? p.range.end)
+        (p.range.start, p.name + (p.defaultValue.map { "=" + argument($0) } ?? ""), p.defaultValue?.range.end ?? p.range.end)
       })
     } else {
       add("()")
@@ -287,13 +287,15 @@ struct LayoutPrinter {
       while open < tokens.count, tokens[open].range.start < c.nameRange.end { open += 1 }
       printList(open: open, indent: indent, items: c.args.map { a in
         let start = a.labelRange?.start ?? a.value.range.start
-        return (start, (a.label.map { $0 + "=" } ?? "") + expr(a.value), a.value.range.end)
+        return (start, (a.label.map { $0 + "=" } ?? "") + argument(a.value), a.value.range.end)
       })
     case .group(let body):
       let open = tokenAt[e.range.start] ?? 0
       printBracketed(body, open: open, close: closerOf[open] ?? open, indent: indent, opener: "(", closer: ")", pad: "")
     case .combinator(let c):
       printCombinator(c, indent: indent)
+    case .conditional(let c):
+      printConditional(c, indent: indent)
     case .reference(let name):
       add("@" + name, through: e.range.end)
     case .bad:
@@ -316,8 +318,29 @@ struct LayoutPrinter {
     }
   }
 
+  /// `if COND { ... }`, `} else { ... }` or `} else if COND { ... }`, each body on one line or several as
+  /// the source had it.
+  private mutating func printConditional(_ c: ConditionalSyntax, indent: Int) {
+    add("if " + expr(c.condition) + " ", through: c.condition.range.end)
+    // The body's '{': the first one after 'if' (a condition holds no braces).
+    var open = tokenAt[c.keywordRange.start] ?? 0
+    while open < tokens.count, tokens[open].kind != .lBrace { open += 1 }
+    guard open < tokens.count, let close = closerOf[open] else { return }
+    printBracketed(c.then, open: open, close: close, indent: indent, opener: "{", closer: "}", pad: " ")
+    guard let otherwise = c.otherwise, let elseRange = c.elseRange else { return }
+    add(" else ", through: elseRange.end)
+    let next = (tokenAt[elseRange.start] ?? 0) + 1
+    if next < tokens.count, tokens[next].kind == .lBrace, let close = closerOf[next] {
+      printBracketed(otherwise, open: next, close: close, indent: indent, opener: "{", closer: "}", pad: " ")
+    } else if case .conditional(let nested)? = otherwise.first?.kind {
+      printConditional(nested, indent: indent)
+    }
+  }
+
   private mutating func printCombinator(_ c: CombinatorSyntax, indent: Int) {
-    add(c.keyword + "<", through: c.branchRanges[0].end)
+    // `residual if COND <`: a '<' comparison in COND keeps its parentheses, or '<' would open the branches.
+    let opening = c.condition.map { c.keyword + " if " + expr($0, beforeAngle: true) + " <" } ?? c.keyword + "<"
+    add(opening, through: c.branchRanges[0].end)
     let open = tokenAt[c.branchRanges[0].start] ?? 0
     let close = closerOf[open] ?? open
     if !spansLines(open, close) {
@@ -392,89 +415,6 @@ struct LayoutPrinter {
       }
     }
     return end
-  }
-
-  // MARK: Layers and expressions
-
-  private func layer(_ l: LayerSyntax) -> String {
-    // A positional argument that begins with '-' after another argument would read as a subtraction from
-    // it (`relu (-3)` is two arguments, `relu -3` one): it keeps its parentheses.
-    let args = l.args.enumerated().map { i, a in
-      let text = argument(a)
-      return i > 0 && a.key == nil && text.hasPrefix("-") ? "(" + text + ")" : text
-    }
-    if l.functional { return l.keyword + "(" + args.joined(separator: " ") + ")" }
-    return ([l.keyword] + args).joined(separator: " ")
-  }
-
-  private func argument(_ a: LayerArg) -> String {
-    let value: String
-    switch a.value {
-    case .expr(let e): value = expr(e)
-    case .dims(let d, _): value = dims(d)
-    }
-    guard let key = a.key else { return value }
-    // `s2`, `p1x2`: the compact form has no '=' between its letter and its value.
-    if let k = a.keyRange, k.end == a.valueRange.start { return key + value }
-    return key + "=" + value
-  }
-
-  private func dims(_ d: [Expr]) -> String {
-    d.map(expr).joined(separator: "x")
-  }
-
-  /// Operators without spaces (`c*4`), parentheses only where precedence needs them.
-  func expr(_ e: Expr) -> String {
-    switch e {
-    case .int(let v, let r): return v.map(String.init) ?? literal(r)
-    case .float(_, let r): return literal(r)
-    case .name(let n, _): return readsAsSomethingElse(n) ? "(" + n + ")" : n
-    case .negate(let x, _):
-      if case .binary = x { return "-(" + expr(x) + ")" }
-      return "-" + expr(x)
-    case .binary(let op, let a, let b, _):
-      let p = precedence(op)
-      var left = expr(a)
-      var right = expr(b)
-      if let q = precedence(of: a), q < p { left = "(" + left + ")" }
-      if let q = precedence(of: b), q <= p { right = "(" + right + ")" }
-      return left + op.rawValue + right
-    }
-  }
-
-  /// Whether a name written bare would read as something else: `(x37)` and `(x)` are names, `x37` and `x`
-  /// repetitions; `(s2)` and `(p1x2)` are names, `s2` a stride and `p1x2` a padding (the parser's
-  /// `isRepetitionWord` and `compactOption`). Such a name keeps its parentheses (only a file with errors
-  /// has one).
-  private func readsAsSomethingElse(_ name: String) -> Bool {
-    let chars = Array(name.utf8)
-    guard let first = chars.first else { return false }
-    let isDigit = { (c: UInt8) in c >= UInt8(ascii: "0") && c <= UInt8(ascii: "9") }
-    if first == UInt8(ascii: "x") { return chars.dropFirst().allSatisfy(isDigit) }
-    guard "spdg".utf8.contains(first), chars.count >= 2 else { return false }
-    let parts = chars.dropFirst().split(separator: UInt8(ascii: "x"), omittingEmptySubsequences: false)
-    guard parts.allSatisfy({ !$0.isEmpty && $0.allSatisfy(isDigit) }) else { return false }
-    return parts.count == 1 || first != UInt8(ascii: "g")
-  }
-
-  /// A literal as written, without the parentheses its range may include (`(0.5)`).
-  /// Trimmed as a slice: removing the characters one by one from the front of a String moves the rest
-  /// each time, quadratic in a million spaces inside '( ... )'.
-  private func literal(_ r: SourceRange) -> String {
-    let strip: Set<Character> = [" ", "\t", "\r", "(", ")"]
-    var text = Substring(file.text(r))
-    text = text.drop(while: { strip.contains($0) })
-    while let c = text.last, strip.contains(c) { text.removeLast() }
-    return String(text)
-  }
-
-  private func precedence(_ op: Expr.BinaryOp) -> Int {
-    op == .add || op == .sub ? 1 : 2
-  }
-
-  private func precedence(of e: Expr) -> Int? {
-    if case .binary(let op, _, _, _) = e { return precedence(op) }
-    return nil
   }
 
   // MARK: Comments and rendering

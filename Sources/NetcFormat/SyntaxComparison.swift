@@ -23,7 +23,7 @@ public enum SyntaxComparison {
       b.params = b.params.map { p in
         var p = p
         p.range = nowhere
-        p.defaultValue = p.defaultValue.map(expr)
+        p.defaultValue = p.defaultValue.map(argument)
         return p
       }
       b.body = b.body.map(element)
@@ -37,23 +37,14 @@ public enum SyntaxComparison {
   static func element(_ e: Element) -> Element {
     let kind: ElementKind
     switch e.kind {
-    case .layer(var l):
-      l.keywordRange = nowhere
-      l.args = l.args.map { a in
-        let value: LayerArg.Value
-        switch a.value {
-        case .expr(let x): value = .expr(expr(x))
-        case .dims(let d, _): value = .dims(d.map(expr), nowhere)
-        }
-        return LayerArg(key: a.key, keyRange: a.keyRange.map { _ in nowhere }, value: value, range: nowhere)
-      }
-      kind = .layer(l)
+    case .layer(let l):
+      kind = .layer(layer(l))
     case .call(var c):
       c.nameRange = nowhere
       c.args = c.args.map { a in
         var a = a
         a.labelRange = a.labelRange.map { _ in nowhere }
-        a.value = expr(a.value)
+        a.value = argument(a.value)
         return a
       }
       kind = .call(c)
@@ -63,7 +54,16 @@ public enum SyntaxComparison {
       c.keywordRange = nowhere
       c.branches = c.branches.map { $0.map(element) }
       c.branchRanges = c.branchRanges.map { _ in nowhere }
+      c.condition = c.condition.map(expr)
+      c.conditionKeywordRange = c.conditionKeywordRange.map { _ in nowhere }
       kind = .combinator(c)
+    case .conditional(var c):
+      c.condition = expr(c.condition)
+      c.keywordRange = nowhere
+      c.then = c.then.map(element)
+      c.otherwise = c.otherwise.map { $0.map(element) }
+      c.elseRange = c.elseRange.map { _ in nowhere }
+      kind = .conditional(c)
     case .reference, .bad:
       kind = e.kind
     }
@@ -76,12 +76,35 @@ public enum SyntaxComparison {
     return Element(kind: kind, range: nowhere, repeatCount: e.repeatCount.map(expr), suffixes: suffixes)
   }
 
+  static func layer(_ l: LayerSyntax) -> LayerSyntax {
+    var l = l
+    l.keywordRange = nowhere
+    l.args = l.args.map { a in
+      let value: LayerArg.Value
+      switch a.value {
+      case .expr(let x): value = .expr(expr(x))
+      case .dims(let d, _): value = .dims(d.map(expr), nowhere)
+      }
+      return LayerArg(key: a.key, keyRange: a.keyRange.map { _ in nowhere }, value: value, range: nowhere)
+    }
+    return l
+  }
+
+  static func argument(_ a: Argument) -> Argument {
+    switch a {
+    case .expr(let e): return .expr(expr(e))
+    case .layer(let l, _): return .layer(layer(l), nowhere)
+    }
+  }
+
   static func expr(_ e: Expr) -> Expr {
     switch e {
     case .int(let v, _): return .int(v, nowhere)
     case .float(let v, _): return .float(v, nowhere)
     case .name(let n, _): return .name(n, nowhere)
+    case .input(let s, _): return .input(s, nowhere)
     case .negate(let x, _): return .negate(expr(x), nowhere)
+    case .not(let x, _): return .not(expr(x), nowhere)
     case .binary(let op, let a, let b, _): return .binary(op, expr(a), expr(b), nowhere)
     }
   }

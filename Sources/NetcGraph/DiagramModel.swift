@@ -298,7 +298,7 @@ struct DiagramBuilder {
     let s = net.scopes[scope]
     var blockName = name ?? "block"
     if case .block(let n, _) = s.kind { blockName = n }
-    let args = s.arguments.map { a in a.label.map { "\($0)=\(a.value)" } ?? String(a.value) }
+    let args = s.arguments.map(\.spelled)
     return "\(blockName)(\(args.joined(separator: ", ")))"
   }
 

@@ -42,7 +42,8 @@ public final class Checker {
   }
 
   struct Env {
-    var params: [String: Int]
+    /// The enclosing block's parameters and input (nothing but `.outside` in the network's body).
+    var params: Bindings
     var names: [String: Int]
     /// Where each name was bound (`=> name`), to tell a second binding from a repetition of the first.
     var bindings: [String: SourceRange] = [:]
@@ -81,7 +82,13 @@ public final class Checker {
   /// Elements being checked, one inside the other: the expanded network's nesting so far.
   private var expandedDepth = 0
   var usedBlocks: Set<String> = []
-  private var parameterNamesByBlock: [String: Set<String>] = [:]
+  private var parameterIndexByBlock: [String: [String: Int]] = [:]
+  /// The layer parameters being checked where they are used, innermost last: their diagnostics say where
+  /// the layer was given.
+  var layerArguments: [(name: String, range: SourceRange)] = []
+  /// The branches not taken (of an `if`, or the shortcut of a `residual if`) whose names were checked, by
+  /// where they start: once, however many uses take the other branch.
+  var checkedUntaken: Set<Int> = []
   private var totalMultAdds = 0
 
   private init(file: SourceFile, batch: Int, diagnostics: DiagnosticEngine) {
@@ -116,6 +123,9 @@ public final class Checker {
   func forward(_ local: DiagnosticEngine, uncertainInput: Bool) {
     for var d in local.diagnostics {
       if uncertainInput && Checker.inputDependent.contains(d.id) { continue }
+      if let given = layerArguments.last, !(given.range.start <= d.range.start && d.range.end <= given.range.end) {
+        d.notes.append(Note("'\(given.name)' is the layer given here", at: given.range))
+      }
       if let call = callStack.last {
         d.notes.append(Note("in block '\(call.name)' used here", at: call.range))
       }
@@ -168,14 +178,14 @@ public final class Checker {
     scopes.append(Scope(kind: .network, parent: nil, range: SourceRange(0, file.bytes.count), depth: 0, output: nil,
                         input: 0))
     scopeStack = [0]
-    var env = Env(params: [:], names: ["input": 0])
+    var env = Env(params: Bindings(), names: ["input": 0])
     let out = checkSequence(tree.body, input: 0, &env)
     scopes[0].output = out
     if let out, !uncertain[out], let last = tree.body.last { refuseChannelsLastOutput(out, at: last.range, what: "the network") }
     if !aborted {
       for b in tree.blocks where !usedBlocks.contains(b.name) && blocks[b.name] == b {
         checkUnusedDefaults(b)
-        checkUnusedBody(b.body)
+        checkUnusedBody(b.body, parameters: Set(b.params.map(\.name)))
       }
     }
     guard let out, !aborted else { return nil }
@@ -186,21 +196,23 @@ public final class Checker {
   /// The defaults of an unused block's parameters may name only the parameters before them. Their values
   /// are unknown (1 stands in), so only unknown names are reported: a division by a stand-in proves nothing.
   private func checkUnusedDefaults(_ block: BlockDecl) {
-    var earlier: [String: Int] = [:]
+    var earlier = Bindings(input: .unknown)
     for p in block.params {
-      if let d = p.defaultValue { _ = evaluateDefault(d, of: p, in: block, env: earlier, namesOnly: true) }
-      earlier[p.name] = 1
+      if case .expr(let d)? = p.defaultValue { _ = evaluateDefault(d, of: p, in: block, env: earlier, namesOnly: true) }
+      earlier.numbers[p.name] = 1
     }
   }
 
-  /// A block that is never used has no input or arguments to check against, but a misspelt layer or block
-  /// name in it is still an error the author wants to hear about now.
-  private func checkUnusedBody(_ elements: [Element]) {
+  /// A block that is never used (or a branch that no use takes) has no input or arguments to check
+  /// against, but a misspelt layer or block name in it is still an error the author wants to hear about
+  /// now. `parameters` are the enclosing block's, which a layer line may name.
+  func checkUnusedBody(_ elements: [Element], parameters: Set<String>) {
     for e in elements {
       switch e.kind {
       case .layer(let layer) where OperationRegistry.byKeyword[layer.keyword] == nil && blocks[layer.keyword] == nil
-        && !Parser.combinatorKeywords.contains(layer.keyword):
-        let report = UnknownLayerReport(layer, candidates: suggestionCandidates(at: layer.keywordRange), env: [:])
+        && !Parser.combinatorKeywords.contains(layer.keyword) && !parameters.contains(layer.keyword):
+        let report = UnknownLayerReport(layer, candidates: suggestionCandidates(at: layer.keywordRange) + parameters,
+                                        env: Bindings())
         error(report.id, report.message, at: layer.keywordRange, notes: report.notes, fixIts: report.fixIts)
       case .call(let call) where blocks[call.name] == nil:
         if let report = UnknownLayerReport(call, file: file) {
@@ -209,8 +221,11 @@ public final class Checker {
         }
         let hint = Suggest.closest(to: call.name, in: Array(blocks.keys)).map { "; did you mean '\($0)'?" } ?? ""
         error("unknown-block", "unknown block '\(call.name)'\(hint)", at: call.nameRange)
-      case .group(let body): checkUnusedBody(body)
-      case .combinator(let c): c.branches.forEach(checkUnusedBody)
+      case .group(let body): checkUnusedBody(body, parameters: parameters)
+      case .combinator(let c): for branch in c.branches { checkUnusedBody(branch, parameters: parameters) }
+      case .conditional(let c):
+        checkUnusedBody(c.then, parameters: parameters)
+        if let otherwise = c.otherwise { checkUnusedBody(otherwise, parameters: parameters) }
       default: break
       }
     }
@@ -283,7 +298,7 @@ public final class Checker {
     }
     var count = 1
     if let c = e.repeatCount {
-      guard let v = reporting({ Evaluator.evaluate(c, env: env.params, &$0) }) else { return nil }
+      guard let v = evaluate(c, env.params) else { return nil }
       guard case .int(let n) = v, n >= 1 else {
         error("out-of-range", "a repetition count must be a positive integer", at: c.range)
         return nil
@@ -406,12 +421,22 @@ public final class Checker {
       return checkCall(call, e, input: input, env)
     case .combinator(let c):
       return checkCombinator(c, e, input: input, &env)
+    case .conditional(let c):
+      return checkConditional(c, input: input, &env)
     }
   }
 
   // MARK: Layers
 
   func checkLayer(_ layer: LayerSyntax, _ e: Element, input: Int?, _ env: Env) -> Int? {
+    if OperationRegistry.byKeyword[layer.keyword] == nil {
+      if let given = env.params.layers[layer.keyword] { return checkLayerParameter(layer, given, e, input: input, env) }
+      if let number = env.params.numbers[layer.keyword] {
+        error("number-as-layer", "'\(layer.keyword)' is the number \(number) here, not a layer", at: layer.keywordRange,
+              notes: [Note("a parameter used as a layer is given one, such as 'act=relu' or 'norm=(bn eps=0.001)'")])
+        return guessFrom(input)
+      }
+    }
     guard let spec = OperationRegistry.byKeyword[layer.keyword] else {
       if blocks[layer.keyword] != nil {
         // 'Basic 64' becomes 'Basic(64)': the words after the name are the block's arguments.
@@ -423,7 +448,7 @@ public final class Checker {
             at: layer.keywordRange, fixIts: [fix])
       return guessFrom(input)
       } else {
-        let candidates = suggestionCandidates(at: layer.keywordRange, combinators: true)
+        let candidates = suggestionCandidates(at: layer.keywordRange, combinators: true) + env.params.layers.keys
         if Parser.combinatorKeywords.contains(layer.keyword) {
           error("combinator-without-branches", "'\(layer.keyword)' is a combinator: write '\(layer.keyword)< branch | branch >'",
                 at: layer.keywordRange)
@@ -536,12 +561,14 @@ public final class Checker {
     return Array(OperationRegistry.byKeyword.keys) + Array(blocks.keys) + (combinators ? Array(Parser.combinatorKeywords) : [])
   }
 
-  /// The names of a block's parameters, made once per block: a call's labels are looked up in them.
-  func parameterNames(of block: BlockDecl) -> Set<String> {
-    if let names = parameterNamesByBlock[block.name] { return names }
-    let names = Set(block.params.map(\.name))
-    parameterNamesByBlock[block.name] = names
-    return names
+  /// Where each parameter of a block stands among them, made once per block: a call's labels are looked
+  /// up in it.
+  func parameterIndex(of block: BlockDecl) -> [String: Int] {
+    if let index = parameterIndexByBlock[block.name] { return index }
+    var index: [String: Int] = [:]
+    for (i, p) in block.params.enumerated() where index[p.name] == nil { index[p.name] = i }
+    parameterIndexByBlock[block.name] = index
+    return index
   }
 
   func newValue(_ s: Shape, uncertain isGuess: Bool = false) -> Int {
@@ -601,6 +628,9 @@ public final class Checker {
       switch e.kind {
       case .group(let inner): collectBindings(inner, into: body)
       case .combinator(let c): for branch in c.branches { collectBindings(branch, into: body) }
+      case .conditional(let c):
+        collectBindings(c.then, into: body)
+        if let otherwise = c.otherwise { collectBindings(otherwise, into: body) }
       default: break
       }
     }

@@ -28,6 +28,11 @@ extension Checker {
             notes: [Note("write 'identity' for a branch that passes its input through")])
       return guessFrom(input)
     }
+    switch residualForm(c, env) {
+    case .keep: break
+    case .body: return checkSequence(c.branches[0], input: input, &env)  // the shortcut's condition fails
+    case .unknown: return guessFrom(input)
+    }
     let scope = openScope(.combinator(kind), e.range, input: input)
     var outs: [Int?] = []
     for (i, branch) in c.branches.enumerated() {

@@ -9,10 +9,10 @@ struct LayerArgs: LayerArguments {
   let signature: LayerSignature
   private(set) var values: [String: LayerArg] = [:]
   private(set) var flags: [String: SourceRange] = [:]
-  let env: [String: Int]
+  let env: Bindings
 
   /// Binds arguments, reporting unknown options, duplicates and missing ones. Returns nil on error.
-  init?(_ layer: LayerSyntax, _ signature: LayerSignature, env: [String: Int], _ diags: inout DiagnosticEngine) {
+  init?(_ layer: LayerSyntax, _ signature: LayerSignature, env: Bindings, _ diags: inout DiagnosticEngine) {
     self.keyword = layer.keyword
     self.keywordRange = layer.keywordRange
     self.signature = signature
@@ -56,6 +56,14 @@ struct LayerArgs: LayerArguments {
           flags[word] = r
           continue
         }
+        if let given = env.layers[word] {
+          diags.error("layer-as-number", "'\(word)' is a layer ('\(diags.file.text(given.range))'), not an argument of '\(layer.keyword)'",
+                      at: r, notes: [Note("'\(word)' is given here", at: given.range),
+                                     Note("a layer parameter is a layer line of its own: separate layers with ','")],
+                      fixIts: [FixIt(range: SourceRange.point(r.start), replacement: ", ")])
+          ok = false
+          continue
+        }
         if Parser.layerKeywords.contains(word) {
           diags.error("missing-separator", "'\(word)' is a layer, not an option of '\(layer.keyword)'; separate layers with ','",
                       at: r, fixIts: [FixIt(range: SourceRange.point(r.start), replacement: ", ")])
@@ -75,7 +83,7 @@ struct LayerArgs: LayerArguments {
         // The candidates include every parameter of the block: searched only for an error that is shown,
         // and without copying them into a set.
         let hint = !diags.wouldShowError(at: r) ? "" :
-          Suggest.closest(to: word, in: Array(signature.options.keys) + Array(signature.flags), env.keys)
+          Suggest.closest(to: word, in: Array(signature.options.keys) + Array(signature.flags), env.numbers.keys)
             .map { "; did you mean '\($0)'?" } ?? ""
         let what = env.isEmpty ? "'\(layer.keyword)' has no option '\(word)'" :
           "'\(word)' is neither an option of '\(layer.keyword)' nor a parameter of the block"
@@ -164,10 +172,18 @@ struct LayerArgs: LayerArguments {
   func evaluateAll(_ diags: inout DiagnosticEngine) {
     for (_, arg) in values {
       switch arg.value {
-      case .expr(let e): if word(arg.key ?? "") == nil { _ = Evaluator.evaluate(e, env: env, &diags) }
+      case .expr(let e): if word(arg.key ?? "") == nil { _ = guarded(e, &diags) { Evaluator.evaluate(e, env: env, &$0) } }
       case .dims: break
       }
     }
+  }
+
+  /// `body` reporting to `diags`; or, when `e` reads a block input that is a guess made after an error,
+  /// to nowhere: what it finds would be that error's consequence.
+  func guarded<T>(_ e: Expr, _ diags: inout DiagnosticEngine, _ body: (inout DiagnosticEngine) -> T) -> T {
+    guard env.inputIsGuess, e.readsInput else { return body(&diags) }
+    var nowhere = DiagnosticEngine(file: diags.file, errorLimit: 0)
+    return body(&nowhere)
   }
   func flag(_ name: String) -> Bool { flags[name] != nil }
   func range(_ name: String) -> SourceRange { values[name]?.range ?? keywordRange }
@@ -226,32 +242,43 @@ struct LayerArgs: LayerArguments {
 
   func double(_ name: String, default def: Double, _ diags: inout DiagnosticEngine) -> Double? {
     guard let arg = values[name] else { return def }
-    guard case .expr(let e) = arg.value, let v = Evaluator.evaluate(e, env: env, &diags) else {
+    guard case .expr(let e) = arg.value else {
       if case .dims(_, let r) = arg.value {
         diags.error("expected-number", "'\(name)' of '\(keyword)' takes a number", at: r)
       }
       return nil
     }
-    switch v {
-    case .int(let i): return Double(i)
-    case .double(let d):
-      guard d.isFinite else {
-        diags.error("bad-number", "'\(name)' of '\(keyword)' must be a finite number", at: e.range)
+    return guarded(e, &diags) { diags in
+      guard let v = Evaluator.evaluate(e, env: env, &diags) else { return nil }
+      switch v {
+      case .int(let i): return Double(i)
+      case .double(let d):
+        guard d.isFinite else {
+          diags.error("bad-number", "'\(name)' of '\(keyword)' must be a finite number", at: e.range)
+          return nil
+        }
+        return d
+      case .bool:
+        diags.error("expected-number", "'\(name)' of '\(keyword)' takes a number, found a condition", at: e.range)
         return nil
       }
-      return d
     }
   }
 
-  private func spelled(_ e: Expr) -> String {
+  private func spelled(_ e: Expr, _ v: Value) -> String {
+    if v.isCondition { return "a condition" }
     if case .float(let d, _) = e { return "\(d)" }
     return "a fraction"
   }
 
   private func checkedInt(_ e: Expr, _ name: String, _ lower: Int, _ diags: inout DiagnosticEngine) -> Int? {
+    guarded(e, &diags) { evaluateInt(e, name, lower, &$0) }
+  }
+
+  private func evaluateInt(_ e: Expr, _ name: String, _ lower: Int, _ diags: inout DiagnosticEngine) -> Int? {
     guard let v = Evaluator.evaluate(e, env: env, &diags) else { return nil }
     guard case .int(let i) = v else {
-      diags.error("expected-integer", "\(name) of '\(keyword)' must be an integer, found \(spelled(e))", at: e.range)
+      diags.error("expected-integer", "\(name) of '\(keyword)' must be an integer, found \(spelled(e, v))", at: e.range)
       return nil
     }
     if i < lower {
@@ -265,94 +292,5 @@ struct LayerArgs: LayerArguments {
       return nil
     }
     return i
-  }
-}
-
-enum Value {
-  case int(Int), double(Double)
-  var real: Double {
-    switch self {
-    case .int(let i): return Double(i)
-    case .double(let d): return d
-    }
-  }
-}
-
-/// Evaluates argument expressions with checked arithmetic.
-enum Evaluator {
-  static func evaluate(_ e: Expr, env: [String: Int], _ diags: inout DiagnosticEngine) -> Value? {
-    switch e {
-    case .int(let v, _):
-      guard let v else { return nil }  // the parser reported the overflow
-      return .int(v)
-    case .float(let d, _): return .double(d)
-    case .name(let n, let r):
-      if let v = env[n] { return .int(v) }
-      let hint = !diags.wouldShowError(at: r) ? "" : Suggest.closest(to: n, in: env.keys).map { "; did you mean '\($0)'?" } ?? ""
-      diags.error("unknown-name", "unknown name '\(n)'\(hint)", at: r,
-                  notes: env.isEmpty ? [Note("names in sizes are parameters of the enclosing block")] : [])
-      return nil
-    case .negate(let x, let r):
-      guard let v = evaluate(x, env: env, &diags) else { return nil }
-      switch v {
-      case .int(let i):
-        if i == Int.min {
-          diags.error("integer-overflow", "arithmetic overflow", at: r)
-          return nil
-        }
-        return .int(-i)
-      case .double(let d): return .double(-d)
-      }
-    case .binary(let op, let a, let b, let r):
-      guard let va = evaluate(a, env: env, &diags), let vb = evaluate(b, env: env, &diags) else { return nil }
-      guard case .int(let x) = va, case .int(let y) = vb else {
-        // A number with a fraction makes a rate, not a size (ConvNeXt's stochastic depth, `0.1*i/17`):
-        // double precision, as Python computes it; a size must still come out an integer.
-        let (x, y) = (va.real, vb.real)
-        let d: Double
-        switch op {
-        case .add: d = x + y
-        case .sub: d = x - y
-        case .mul: d = x * y
-        case .div:
-          if y == 0 {
-            diags.error("division-by-zero", "division by zero", at: r)
-            return nil
-          }
-          d = x / y
-        }
-        guard d.isFinite else {
-          diags.error("integer-overflow", "arithmetic overflow", at: r)
-          return nil
-        }
-        return .double(d)
-      }
-      let result: (Int, Bool)
-      switch op {
-      case .add: result = x.addingReportingOverflow(y)
-      case .sub: result = x.subtractingReportingOverflow(y)
-      case .mul: result = x.multipliedReportingOverflow(by: y)
-      case .div:
-        if y == 0 {
-          diags.error("division-by-zero", "division by zero", at: r)
-          return nil
-        }
-        if x == Int.min, y == -1 {
-          diags.error("integer-overflow", "arithmetic overflow in '\(x) / \(y)'", at: r)
-          return nil
-        }
-        if x % y != 0 {
-          diags.error("inexact-division", "\(x) / \(y) is not a whole number", at: r,
-                      notes: [Note("sizes must be integers; netc does not round")])
-          return nil
-        }
-        result = x.dividedReportingOverflow(by: y)
-      }
-      if result.1 {
-        diags.error("integer-overflow", "arithmetic overflow in '\(x) \(op.rawValue) \(y)'", at: r)
-        return nil
-      }
-      return .int(result.0)
-    }
   }
 }

@@ -44,7 +44,7 @@ enum LayerNames {
     var diags = DiagnosticEngine(file: file, errorLimit: 1000)
     let tree = Parser.parse(file, diagnostics: &diags)
     guard let first = tree.body.first, case .layer(let layer) = first.kind, layer.keyword == spec.keyword,
-      let args = LayerArgs(layer, spec.signature, env: [:], &diags)
+      let args = LayerArgs(layer, spec.signature, env: Bindings(), &diags)
     else { return [] }
     var names: Set<String> = []
     for shape in [Shape([64, 32, 32]), Shape([4096])] {
@@ -153,7 +153,7 @@ struct UnknownLayerReport {
   var intended: LayerSyntax?
 
   /// `conv` written `Conv`, `bn` written `BatchNorm2d`; a did-you-mean among `candidates` otherwise.
-  init(_ layer: LayerSyntax, candidates: [String], env: [String: Int]) {
+  init(_ layer: LayerSyntax, candidates: [String], env: Bindings) {
     let word = layer.keyword
     guard let match = LayerNames.match(word) else {
       id = "unknown-layer"

@@ -30,13 +30,32 @@ public enum ScopeKind: Equatable, Sendable {
   case side
 }
 
-/// An argument of a block use as written (`Bottleneck(128, s=2)`: `128`, then `s=2`), evaluated.
+/// An argument of a block use as written (`Bottleneck(128, s=2)`: `128`, then `s=2`), evaluated; or a
+/// layer (`act=hardswish`), as written.
 public struct BlockArgument: Equatable, Sendable {
+  public enum Value: Equatable, Sendable {
+    case number(Int)
+    case layer(String)
+  }
   public var label: String?        // nil for a positional argument
-  public var value: Int
+  public var value: Value
   public init(label: String?, value: Int) {
     self.label = label
-    self.value = value
+    self.value = .number(value)
+  }
+  public init(label: String?, layer: String) {
+    self.label = label
+    self.value = .layer(layer)
+  }
+
+  /// `128`, `s=2`, `act=hardswish`.
+  public var spelled: String {
+    let value: String
+    switch self.value {
+    case .number(let n): value = String(n)
+    case .layer(let text): value = text
+    }
+    return label.map { "\($0)=\(value)" } ?? value
   }
 }
 

@@ -75,7 +75,7 @@ struct PyTorchArguments {
   /// The arguments (by range) translated here.
   var handled: Set<SourceRange> = []
 
-  init(_ layer: LayerSyntax, _ signature: LayerSignature, env: [String: Int], _ diags: inout DiagnosticEngine) {
+  init(_ layer: LayerSyntax, _ signature: LayerSignature, env: Bindings, _ diags: inout DiagnosticEngine) {
     let keys = Set(layer.args.compactMap(\.key))
     let positionalCount = layer.args.filter { $0.key == nil }.count
     var first: (arg: LayerArg, meaning: PyTorchKeyword)?
@@ -127,7 +127,7 @@ struct PyTorchArguments {
   /// rewrites them all: positional ones first, in the layer's order, then the others as written, PyTorch's
   /// translated. Otherwise each of PyTorch's is replaced (or removed) where it stands.
   static func fixIts(_ layer: LayerSyntax, _ signature: LayerSignature, _ meanings: [SourceRange: PyTorchKeyword],
-                     env: [String: Int], file: SourceFile) -> [FixIt] {
+                     env: Bindings, file: SourceFile) -> [FixIt] {
     let moves = meanings.values.contains { if case .positional = $0 { return true }; return false }
     if moves { return rewrite(layer, signature, meanings, env: env, file: file) }
     var fixes: [FixIt] = []
@@ -154,7 +154,7 @@ struct PyTorchArguments {
   /// One fix-it replacing the arguments with netc's: positional ones first in the layer's order, then the
   /// others as written, PyTorch's translated.
   static func rewrite(_ layer: LayerSyntax, _ signature: LayerSignature, _ meanings: [SourceRange: PyTorchKeyword],
-                      env: [String: Int], file: SourceFile) -> [FixIt] {
+                      env: Bindings, file: SourceFile) -> [FixIt] {
     guard let firstArg = layer.args.first, let lastArg = layer.args.last else { return [] }
     func valueText(_ arg: LayerArg) -> String {
       if case .dims(let ds, let r) = arg.value {

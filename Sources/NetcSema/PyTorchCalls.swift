@@ -66,7 +66,9 @@ enum PyTorchCalls {
     func text(_ e: Expr) -> String { file.text(e.range) }
     func text(_ r: SourceRange) -> String { file.text(r) }
     for (key, arg) in keyed {
-      let value = LayerArg.Value.expr(arg.value)
+      // A layer given as an argument (`act=relu`) is a block's, never a PyTorch constructor's.
+      guard case .expr(let expression) = arg.value else { return nil }
+      let value = LayerArg.Value.expr(expression)
       let range = (arg.labelRange ?? arg.value.range).union(arg.value.range)
       var meaning = PyTorchKeyword.translate(key, value, keyword: keyword, signature: signature, has: { keys.contains($0) },
                                              positionalCount: 0)
@@ -78,10 +80,10 @@ enum PyTorchCalls {
         positional[name] = LayerArg(key: nil, keyRange: nil, value: value, range: arg.value.range)
       case .option(let name)?:
         options.append(LayerArg(key: name, keyRange: arg.labelRange ?? arg.value.range, value: value, range: range))
-        if let letter = compactLetters[name], case .int = arg.value {
-          words.append(letter + text(arg.value))
+        if let letter = compactLetters[name], case .int = expression {
+          words.append(letter + text(expression))
         } else {
-          words.append("\(name)=\(text(arg.value))")
+          words.append("\(name)=\(text(expression))")
         }
       case .flag(let name)?:
         options.append(LayerArg(key: nil, keyRange: nil, value: .expr(.name(name, range)), range: range))

@@ -45,6 +45,14 @@ public struct Lexer {
   private let keepingComments: Bool
   private var comments: [Token] = []
 
+  /// Inside a condition (`if s > 1 {`, `residual if s == 1 <`) '<' and '>' compare; everywhere else they
+  /// are the brackets of a combinator. A condition runs from `if` to the end of its line, or to the first
+  /// '{', ',' or '|' outside parentheses; after a combinator's `if` (`residual if COND <`), the first '<'
+  /// outside parentheses opens the combinator, so a '<' comparison there is written in parentheses.
+  private enum ConditionKind { case none, statement, combinator }
+  private var condition = ConditionKind.none
+  private var conditionParentheses = 0
+
   private init(bytes: [UInt8], keepingComments: Bool) {
     self.bytes = bytes
     self.keepingComments = keepingComments
@@ -74,6 +82,7 @@ public struct Lexer {
         pos += 1
       case UInt8(ascii: "\n"):
         pos += 1
+        condition = .none
         add(.newline, from: start)
       case UInt8(ascii: "#"):
         while pos < bytes.count, bytes[pos] != UInt8(ascii: "\n") {
@@ -99,18 +108,44 @@ public struct Lexer {
         lexNumber()
       case _ where Lexer.isIdentStart(b):
         while pos < bytes.count, Lexer.isIdentContinue(bytes[pos]) { pos += 1 }
+        startConditionIfKeyword(start)
         add(.identifier, from: start)
       default:
         pos += 1
         switch b {
-        case UInt8(ascii: "("): add(.lParen, from: start)
-        case UInt8(ascii: ")"): add(.rParen, from: start)
-        case UInt8(ascii: "{"): add(.lBrace, from: start)
-        case UInt8(ascii: "}"): add(.rBrace, from: start)
-        case UInt8(ascii: "<"): add(.lAngle, from: start)
-        case UInt8(ascii: ">"): add(.rAngle, from: start)
-        case UInt8(ascii: "|"): add(.pipe, from: start)
-        case UInt8(ascii: ","): add(.comma, from: start)
+        case UInt8(ascii: "("):
+          if condition != .none { conditionParentheses += 1 }
+          add(.lParen, from: start)
+        case UInt8(ascii: ")"):
+          if condition != .none {
+            if conditionParentheses == 0 { condition = .none } else { conditionParentheses -= 1 }
+          }
+          add(.rParen, from: start)
+        case UInt8(ascii: "{"), UInt8(ascii: "}"):
+          condition = .none
+          add(b == UInt8(ascii: "{") ? .lBrace : .rBrace, from: start)
+        case UInt8(ascii: "<"):
+          if condition == .none || (condition == .combinator && conditionParentheses == 0 && peek() != UInt8(ascii: "=")) {
+            condition = .none
+            add(.lAngle, from: start)
+          } else if peek() == UInt8(ascii: "=") {
+            pos += 1
+            add(.lessEqual, from: start)
+          } else {
+            add(.less, from: start)
+          }
+        case UInt8(ascii: ">"):
+          if condition == .none {
+            add(.rAngle, from: start)
+          } else if peek() == UInt8(ascii: "=") {
+            pos += 1
+            add(.greaterEqual, from: start)
+          } else {
+            add(.greater, from: start)
+          }
+        case UInt8(ascii: "|"), UInt8(ascii: ","):
+          if conditionParentheses == 0 { condition = .none }
+          add(b == UInt8(ascii: "|") ? .pipe : .comma, from: start)
         case UInt8(ascii: "@"): add(.at, from: start)
         case UInt8(ascii: "*"): add(.star, from: start)
         case UInt8(ascii: "/"): add(.slash, from: start)
@@ -121,7 +156,18 @@ public struct Lexer {
         case UInt8(ascii: "-"):
           if peek() == UInt8(ascii: ">") { pos += 1; add(.arrow, from: start) } else { add(.minus, from: start) }
         case UInt8(ascii: "="):
-          if peek() == UInt8(ascii: ">") { pos += 1; add(.fatArrow, from: start) } else { add(.equals, from: start) }
+          if peek() == UInt8(ascii: ">") {
+            pos += 1
+            add(.fatArrow, from: start)
+          } else if peek() == UInt8(ascii: "=") {
+            pos += 1
+            add(.equalEqual, from: start)
+          } else {
+            add(.equals, from: start)
+          }
+        case UInt8(ascii: "!") where peek() == UInt8(ascii: "="):
+          pos += 1
+          add(.notEqual, from: start)
         default:
           reportBadByte(b, at: start, &diags)
         }
@@ -135,15 +181,32 @@ public struct Lexer {
   }
 
   /// PyTorch's namespaces, so that `nn.Conv2d` or `F.relu` reaches the checker as one name it can
-  /// translate. Any other '.' outside a number stays an unexpected character.
+  /// translate; and `in`, whose `in.c`, `in.h`, `in.w` are the sizes of a block's input (`input.c`, a
+  /// misspelling of it, is joined too, so that the parser can say so). Any other '.' outside a number
+  /// stays an unexpected character.
   static let pytorchNamespaces: Set<String> = ["nn", "F", "torch", "functional"]
+  static let dottedWords: Set<String> = pytorchNamespaces.union(["in", "input"])
 
-  /// Whether the '.' at `dot` joins a PyTorch namespace written just before it to a name just after it.
+  /// Whether the '.' at `dot` joins one of `dottedWords` written just before it to a name just after it.
   private func followsPyTorchNamespace(_ dot: Int) -> Bool {
     guard let last = tokens.last, last.kind == .identifier, last.range.end == dot, Lexer.isIdentStart(peek()) else {
       return false
     }
-    return Lexer.pytorchNamespaces.contains(String(decoding: bytes[last.range.start..<last.range.end], as: UTF8.self))
+    return Lexer.dottedWords.contains(String(decoding: bytes[last.range.start..<last.range.end], as: UTF8.self))
+  }
+
+  /// After `if` (or Python's `elif`) a condition starts: a combinator's when the word before it is a
+  /// combinator (`residual if`), a statement's otherwise.
+  private mutating func startConditionIfKeyword(_ start: Int) {
+    let word = bytes[start..<pos]
+    guard word.elementsEqual("if".utf8) || word.elementsEqual("elif".utf8) else { return }
+    var kind = ConditionKind.statement
+    if let last = tokens.last, last.kind == .identifier, last.range.end - last.range.start <= 9 {
+      let previous = String(decoding: bytes[last.range.start..<last.range.end], as: UTF8.self).lowercased()
+      if Parser.combinatorKeywords.contains(previous) { kind = .combinator }
+    }
+    condition = kind
+    conditionParentheses = 0
   }
 
   private mutating func reportBadByte(_ b: UInt8, at start: Int, _ diags: inout DiagnosticEngine) {
@@ -160,6 +223,13 @@ public struct Lexer {
         diags.error("unexpected-character", "unexpected character \(code)\(name)", at: SourceRange(start, pos),
                     notes: [Note("names and keywords are ASCII; non-ASCII text may appear only in '#' comments")])
       }
+    } else if b == UInt8(ascii: "!") || b == UInt8(ascii: "&") {
+      let written = b == UInt8(ascii: "&") && peek() == UInt8(ascii: "&") ? "&&" : String(UnicodeScalar(b))
+      if written == "&&" { pos += 1 }
+      let word = b == UInt8(ascii: "!") ? "not" : "and"
+      diags.error("unexpected-character", "unexpected character\(written.count > 1 ? "s" : "") '\(written)'; netc writes '\(word)'",
+                  at: SourceRange(start, pos), notes: [Note("conditions are written as in Python: 'and', 'or', 'not', '==', '!='")],
+                  fixIts: [FixIt(range: SourceRange(start, pos), replacement: word == "not" ? "not " : "and")])
     } else if b == UInt8(ascii: ";") {
       diags.error("unexpected-character", "unexpected character ';'", at: SourceRange(start, pos),
                   notes: [Note("layers are separated by a newline or ','")],

@@ -24,6 +24,11 @@ public struct Parser {
   public static let layerKeywords: Set<String> = OperationRegistry.keywords
   public static let combinatorKeywords: Set<String> = ["inception", "concat", "residual", "add", "mul", "side"]
   static let reservedWords: Set<String> = ["network", "input", "block", "as"]
+  /// The words of conditions: `if COND { ... } else { ... }`, `residual if COND < ... >`, and the operators
+  /// `and`, `or`, `not`. `in` is the enclosing block's input (`in.c`). None can name a block, a parameter or
+  /// a tensor.
+  public static let conditionWords: Set<String> = ["if", "else", "and", "or", "not"]
+  static let expressionWords: Set<String> = conditionWords.union(["in"])
 
   public static func parse(_ file: SourceFile, diagnostics: inout DiagnosticEngine) -> NetworkSyntax {
     parse(file, tokens: Lexer.tokenize(file, diagnostics: &diagnostics), diagnostics: &diagnostics)
@@ -42,6 +47,11 @@ public struct Parser {
   var depth = 0
   var expressionOperators = 0
   var abandoned = false
+  /// The parameters of the block whose body is being parsed: an element that starts with one is a use of
+  /// the layer it is given (`act`, `act()`).
+  var blockParameters: Set<String> = []
+  /// Inside a condition: a parenthesis holds a condition, not only arithmetic.
+  var inCondition = false
 
   private init(file: SourceFile, tokens: [Token]) {
     self.file = file
@@ -250,7 +260,7 @@ public struct Parser {
     let nameTok = advance()
     let name = text(nameTok)
     if Parser.layerKeywords.contains(name) || Parser.combinatorKeywords.contains(name)
-      || Parser.reservedWords.contains(name)
+      || Parser.reservedWords.contains(name) || Parser.expressionWords.contains(name)
     {
       diags.error("reserved-name", "'\(name)' is a keyword and cannot name a block", at: nameTok.range)
     }
@@ -269,15 +279,22 @@ public struct Parser {
         }
         let p = advance()
         let paramName = text(p)
-        var def: Expr?
+        var def: Argument?
         if at(.equals) {
           advance()
-          def = parseExpr(&diags)
+          def = parseArgument(&diags)
         }
         var scratch = DiagnosticEngine(file: file)
         if compactOption(p, &scratch) != nil {
           diags.error("parameter-reads-as-option", "a parameter named '\(paramName)' would read as the compact option '\(paramName)'",
                       at: p.range, notes: [Note("rename it, for example to '\(paramName)_'")])
+        } else if Parser.layerKeywords.contains(paramName) || Parser.combinatorKeywords.contains(paramName)
+          || Parser.reservedWords.contains(paramName) || Parser.expressionWords.contains(paramName)
+        {
+          let hint = paramName == "in" ? "'in' is the block's input ('in.c' its channels): name the parameter 'inp'"
+            : "rename it, for example to '\(paramName)_'"
+          diags.error("reserved-name", "'\(paramName)' is a keyword and cannot name a parameter", at: p.range,
+                      notes: [Note(hint)])
         } else if let first = declared[paramName] {
           diags.error("duplicate-parameter", "block '\(name)' declares '\(paramName)' twice", at: p.range,
                       notes: [Note("first declared here", at: first)])
@@ -306,11 +323,16 @@ public struct Parser {
     }
     let open = advance()
     guard enterNesting(open.range, &diags) else { return nil }
+    blockParameters = Set(params.map(\.name))
     let body = parseSequence(closer: .rBrace, &diags)
+    blockParameters = []
     depth -= 1
     let end = current.range
-    if !expect(.rBrace, "'}' to close block '\(name)'", &diags) {
-      diags.emit(Diagnostic(.note, "block-opened-here", "block '\(name)' opened here", at: open.range))
+    if at(.rBrace) {
+      advance()
+    } else if !abandoned {
+      diags.error("expected-token", "expected '}' to close block '\(name)', found \(describe(current))", at: current.range,
+                  notes: [Note("block '\(name)' opened here", at: open.range)])
     }
     return BlockDecl(name: name, nameRange: nameTok.range, params: params, moduleName: moduleName, body: body,
                      range: start.union(end))
@@ -366,7 +388,17 @@ public struct Parser {
     case .at:
       advance()
       if at(.identifier) {
-        kind = .reference(text(advance()))
+        let name = advance()
+        kind = .reference(text(name))
+        if at(.dot) && text(name) == "input" {
+          // '@input.c': the channels of a block's input are a number, 'in.c', not a tensor.
+          let dot = advance()
+          let size = at(.identifier) ? advance().range : dot.range
+          let whole = start.union(size)
+          diags.error("input-size-spelling", "'\(file.text(whole))' is not a tensor; the sizes of a block's input are 'in.c', 'in.h' and 'in.w'",
+                      at: whole, notes: [Note("'@input' is the input tensor itself; 'in.c' its channel count, a number for a layer's arguments")])
+          kind = .bad
+        }
       } else {
         diags.error("expected-token", "expected a tensor name after '@', found \(describe(current))",
                     at: current.range)
@@ -374,9 +406,24 @@ public struct Parser {
       }
     case .identifier:
       let word = text(current)
-      if peek().kind == .lAngle && !Parser.layerKeywords.contains(word) {
+      let conditionFollows = peek().kind == .identifier && text(peek()) == "if"
+      if word == "if" || word == "elif" {
+        if word == "elif" {
+          diags.error("elif", "netc writes Python's 'elif' as 'else if', after the '}' of an 'if'", at: current.range,
+                      fixIts: [FixIt(range: current.range, replacement: "if")])
+        }
+        kind = parseConditional(&diags)
+      } else if word == "else" {
+        diags.error("else-without-if", "'else' follows the '}' of an 'if { ... }'", at: current.range)
+        advance()
+        synchronize()
+        kind = .bad
+      } else if (peek().kind == .lAngle && !Parser.layerKeywords.contains(word))
+        || (conditionFollows && Parser.combinatorKeywords.contains(word.lowercased()))
+      {
         kind = parseCombinator(&diags)
-      } else if Parser.layerKeywords.contains(word) {
+      } else if Parser.layerKeywords.contains(word) || blockParameters.contains(word) {
+        // A layer, or the layer a parameter of the enclosing block is given (`act`, `act()`).
         kind = parseLayer(&diags)
       } else if peek().kind == .dot {
         // PyTorch's name, such as 'nn.Conv2d' or 'F.relu(x)': the checker says what netc calls it.
@@ -472,6 +519,9 @@ public struct Parser {
           return
         }
         let t = advance()
+        if Parser.expressionWords.contains(text(t)) {
+          diags.error("reserved-name", "'\(text(t))' is a keyword and cannot name a tensor", at: t.range)
+        }
         element.suffixes.append(.bind(text(t), t.range))
       } else {
         return
@@ -509,6 +559,13 @@ public struct Parser {
   mutating func parseCombinator(_ diags: inout DiagnosticEngine) -> ElementKind {
     let kw = advance()
     let keyword = combinatorKeyword(kw, &diags)
+    var condition: Expr?
+    var conditionKeyword: SourceRange?
+    if atWord("if") {
+      conditionKeyword = current.range
+      guard let c = parseCombinatorCondition(kw, &diags) else { return .bad }
+      condition = c
+    }
     let open = advance()  // '<'
     guard enterNesting(open.range, &diags) else { return .bad }
     defer { depth -= 1 }
@@ -534,7 +591,8 @@ public struct Parser {
     advance()
     guard let keyword else { return .bad }
     return .combinator(CombinatorSyntax(keyword: keyword, keywordRange: kw.range, branches: branches,
-                                        branchRanges: branchRanges))
+                                        branchRanges: branchRanges, condition: condition,
+                                        conditionKeywordRange: conditionKeyword))
   }
 
   /// A name and where it is written: one identifier, or PyTorch's `nn.Conv2d`.
@@ -572,7 +630,7 @@ public struct Parser {
         labelRange = advance().range
         advance()
       }
-      let value = parseExpr(&diags)
+      let value = parseArgument(&diags)
       args.append(CallSyntax.Arg(label: label, labelRange: labelRange, value: value))
       skipNewlines()
       if at(.comma) {
@@ -657,6 +715,9 @@ public struct Parser {
     if at(.int) || at(.float) || at(.identifier) || at(.lParen) || at(.minus) {
       let e = parseExpr(&diags)
       return LayerArg(key: nil, keyRange: nil, value: .expr(e), range: e.range)
+    }
+    if at(.at), peek().kind == .identifier, text(peek()) == "input", peek(2).kind == .dot, peek(3).kind == .identifier {
+      return parseTensorSize(&diags)
     }
     diags.error("unexpected-token", "unexpected \(describe(current)) in a layer's arguments", at: current.range)
     return nil

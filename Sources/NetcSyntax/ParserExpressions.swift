@@ -135,10 +135,45 @@ extension Parser {
     return value
   }
 
+  // MARK: Arguments
+
+  /// What a block parameter is given: a layer (`relu`, `relu()`, `(bn eps=0.001)`, or `act()`, the
+  /// functional form of a layer parameter) or a number.
+  mutating func parseArgument(_ diags: inout DiagnosticEngine) -> Argument {
+    let start = current.range
+    if at(.lParen), peek().kind == .identifier, Parser.layerKeywords.contains(text(peek())) {
+      advance()
+      guard case .layer(let layer) = parseLayer(&diags) else {
+        while !at(.rParen) && !atSeparatorOrCloser { advance() }
+        if at(.rParen) { advance() }
+        return .expr(.int(nil, start))
+      }
+      let close = current.range
+      _ = expect(.rParen, "')' after the layer's arguments", &diags)
+      return .layer(layer, start.union(close))
+    }
+    let functionalParameter = blockParameters.contains(text(current)) && peek().kind == .lParen
+      && peek().range.start == current.range.end
+    if at(.identifier), Parser.layerKeywords.contains(text(current)) || functionalParameter {
+      guard case .layer(let layer) = parseLayer(&diags) else { return .expr(.int(nil, start)) }
+      let range = start.union(tokens[max(0, index - 1)].range)
+      if !layer.functional, let first = layer.args.first, let last = layer.args.last {
+        // 'norm=bn eps=0.001' would read as two arguments, 'norm=bn' and 'eps=0.001'.
+        let written = file.text(range)
+        diags.error("layer-argument-parentheses", "a layer with arguments is given in parentheses: '(\(written))'",
+                    at: first.range.union(last.range),
+                    fixIts: [FixIt(range: SourceRange.point(range.start), replacement: "("),
+                             FixIt(range: SourceRange.point(range.end), replacement: ")")])
+      }
+      return .layer(layer, range)
+    }
+    return .expr(parseExpr(&diags))
+  }
+
   // MARK: Expressions
 
   mutating func parseExpr(_ diags: inout DiagnosticEngine, depth: Int = 0) -> Expr {
-    if depth == 0 { expressionOperators = 0 }
+    if depth == 0 && !inCondition { expressionOperators = 0 }
     var lhs = parseTerm(&diags, depth: depth)
     while at(.plus) || at(.minus) {
       let op: Expr.BinaryOp = at(.plus) ? .add : .sub
@@ -177,6 +212,11 @@ extension Parser {
     case .float:
       advance()
       return .float(Double(file.text(t.range)) ?? .nan, t.range)
+    case .identifier where peek().kind == .dot && ["in", "input"].contains(text(t)):
+      return parseInputSize(&diags)
+    case .identifier where inCondition && Parser.expressionWords.contains(text(t)):
+      diags.error("expected-token", "expected a number or a parameter name, found '\(text(t))'", at: t.range)
+      return .int(nil, t.range)
     case .identifier:
       advance()
       return .name(text(t), t.range)
@@ -187,13 +227,43 @@ extension Parser {
       return .negate(inner, t.range.union(inner.range))
     case .lParen:
       advance()
-      let inner = parseExpr(&diags, depth: depth + 1)
+      let inner = inCondition ? parseCondition(&diags, depth: depth + 1) : parseExpr(&diags, depth: depth + 1)
       let close = current.range
-      _ = expect(.rParen, "')' to close the expression", &diags)
+      if at(.rParen) {
+        advance()
+      } else {
+        if !abandoned {
+          if Parser.comparisons[current.kind] != nil {
+            diags.error("comparison-outside-condition",
+                        "\(describe(current)) compares, and a comparison is a condition: it stands after 'if', not in a size",
+                        at: current.range, notes: [Note("write 'if COND { ... } else { ... }' to choose between two layers")])
+          } else {
+            diags.error("expected-token", "expected ')' to close the expression, found \(describe(current))", at: current.range)
+          }
+        }
+        skipToClosingParenthesis()
+      }
       return rewrap(inner, t.range.union(close))
     default:
       diags.error("expected-token", "expected a number or a parameter name, found \(describe(t))", at: t.range)
       return .int(nil, t.range)
+    }
+  }
+
+  /// After an expression in parentheses that does not end at its ')': on to that ')' on the same line,
+  /// so that one mistake inside does not leave the brackets around it unbalanced.
+  mutating func skipToClosingParenthesis() {
+    var balance = 0
+    while !at(.eof) && !at(.newline) && !at(.lBrace) && !at(.rBrace) {
+      if at(.lParen) { balance += 1 }
+      if at(.rParen) {
+        if balance == 0 {
+          advance()
+          return
+        }
+        balance -= 1
+      }
+      advance()
     }
   }
 
@@ -213,8 +283,53 @@ extension Parser {
     case .int(let v, _): return .int(v, r)
     case .float(let v, _): return .float(v, r)
     case .name(let n, _): return .name(n, r)
+    case .input(let s, _): return .input(s, r)
     case .negate(let x, _): return .negate(x, r)
+    case .not(let x, _): return .not(x, r)
     case .binary(let op, let a, let b, _): return .binary(op, a, b, r)
     }
+  }
+
+  /// `@input.c` among a layer's arguments: the channels of a block's input are the number `in.c`, not the
+  /// tensor; reported, and read as `in.c`.
+  mutating func parseTensorSize(_ diags: inout DiagnosticEngine) -> LayerArg {
+    // '@input.c': the channels of a block's input are the number 'in.c'; read as it.
+    let start = advance().range
+    advance()
+    advance()
+    let field = advance()
+    let whole = start.union(field.range)
+    let size = Expr.InputSize(rawValue: text(field)) ?? .c
+    diags.error("input-size-spelling", "'\(file.text(whole))' is not a number; the sizes of a block's input are 'in.c', 'in.h' and 'in.w'",
+                at: whole, notes: [Note("'@input' is the input tensor itself, an element of its own")],
+                fixIts: [FixIt(range: whole, replacement: "in.\(size.rawValue)")])
+    return LayerArg(key: nil, keyRange: nil, value: .expr(.input(size, whole)), range: whole)
+  }
+
+  /// `in.c`, `in.h`, `in.w`: a size of the enclosing block's input. `input.c` and `in.channels` are
+  /// reported with netc's spelling and read as it.
+  mutating func parseInputSize(_ diags: inout DiagnosticEngine) -> Expr {
+    let word = advance()
+    advance()  // '.'
+    guard at(.identifier) else {
+      diags.error("expected-token", "expected 'c', 'h' or 'w' after 'in.', found \(describe(current))", at: current.range)
+      return .int(nil, word.range)
+    }
+    let field = advance()
+    let whole = word.range.union(field.range)
+    let written = text(field)
+    let size = Expr.InputSize(rawValue: written)
+      ?? Expr.InputSize.allCases.first { written.lowercased() == $0.meaning || written.lowercased().hasPrefix($0.rawValue) }
+    let fixed = size.map { "in.\($0.rawValue)" }
+    if text(word) == "input" || Expr.InputSize(rawValue: written) == nil {
+      let message = text(word) == "input" && size != nil
+        ? "the sizes of a block's input are written 'in.c', 'in.h' and 'in.w'"
+        : "'\(file.text(whole))' is not a size of the block's input; netc writes 'in.c', 'in.h' and 'in.w'"
+      diags.error("input-size-spelling", message, at: whole,
+                  notes: [Note("'in.c' is the channel count of the block's input, 'in.h' its height, 'in.w' its width")],
+                  fixIts: fixed.map { [FixIt(range: whole, replacement: $0)] } ?? [])
+    }
+    guard let size else { return .int(nil, whole) }
+    return .input(size, whole)
   }
 }

@@ -1,19 +1,49 @@
 import NetcBasic
 import NetcOps
 
-/// An integer-valued expression: literals, block parameters and `+ - * /` (as in `conv 1x1 c*4`).
+/// An expression: integers, block parameters, the sizes of a block's input (`in.c`) and `+ - * /`
+/// (as in `conv 1x1 c*4`); in a condition also comparisons and `and`, `or`, `not` (`s == 1 and in.c == out`).
 public indirect enum Expr: Sendable, Equatable {
   case int(Int?, SourceRange)            // nil: the literal does not fit in 64 bits
   case float(Double, SourceRange)
   case name(String, SourceRange)
+  case input(InputSize, SourceRange)     // in.c, in.h, in.w
   case negate(Expr, SourceRange)
+  case not(Expr, SourceRange)
   case binary(BinaryOp, Expr, Expr, SourceRange)
 
-  public enum BinaryOp: String, Sendable { case add = "+", sub = "-", mul = "*", div = "/" }
+  public enum BinaryOp: String, Sendable {
+    case add = "+", sub = "-", mul = "*", div = "/"
+    case equal = "==", notEqual = "!=", less = "<", lessEqual = "<=", greater = ">", greaterEqual = ">="
+    case and, or
+
+    public var isComparison: Bool {
+      switch self {
+      case .equal, .notEqual, .less, .lessEqual, .greater, .greaterEqual: return true
+      default: return false
+      }
+    }
+    public var isLogical: Bool { self == .and || self == .or }
+    public var isArithmetic: Bool { !isComparison && !isLogical }
+  }
+
+  /// One size of the enclosing block's input: `in.c` its channels, `in.h` its height, `in.w` its width.
+  public enum InputSize: String, Sendable, CaseIterable {
+    case c, h, w
+    public var meaning: String {
+      switch self {
+      case .c: return "channels"
+      case .h: return "height"
+      case .w: return "width"
+      }
+    }
+  }
 
   public var range: SourceRange {
     switch self {
-    case .int(_, let r), .float(_, let r), .name(_, let r), .negate(_, let r), .binary(_, _, _, let r): return r
+    case .int(_, let r), .float(_, let r), .name(_, let r), .input(_, let r), .negate(_, let r), .not(_, let r),
+      .binary(_, _, _, let r):
+      return r
     }
   }
 
@@ -21,6 +51,31 @@ public indirect enum Expr: Sendable, Equatable {
   public var word: String? {
     if case .name(let n, _) = self { return n }
     return nil
+  }
+
+  /// Whether it reads the enclosing block's input (`in.c`), anywhere inside. An expression is at most 64
+  /// levels deep (the parser's limit), so the recursion is bounded.
+  public var readsInput: Bool {
+    switch self {
+    case .input: return true
+    case .int, .float, .name: return false
+    case .negate(let x, _), .not(let x, _): return x.readsInput
+    case .binary(_, let a, let b, _): return a.readsInput || b.readsInput
+    }
+  }
+}
+
+/// What a block parameter is given, in a use or as its default: a number (`64`, `c*4`) or a layer
+/// (`act=hardswish`, `act=relu()`, `norm=(bn eps=0.001)`), which the body uses as a layer line (`act`).
+public enum Argument: Sendable, Equatable {
+  case expr(Expr)
+  case layer(LayerSyntax, SourceRange)
+
+  public var range: SourceRange {
+    switch self {
+    case .expr(let e): return e.range
+    case .layer(_, let r): return r
+    }
   }
 }
 
@@ -72,7 +127,7 @@ public struct CallSyntax: Sendable, Equatable {
   public struct Arg: Sendable, Equatable {
     public var label: String?
     public var labelRange: SourceRange?
-    public var value: Expr
+    public var value: Argument
   }
   public var name: String
   public var nameRange: SourceRange
@@ -86,6 +141,21 @@ public struct CombinatorSyntax: Sendable, Equatable {
   public var branches: [[Element]]
   /// Where each `|` stands, to point at an empty branch.
   public var branchRanges: [SourceRange]
+  /// `residual if s == 1 and in.c == out < body >`: the shortcut is added only when the condition holds;
+  /// otherwise the element is its body alone.
+  public var condition: Expr? = nil
+  public var conditionKeywordRange: SourceRange? = nil
+}
+
+/// `if COND { ... } else { ... }` (or `else if COND { ... }`): the elements of the branch whose condition
+/// holds, checked in place, as Python's `if` in a module's `__init__` builds one form or another.
+public struct ConditionalSyntax: Sendable, Equatable {
+  public var condition: Expr
+  public var keywordRange: SourceRange
+  public var then: [Element]
+  /// nil without `else`; after `else if`, one element, the nested conditional.
+  public var otherwise: [Element]?
+  public var elseRange: SourceRange?
 }
 
 public indirect enum ElementKind: Sendable, Equatable {
@@ -93,6 +163,7 @@ public indirect enum ElementKind: Sendable, Equatable {
   case call(CallSyntax)
   case group([Element])                // ( a, b ) — usually with a repetition
   case combinator(CombinatorSyntax)
+  case conditional(ConditionalSyntax)  // if COND { ... } else { ... }
   case reference(String)               // @name
   case bad                             // unparseable; the parser has reported it
 }
@@ -120,7 +191,8 @@ public struct Element: Sendable, Equatable {
 public struct ParamDecl: Sendable, Equatable {
   public var name: String
   public var range: SourceRange
-  public var defaultValue: Expr?
+  /// A number or a layer (`act=relu`), which also makes the parameter a layer's.
+  public var defaultValue: Argument?
 }
 
 /// `block Name(params) [as Module] { body }`

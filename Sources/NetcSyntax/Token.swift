@@ -9,7 +9,9 @@ public enum TokenKind: Equatable, Sendable {
   case by           // the 'x' inside 3x3 (only directly between two numbers)
   case lParen, rParen, lBrace, rBrace, lAngle, rAngle
   case pipe, comma, equals, arrow, fatArrow, at, star, slash, plus, minus, colon
-  case dot          // only in PyTorch's names: the '.' of nn.Conv2d, F.relu
+  case dot          // the '.' of a block's input (in.c) and of PyTorch's names (nn.Conv2d, F.relu)
+  case equalEqual, notEqual  // == and != (comparisons, in conditions)
+  case less, lessEqual, greater, greaterEqual  // < <= > >=, only inside a condition: elsewhere '<' and '>' are brackets
   case newline
   case comment      // `#` to the end of the line; only in the lexer's side list, never in the token array
   case eof
@@ -51,6 +53,12 @@ extension TokenKind {
     case .minus: return "'-'"
     case .colon: return "':'"
     case .dot: return "'.'"
+    case .equalEqual: return "'=='"
+    case .notEqual: return "'!='"
+    case .less: return "'<'"
+    case .lessEqual: return "'<='"
+    case .greater: return "'>'"
+    case .greaterEqual: return "'>='"
     case .newline: return "end of line"
     case .comment: return "comment"
     case .eof: return "end of file"

@@ -135,6 +135,16 @@ import Testing
     let declared = try #require(try Self.json("syntaxes/netc.tmLanguage.json")["repository"] as? [String: Any])
     let text = String(describing: declared["declarations"] ?? "")
     for word in ["network", "input", "block", "as"] { #expect(text.contains("(\(word))"), "\(word)") }
+    // The words of conditions: 'if', 'else', and the operators 'and', 'or', 'not'.
+    let conditions = try #require((declared["conditions"] as? [String: Any])?["patterns"] as? [[String: Any]])
+    var conditionWords: Set<String> = []
+    for rule in conditions {
+      let match = try #require(rule["match"] as? String)
+      let open = try #require(match.range(of: "("))
+      let close = try #require(match.range(of: ")", range: open.upperBound..<match.endIndex))
+      conditionWords.formUnion(match[open.upperBound..<close.lowerBound].split(separator: "|").map(String.init))
+    }
+    #expect(conditionWords == Parser.conditionWords)
   }
 
   /// Highlights a line as a TextMate engine does (at each position the earliest match, the first rule on a
@@ -188,6 +198,17 @@ import Testing
         ("*", "keyword.operator.arithmetic"), ("pad", "variable.parameter.option"), ("same", "constant.language"),
         ("concat", "keyword.control.combinator"), ("c1", "variable.other.tensor"), ("x", "keyword.operator.repeat")]),
       ("conv 3x3 64; fc \"10\"", [(";", "invalid.illegal.character"), ("\"", "invalid.illegal.character")]),
+      ("  residual if s == 1 and in.c != out <",
+       [("residual", "keyword.control.combinator"), ("if", "keyword.control.conditional"),
+        ("==", "keyword.operator.comparison"), ("and", "keyword.operator.logical"), ("in", "variable.language.input"),
+        ("c", "variable.language.input.size"), ("!=", "keyword.operator.comparison"), ("<", "punctuation.section.combinator.begin")]),
+      ("  if not sq >= 8 { SqueezeExcitation(sq, scale_activation=hardsigmoid) } else { act() }",
+       [("if", "keyword.control.conditional"), ("not", "keyword.operator.logical"), (">=", "keyword.operator.comparison"),
+        ("scale_activation", "variable.parameter"), ("hardsigmoid", "support.function.layer"), ("else", "keyword.control.conditional")]),
+      ("block Bneck(k, act=relu, norm=(bn eps=0.001)) {",
+       [("act", "variable.parameter"), ("relu", "support.function.layer"), ("norm", "variable.parameter"),
+        ("bn", "support.function.layer"), ("eps", "variable.parameter.option")]),
+      ("if !s { relu }", [("!", "invalid.illegal.character")]),
     ]
     for (line, expected) in cases {
       let tokens = Self.highlight(line, rules)

@@ -179,10 +179,14 @@ import Testing
           if pick(4) == 0 { code = String(repeating: " ", count: pick(5)) + code }
           code = code.replacingOccurrences(of: ", ", with: [",", ",  ", " , ", ",\t"][pick(4)])
           code = code.replacingOccurrences(of: "| ", with: ["|", "|   "][pick(2)])
-          // '=>' is one token: the noise for '=' leaves it whole, and spaces it its own way.
-          code = code.replacingOccurrences(of: "=>", with: "\u{1}")
+          // '=>' is one token: the noise for '=' leaves it whole, and spaces it its own way; so are the
+          // comparisons '==', '!=', '<=', '>='.
+          let whole = ["=>", "==", "!=", "<=", ">="]
+          for (i, token) in whole.enumerated() { code = code.replacingOccurrences(of: token, with: "\u{1}\(i)\u{1}") }
           code = code.replacingOccurrences(of: "=", with: [" = ", "="][pick(2)])
-          code = code.replacingOccurrences(of: "\u{1}", with: ["=>", "   =>  "][pick(2)])
+          for (i, token) in whole.enumerated() {
+            code = code.replacingOccurrences(of: "\u{1}\(i)\u{1}", with: [token, "   \(token)  "][pick(2)])
+          }
           code = code.replacingOccurrences(of: " -> ", with: ["->", "   ->  "][pick(2)])
           if comment.isEmpty && !code.trimmingCharacters(in: .whitespaces).isEmpty && pick(6) == 0 {
             let c = "# noise \(addedComments.count)"
