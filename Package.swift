@@ -9,6 +9,13 @@ import PackageDescription
 // Under them all, NetcKernels (the kernels, the weight file and the weights' preparation) imports nothing
 // of netc: NetcKernels <- NetcOps. It is the library the emitted Swift imports; the EmbedKernels plugin
 // puts its sources into NetcBackends for `netc emit --target swift --self-contained`.
+// The kernels and the interpreter are built for speed with flags SwiftPM calls unsafe, which it refuses in
+// a package another depends on by version. Checked out as such a dependency (SwiftPM puts it under a
+// `checkouts` folder), netc builds without them; an app then gets the same kernels by building with
+// `-Xswiftc -Ounchecked -Xswiftc -target-cpu -Xswiftc native` (README, "netc as a package dependency").
+let isDependency = Context.packageDirectory.contains("/checkouts/")
+func speedFlags(_ flags: [String]) -> [SwiftSetting] { isDependency ? [] : [.unsafeFlags(flags)] }
+
 let package = Package(
   name: "netc",
   products: [
@@ -32,13 +39,13 @@ let package = Package(
     // One LLVM module for the whole target (SwiftPM's release build otherwise splits it per source file):
     // the kernels call across their files, and the split made ResNet-50 3% slower than one file.
     .target(name: "NetcKernels",
-            swiftSettings: [.unsafeFlags(["-Ounchecked", "-target-cpu", "native", "-Xfrontend", "-enable-single-module-llvm-emission"]),
-                            .swiftLanguageMode(.v5)]),
+            swiftSettings: speedFlags(["-Ounchecked", "-target-cpu", "native", "-Xfrontend", "-enable-single-module-llvm-emission"])
+              + [.swiftLanguageMode(.v5)]),
     // Weight and tensor files come from anywhere: their readers keep every bounds and overflow check.
     .target(name: "NetcTensors", dependencies: ["NetcBasic", "NetcOps", "NetcSema", "NetcIR", "NetcKernels"]),
     // The interpreter runs on validated buffers only; checks would cost speed.
     .target(name: "NetcRuntime", dependencies: ["NetcBasic", "NetcOps", "NetcSema", "NetcIR", "NetcKernels", "NetcTensors"],
-            swiftSettings: [.unsafeFlags(["-Ounchecked", "-target-cpu", "native"]), .swiftLanguageMode(.v5)]),
+            swiftSettings: speedFlags(["-Ounchecked", "-target-cpu", "native"]) + [.swiftLanguageMode(.v5)]),
     .target(name: "NetcBackends", dependencies: ["NetcBasic", "NetcOps", "NetcSema", "NetcIR", "NetcKernels", "NetcTensors", "NetcRuntime"],
             plugins: ["EmbedKernels"]),
     // NetcKernels' sources as string literals, made at build time for `netc emit --self-contained`.
