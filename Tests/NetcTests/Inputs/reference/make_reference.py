@@ -1,6 +1,6 @@
 """The reference tables of the torchvision networks that ../shared/reference does not hold (MobileNetV2,
-MobileNetV3-Large and -Small, MNASNet 1.0, ShuffleNet V2 0.5x to 2.0x, and the segmentation models FCN and
-DeepLabV3 on ResNet-50 and -101): what torchsummary 1.5.1 prints for each model, in
+MobileNetV3-Large and -Small, MNASNet 1.0, ShuffleNet V2 0.5x to 2.0x, the RegNets Y-400MF to Y-128GF and
+X-400MF to X-32GF, and the segmentation models FCN and DeepLabV3 on ResNet-50 and -101): what torchsummary 1.5.1 prints for each model, in
 torchsummary/torchvision.NAME.txt, and its parameter count and torchinfo 1.8.0's mult-adds, in
 figures.json. Made with torch 2.15 and torchvision 0.29 on the CPU, batch 1, random weights.
 
@@ -28,7 +28,11 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 from parity import SegmentationTensors, segmentation  # noqa: E402
 
 NAMES = ["mobilenet_v2", "mobilenet_v3_large", "mobilenet_v3_small", "mnasnet1_0",
-         "shufflenet_v2_x0_5", "shufflenet_v2_x1_0", "shufflenet_v2_x1_5", "shufflenet_v2_x2_0"]
+         "shufflenet_v2_x0_5", "shufflenet_v2_x1_0", "shufflenet_v2_x1_5", "shufflenet_v2_x2_0",
+         "regnet_y_400mf", "regnet_y_800mf", "regnet_y_1_6gf", "regnet_y_3_2gf", "regnet_y_8gf", "regnet_y_16gf",
+         "regnet_y_32gf", "regnet_y_128gf",
+         "regnet_x_400mf", "regnet_x_800mf", "regnet_x_1_6gf", "regnet_x_3_2gf", "regnet_x_8gf", "regnet_x_16gf",
+         "regnet_x_32gf"]
 
 SEGMENTATION = ["fcn_resnet50", "deeplabv3_resnet50", "fcn_resnet101", "deeplabv3_resnet101"]
 
