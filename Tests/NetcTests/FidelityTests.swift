@@ -28,7 +28,8 @@ import Testing
     ("mobilenet_v3_small", "torchvision.mobilenet_v3_small"), ("mnasnet1_0", "torchvision.mnasnet1_0"),
     ("shufflenet_v2_x0_5", "torchvision.shufflenet_v2_x0_5"), ("shufflenet_v2_x1_0", "torchvision.shufflenet_v2_x1_0"),
     ("shufflenet_v2_x1_5", "torchvision.shufflenet_v2_x1_5"), ("shufflenet_v2_x2_0", "torchvision.shufflenet_v2_x2_0"),
-  ]
+  ] + ["y_400mf", "y_800mf", "y_1_6gf", "y_3_2gf", "y_8gf", "y_16gf", "y_32gf", "y_128gf",
+       "x_400mf", "x_800mf", "x_1_6gf", "x_3_2gf", "x_8gf", "x_16gf", "x_32gf"].map { ("regnet_\($0)", "torchvision.regnet_\($0)") }
 
   /// torchvision's segmentation models (Inputs/reference too), whose tables are torchsummary's but for the
   /// rows of the heads torchvision derives from nn.Sequential, which torchsummary does not list and a netc
@@ -182,7 +183,7 @@ import Testing
 
   @Test func everySpecChecksWithoutWarnings() throws {
     let files = try FileManager.default.contentsOfDirectory(atPath: Paths.specs.path).filter { $0.hasSuffix(".net") }
-    #expect(files.count == 33)
+    #expect(files.count == 48)
     for f in files {
       let r = Driver.run(["check", Paths.specs.appendingPathComponent(f).path])
       #expect(r.status == 0, "\(f): \(r.stderr)")
