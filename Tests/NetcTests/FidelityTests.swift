@@ -32,7 +32,8 @@ import Testing
     ("shufflenet_v2_x1_5", "torchvision.shufflenet_v2_x1_5"), ("shufflenet_v2_x2_0", "torchvision.shufflenet_v2_x2_0"),
     ("inception_v3", "torchvision.inception_v3"), ("lraspp_mobilenet_v3_large", "torchvision.lraspp_mobilenet_v3_large"),
     ("unet", "paper.unet"), ("dcgan_generator", "paper.dcgan_generator"),
-  ]
+  ] + ["y_400mf", "y_800mf", "y_1_6gf", "y_3_2gf", "y_8gf", "y_16gf", "y_32gf", "y_128gf",
+       "x_400mf", "x_800mf", "x_1_6gf", "x_3_2gf", "x_8gf", "x_16gf", "x_32gf"].map { ("regnet_\($0)", "torchvision.regnet_\($0)") }
 
   /// torchvision's segmentation models (Inputs/reference too), whose tables are torchsummary's but for the
   /// rows of the heads torchvision derives from nn.Sequential, which torchsummary does not list and a netc

@@ -1,5 +1,6 @@
 """The reference tables of the torchvision networks that ../shared/reference does not hold (MobileNetV2,
-MobileNetV3-Large and -Small, MNASNet 1.0, ShuffleNet V2 0.5x to 2.0x, Inception v3, and the segmentation
+MobileNetV3-Large and -Small, MNASNet 1.0, ShuffleNet V2 0.5x to 2.0x, Inception v3, the RegNets Y-400MF to
+Y-128GF and X-400MF to X-32GF, and the segmentation
 models FCN and DeepLabV3 on ResNet-50 and -101, DeepLabV3 and LR-ASPP on MobileNetV3-Large), and of the
 networks from papers that Tests/parity/paper_models.py defines (U-Net, the DCGAN generator): what
 torchsummary 1.5.1 prints for each model, in torchsummary/torchvision.NAME.txt (paper.NAME.txt), and its
@@ -32,7 +33,11 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 from parity import MODELS, SegmentationTensors  # noqa: E402
 
 NAMES = ["mobilenet_v2", "mobilenet_v3_large", "mobilenet_v3_small", "mnasnet1_0",
-         "shufflenet_v2_x0_5", "shufflenet_v2_x1_0", "shufflenet_v2_x1_5", "shufflenet_v2_x2_0"]
+         "shufflenet_v2_x0_5", "shufflenet_v2_x1_0", "shufflenet_v2_x1_5", "shufflenet_v2_x2_0",
+         "regnet_y_400mf", "regnet_y_800mf", "regnet_y_1_6gf", "regnet_y_3_2gf", "regnet_y_8gf", "regnet_y_16gf",
+         "regnet_y_32gf", "regnet_y_128gf",
+         "regnet_x_400mf", "regnet_x_800mf", "regnet_x_1_6gf", "regnet_x_3_2gf", "regnet_x_8gf", "regnet_x_16gf",
+         "regnet_x_32gf"]
 
 SEGMENTATION = ["fcn_resnet50", "deeplabv3_resnet50", "fcn_resnet101", "deeplabv3_resnet101",
                 "deeplabv3_mobilenet_v3_large", "lraspp_mobilenet_v3_large"]
