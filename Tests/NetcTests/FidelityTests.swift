@@ -28,6 +28,12 @@ import Testing
     ("mobilenet_v3_small", "torchvision.mobilenet_v3_small"), ("mnasnet1_0", "torchvision.mnasnet1_0"),
     ("shufflenet_v2_x0_5", "torchvision.shufflenet_v2_x0_5"), ("shufflenet_v2_x1_0", "torchvision.shufflenet_v2_x1_0"),
     ("shufflenet_v2_x1_5", "torchvision.shufflenet_v2_x1_5"), ("shufflenet_v2_x2_0", "torchvision.shufflenet_v2_x2_0"),
+    ("efficientnet_b0", "torchvision.efficientnet_b0"), ("efficientnet_b1", "torchvision.efficientnet_b1"),
+    ("efficientnet_b2", "torchvision.efficientnet_b2"), ("efficientnet_b3", "torchvision.efficientnet_b3"),
+    ("efficientnet_b4", "torchvision.efficientnet_b4"), ("efficientnet_b5", "torchvision.efficientnet_b5"),
+    ("efficientnet_b6", "torchvision.efficientnet_b6"), ("efficientnet_b7", "torchvision.efficientnet_b7"),
+    ("efficientnet_v2_s", "torchvision.efficientnet_v2_s"), ("efficientnet_v2_m", "torchvision.efficientnet_v2_m"),
+    ("efficientnet_v2_l", "torchvision.efficientnet_v2_l"),
   ]
 
   /// torchvision's segmentation models (Inputs/reference too), whose tables are torchsummary's but for the
@@ -182,7 +188,7 @@ import Testing
 
   @Test func everySpecChecksWithoutWarnings() throws {
     let files = try FileManager.default.contentsOfDirectory(atPath: Paths.specs.path).filter { $0.hasSuffix(".net") }
-    #expect(files.count == 33)
+    #expect(files.count == 44)
     for f in files {
       let r = Driver.run(["check", Paths.specs.appendingPathComponent(f).path])
       #expect(r.status == 0, "\(f): \(r.stderr)")

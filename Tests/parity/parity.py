@@ -55,6 +55,18 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 sys.path.insert(0, os.path.join(os.path.dirname(ROOT), "shared", "reference"))
 import seed_models  # noqa: E402
 
+
+def weights_input(name):
+    """The input torchvision's weights for a model are evaluated at: 3 x the crop_size of their transforms
+    (each EfficientNet has its own). Read from the weights' description; nothing is downloaded."""
+    size = tvm.get_model_weights(name).DEFAULT.transforms().crop_size[0]
+    return (3, size, size)
+
+
+EFFICIENTNETS = ["efficientnet_b0", "efficientnet_b1", "efficientnet_b2", "efficientnet_b3", "efficientnet_b4",
+                 "efficientnet_b5", "efficientnet_b6", "efficientnet_b7",
+                 "efficientnet_v2_s", "efficientnet_v2_m", "efficientnet_v2_l"]
+
 MODELS = {
     "lenet5": (seed_models.LeNetTable, (1, 32, 32)),
     "lenet_224": (seed_models.SeedLeNet224, (3, 224, 224)),
@@ -89,6 +101,8 @@ MODELS = {
     "convnext_small": (tvm.convnext_small, (3, 224, 224)),
     "convnext_base": (tvm.convnext_base, (3, 224, 224)),
     "convnext_large": (tvm.convnext_large, (3, 224, 224)),
+    # B0 224, B1 240, B2 288, B3 300, B4 380, B5 456, B6 528, B7 600, V2-S 384, V2-M and V2-L 480.
+    **{name: (getattr(tvm, name), weights_input(name)) for name in EFFICIENTNETS},
     # No PyTorch definition exists for the paper's GoogLeNet: netc's emitted module stands in.
     "googlenet_paper": ("emitted", (3, 224, 224)),
 }

@@ -1,8 +1,12 @@
 """The reference tables of the torchvision networks that ../shared/reference does not hold (MobileNetV2,
-MobileNetV3-Large and -Small, MNASNet 1.0, ShuffleNet V2 0.5x to 2.0x, and the segmentation models FCN and
-DeepLabV3 on ResNet-50 and -101): what torchsummary 1.5.1 prints for each model, in
-torchsummary/torchvision.NAME.txt, and its parameter count and torchinfo 1.8.0's mult-adds, in
-figures.json. Made with torch 2.15 and torchvision 0.29 on the CPU, batch 1, random weights.
+MobileNetV3-Large and -Small, MNASNet 1.0, ShuffleNet V2 0.5x to 2.0x, EfficientNet-B0 to -B7 and
+EfficientNetV2-S, -M and -L, and the segmentation models FCN and DeepLabV3 on ResNet-50 and -101): what
+torchsummary 1.5.1 prints for each model, in torchsummary/torchvision.NAME.txt, and its parameter count and
+torchinfo 1.8.0's mult-adds, in figures.json. Made with torch 2.15 and torchvision 0.29 on the CPU, batch 1,
+random weights.
+
+Each EfficientNet is measured on the input parity.py gives it: the crop size of its torchvision weights'
+transforms.
 
 The segmentation models (aux_loss=True, 21 classes, on 520x520) return dicts, which neither tool measures:
 they are measured through parity.py's SegmentationTensors, which calls the same modules in the same order
@@ -23,9 +27,9 @@ import torchvision.models as tvm
 import torchvision.models.segmentation as tvs
 from torchsummary import summary
 
-# The segmentation models are built and measured as the parity test builds and measures them.
+# The EfficientNets' inputs and the segmentation models are the parity test's own.
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "parity"))
-from parity import SegmentationTensors, segmentation  # noqa: E402
+from parity import EFFICIENTNETS, MODELS, SegmentationTensors, segmentation  # noqa: E402
 
 NAMES = ["mobilenet_v2", "mobilenet_v3_large", "mobilenet_v3_small", "mnasnet1_0",
          "shufflenet_v2_x0_5", "shufflenet_v2_x1_0", "shufflenet_v2_x1_5", "shufflenet_v2_x2_0"]
@@ -36,6 +40,8 @@ SEGMENTATION = ["fcn_resnet50", "deeplabv3_resnet50", "fcn_resnet101", "deeplabv
 def models():
     for name in NAMES:
         yield name, getattr(tvm, name)(), (3, 224, 224)
+    for name in EFFICIENTNETS:
+        yield name, getattr(tvm, name)(), MODELS[name][1]
     for name in SEGMENTATION:
         yield name, SegmentationTensors(segmentation(getattr(tvs, name)).eval()), (3, 520, 520)
 
