@@ -32,6 +32,12 @@ import Testing
     ("shufflenet_v2_x1_5", "torchvision.shufflenet_v2_x1_5"), ("shufflenet_v2_x2_0", "torchvision.shufflenet_v2_x2_0"),
     ("inception_v3", "torchvision.inception_v3"), ("lraspp_mobilenet_v3_large", "torchvision.lraspp_mobilenet_v3_large"),
     ("unet", "paper.unet"), ("dcgan_generator", "paper.dcgan_generator"),
+    ("efficientnet_b0", "torchvision.efficientnet_b0"), ("efficientnet_b1", "torchvision.efficientnet_b1"),
+    ("efficientnet_b2", "torchvision.efficientnet_b2"), ("efficientnet_b3", "torchvision.efficientnet_b3"),
+    ("efficientnet_b4", "torchvision.efficientnet_b4"), ("efficientnet_b5", "torchvision.efficientnet_b5"),
+    ("efficientnet_b6", "torchvision.efficientnet_b6"), ("efficientnet_b7", "torchvision.efficientnet_b7"),
+    ("efficientnet_v2_s", "torchvision.efficientnet_v2_s"), ("efficientnet_v2_m", "torchvision.efficientnet_v2_m"),
+    ("efficientnet_v2_l", "torchvision.efficientnet_v2_l"),
   ] + ["y_400mf", "y_800mf", "y_1_6gf", "y_3_2gf", "y_8gf", "y_16gf", "y_32gf", "y_128gf",
        "x_400mf", "x_800mf", "x_1_6gf", "x_3_2gf", "x_8gf", "x_16gf", "x_32gf"].map { ("regnet_\($0)", "torchvision.regnet_\($0)") }
 

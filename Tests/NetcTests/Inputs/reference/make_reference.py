@@ -1,5 +1,7 @@
 """The reference tables of the torchvision networks that ../shared/reference does not hold (MobileNetV2,
-MobileNetV3-Large and -Small, MNASNet 1.0, ShuffleNet V2 0.5x to 2.0x, Inception v3, the RegNets Y-400MF to
+MobileNetV3-Large and -Small, MNASNet 1.0, ShuffleNet V2 0.5x to 2.0x, EfficientNet-B0 to -B7 and
+EfficientNetV2-S, -M and -L (each on the input parity.py gives it, the crop size of its torchvision
+weights' transforms), Inception v3, the RegNets Y-400MF to
 Y-128GF and X-400MF to X-32GF, and the segmentation
 models FCN and DeepLabV3 on ResNet-50 and -101, DeepLabV3 and LR-ASPP on MobileNetV3-Large), and of the
 networks from papers that Tests/parity/paper_models.py defines (U-Net, the DCGAN generator): what
@@ -30,7 +32,7 @@ from torchsummary import summary
 # The segmentation models, Inception v3 and the papers' networks are built and measured as the parity test
 # builds and measures them.
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "parity"))
-from parity import MODELS, SegmentationTensors  # noqa: E402
+from parity import EFFICIENTNETS, MODELS, SegmentationTensors  # noqa: E402
 
 NAMES = ["mobilenet_v2", "mobilenet_v3_large", "mobilenet_v3_small", "mnasnet1_0",
          "shufflenet_v2_x0_5", "shufflenet_v2_x1_0", "shufflenet_v2_x1_5", "shufflenet_v2_x2_0",
@@ -48,6 +50,8 @@ PAPERS = ["unet", "dcgan_generator"]
 def models():
     for name in NAMES:
         yield f"torchvision.{name}", getattr(tvm, name)(), (3, 224, 224)
+    for name in EFFICIENTNETS:
+        yield f"torchvision.{name}", getattr(tvm, name)(), MODELS[name][1]
     # Through parity.py's InceptionAuxOutputs: the auxiliary classifier runs in eval mode too.
     yield "torchvision.inception_v3", MODELS["inception_v3"][0](), (3, 299, 299)
     for name in SEGMENTATION:
