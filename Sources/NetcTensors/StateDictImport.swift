@@ -94,29 +94,37 @@ public struct StateDictImport {
       let op = net.ops[ops[l]]
       located.append((l, Diagnostic(severity, id, message, at: op.range, notes: notes + blockUses(net, op.scope))))
     }
+    func module(_ m: Int) -> String { "'\(modules[m].path)'" }
     for problem in pairing.problems {
       switch problem {
       case .differs(let l, let m):
         at(l, .error, "weights-differ",
-           "'\(layers[l].name)' needs \(Self.describe(layers[l].tensors)); the nearest module of that kind in '\(file)', "
-             + "'\(modules[m].path)', has \(Self.describe(modules[m].tensors, like: layers[l].tensors))")
-      case .missing(let l, let nearest):
-        let notes = nearest.map { [Note("the nearest module left, '\(modules[$0].path)', has \(Self.describe(modules[$0].tensors))")] } ?? []
-        at(l, .error, "weights-missing",
-           "'\(layers[l].name)' needs \(Self.describe(layers[l].tensors)); '\(file)' has no module of that kind left",
-           notes: notes)
-      case .unused(let m, let neighbour):
-        let message = "no layer takes '\(modules[m].path)' of '\(file)' (\(Self.describe(modules[m].tensors)))"
+           "'\(layers[l].name)' needs \(Self.describe(layers[l].tensors)); the state_dict's module in its place, "
+             + "\(module(m)), has \(Self.describe(modules[m].tensors, like: layers[l].tensors))")
+      case .missing(let l, let before, let after):
+        let place: String
+        switch (before, after) {
+        case (let b?, let a?): place = "between \(module(b)) and \(module(a)), the modules of the layers around it"
+        case (let b?, nil): place = "after \(module(b)), the module of the layer before it"
+        case (nil, let a?): place = "before \(module(a)), the module of the layer after it"
+        case (nil, nil): place = "for it"
+        }
+        at(l, .error, "weights-missing", "'\(layers[l].name)' needs \(Self.describe(layers[l].tensors)); the state_dict has no module \(place)")
+      case .unused(let m, let neighbour, let after):
+        let message = "no layer takes the state_dict's \(module(m)) (\(Self.describe(modules[m].tensors)))"
         if let l = neighbour, let taken = pairing.modules[l] {
-          at(l, .error, "weights-unused", message + "; the module nearest to it, '\(modules[taken].path)', is this layer, '\(layers[l].name)'")
+          at(l, .error, "weights-unused", message + "; it would come \(after ? "after" : "before") this layer, "
+               + "'\(layers[l].name)', which takes \(module(taken))")
+        } else if let l = neighbour {
+          at(l, .error, "weights-unused", message)
         } else {
           located.append((Int.max, Diagnostic(.error, "weights-unused", message, at: net.ops.first?.range ?? start)))
         }
       case .interleaved(let l, let within, let before, let after):
         at(l, .warning, "weights-interleaved",
-           "'\(layers[l].name)' takes '\(modules[pairing.modules[l]!].path)', between '\(modules[before].path)' and "
-             + "'\(modules[after].path)' of '\(within)': no order of the file's modules reads as the spec, so its "
-             + "layers were paired one by one (see the pairing with '--map')")
+           "'\(layers[l].name)' takes \(module(pairing.modules[l]!)), between \(module(before)) and \(module(after)) of "
+             + "'\(within)': no order of the state_dict's modules reads as the spec, so the layers were paired one by "
+             + "one (see the pairing with '--map')")
       }
     }
     return located.enumerated().sorted { ($0.element.order, $0.offset) < ($1.element.order, $1.offset) }.map(\.element.diagnostic)
@@ -134,11 +142,12 @@ public struct StateDictImport {
   }
 
   /// "weight [64, 3, 7, 7] and bias [64]", "weight, bias, running_mean and running_var [64]": tensors of one
-  /// shape in a row share it. `like` orders the suffixes as another tensor list does (a module's come sorted).
+  /// shape in a row share it. In PyTorch's order, or in that of `like` (a layer's, for its module's).
   public static func describe(_ tensors: [TensorSlot], like order: [TensorSlot] = []) -> String {
-    let rank = Dictionary(order.enumerated().map { ($1.suffix, $0) }, uniquingKeysWith: { a, _ in a })
+    let suffixes = order.isEmpty ? ["weight", "bias", "running_mean", "running_var", "layer_scale"] : order.map(\.suffix)
+    let rank = Dictionary(suffixes.enumerated().map { ($1, $0) }, uniquingKeysWith: { a, _ in a })
     let sorted = tensors.enumerated().sorted { a, b in
-      (rank[a.element.suffix] ?? order.count, a.offset) < (rank[b.element.suffix] ?? order.count, b.offset)
+      (rank[a.element.suffix] ?? suffixes.count, a.offset) < (rank[b.element.suffix] ?? suffixes.count, b.offset)
     }.map(\.element)
     var groups: [(names: [String], shape: [Int])] = []
     for t in sorted {

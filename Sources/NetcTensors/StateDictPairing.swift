@@ -24,12 +24,12 @@ public struct StateDictPairing: Sendable {
   }
 
   public enum Problem: Equatable, Sendable {
-    /// The layer's tensors differ from those of the module taken for it, the nearest left of its kind.
+    /// The layer's tensors differ from those of the module in its place.
     case differs(layer: Int, module: Int)
-    /// No module of the layer's kind is left; `nearest` is the nearest module left of any kind.
-    case missing(layer: Int, nearest: Int?)
-    /// No layer takes the module; `neighbour` is the layer that took the module nearest to it.
-    case unused(module: Int, neighbour: Int?)
+    /// No module fits the layer; `before` and `after` are the modules of the nearest layers on either side.
+    case missing(layer: Int, before: Int?, after: Int?)
+    /// No layer takes the module; `neighbour` is the layer it would come after (`after`), or else before.
+    case unused(module: Int, neighbour: Int?, after: Bool)
     /// A warning: paired layer by layer, `layer` took a module from outside `within`, whose modules
     /// `before` and `after` run on either side of it.
     case interleaved(layer: Int, within: String, before: Int, after: Int)
@@ -74,88 +74,6 @@ public struct StateDictPairing: Sendable {
       pairs.append(i)
     }
     return StateDictPairing(method: .names, modules: pairs, problems: [])
-  }
-
-  /// Layer by layer, in netc's order: a layer takes, among the modules left with its tensors, the one
-  /// whose path shares the longest prefix with the module the layer before took (ties: natural order).
-  /// A layer that none fits takes the nearest module left of its kind, reported, so that one mistake in
-  /// the spec leaves the rest paired; a module left over is reported at the layer of its nearest module.
-  static func layerByLayer(_ layers: [ImportLayer], _ modules: [StateDictModule], _ layerSignatures: [Int],
-                           _ moduleSignatures: [Int]) -> StateDictPairing {
-    var bySignature: [Int: [Int]] = [:]   // modules in natural order
-    for (i, s) in moduleSignatures.enumerated() { bySignature[s, default: []].append(i) }
-    var used = [Bool](repeating: false, count: modules.count)
-    var pairs: [Int?] = []
-    var problems: [Problem] = []
-    var previous: [String] = []
-    /// Of `candidates`, the one nearest the previous module: the longest common prefix, then the best
-    /// `score`, then the first in natural order.
-    func nearest(_ candidates: some Sequence<Int>, score: (Int) -> Int = { _ in 0 }) -> Int? {
-      var best: (index: Int, prefix: Int, score: Int)?
-      for i in candidates where !used[i] {
-        let p = commonPrefix(previous, modules[i].segments), s = score(i)
-        if best == nil || p > best!.prefix || (p == best!.prefix && s > best!.score) { best = (i, p, s) }
-      }
-      return best?.index
-    }
-    for (l, layer) in layers.enumerated() {
-      var taken = nearest(bySignature[layerSignatures[l]] ?? [])
-      if taken == nil {
-        // Only a few mistakes are shown: past them, stop searching every module for each layer.
-        let search = problems.count < 100
-        let kind = search ? nearest(modules.indices.filter { kindScore(layer.tensors, modules[$0].tensors) > 0 },
-                                    score: { kindScore(layer.tensors, modules[$0].tensors) }) : nil
-        if let kind {
-          problems.append(.differs(layer: l, module: kind))
-          taken = kind
-        } else {
-          problems.append(.missing(layer: l, nearest: search ? nearest(modules.indices) : nil))
-        }
-      }
-      pairs.append(taken)
-      if let taken {
-        used[taken] = true
-        previous = modules[taken].segments
-      }
-    }
-    var layerOf: [Int: Int] = [:]
-    for (l, m) in pairs.enumerated() { if let m { layerOf[m] = l } }
-    let taken = layerOf.keys.sorted()
-    for (count, m) in modules.indices.filter({ !used[$0] }).enumerated() {
-      // The module taken whose path shares most with this one; ties: the one just before it in natural
-      // order. Only for the modules whose errors can be shown.
-      var neighbour: (module: Int, prefix: Int)?
-      for t in taken where count < 100 {
-        let p = commonPrefix(modules[t].segments, modules[m].segments)
-        if neighbour == nil || p > neighbour!.prefix || (p == neighbour!.prefix && t < m) { neighbour = (t, p) }
-      }
-      problems.append(.unused(module: m, neighbour: neighbour.flatMap { layerOf[$0.module] }))
-    }
-    if problems.isEmpty, let warning = interleaving(pairs.map { $0! }, modules) { problems.append(warning) }
-    return StateDictPairing(method: .layers, modules: pairs, problems: problems)
-  }
-
-  /// The first layer, in netc's order, that runs amid the modules of a module it is not part of (when no
-  /// arrangement of the tree fits a complete pairing, there is one, unless the search ran out of steps).
-  /// Of the modules it interrupts, the innermost is named.
-  static func interleaving(_ pairs: [Int], _ modules: [StateDictModule]) -> Problem? {
-    var positions: [[String]: [Int]] = [:]
-    for (l, m) in pairs.enumerated() {
-      let segments = modules[m].segments
-      for depth in stride(from: 1, through: segments.count, by: 1) { positions[Array(segments[..<depth]), default: []].append(l) }
-    }
-    var first: (layer: Int, depth: Int, within: [String], before: Int)?
-    for (prefix, ls) in positions {
-      guard let gap = ls.indices.dropLast().first(where: { ls[$0 + 1] != ls[$0] + 1 }) else { continue }
-      let l = ls[gap] + 1
-      if first == nil || l < first!.layer || (l == first!.layer && prefix.count > first!.depth) {
-        first = (l, prefix.count, prefix, ls[gap])
-      }
-    }
-    guard let first else { return nil }
-    let after = positions[first.within]!.first { $0 > first.layer }!
-    return .interleaved(layer: first.layer, within: first.within.joined(separator: "."), before: pairs[first.before],
-                        after: pairs[after])
   }
 }
 
