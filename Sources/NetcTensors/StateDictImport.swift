@@ -110,13 +110,15 @@ public struct StateDictImport {
         case (nil, nil): place = "for it"
         }
         at(l, .error, "weights-missing", "'\(layers[l].name)' needs \(Self.describe(layers[l].tensors)); the state_dict has no module \(place)")
-      case .unused(let m, let neighbour, let after):
-        let message = "no layer takes the state_dict's \(module(m)) (\(Self.describe(modules[m].tensors)))"
+      case .unused(let group, let neighbour):
+        var message = "no layer takes the state_dict's \(module(group[0])) (\(Self.describe(modules[group[0]].tensors)))"
+        if group.count > 1 {
+          let path = group.dropFirst().reduce(modules[group[0]].segments) { Array($0.prefix(commonPrefix($0, modules[$1].segments))) }
+          let names = group.prefix(3).map(module) + (group.count > 3 ? ["\(group.count - 3) more"] : [])
+          message = "no layer takes any of the \(group.count) modules of the state_dict's '\(path.joined(separator: "."))' (\(Self.list(names)))"
+        }
         if let l = neighbour, let taken = pairing.modules[l] {
-          at(l, .error, "weights-unused", message + "; it would come \(after ? "after" : "before") this layer, "
-               + "'\(layers[l].name)', which takes \(module(taken))")
-        } else if let l = neighbour {
-          at(l, .error, "weights-unused", message)
+          at(l, .error, "weights-unused", message + "; its nearest module by name, \(module(taken)), is this layer's, '\(layers[l].name)'")
         } else {
           located.append((Int.max, Diagnostic(.error, "weights-unused", message, at: net.ops.first?.range ?? start)))
         }

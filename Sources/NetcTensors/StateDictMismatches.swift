@@ -1,151 +1,127 @@
-// The pairing of layers with modules when no arrangement of the module tree fits: layer by layer, then
-// aligned, so that each mistake of the spec (or each module the model has that the spec lacks) is one
-// problem at its place.
+// The pairing of layers with modules when no arrangement of the module tree fits: layer by layer, so that
+// each mistake of the spec (or each module the model has that the spec lacks) is one problem at its place.
 
 extension StateDictPairing {
-  /// Most cells of the alignment (layers times modules): ResNet-152 takes 250,000. Past it, the mistakes
-  /// are those of the layer-by-layer pairing.
-  static let alignmentLimit = 16 << 20
+  /// Most layers without a module of their tensors that are matched with a module of their kind: past
+  /// them (a spec for another network), the rest are reported missing.
+  static let mismatchLimit = 100
 
-  /// Layer by layer, in netc's order, a layer takes of the modules left with its tensors the one whose
+  /// Layer by layer, in netc's order, each layer takes, of the modules left with its tensors, the one whose
   /// path shares the longest prefix with the module the layer before took (ties: natural order). If every
   /// layer and module is paired, that is the pairing (the model's modules interleave: a warning says
-  /// where). Otherwise the modules, in the order this pairing gives them, are aligned with the layers.
+  /// where). Otherwise the layers left and the modules left of one kind are paired, most alike first: such a
+  /// layer differs from its module (a wrong size in the spec); a layer still left is missing from the file,
+  /// a module still left has no layer.
   static func layerByLayer(_ layers: [ImportLayer], _ modules: [StateDictModule], _ layerSignatures: [Int],
                            _ moduleSignatures: [Int]) -> StateDictPairing {
-    let (pairs, exact) = nearestModules(layers, modules, layerSignatures, moduleSignatures)
-    let paired = Set(pairs.compactMap { $0 })
-    if exact.allSatisfy({ $0 }) && paired.count == modules.count {
+    var pairs = nearestModules(modules, layerSignatures, moduleSignatures)
+    var used = [Bool](repeating: false, count: modules.count)
+    for m in pairs { if let m { used[m] = true } }
+    if !pairs.contains(nil) && !used.contains(false) {
       let warning = interleaving(pairs.map { $0! }, modules)
       return StateDictPairing(method: .layers, modules: pairs, problems: warning.map { [$0] } ?? [])
     }
-    // The modules in the order of their layers; a module no layer took comes after the one nearest to it.
+    // The layers left and the modules left of one kind, most alike first: the same suffixes with as many
+    // dimensions before some suffixes in common, then the module nearest the one of the layer before.
+    var kinds = Kinds()
+    let layerKinds = layers.map { kinds.id($0.tensors) }, moduleKinds = modules.map { kinds.id($0.tensors) }
+    var candidates: [(score: Int, prefix: Int, layer: Int, module: Int)] = []
+    var context: [String] = []
+    var considered = 0
+    for l in layers.indices {
+      if let m = pairs[l] {
+        context = modules[m].segments
+        continue
+      }
+      considered += 1
+      guard considered <= mismatchLimit else { break }
+      for m in modules.indices where !used[m] {
+        let score = kinds.score(layerKinds[l], moduleKinds[m])
+        if score > 0 { candidates.append((score, commonPrefix(context, modules[m].segments), l, m)) }
+      }
+    }
+    candidates.sort { ($1.score, $1.prefix, $0.layer, $0.module) < ($0.score, $0.prefix, $1.layer, $1.module) }
+    var problems: [Problem] = []
+    for c in candidates where pairs[c.layer] == nil && !used[c.module] {
+      pairs[c.layer] = c.module
+      used[c.module] = true
+      problems.append(.differs(layer: c.layer, module: c.module))
+    }
+    for l in layers.indices where pairs[l] == nil {
+      let before = pairs[..<l].last { $0 != nil } ?? nil, after = pairs[(l + 1)...].first { $0 != nil } ?? nil
+      problems.append(.missing(layer: l, before: before, after: after))
+    }
     var layerOf: [Int: Int] = [:]
     for (l, m) in pairs.enumerated() { if let m { layerOf[m] = l } }
-    let keys = modules.indices.map { m -> (Int, Int, Int) in
-      if let l = layerOf[m] { return (l, 0, m) }
-      return (neighbour(of: m, among: layerOf, modules).flatMap { layerOf[$0] } ?? -1, 1, m)
+    let taken = layerOf.keys.sorted()
+    for (count, group) in unusedGroups(modules, used).enumerated() {
+      // Only for the modules whose errors can be shown: the search looks at every module paired.
+      let near = count < mismatchLimit ? neighbour(of: modules[group[0]].segments, among: taken, modules) : nil
+      problems.append(.unused(modules: group, neighbour: near.flatMap { layerOf[$0] }))
     }
-    let sequence = modules.indices.sorted { keys[$0] < keys[$1] }
-    guard layers.count * sequence.count <= alignmentLimit else {
-      var problems: [Problem] = []
-      for (l, m) in pairs.enumerated() {
-        if let m, !exact[l] { problems.append(.differs(layer: l, module: m)) }
-        if m == nil { problems.append(.missing(layer: l, before: nil, after: nil)) }
-      }
-      problems += modules.indices.filter { !paired.contains($0) }.map { .unused(module: $0, neighbour: nil, after: true) }
-      return StateDictPairing(method: .layers, modules: pairs, problems: problems)
-    }
-    return align(layers, modules, sequence, layerSignatures, moduleSignatures)
+    return StateDictPairing(method: .layers, modules: pairs, problems: problems)
   }
 
-  /// The layer-by-layer pairing, and whether each layer's module has its tensors. A layer that none fits
-  /// takes the nearest module left of its kind (the same suffixes with as many dimensions, or failing that
-  /// some of them), so that one wrong size leaves the rest of the spec paired as it would be.
-  static func nearestModules(_ layers: [ImportLayer], _ modules: [StateDictModule], _ layerSignatures: [Int],
-                             _ moduleSignatures: [Int]) -> (pairs: [Int?], exact: [Bool]) {
+  /// For each layer, the module left with its tensors nearest to the previous layer's, or nil.
+  static func nearestModules(_ modules: [StateDictModule], _ layerSignatures: [Int], _ moduleSignatures: [Int]) -> [Int?] {
     var bySignature: [Int: [Int]] = [:]   // in natural order
     for (i, s) in moduleSignatures.enumerated() { bySignature[s, default: []].append(i) }
     var used = [Bool](repeating: false, count: modules.count)
-    var pairs: [Int?] = [], exact: [Bool] = []
+    var pairs: [Int?] = []
     var previous: [String] = []
-    var misses = 0
-    func nearest(_ candidates: some Sequence<Int>, score: (Int) -> Int = { _ in 0 }) -> Int? {
-      var best: (index: Int, prefix: Int, score: Int)?
-      for i in candidates where !used[i] {
-        let p = commonPrefix(previous, modules[i].segments), s = score(i)
-        if best == nil || p > best!.prefix || (p == best!.prefix && s > best!.score) { best = (i, p, s) }
+    for signature in layerSignatures {
+      var best: (module: Int, prefix: Int)?
+      for m in bySignature[signature] ?? [] where !used[m] {
+        let p = commonPrefix(previous, modules[m].segments)
+        if best == nil || p > best!.prefix { best = (m, p) }
       }
-      return best?.index
-    }
-    for (l, layer) in layers.enumerated() {
-      var taken = nearest(bySignature[layerSignatures[l]] ?? [])
-      exact.append(taken != nil)
-      // Past a few misses, every further one would search every module: a spec for another network.
-      if taken == nil, misses < 100 {
-        misses += 1
-        let score = { (m: Int) in kindScore(layer.tensors, modules[m].tensors) }
-        taken = nearest(modules.indices.lazy.filter { score($0) > 0 }, score: score)
-      }
-      pairs.append(taken)
-      if let taken {
-        used[taken] = true
-        previous = modules[taken].segments
+      pairs.append(best?.module)
+      if let best {
+        used[best.module] = true
+        previous = modules[best.module].segments
       }
     }
-    return (pairs, exact)
+    return pairs
   }
 
-  /// Of the modules with layers, the one whose path shares the most with module m's; ties: the last
-  /// before it in natural order, else the first after it.
-  static func neighbour(of m: Int, among layerOf: [Int: Int], _ modules: [StateDictModule]) -> Int? {
+  /// Of the modules in `taken` (in natural order), the one whose path shares the most with `path`; ties:
+  /// the last before it in natural order, else the first after it.
+  static func neighbour(of path: [String], among taken: [Int], _ modules: [StateDictModule]) -> Int? {
     var best: (module: Int, prefix: Int)?
-    for t in layerOf.keys.sorted() {
-      let p = commonPrefix(modules[t].segments, modules[m].segments)
-      if best == nil || p > best!.prefix || (p == best!.prefix && t < m) { best = (t, p) }
+    for t in taken {
+      let p = commonPrefix(modules[t].segments, path)
+      if best == nil || p > best!.prefix || (p == best!.prefix && NaturalOrder.compare(modules[t].segments, path) < 0) {
+        best = (t, p)
+      }
     }
     return best?.module
   }
 
-  /// The alignment of the layers with the modules in `sequence` that costs least: a layer and a module
-  /// with the same tensors cost nothing, of one kind but other shapes 1 (the layer differs), a layer
-  /// without a module 1 (missing), a module without a layer 1 (unused). An extra layer in the spec so
-  /// costs 1, not a wrong size at every layer after it.
-  static func align(_ layers: [ImportLayer], _ modules: [StateDictModule], _ sequence: [Int], _ layerSignatures: [Int],
-                    _ moduleSignatures: [Int]) -> StateDictPairing {
-    let n = layers.count, k = sequence.count
-    enum Step: UInt8 { case pair, layer, module }
-    var steps = [Step](repeating: .pair, count: (n + 1) * (k + 1))
-    var previous = Array(0...k), current = [Int](repeating: 0, count: k + 1)
-    for j in 0...k { steps[j] = .module }
-    for i in stride(from: 1, through: n, by: 1) {
-      current[0] = i
-      steps[i * (k + 1)] = .layer
-      for j in stride(from: 1, through: k, by: 1) {
-        let m = sequence[j - 1]
-        var best = (cost: previous[j] + 1, step: Step.layer)
-        if current[j - 1] + 1 < best.cost { best = (current[j - 1] + 1, .module) }
-        if moduleSignatures[m] == layerSignatures[i - 1] {
-          if previous[j - 1] <= best.cost { best = (previous[j - 1], .pair) }
-        } else if kindScore(layers[i - 1].tensors, modules[m].tensors) > 0, previous[j - 1] + 1 <= best.cost {
-          best = (previous[j - 1] + 1, .pair)
-        }
-        current[j] = best.cost
-        steps[i * (k + 1) + j] = best.step
-      }
-      swap(&previous, &current)
-    }
-    // Back from the end, then forward to report in order.
-    var path: [(layer: Int?, module: Int?)] = []
-    var i = n, j = k
-    while i > 0 || j > 0 {
-      switch steps[i * (k + 1) + j] {
-      case .pair: path.append((i - 1, sequence[j - 1])); i -= 1; j -= 1
-      case .layer: path.append((i - 1, nil)); i -= 1
-      case .module: path.append((nil, sequence[j - 1])); j -= 1
+  /// The modules no layer takes, in natural order, grouped: the modules inside the shortest path all of
+  /// whose modules are unused are one group (a block the spec lacks is one mistake).
+  static func unusedGroups(_ modules: [StateDictModule], _ used: [Bool]) -> [[Int]] {
+    var total: [ArraySlice<String>: Int] = [:], unused: [ArraySlice<String>: Int] = [:]
+    for (m, module) in modules.enumerated() {
+      for depth in stride(from: 1, through: module.segments.count, by: 1) {
+        total[module.segments[..<depth], default: 0] += 1
+        if !used[m] { unused[module.segments[..<depth], default: 0] += 1 }
       }
     }
-    path.reverse()
-    var pairs = [Int?](repeating: nil, count: n)
-    for p in path { if let l = p.layer { pairs[l] = p.module } }
-    var problems: [Problem] = []
-    var lastLayer: Int?
-    for (index, p) in path.enumerated() {
-      switch (p.layer, p.module) {
-      case (let l?, let m?):
-        if moduleSignatures[m] != layerSignatures[l] { problems.append(.differs(layer: l, module: m)) }
-      case (let l?, nil):
-        let before = path[..<index].last { $0.layer != nil && $0.module != nil }?.module
-        let after = path[(index + 1)...].first { $0.layer != nil && $0.module != nil }?.module
-        problems.append(.missing(layer: l, before: before, after: after))
-      case (nil, let m?):
-        problems.append(.unused(module: m, neighbour: lastLayer ?? path[index...].first { $0.layer != nil }?.layer,
-                                after: lastLayer != nil))
-      case (nil, nil): break
+    var groups: [[Int]] = []
+    var groupOf: [ArraySlice<String>: Int] = [:]
+    for m in modules.indices where !used[m] {
+      let segments = modules[m].segments
+      // The model's own tensors (no dot), or a module with used modules inside it, are a group of their own.
+      let depth = segments.indices.first { total[segments[...$0]] == unused[segments[...$0]] }.map { $0 + 1 }
+      let group = segments[..<(depth ?? 0)]
+      if let g = groupOf[group], depth != nil {
+        groups[g].append(m)
+      } else {
+        groupOf[group] = groups.count
+        groups.append([m])
       }
-      if let l = p.layer { lastLayer = l }
     }
-    return StateDictPairing(method: .layers, modules: pairs, problems: problems)
+    return groups
   }
 
   /// The first layer, in netc's order, that runs amid the modules of a module it is not part of (when no
@@ -171,4 +147,22 @@ extension StateDictPairing {
     return .interleaved(layer: first.layer, within: first.within.joined(separator: "."), before: pairs[first.before],
                         after: pairs[after])
   }
+}
+
+/// The kinds of tensor lists, numbered: a list's suffixes with how many dimensions each has (a convolution's
+/// weight has four, a linear layer's two), whatever the sizes. Two lists of one kind score 2, of kinds with
+/// some suffix in common 1, else 0.
+struct Kinds {
+  private var ids: [Set<String>: Int] = [:]
+  private var sets: [Set<String>] = []
+
+  mutating func id(_ tensors: [TensorSlot]) -> Int {
+    let set = Set(tensors.map { "\($0.suffix)/\($0.shape.count)" })
+    if let id = ids[set] { return id }
+    ids[set] = sets.count
+    sets.append(set)
+    return sets.count - 1
+  }
+
+  func score(_ a: Int, _ b: Int) -> Int { a == b ? 2 : (sets[a].isDisjoint(with: sets[b]) ? 0 : 1) }
 }

@@ -111,11 +111,3 @@ struct Signatures {
     return ids.count - 1
   }
 }
-
-/// The kind of a tensor list: its suffixes and how many dimensions each has (a convolution's weight has
-/// four, a linear layer's two), whatever the sizes. A layer that fits no module is shown the nearest module
-/// of its kind.
-func kindScore(_ a: [TensorSlot], _ b: [TensorSlot]) -> Int {
-  let x = Set(a.map { "\($0.suffix)/\($0.shape.count)" }), y = Set(b.map { "\($0.suffix)/\($0.shape.count)" })
-  return x == y ? 2 : (x.isDisjoint(with: y) ? 0 : 1)
-}

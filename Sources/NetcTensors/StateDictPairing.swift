@@ -28,8 +28,9 @@ public struct StateDictPairing: Sendable {
     case differs(layer: Int, module: Int)
     /// No module fits the layer; `before` and `after` are the modules of the nearest layers on either side.
     case missing(layer: Int, before: Int?, after: Int?)
-    /// No layer takes the module; `neighbour` is the layer it would come after (`after`), or else before.
-    case unused(module: Int, neighbour: Int?, after: Bool)
+    /// No layer takes these modules: one, or all the modules inside one path (a block the spec lacks).
+    /// `neighbour` is the layer of the module nearest to them by name.
+    case unused(modules: [Int], neighbour: Int?)
     /// A warning: paired layer by layer, `layer` took a module from outside `within`, whose modules
     /// `before` and `after` run on either side of it.
     case interleaved(layer: Int, within: String, before: Int, after: Int)

@@ -170,6 +170,7 @@ extension WeightsImportTests {
         case "F16": withUnsafeBytes(of: Float16(Float(v)).bitPattern.littleEndian) { bytes += $0 }
         case "BF16": withUnsafeBytes(of: FloatBits.f32ToBF16(Float(v)).littleEndian) { bytes += $0 }
         case "I64": withUnsafeBytes(of: Int64(v).littleEndian) { bytes += $0 }
+        case "F8_E4M3": bytes.append(0)
         default: withUnsafeBytes(of: Float(v).bitPattern.littleEndian) { bytes += $0 }
         }
       }
@@ -191,5 +192,182 @@ extension WeightsImportTests {
     try spec.write(to: dir.appendingPathComponent("net.net"), atomically: true, encoding: .utf8)
     try Data(Self.safetensors(tensors)).write(to: dir.appendingPathComponent("sd.safetensors"))
     try inDirectory(dir.path) { try body("net.net", "sd.safetensors", dir) }
+  }
+}
+
+extension WeightsImportTests {
+  // MARK: Mistakes, each one error at its layer
+
+  static func zeros(_ name: String, _ shape: [Int]) -> Tensor {
+    Tensor(name: name, dtype: "F32", shape: shape, values: Array(repeating: 0, count: shape.reduce(1, *)))
+  }
+
+  /// A wrong size in the spec, a module the spec lacks, a layer the file lacks, a bias the spec leaves out,
+  /// and two independent mistakes at once: each is one error at the spec's layer, naming what the layer
+  /// needs and the state_dict's module in its place or around it. Exit status 1, and nothing written.
+  @Test func mistakesAreLocatedErrors() throws {
+    let unitUse = ["net.net:8:1: note: in block 'Unit' used here\nUnit(4) -> 4x12x12\n^~~~~~~\n",
+                   "net.net:9:1: note: in block 'Unit' used here\nUnit(8)\n^~~~~~~\n"]
+    let conv = "  conv 3x3 c p1 nobias, bn, relu\n  ^~~~~~~~~~~~~~~~~~~~\n", bn = "  conv 3x3 c p1 nobias, bn, relu\n                        ^~\n"
+    let cases: [(String, [Tensor], String)] = [
+      ("a wrong size", Self.stateDict(shapes: ["features.1.conv.weight": [8, 4, 5, 5]]),
+       "net.net:5:3: error: 'conv3' needs weight [8, 4, 3, 3]; the state_dict's module in its place, 'features.1.conv', has weight [8, 4, 5, 5]\n"
+         + conv + unitUse[1] + "1 error generated.\n"),
+      ("a layer the model lacks", Self.stateDict(dropping: ["features.1.bn"]),
+       "net.net:5:25: error: 'bn4' needs weight, bias, running_mean and running_var [8]; the state_dict has no module between 'features.1.conv' and 'classifier', the modules of the layers around it\n"
+         + bn + unitUse[1] + "1 error generated.\n"),
+      ("a module the spec lacks", Self.stateDict(extra: [Self.zeros("aux.weight", [3, 3])]),
+       "net.net:12:1: error: no layer takes the state_dict's 'aux' (weight [3, 3]); its nearest module by name, 'classifier', is this layer's, 'fc5'\nfc 10\n^~~~~\n1 error generated.\n"),
+      ("a block the spec lacks", Self.stateDict(extra: [Self.zeros("features.2.conv.weight", [8, 8, 3, 3]), Self.zeros("features.2.bn.weight", [8])]),
+       "net.net:5:3: error: no layer takes any of the 2 modules of the state_dict's 'features.2' ('features.2.bn' and 'features.2.conv'); its nearest module by name, 'features.1.conv', is this layer's, 'conv3'\n"
+         + conv + unitUse[1] + "1 error generated.\n"),
+      ("a bias the spec leaves out", Self.stateDict(extra: [Self.zeros("features.0.conv.bias", [4])]),
+       "net.net:5:3: error: 'conv1' needs weight [4, 1, 3, 3]; the state_dict's module in its place, 'features.0.conv', has weight [4, 1, 3, 3] and bias [4]\n"
+         + conv + unitUse[0] + "1 error generated.\n"),
+      ("two mistakes", Self.stateDict(dropping: ["features.0.bn"], shapes: ["classifier.weight": [10, 300]]),
+       "net.net:5:25: error: 'bn2' needs weight, bias, running_mean and running_var [4]; the state_dict has no module between 'features.0.conv' and 'features.1.conv', the modules of the layers around it\n"
+         + bn + unitUse[0]
+         + "net.net:12:1: error: 'fc5' needs weight [10, 288] and bias [10]; the state_dict's module in its place, 'classifier', has weight [10, 300] and bias [10]\nfc 10\n^~~~~\n2 errors generated.\n"),
+    ]
+    for (what, tensors, expected) in cases {
+      try withFiles(tensors) { spec, stateDict, dir in
+        let r = Driver.run(["weights", "import", stateDict, "--spec", spec, "-o", "w.safetensors"])
+        #expect(r.status == 1, "\(what)")
+        #expect(r.stderr == expected, "\(what):\n\(r.stderr)")
+        #expect(r.stdout.isEmpty)
+        #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("w.safetensors").path), "\(what)")
+      }
+    }
+  }
+
+  /// With `--diagnostics-format json`, the same errors as JSON objects, located.
+  @Test func mistakesAsJSON() throws {
+    try withFiles(Self.stateDict(shapes: ["features.1.conv.weight": [8, 4, 5, 5]])) { spec, stateDict, _ in
+      let r = Driver.run(["weights", "import", stateDict, "--spec", spec, "--map", "--diagnostics-format", "json"])
+      #expect(r.status == 1)
+      let object = try #require(try JSONSerialization.jsonObject(with: Data(r.stderr.utf8)) as? [String: Any])
+      #expect(object["line"] as? Int == 5 && object["column"] as? Int == 3 && object["id"] as? String == "weights-differ")
+    }
+  }
+
+  // MARK: Usage, formats and dtypes
+
+  @Test func usageErrorsExitTwo() throws {
+    try withFiles(Self.stateDict()) { spec, stateDict, _ in
+      let cases: [([String], String)] = [
+        (["weights"], "netc weights: error: name a subcommand: 'netc weights import' or 'netc weights init'\n"),
+        (["weights", "imprt"], "unknown subcommand 'imprt'; did you mean 'import'?"),
+        (["weights", "--spec", spec], "unknown option '--spec'; name a subcommand first"),
+        (["weights", "import", "--spec", spec, "-o", "w.safetensors"], "give the state_dict to import (a .safetensors file)"),
+        (["weights", "import", stateDict, stateDict, "--spec", spec, "-o", "w.safetensors"], "'weights import' takes one state_dict, found 2"),
+        (["weights", "import", stateDict, "-o", "w.safetensors"], "give the network with '--spec NET.net'"),
+        (["weights", "import", stateDict, "--spec", spec], "give the output file with '-o W.safetensors' (or print the pairing alone with '--map')"),
+        (["weights", "import", stateDict, "--spec", spec, "--map", "-o", "-"], "the pairing goes to standard output"),
+        (["weights", "import", stateDict, "--spec", spec, "--dtype", "f64", "-o", "w.safetensors"], "'--dtype' must be one of f32, f16, bf16"),
+        (["weights", "import", stateDict, "--spec", spec, "-o", stateDict], "the output 'sd.safetensors' is the input 'sd.safetensors'"),
+        (["weights", "import", stateDict, "--spec", spec, "-o", spec], "the output 'net.net' is the input 'net.net'"),
+      ]
+      for (args, message) in cases {
+        let r = Driver.run(args)
+        #expect(r.status == 2, "\(args): \(r.stderr)")
+        #expect(r.stderr.contains(message), "\(args): \(r.stderr)")
+      }
+      #expect(Driver.run(["weights", "import", stateDict, "--spec", spec]).stderr.hasSuffix("See 'netc help weights import'.\n"))
+    }
+  }
+
+  @Test func help() {
+    for args in [["weights", "--help"], ["help", "weights"], ["weights", "import", "--help"], ["help", "weights", "import"],
+                 ["weights", "init", "--help"], ["help", "weights", "init"]] {
+      let r = Driver.run(args)
+      #expect(r.status == 0 && r.stdout.contains("USAGE: netc"), "\(args)")
+    }
+    #expect(Driver.run(["help", "weights", "import"]).stdout.contains("USAGE: netc weights import"))
+    #expect(Driver.run(["--help"]).stdout.contains("weights "))
+  }
+
+  /// `--map` prints the pairing as a table, `--format json` as JSON; without `-o` nothing is written.
+  @Test func pairingReports() throws {
+    try withFiles(Self.stateDict()) { spec, stateDict, _ in
+      let table = Driver.run(["weights", "import", stateDict, "--spec", spec, "--map"])
+      #expect(table.status == 0 && table.stderr.isEmpty)
+      let lines = table.stdout.split(separator: "\n")
+      #expect(lines.count == 13)
+      #expect(lines[0] == "netc tensor       shape         PyTorch key")
+      #expect(lines[1] == "conv1.weight      [4, 1, 3, 3]  features.0.conv.weight")
+      #expect(lines[5] == "bn2.running_var   [4]           features.0.bn.running_var")
+      #expect(lines[12] == "fc5.bias          [10]          classifier.bias")
+      let json = Driver.run(["weights", "import", stateDict, "--spec", spec, "--format", "json"])
+      let object = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
+      #expect(object["pairing"] as? String == "structure" && object["spec"] as? String == "net.net")
+      let tensors = try #require(object["tensors"] as? [[String: Any]])
+      #expect(tensors.count == 12)
+      #expect(tensors[11]["name"] as? String == "fc5.bias" && tensors[11]["key"] as? String == "classifier.bias")
+      #expect(tensors[11]["shape"] as? [Int] == [10] && tensors[11]["dtype"] as? String == "F32")
+      #expect(object["ignored"] as? [String] == ["features.0.bn.num_batches_tracked", "features.1.bn.num_batches_tracked"])
+    }
+  }
+
+  /// F16, BF16 and F64 state_dicts are read; the output is f32 unless `--dtype` says otherwise. Values that
+  /// every dtype holds exactly (multiples of 0.25 below 16) come through unchanged.
+  @Test func dtypes() throws {
+    let small = Self.stateDict().map { t in Tensor(name: t.name, dtype: t.dtype, shape: t.shape, values: t.values.map { $0.truncatingRemainder(dividingBy: 16) }) }
+    var outputs: [String: [UInt8]] = [:]
+    for dtype in ["F32", "F16", "BF16", "F64"] {
+      let tensors = small.map { $0.dtype == "F32" ? Tensor(name: $0.name, dtype: dtype, shape: $0.shape, values: $0.values) : $0 }
+      try withFiles(tensors) { spec, stateDict, dir in
+        let r = Driver.run(["weights", "import", stateDict, "--spec", spec, "-o", "w.safetensors"])
+        #expect(r.status == 0, "\(dtype): \(r.stderr)")
+        outputs[dtype] = Array(try Data(contentsOf: dir.appendingPathComponent("w.safetensors")))
+        let half = Driver.run(["weights", "import", stateDict, "--spec", spec, "-o", "h.safetensors", "--dtype", "bf16"])
+        #expect(half.stderr.hasSuffix("(3,262 values, bf16) to h.safetensors\n"))
+        let entries = try SafeTensors.entries(Array(Data(contentsOf: dir.appendingPathComponent("h.safetensors"))))
+        #expect(entries.allSatisfy { $0.dtype == "BF16" })
+      }
+    }
+    #expect(Set(outputs.values).count == 1)
+    let f8 = Self.stateDict().map { $0.name == "classifier.bias" ? Tensor(name: $0.name, dtype: "F8_E4M3", shape: [10], values: Array(repeating: 0, count: 10)) : $0 }
+    try withFiles(f8) { spec, stateDict, _ in
+      let r = Driver.run(["weights", "import", stateDict, "--spec", spec, "--map"])
+      #expect(r.status == 1)
+      #expect(r.stderr.contains("tensor 'classifier.bias' has dtype F8_E4M3; netc reads F32, F16, BF16 and F64"), "\(r.stderr)")
+    }
+  }
+
+  /// A file with netc's names (`netc init`'s, or the state_dict of `netc emit --target pytorch`'s module)
+  /// is taken as it is: the import writes the same file.
+  @Test func netcNamesAreKept() throws {
+    try withFiles([]) { spec, _, dir in
+      #expect(Driver.run(["init", spec, "--seed", "5", "-o", "a.safetensors"]).status == 0)
+      let r = Driver.run(["weights", "import", "a.safetensors", "--spec", spec, "-o", "b.safetensors", "--verbose"])
+      #expect(r.status == 0)
+      #expect(r.stderr.contains("its tensors have netc's names already (5 layers)"), "\(r.stderr)")
+      let a = try Data(contentsOf: dir.appendingPathComponent("a.safetensors")), b = try Data(contentsOf: dir.appendingPathComponent("b.safetensors"))
+      #expect(a == b)
+    }
+    // `netc weights init` is `netc init`.
+    try withFiles([]) { spec, _, dir in
+      #expect(Driver.run(["weights", "init", spec, "--seed", "5", "-o", "a.safetensors"]).status == 0)
+      #expect(Driver.run(["init", spec, "--seed", "5", "-o", "b.safetensors"]).status == 0)
+      let a = try Data(contentsOf: dir.appendingPathComponent("a.safetensors")), b = try Data(contentsOf: dir.appendingPathComponent("b.safetensors"))
+      #expect(a == b)
+    }
+  }
+
+  /// A model whose modules interleave (its convolutions in one list, its batch norms in another, called
+  /// in turn) has no arrangement of its tree: paired layer by layer, with a warning at the first layer out
+  /// of its module's run.
+  @Test func interleavedModulesPairLayerByLayerWithAWarning() throws {
+    var tensors = [Self.zeros("convs.0.weight", [4, 1, 3, 3]), Self.zeros("convs.1.weight", [8, 4, 3, 3])]
+    for (i, c) in [4, 8].enumerated() {
+      tensors += ["weight", "bias", "running_mean", "running_var"].map { Self.zeros("bns.\(i).\($0)", [c]) }
+    }
+    tensors += [Self.zeros("classifier.weight", [10, 288]), Self.zeros("classifier.bias", [10])]
+    try withFiles(tensors) { spec, stateDict, _ in
+      let r = Driver.run(["weights", "import", stateDict, "--spec", spec, "--map"])
+      #expect(r.status == 0)
+      #expect(r.stderr.hasPrefix("net.net:5:25: warning: 'bn2' takes 'bns.0', between 'convs.0' and 'convs.1' of 'convs': no order of the state_dict's modules reads as the spec, so the layers were paired one by one (see the pairing with '--map')\n"), "\(r.stderr)")
+      #expect(r.stdout.contains("bn4.running_var   [8]           bns.1.running_var\n"), "\(r.stdout)")
+    }
   }
 }
