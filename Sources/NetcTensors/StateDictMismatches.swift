@@ -62,18 +62,30 @@ extension StateDictPairing {
     return StateDictPairing(method: .layers, modules: pairs, problems: problems)
   }
 
+  /// Most layers times modules for which each layer looks at every module left with its tensors: 2,000
+  /// of each. Past it (no real network comes near), a layer takes the first module left in natural order.
+  static let searchLimit = 4_000_000
+
   /// For each layer, the module left with its tensors nearest to the previous layer's, or nil.
   static func nearestModules(_ modules: [StateDictModule], _ layerSignatures: [Int], _ moduleSignatures: [Int]) -> [Int?] {
     var bySignature: [Int: [Int]] = [:]   // in natural order
     for (i, s) in moduleSignatures.enumerated() { bySignature[s, default: []].append(i) }
+    let search = layerSignatures.count * modules.count <= searchLimit
+    var firstLeft: [Int: Int] = [:]      // without the search: the first of each signature's modules left
     var used = [Bool](repeating: false, count: modules.count)
     var pairs: [Int?] = []
     var previous: [String] = []
     for signature in layerSignatures {
       var best: (module: Int, prefix: Int)?
-      for m in bySignature[signature] ?? [] where !used[m] {
-        let p = commonPrefix(previous, modules[m].segments)
-        if best == nil || p > best!.prefix { best = (m, p) }
+      let candidates = bySignature[signature] ?? []
+      if search {
+        for m in candidates where !used[m] {
+          let p = commonPrefix(previous, modules[m].segments)
+          if best == nil || p > best!.prefix { best = (m, p) }
+        }
+      } else if firstLeft[signature, default: 0] < candidates.count {
+        best = (candidates[firstLeft[signature, default: 0]], 0)
+        firstLeft[signature, default: 0] += 1
       }
       pairs.append(best?.module)
       if let best {

@@ -167,7 +167,7 @@ struct ModuleTree {
 
   /// Searches the orders of the node's units (-1 for its own tensors, then its children) depth first, each
   /// place trying the units in natural order and one unit of each shape class; a set of units left that
-  /// failed once fails again.
+  /// failed once fails again (sets are remembered by a 128-bit hash of the units used, updated as they are).
   private mutating func arrange(_ node: Int, at start: Int) -> Bool {
     let units = (nodes[node].own == nil ? [] : [-1]) + nodes[node].children
     if units.isEmpty {
@@ -175,12 +175,15 @@ struct ModuleTree {
       return true
     }
     var used = [Bool](repeating: false, count: units.count)
+    var hash = (UInt64(0), UInt64(0))
+    var mixer = UnitHashes(seed: UInt64(node))
+    let unitHashes = units.map { _ in (mixer.next(), mixer.next()) }
     var order: [Int] = []
-    var failed: Set<[Bool]> = []
+    var failed: Set<[UInt64]> = []
     struct Place {
       var at: Int
       var next = 0
-      var tried: [Int] = []
+      var tried: Set<Int> = []
       var chosen: Int?
     }
     var places = [Place(at: start)]
@@ -188,9 +191,10 @@ struct ModuleTree {
       if let c = place.chosen {
         // The units after it found no order: try the next one here.
         used[c] = false
+        hash = (hash.0 ^ unitHashes[c].0, hash.1 ^ unitHashes[c].1)
         order.removeLast()
         place.chosen = nil
-      } else if failed.contains(used) {
+      } else if failed.contains([hash.0, hash.1]) {
         continue
       }
       var advanced = false
@@ -203,11 +207,10 @@ struct ModuleTree {
         if unit < 0 {
           guard moduleSignatures[nodes[node].own!] == layers[place.at] else { continue }
         } else {
-          guard !place.tried.contains(nodes[unit].shapeClass) else { continue }
-          place.tried.append(nodes[unit].shapeClass)
-          guard fit(unit, at: place.at) else { continue }
+          guard place.tried.insert(nodes[unit].shapeClass).inserted, fit(unit, at: place.at) else { continue }
         }
         used[i] = true
+        hash = (hash.0 ^ unitHashes[i].0, hash.1 ^ unitHashes[i].1)
         order.append(i)
         place.chosen = i
         let end = place.at + (unit < 0 ? 1 : nodes[unit].size)
@@ -220,8 +223,21 @@ struct ModuleTree {
         advanced = true
         break
       }
-      if !advanced { failed.insert(used) }
+      if !advanced { failed.insert([hash.0, hash.1]) }
     }
     return false
+  }
+}
+
+/// SplitMix64: fixed pseudo-random numbers for the hashes of sets of units.
+struct UnitHashes {
+  var state: UInt64
+  init(seed: UInt64) { state = seed }
+  mutating func next() -> UInt64 {
+    state &+= 0x9E37_79B9_7F4A_7C15
+    var z = state
+    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+    return z ^ (z >> 31)
   }
 }

@@ -63,15 +63,12 @@ public enum FloatBits {
   /// Appends `xs` little-endian. The caller reserves the whole file once: reserving each tensor's exact
   /// size here reallocated the file per tensor (`netc init` of 40,000 tensors: 10 s).
   static func encode(_ xs: [Float], _ type: ElementType, into out: inout [UInt8]) {
-    for x in xs {
-      switch type {
-      case .f32:
-        let b = x.bitPattern
-        out += [UInt8(b & 0xFF), UInt8(b >> 8 & 0xFF), UInt8(b >> 16 & 0xFF), UInt8(b >> 24)]
-      case .f16, .bf16:
-        let h = type == .f16 ? f32ToF16(x) : f32ToBF16(x)
-        out += [UInt8(h & 0xFF), UInt8(h >> 8)]
-      }
+    // A whole tensor at once: appending four bytes a value took 5 s for LeNet-224's 46 M weights.
+    switch type {
+    case .f32:
+      xs.map { $0.bitPattern.littleEndian }.withUnsafeBytes { out.append(contentsOf: $0) }
+    case .f16, .bf16:
+      xs.map { (type == .f16 ? f32ToF16($0) : f32ToBF16($0)).littleEndian }.withUnsafeBytes { out.append(contentsOf: $0) }
     }
   }
 }
