@@ -370,4 +370,35 @@ extension WeightsImportTests {
       #expect(r.stdout.contains("bn4.running_var   [8]           bns.1.running_var\n"), "\(r.stdout)")
     }
   }
+
+  // MARK: Big and hostile inputs
+
+  /// Thousands of alike modules pair in moments, by the tree or, with a module too many, one by one (then
+  /// each layer takes the first module left of its shapes, without searching them all).
+  @Test func manyAlikeModules() {
+    let n = 3000
+    let slot = [TensorSlot("weight", [4, 4, 1, 1])]
+    let layers = (0..<n).map { ImportLayer(name: "conv\($0 + 1)", tensors: slot) }
+    let keys = (0..<n).map { (key: "blocks.\($0 / 10).\($0 % 10).weight", shape: [4, 4, 1, 1]) }
+    var t0 = Date()
+    let modules = StateDictModule.group(keys)
+    let pairing = StateDictPairing.pair(layers, modules)
+    #expect(pairing.method == .structure && pairing.problems.isEmpty)
+    #expect(pairing.modules.map { modules[$0!].path } == keys.map { String($0.key.dropLast(".weight".count)) })
+    #expect(Date().timeIntervalSince(t0) < 10, "took \(Date().timeIntervalSince(t0)) s")
+    t0 = Date()
+    let more = StateDictModule.group(keys + [(key: "blocks.999.0.weight", shape: [4, 4, 1, 1])])
+    let extra = StateDictPairing.pair(layers, more)
+    #expect(extra.method == .layers && extra.problems.count == 1)
+    #expect(Date().timeIntervalSince(t0) < 10, "took \(Date().timeIntervalSince(t0)) s")
+  }
+
+  /// A key nested absurdly deep, or a dtype netc does not read, is an error naming the key.
+  @Test func hostileKeys() throws {
+    let deep = String(repeating: "a.", count: 100) + "weight"
+    try withFiles(Self.stateDict() + [Self.zeros(deep, [1])]) { spec, stateDict, _ in
+      let r = Driver.run(["weights", "import", stateDict, "--spec", spec, "--map"])
+      #expect(r.status == 1 && r.stderr.contains("is nested more than 64 modules deep"), "\(r.stderr)")
+    }
+  }
 }
