@@ -1,3 +1,4 @@
+import Dispatch
 import NetcBasic
 import NetcSema
 import NetcTensors
@@ -55,6 +56,8 @@ enum ImportCommand {
       r.status = 1
       return
     }
+    let t0 = DispatchTime.now()
+    func since(_ t: DispatchTime) -> Double { Double(DispatchTime.now().uptimeNanoseconds - t.uptimeNanoseconds) / 1e9 }
     let file = try Files.RangeReader(stateDict, limit: maxWeightBytes)
     let imported: StateDictImport
     do {
@@ -62,6 +65,7 @@ enum ImportCommand {
     } catch let e as TensorFileError {
       throw UserError(message: "'\(stateDict)': \(e.message)")
     }
+    let pairing = since(t0)
     if a.flags.contains("--verbose") {
       r.stderr += WeightLoader.ignoredNote(imported.ignored, file: stateDict)
       r.stderr += "netc: note: '\(stateDict)': \(describe(imported.pairing.method, layers: imported.layers.count))\n"
@@ -76,7 +80,11 @@ enum ImportCommand {
       return
     }
     if printsMap { r.stdout += json ? jsonMap(imported, spec: spec, stateDict: stateDict) : textMap(imported) }
-    guard let out else { return }
+    guard let out else {
+      common.printTimings(c.timings, extra: [("pair", pairing)], into: &r)
+      return
+    }
+    let t1 = DispatchTime.now()
     let type: ElementType = dtype == "f16" ? .f16 : dtype == "bf16" ? .bf16 : .f32
     let bytes = weightBytes(g, elementSize: type.size)
     guard let bytes, bytes <= maxWeightBytes else {
@@ -90,6 +98,7 @@ enum ImportCommand {
     let nonFinite = tensors.compactMap { NonFinite($0.name, $0.data) }
     r.stderr += NonFinite.warnings(nonFinite, file: out)
     let count = tensors.reduce(0) { $0 + $1.data.count }
+    common.printTimings(c.timings, extra: [("pair", pairing), ("convert and write", since(t1))], into: &r)
     r.stderr += "wrote \(tensors.count) tensors (\(grouped(count)) values, \(dtype)) to \(out)\n"
   }
 
