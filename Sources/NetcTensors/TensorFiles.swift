@@ -63,10 +63,15 @@ public enum FloatBits {
   /// Appends `xs` little-endian. The caller reserves the whole file once: reserving each tensor's exact
   /// size here reallocated the file per tensor (`netc init` of 40,000 tensors: 10 s).
   static func encode(_ xs: [Float], _ type: ElementType, into out: inout [UInt8]) {
-    // A whole tensor at once: appending four bytes a value took 5 s for LeNet-224's 46 M weights.
+    // A whole tensor at once: appending four bytes a value took 3.9 s for AlexNet's 62 M weights, copying
+    // the floats' bytes 0.4 s.
     switch type {
     case .f32:
-      xs.map { $0.bitPattern.littleEndian }.withUnsafeBytes { out.append(contentsOf: $0) }
+      #if _endian(little)
+        xs.withUnsafeBytes { out.append(contentsOf: $0) }
+      #else
+        xs.map { $0.bitPattern.littleEndian }.withUnsafeBytes { out.append(contentsOf: $0) }
+      #endif
     case .f16, .bf16:
       xs.map { (type == .f16 ? f32ToF16($0) : f32ToBF16($0)).littleEndian }.withUnsafeBytes { out.append(contentsOf: $0) }
     }
