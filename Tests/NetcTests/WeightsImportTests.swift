@@ -97,7 +97,8 @@ import Testing
     }
     add("classifier.weight", [10, 288])
     add("classifier.bias", [10])
-    return tensors.filter { !dropping.contains(String($0.name[..<($0.name.lastIndex(of: ".") ?? $0.name.endIndex)])) } + extra
+    // `dropping` names modules or single tensors.
+    return tensors.filter { !dropping.contains($0.name) && !dropping.contains(String($0.name[..<($0.name.lastIndex(of: ".") ?? $0.name.endIndex)])) } + extra
   }
 
   @Test func importsByStructureIgnoringIntegerBuffersAndFileOrder() throws {
@@ -202,8 +203,8 @@ extension WeightsImportTests {
     Tensor(name: name, dtype: "F32", shape: shape, values: Array(repeating: 0, count: shape.reduce(1, *)))
   }
 
-  /// A wrong size in the spec, a module the spec lacks, a layer the file lacks, a bias the spec leaves out,
-  /// and two independent mistakes at once: each is one error at the spec's layer, naming what the layer
+  /// A wrong size in the spec, a layer or a tensor the file lacks, a module or block the spec lacks, a bias
+  /// the spec leaves out, and two independent mistakes at once: each is one error at the spec's layer, naming what the layer
   /// needs and the state_dict's module in its place or around it. Exit status 1, and nothing written.
   @Test func mistakesAreLocatedErrors() throws {
     let unitUse = ["net.net:8:1: note: in block 'Unit' used here\nUnit(4) -> 4x12x12\n^~~~~~~\n",
@@ -215,6 +216,9 @@ extension WeightsImportTests {
          + conv + unitUse[1] + "1 error generated.\n"),
       ("a layer the model lacks", Self.stateDict(dropping: ["features.1.bn"]),
        "net.net:5:25: error: 'bn4' needs weight, bias, running_mean and running_var [8]; the state_dict has no module between 'features.1.conv' and 'classifier', the modules of the layers around it\n"
+         + bn + unitUse[1] + "1 error generated.\n"),
+      ("a tensor the model lacks", Self.stateDict(dropping: ["features.1.bn.running_var"]),
+       "net.net:5:25: error: 'bn4' needs weight, bias, running_mean and running_var [8]; the state_dict's module in its place, 'features.1.bn', has weight, bias and running_mean [8]\n"
          + bn + unitUse[1] + "1 error generated.\n"),
       ("a module the spec lacks", Self.stateDict(extra: [Self.zeros("aux.weight", [3, 3])]),
        "net.net:12:1: error: no layer takes the state_dict's 'aux' (weight [3, 3]); its nearest module by name, 'classifier', is this layer's, 'fc5'\nfc 10\n^~~~~\n1 error generated.\n"),
