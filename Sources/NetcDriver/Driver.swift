@@ -68,8 +68,8 @@ public enum Driver {
         r.stdout = Help.version + "\n"
       case "help":
         guard let topic = rest.first else { r.stdout = Help.overview; return r }
-        guard let text = Help.text(for: topic) else {
-          throw UsageError(message: "no help for '\(topic)': netc's commands are check, params, plan, graph, emit, init, run and fmt", command: nil)
+        guard let text = Help.text(for: rest.prefix(2).joined(separator: " ")) ?? Help.text(for: topic) else {
+          throw UsageError(message: "no help for '\(topic)': netc's commands are check, params, plan, graph, emit, init, run, weights and fmt", command: nil)
         }
         r.stdout = text
       case "check":
@@ -88,8 +88,10 @@ public enum Driver {
         try EmitCommand.run(rest, terminal, &r)
       case "fmt":
         try FmtCommand.run(rest, terminal, &r)
+      case "weights":
+        try WeightsCommand.run(rest, terminal, &r)
       default:
-        let hint = Suggest.closest(to: command, in: ["check", "params", "plan", "graph", "init", "run", "emit", "fmt", "help"]).map { "; did you mean '\($0)'?" } ?? ""
+        let hint = Suggest.closest(to: command, in: ["check", "params", "plan", "graph", "init", "run", "emit", "weights", "fmt", "help"]).map { "; did you mean '\($0)'?" } ?? ""
         throw UsageError(message: "unknown command '\(command)'\(hint)", command: nil)
       }
     } catch let e as UserError {

@@ -17,6 +17,8 @@ enum Help {
       emit                    Write the network as Swift source, a PyTorch module, a plan file or ONNX.
       init                    Write He-initialised weights for a network (safetensors).
       run                     Run a network with netc's interpreter.
+      weights                 Make weight files: 'weights import' renames a PyTorch state_dict to netc's
+                              tensor names, 'weights init' is 'init'.
       fmt                     Print .net files in canonical layout, or rewrite them (-i).
       help <command>          Show help for a command.
 
@@ -143,6 +145,61 @@ enum Help {
 
     """
 
+  static let weights = """
+    OVERVIEW: Make weight files: safetensors with netc's tensor names (conv1.weight, bn2.running_mean, ...).
+
+    USAGE: netc weights <subcommand> [<options>] ...
+
+    SUBCOMMANDS:
+      import                  Rename a PyTorch state_dict's tensors to netc's names for a spec, so that
+                              'netc run' and the other targets use the model's own weights.
+      init                    Write He-initialised weights for a spec: the same as 'netc init'.
+
+    EXAMPLES:
+      netc weights import resnet50.safetensors --spec specs/resnet50.net -o r50.safetensors
+      netc weights init specs/resnet18.net --seed 1 -o r18.safetensors
+
+    See 'netc help weights import' and 'netc help init'.
+
+    """
+
+  static let weightsImport = """
+    OVERVIEW: Rename a PyTorch state_dict's tensors to netc's tensor names for a spec.
+
+    USAGE: netc weights import [<options>] <state_dict.safetensors> --spec <spec> -o <file.safetensors>
+
+    ARGUMENTS:
+      <state_dict.safetensors>
+                              A model's state_dict as PyTorch saves it:
+                              safetensors.torch.save_file(model.state_dict(), path). F32, F16, BF16 or F64.
+
+    OPTIONS:
+      --spec <spec>           The network the model is (.net): its layers must be the model's, in the
+                              order the model runs them.
+      -o <file>               The safetensors file to write (written whole or not at all); '-' for stdout.
+      --dtype <dtype>         f32 (default), f16 or bf16.
+      --map                   Print the pairing on stdout: each netc tensor, its shape and its PyTorch key.
+      --format <format>       text (default) or json: with json, the pairing is printed as JSON (name, key,
+                              shape and dtype of each tensor, and the ignored tensors). Without '-o', '--map'
+                              and '--format json' only print the pairing.
+      --verbose               Say which integer tensors were ignored (batch norm's 'num_batches_tracked')
+                              and how the tensors were paired.
+    \(common)
+
+    A safetensors file keeps no order, so the tensors are paired by structure. A key's prefix before the last
+    dot is its module ('layer1.0.conv1'); the modules form a tree, and each module's layers run one after
+    another. netc arranges the children of every module so that, read depth first, the modules' tensors
+    are the spec's layers' tensors in execution order, name for name ('weight', 'bias', 'running_mean',
+    'running_var', 'layer_scale') and shape for shape. Where several orders fit, it takes the earliest in the
+    natural order of the names, numbers compared as numbers ('layer1.2' before 'layer1.10'). A file that
+    already has netc's names is taken as it is. If no arrangement fits, the layers are paired one by one,
+    each with the nearest module of its shapes, and every layer or tensor that fits nothing is reported at its
+    layer in the spec, with the nearest module of the file. Integer tensors are ignored.
+
+    Exit status: 0 on success, 1 if the spec has errors or the file does not fit it, 2 on a usage error.
+
+    """
+
   static let runHelp = """
     OVERVIEW: Run a network with netc's interpreter.
 
@@ -242,6 +299,9 @@ enum Help {
     case "run": return runHelp
     case "emit": return emitHelp
     case "fmt": return fmt
+    case "weights": return weights
+    case "weights import": return weightsImport
+    case "weights init": return initHelp
     case "help": return overview
     default: return nil
     }

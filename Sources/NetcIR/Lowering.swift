@@ -18,7 +18,8 @@ public enum Lowering {
   /// its operation's prefix and k (`conv<k>`, `convt<k>`, `fc<k>`, `bn<k>`, `ln<k>`, `scale<k>`), and its
   /// tensors `<name>.weight`, `.bias`, `.running_mean`, `.running_var`, `.layer_scale`. PyTorch's
   /// state_dict lists a model's modules in the same order for every network in specs/ but the ConvNeXts,
-  /// whose blocks list their layer scale first (Tests/parity/parity.py maps them by structure).
+  /// whose blocks list their layer scale first (Tests/parity/parity.py maps them by structure); `netc
+  /// weights import` pairs any model's modules with these names by the module tree (StateDictPairing).
   public static func canonicalNames(_ net: CheckedNetwork) -> [Int: String] {
     var names: [Int: String] = [:]
     var k = 0

@@ -63,15 +63,17 @@ public enum FloatBits {
   /// Appends `xs` little-endian. The caller reserves the whole file once: reserving each tensor's exact
   /// size here reallocated the file per tensor (`netc init` of 40,000 tensors: 10 s).
   static func encode(_ xs: [Float], _ type: ElementType, into out: inout [UInt8]) {
-    for x in xs {
-      switch type {
-      case .f32:
-        let b = x.bitPattern
-        out += [UInt8(b & 0xFF), UInt8(b >> 8 & 0xFF), UInt8(b >> 16 & 0xFF), UInt8(b >> 24)]
-      case .f16, .bf16:
-        let h = type == .f16 ? f32ToF16(x) : f32ToBF16(x)
-        out += [UInt8(h & 0xFF), UInt8(h >> 8)]
-      }
+    // A whole tensor at once: appending four bytes a value took 3.9 s for AlexNet's 62 M weights, copying
+    // the floats' bytes 0.4 s.
+    switch type {
+    case .f32:
+      #if _endian(little)
+        xs.withUnsafeBytes { out.append(contentsOf: $0) }
+      #else
+        xs.map { $0.bitPattern.littleEndian }.withUnsafeBytes { out.append(contentsOf: $0) }
+      #endif
+    case .f16, .bf16:
+      xs.map { (type == .f16 ? f32ToF16($0) : f32ToBF16($0)).littleEndian }.withUnsafeBytes { out.append(contentsOf: $0) }
     }
   }
 }

@@ -2,14 +2,19 @@
 
 For each spec: take the PyTorch model (torchvision's own for the torchvision specs, the independent
 definitions in ../shared/reference/seed_models.py for the seed networks and in paper_models.py for the
-networks from papers), give it random weights with
-non-trivial batch-norm statistics (for the RegNetYs, measured on a random image: CALIBRATED_BATCH_NORMS), map its state_dict onto netc's tensor names by position (README.md,
-"Weights"), run one random input through PyTorch in eval mode and through `netc run`, and require
+networks from papers), give it random weights with non-trivial batch-norm statistics (for the RegNetYs,
+measured on a random image: CALIBRATED_BATCH_NORMS), map its state_dict onto netc's tensor names by
+position (README.md, "Weights"), save the state_dict as PyTorch saves it and require `netc weights import`
+to make exactly those weights of it (netc runs with its file), run one random input through PyTorch in
+eval mode and through `netc run`, and require
 max|netc - torch| <= 1e-4 * max(1, max|torch|). Also at batch 2, and with the weights stored as f16.
 Every output is compared: the main one, then the side outputs in order (`netc run --output-index`), which
 PyTorch returns as a tuple after the main output, or, for torchvision's segmentation models, as the dict
 entry 'aux' after 'out'. Inception v3 returns its auxiliary classifier's output only in training mode: it
 is run through InceptionAuxOutputs, which returns it in eval mode too.
+
+The module `netc emit --target pytorch` writes must load netc's weight file with
+`load_state_dict(strict=True)` and compute what the model computes.
 
 The model `netc emit --target onnx` writes with the same weights must pass
 `onnx.checker.check_model(full_check=True)`, and ONNX Runtime's output on the same inputs must equal
@@ -51,6 +56,7 @@ import time
 import numpy as np
 import onnx
 import onnxruntime as ort
+import safetensors.torch
 import torch
 import torchinfo
 import torchsummary
@@ -375,6 +381,51 @@ def mapped_weights(model, names):
     return out, keys
 
 
+def imported_weights(netc, spec, model, weights, torch_keys, tmp):
+    """`netc weights import` of the model's state_dict saved exactly as PyTorch saves it (keys sorted,
+    num_batches_tracked included): the file it writes must hold netc's tensors in netc's order, each equal
+    to the one the mapping by execution order (mapped_weights) gives, and its pairing report must name the
+    same PyTorch key for each. Returns the written file's path, or None if any of that fails."""
+    state_dict = os.path.join(tmp, "state_dict.safetensors")
+    safetensors.torch.save_file(model.state_dict(), state_dict)
+    path = os.path.join(tmp, "imported.safetensors")
+    t0 = time.time()
+    report = subprocess.run([netc, "weights", "import", state_dict, "--spec", spec, "-o", path, "--format", "json"],
+                            capture_output=True, text=True)
+    seconds = time.time() - t0
+    if report.returncode != 0:
+        print(f"  netc weights import: FAIL\n{report.stderr}", flush=True)
+        return None
+    pairing = json.loads(report.stdout)
+    with open(path, "rb") as f:
+        header = json.loads(f.read(int.from_bytes(f.read(8), "little")))
+    header.pop("__metadata__", None)
+    order = [k for k, _ in sorted(header.items(), key=lambda kv: kv[1]["data_offsets"][0])]
+    got = load_file(path)
+    same_order = order == list(weights) and [t["name"] for t in pairing["tensors"]] == list(weights)
+    same_keys = all(t["key"] == torch_keys[t["name"]] for t in pairing["tensors"])
+    differing = [k for k in weights if not (got[k].dtype == np.float32 and np.array_equal(got[k], weights[k]))]
+    ok = same_order and same_keys and not differing
+    print(f"  netc weights import ({pairing['pairing']}, {seconds:.1f} s): {len(order)} tensors "
+          f"{'equal to the mapping by execution order' if ok else 'DIFFER from the mapping by execution order'}"
+          + ("" if same_order else ", in another order") + ("" if same_keys else ", from other keys")
+          + (f", {differing[:3]} differ" if differing else ""), flush=True)
+    return path if ok else None
+
+
+def check_emitted_module(netc, spec, weights, model, x, tmp):
+    """The reverse direction: netc's weight file loads with load_state_dict(strict=True) into the module
+    `netc emit --target pytorch` writes, which then computes what the model computes."""
+    module = emitted_model(netc, spec, tmp).eval()
+    module.load_state_dict(safetensors.torch.load_file(weights), strict=True)
+    with torch.no_grad():
+        wants, gots = outputs(model(x)), outputs(module(x))
+    ok = len(wants) == len(gots)
+    for k, (got, want) in enumerate(zip(gots, wants)):
+        ok &= check(f"emitted PyTorch module, netc's weights loaded strictly, {output_label('batch 1', k)}", got.numpy(), want.numpy())
+    return ok
+
+
 def outputs(y):
     """Every output of a PyTorch model, the main one first, as netc orders them (side outputs, such as
     auxiliary classifiers, follow it): a tensor, a tuple, or a segmentation model's dict ('out', then 'aux')."""
@@ -629,8 +680,11 @@ def parity(netc, name, tmp):
     if name in CALIBRATED_BATCH_NORMS:
         calibrate_batch_norms(model, shape, gen)
     weights, torch_keys = mapped_weights(model, netc_names(netc, spec, tmp))
-    wpath = os.path.join(tmp, "w.safetensors")
-    save_file(weights, wpath)
+    # The weights netc runs with are the ones `netc weights import` makes of the model's state_dict, which
+    # must be those of the mapping by execution order.
+    wpath = imported_weights(netc, spec, model, weights, torch_keys, tmp)
+    if wpath is None:
+        return False
     exes = {"emitted Swift": build_swift(netc, spec, tmp)}
     if name in SELF_CONTAINED:
         exes["emitted Swift --self-contained"] = build_swift(netc, spec, tmp, self_contained=True)
@@ -641,10 +695,10 @@ def parity(netc, name, tmp):
     for batch in (1, 2):
         x = torch.randn((batch,) + shape, generator=gen)
         ok &= check_all(netc, spec, session, exes, f"batch {batch}, f32 weights", wpath, model, x, tmp)
+    ok &= check_emitted_module(netc, spec, wpath, model, torch.randn((1,) + shape, generator=gen), tmp)
     if factory == "emitted":
         # netc's module names its tensors as netc does: its state_dict, saved as PyTorch saves it (with
         # batch norm's int64 num_batches_tracked), runs as it is.
-        import safetensors.torch
         spath = os.path.join(tmp, "state_dict.safetensors")
         safetensors.torch.save_file(model.state_dict(), spath)
         x = torch.randn((1,) + shape, generator=gen)
