@@ -156,8 +156,8 @@ enum Help {
       init                    Write He-initialised weights for a spec: the same as 'netc init'.
 
     EXAMPLES:
-      netc weights import resnet50.safetensors --spec specs/resnet50.net -o r50.safetensors
-      netc weights init specs/resnet18.net --seed 1 -o r18.safetensors
+      netc weights import resnet50.safetensors --spec specs/resnet/resnet50.net -o r50.safetensors
+      netc weights init specs/resnet/resnet18.net --seed 1 -o r18.safetensors
 
     See 'netc help weights import' and 'netc help init'.
 

@@ -28,7 +28,8 @@ For a model PyTorch defines itself (not an emitted module), `netc params` must p
 torchinfo's total and trainable parameters and total mult-adds. torchvision's segmentation models return
 dicts, which neither tool measures: they are run through SegmentationTensors, and as torchsummary gives no
 row to the heads torchvision derives from nn.Sequential, netc's rows for those blocks are left out of the
-comparison (see SEQUENTIAL_BLOCKS).
+comparison (see SEQUENTIAL_BLOCKS). torchvision's DenseNets call their layers with lists of tensors, which
+torchsummary cannot measure either: each layer is given their concatenation instead (see measurable).
 
 Each spec's time is printed after its checks.
 
@@ -64,6 +65,7 @@ import torchvision.models as tvm
 import torchvision.models.segmentation as tvs
 from torchvision.models.convnext import CNBlock
 from torchvision.models.efficientnet import FusedMBConv, MBConv
+from torchvision.models.densenet import _DenseLayer
 from safetensors.numpy import load_file, save_file
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -95,6 +97,9 @@ MODELS = {
     "vgg16": (tvm.vgg16, (3, 224, 224)),
     "vgg16_bn": (tvm.vgg16_bn, (3, 224, 224)),
     "vgg19": (tvm.vgg19, (3, 224, 224)),
+    "vgg11_bn": (tvm.vgg11_bn, (3, 224, 224)),
+    "vgg13_bn": (tvm.vgg13_bn, (3, 224, 224)),
+    "vgg19_bn": (tvm.vgg19_bn, (3, 224, 224)),
     "googlenet": (lambda: tvm.googlenet(aux_logits=False, init_weights=True), (3, 224, 224)),
     # The auxiliary classifier, which torchvision runs only in training mode, as the second output.
     "inception_v3": (lambda: InceptionAuxOutputs(tvm.inception_v3(init_weights=True)), (3, 299, 299)),
@@ -103,10 +108,25 @@ MODELS = {
     "resnet50": (tvm.resnet50, (3, 224, 224)),
     "resnet101": (tvm.resnet101, (3, 224, 224)),
     "resnet152": (tvm.resnet152, (3, 224, 224)),
+    "resnext50_32x4d": (tvm.resnext50_32x4d, (3, 224, 224)),
+    "resnext101_32x8d": (tvm.resnext101_32x8d, (3, 224, 224)),
+    "resnext101_64x4d": (tvm.resnext101_64x4d, (3, 224, 224)),
+    "wide_resnet50_2": (tvm.wide_resnet50_2, (3, 224, 224)),
+    "wide_resnet101_2": (tvm.wide_resnet101_2, (3, 224, 224)),
+    # torchsummary measures the DenseNets through measurable(): each dense layer given its list concatenated.
+    "densenet121": (tvm.densenet121, (3, 224, 224)),
+    "densenet161": (tvm.densenet161, (3, 224, 224)),
+    "densenet169": (tvm.densenet169, (3, 224, 224)),
+    "densenet201": (tvm.densenet201, (3, 224, 224)),
+    "squeezenet1_0": (tvm.squeezenet1_0, (3, 224, 224)),
+    "squeezenet1_1": (tvm.squeezenet1_1, (3, 224, 224)),
     "mobilenet_v2": (tvm.mobilenet_v2, (3, 224, 224)),
     "mobilenet_v3_large": (tvm.mobilenet_v3_large, (3, 224, 224)),
     "mobilenet_v3_small": (tvm.mobilenet_v3_small, (3, 224, 224)),
+    "mnasnet0_5": (tvm.mnasnet0_5, (3, 224, 224)),
+    "mnasnet0_75": (tvm.mnasnet0_75, (3, 224, 224)),
     "mnasnet1_0": (tvm.mnasnet1_0, (3, 224, 224)),
+    "mnasnet1_3": (tvm.mnasnet1_3, (3, 224, 224)),
     "shufflenet_v2_x0_5": (tvm.shufflenet_v2_x0_5, (3, 224, 224)),
     "shufflenet_v2_x1_0": (tvm.shufflenet_v2_x1_0, (3, 224, 224)),
     "shufflenet_v2_x1_5": (tvm.shufflenet_v2_x1_5, (3, 224, 224)),
@@ -246,6 +266,19 @@ ONNX_OVER_2GIB = {"regnet_y_128gf"}
 
 # Specs whose batch-norm statistics are measured on an input rather than drawn (calibrate_batch_norms).
 CALIBRATED_BATCH_NORMS = {name for name in MODELS if name.startswith("regnet_y_")}
+
+
+def measurable(model):
+    """The model as torchsummary can measure it. torchvision's _DenseBlock calls each _DenseLayer with the
+    list of the features before it, and torchsummary, which reads the size of each module's first input
+    (to store a figure it never prints), fails on a list ("'list' object has no attribute 'size'"). A
+    forward pre-hook on each _DenseLayer concatenates the list first, which the layer's bn_function does
+    first anyway: given the concatenation, the layer computes the same, and torchsummary's hooks, which
+    see the input after the pre-hooks, get a tensor. Any other model is returned as it is."""
+    for m in model.modules():
+        if isinstance(m, _DenseLayer):
+            m.register_forward_pre_hook(lambda _, args: (torch.cat(args[0], 1),) if isinstance(args[0], list) else None)
+    return model
 
 
 # Specs whose emitted Swift is also checked as one self-contained file (a compile of 20 s or more each).
@@ -621,10 +654,10 @@ def without_sequential_rows(table, shape):
 
 def check_tables(netc, spec, factory, shape):
     """netc's tables against PyTorch's tools on the PyTorch model itself: torchsummary's text byte for byte,
-    torchinfo's totals exactly. A segmentation model is measured through SegmentationTensors (set to eval:
-    torchinfo leaves the model in the mode it found its wrapper in), and its nn.Sequential heads' rows are
-    left out of netc's table."""
-    model = factory().eval()
+    torchinfo's totals exactly. A DenseNet's layers get their input lists concatenated first (measurable).
+    A segmentation model is measured through SegmentationTensors (set to eval: torchinfo leaves the model in
+    the mode it found its wrapper in), and its nn.Sequential heads' rows are left out of netc's table."""
+    model = measurable(factory().eval())
     segmentation_model = isinstance(model, (tvs.FCN, tvs.DeepLabV3, tvs.LRASPP))
     if segmentation_model:
         model = SegmentationTensors(model).eval()
