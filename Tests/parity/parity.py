@@ -7,7 +7,8 @@ measured on a random image: CALIBRATED_BATCH_NORMS), map its state_dict onto net
 position (README.md, "Weights"), save the state_dict as PyTorch saves it and require `netc weights import`
 to make exactly those weights of it (netc runs with its file), run one random input through PyTorch in
 eval mode and through `netc run`, and require
-max|netc - torch| <= 1e-4 * max(1, max|torch|). Also at batch 2, and with the weights stored as f16.
+max|netc - torch| <= 1e-4 * max(1, max|torch|). Also at batch 2, and with the weights stored as f16, for
+the specs of FULL_MATRIX and Tests/parity/ops (every spec with --full).
 Every output is compared: the main one, then the side outputs in order (`netc run --output-index`), which
 PyTorch returns as a tuple after the main output, or, for torchvision's segmentation models, as the dict
 entry 'aux' after 'out'. Inception v3 returns its auxiliary classifier's output only in training mode: it
@@ -40,7 +41,7 @@ The emitted Swift is compiled against the NetcKernels library built beside netc 
 --product NetcKernels`, which run.sh does); for the specs in SELF_CONTAINED it is also emitted with
 `--self-contained` and compiled as one file, and both forms must give the same bits.
 
-usage: parity.py [--netc PATH] [SPEC ...]
+usage: parity.py [--netc PATH] [--full] [SPEC ...]
 """
 import argparse
 import contextlib
@@ -695,8 +696,25 @@ def check_tables(netc, spec, factory, shape):
     return ok
 
 
-def parity(netc, name, tmp):
-    """Whether every check of the spec passed (the ONNX Runtime comparison is not run for ONNX_OVER_2GIB)."""
+# The batch-2 leg (how netc lays out and runs a batch) and the f16 leg (how it reads f16 weights) exercise code
+# that does not depend on a network's widths and depths. They run on every spec of Tests/parity/ops and on
+# these: the seed networks, and one or two networks of each family, which together hold every operation and
+# layout torchvision's networks use. Every other spec is checked at batch 1 with f32 weights (its tables, the
+# import of its state_dict, netc run, the emitted Swift, the emitted PyTorch module and ONNX Runtime), and
+# says so; `parity.py --full` runs every leg on every spec.
+FULL_MATRIX = {
+    "lenet5", "lenet_224", "alexnet_table", "simple_inception", "alexnet", "vgg16_bn", "googlenet", "googlenet_paper",
+    "inception_v3", "resnet50", "resnext50_32x4d", "mobilenet_v2", "mobilenet_v3_large", "mnasnet0_75",
+    "shufflenet_v2_x1_0", "convnext_tiny", "densenet121", "squeezenet1_0", "efficientnet_b0", "efficientnet_v2_s",
+    "regnet_y_400mf", "regnet_x_400mf", "deeplabv3_mobilenet_v3_large", "lraspp_mobilenet_v3_large",
+    "dcgan_generator",
+}
+
+
+def parity(netc, name, tmp, full=False):
+    """Whether every check of the spec passed (the ONNX Runtime comparison is not run for ONNX_OVER_2GIB).
+    The batch-2 and f16 legs run for the specs in FULL_MATRIX and Tests/parity/ops, or every spec if `full`."""
+    every_leg = full or name in FULL_MATRIX or name.startswith("ops_")
     factory, shape = MODELS[name]
     spec = spec_path(name)
     shape = shape or input_shape(netc, spec)
@@ -725,7 +743,7 @@ def parity(netc, name, tmp):
     if over_2gib:
         ok &= onnx_refused(netc, spec, wpath, tmp)
     session = None if over_2gib else onnx_session(netc, spec, wpath, tmp)
-    for batch in (1, 2):
+    for batch in (1, 2) if every_leg else (1,):
         x = torch.randn((batch,) + shape, generator=gen)
         ok &= check_all(netc, spec, session, exes, f"batch {batch}, f32 weights", wpath, model, x, tmp)
     ok &= check_emitted_module(netc, spec, wpath, model, torch.randn((1,) + shape, generator=gen), tmp)
@@ -738,6 +756,10 @@ def parity(netc, name, tmp):
         with torch.no_grad():
             want = first(model(x)).numpy()
         ok &= check("netc run, batch 1, the module's state_dict as saved", run_netc(netc, spec, spath, x.numpy(), tmp)[0], want)
+    if not every_leg:
+        print("  batch 2 and f16 weights: checked on the networks of FULL_MATRIX (parity.py --full runs them here)",
+              flush=True)
+        return ok
     # f16 weights: PyTorch runs with the same rounded values in f32.
     half = {k: v.astype(np.float16) for k, v in weights.items()}
     del weights  # not needed any more: as large as the model (2.6 GB for regnet_y_128gf)
@@ -810,15 +832,19 @@ def two_networks_in_one_module(netc, tmp):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--netc", default=os.path.join(ROOT, ".build", "release", "netc"))
+    ap.add_argument("--full", action="store_true", help="the batch-2 and f16 legs on every spec, not only FULL_MATRIX's")
     ap.add_argument("specs", nargs="*", default=list(MODELS))
     args = ap.parse_args()
+    unknown = FULL_MATRIX - set(MODELS)
+    if unknown:
+        raise SystemExit(f"error: FULL_MATRIX names specs parity.py does not know: {', '.join(sorted(unknown))}")
     torch.set_num_threads(2)
     passed = failed = 0
     without_onnx = []
     with tempfile.TemporaryDirectory() as tmp:
         for name in args.specs:
             t0 = time.time()
-            ok = parity(args.netc, name, tmp)
+            ok = parity(args.netc, name, tmp, full=args.full)
             print(f"{name}: {'passed' if ok else 'FAILED'} in {time.time() - t0:.0f} s", flush=True)
             if not ok:
                 failed += 1
