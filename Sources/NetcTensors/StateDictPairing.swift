@@ -170,6 +170,12 @@ struct ModuleTree {
   /// failed once fails again (sets are remembered by a 128-bit hash of the units used, updated as they are).
   private mutating func arrange(_ node: Int, at start: Int) -> Bool {
     let units = (nodes[node].own == nil ? [] : [-1]) + nodes[node].children
+    // Children named by position (an nn.Sequential's or nn.ModuleList's 0, 1, 2..., or single letters, as
+    // RegNet's a, b, c) run in that order. Taking any other order could read as the spec where sibling
+    // subtrees share shapes: RegNetX-400MF's `proj` then `f` also reads as `f` (a, c, b) then `proj`.
+    let positional = nodes[node].own == nil && units.count > 1 && (
+      units.allSatisfy { u in nodes[u].name.utf8.allSatisfy { $0 >= 48 && $0 <= 57 } }
+        || units.allSatisfy { u in nodes[u].name.utf8.count == 1 && nodes[u].name.utf8.allSatisfy { $0 >= 97 && $0 <= 122 } })
     if units.isEmpty {
       arrangements[key(node, start)] = []
       return true
@@ -202,7 +208,7 @@ struct ModuleTree {
         let i = place.next
         place.next += 1
         steps += 1
-        guard !used[i], steps <= StateDictPairing.stepLimit else { continue }
+        guard !used[i], steps <= StateDictPairing.stepLimit, !positional || i == order.count else { continue }
         let unit = units[i]
         if unit < 0 {
           guard moduleSignatures[nodes[node].own!] == layers[place.at] else { continue }

@@ -10,7 +10,7 @@ import Testing
 
   /// torchvision models specs/ does not hold, whose children run in orders their names do not give
   /// (DenseNet's features: conv0, norm0, denseblock1, transition1...; Inception-v3's branches and its
-  /// auxiliary classifier amid the trunk; RegNet's body before its projection; EfficientNet's
+  /// auxiliary classifier amid the trunk; RegNet's projection before its body; EfficientNet's
   /// `features.1.0.block.0.0`): Inputs/state_dicts/make_orders.py wrote each one's keys and shapes and the
   /// order a spec runs its modules in. From the keys alone, shuffled, the pairing gives that order back.
   @Test func torchvisionLayoutsPairInExecutionOrder() throws {

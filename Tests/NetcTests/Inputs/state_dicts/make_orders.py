@@ -5,9 +5,8 @@ the two without the order and requires the order back.
 
 The order is the order the model calls its modules in (forward hooks; the first call counts), with a
 module that holds tensors of its own and has children with tensors (ConvNeXt's CNBlock, whose layer_scale
-multiplies its block's output) counted when it returns, and with netc's spelling of a residual:
-`residual< body | shortcut >` runs the body first, whereas RegNet's ResBottleneckBlock computes its
-projection `proj` before its body `f`. Models with auxiliary classifiers are traced in training mode, where
+multiplies its block's output) counted when it returns. RegNet's ResBottleneckBlock computes its projection
+`proj` before its body `f` (`self.proj(x) + self.f(x)`), as specs/regnet writes it (`add< proj | f >`). Models with auxiliary classifiers are traced in training mode, where
 they run them (after inception4a and inception4d in GoogLeNet, after Mixed_6e in Inception-v3): a spec
 writes them as side outputs at those places. Built on the meta device (shapes only, no weights).
 
@@ -17,7 +16,6 @@ import json
 
 import torch
 import torchvision.models as tvm
-from torchvision.models.regnet import ResBottleneckBlock
 
 MODELS = {
     "densenet121": (lambda: tvm.densenet121(), (3, 224, 224), False),
@@ -53,14 +51,6 @@ def call_order(model, shape, training):
         model(torch.zeros((2,) + shape, device="meta"))
     for h in hooks:
         h.remove()
-    # netc runs a residual's body before its shortcut.
-    for name, m in model.named_modules():
-        if isinstance(m, ResBottleneckBlock) and m.proj is not None:
-            proj = [n for n in order if n.startswith(f"{name}.proj.")]
-            body = [n for n in order if n.startswith(f"{name}.f.")]
-            at = min(order.index(n) for n in proj + body)
-            rest = [n for n in order if n not in proj and n not in body]
-            order = rest[:at] + body + proj + rest[at:]
     return order
 
 
