@@ -1,5 +1,6 @@
 import Foundation
 import NetcDriver
+import NetcRuntime
 import NetcTensors
 import Testing
 
@@ -17,7 +18,7 @@ import Testing
     let folder = Paths.inputs.appendingPathComponent("state_dicts")
     let files = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.hasSuffix(".json") }.sorted()
     #expect(files.count == 9)
-    var generator = SplitMix(seed: 7)
+    var generator = SplitMix64(seed: 7)
     for file in files {
       let json = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: folder.appendingPathComponent(file))) as? [String: Any])
       let order = try #require(json["order"] as? [String])
@@ -117,7 +118,7 @@ import Testing
 
   /// The file's tensors come shuffled, and the values are netc's after import, tensor for tensor.
   @Test func valuesFollowTheirKeys() throws {
-    var generator = SplitMix(seed: 3)
+    var generator = SplitMix64(seed: 3)
     let tensors = Self.stateDict()
     try withFiles(tensors.shuffled(using: &generator)) { spec, stateDict, dir in
       let out = dir.appendingPathComponent("w.safetensors").path
@@ -145,18 +146,8 @@ struct Tensor {
   var values: [Double]
 }
 
-/// A small deterministic generator for shuffles.
-struct SplitMix: RandomNumberGenerator {
-  var state: UInt64
-  init(seed: UInt64) { state = seed }
-  mutating func next() -> UInt64 {
-    state &+= 0x9E37_79B9_7F4A_7C15
-    var z = state
-    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-    return z ^ (z >> 31)
-  }
-}
+/// netc's own deterministic generator (`netc init`'s), for shuffles.
+extension SplitMix64: RandomNumberGenerator {}
 
 extension WeightsImportTests {
   /// safetensors bytes for `tensors`, in the order given (as the format allows), each dtype encoded.
