@@ -260,7 +260,8 @@ enum ParamsCommand {
     let t0 = DispatchTime.now()
     // torchsummary's table stays byte for byte torchsummary's, and so does torchinfo's with chosen columns;
     // the other formats also print the buffer plan's peak.
-    let peakLive = format == "torchsummary" || columns != nil ? nil : BufferPlan(Lowering.lower(net)).arenaSize
+    let toolsOwnTable = format == "torchsummary" || (format == "torchinfo" && columns != nil)
+    let peakLive = toolsOwnTable ? nil : BufferPlan(Lowering.lower(net)).arenaSize
     let s = Summary(net, batch: common.batch, dtype: dtype, peakLiveElements: peakLive)
     switch (format, columns) {
     case ("torchinfo", let chosen?): r.stdout += TorchInfoColumnsPrinter.render(s, columns: chosen, depth: depth)

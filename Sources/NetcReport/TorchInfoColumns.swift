@@ -114,7 +114,10 @@ public enum TorchInfoColumnsPrinter {
   public static func markdown(_ s: Summary, columns: [SummaryColumn], depth maxDepth: Int = 3) -> String {
     let all = rows(TorchInfoPrinter.tree(s))
     let totals = Totals(s, all)
-    func escaped(_ cell: String) -> String { cell.replacingOccurrences(of: "|", with: "\\|") }
+    // torchinfo's padding (a percentage right-aligned in seven characters) means nothing in Markdown.
+    func escaped(_ cell: String) -> String {
+      cell.drop { $0 == " " }.map { $0 == "|" ? "\\|" : String($0) }.joined()
+    }
     var out = "| Layer (type:depth-idx) | " + columns.map(\.title).joined(separator: " | ") + " |\n"
     out += "|---|" + columns.map { $0 == .inputSize || $0 == .outputSize || $0 == .kernelSize || $0 == .trainable ? "---|" : "---:|" }.joined() + "\n"
     for row in all where row.depth <= maxDepth {

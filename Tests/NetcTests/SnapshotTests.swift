@@ -18,6 +18,13 @@ import Testing
     (["params", "--format", "json", "--batch", "2", "--dtype", "f16", "specs/inception/simple_inception.net"],
      "simple_inception.b2.f16.json.golden"),
     (["params", "--format", "markdown", "specs/lenet/lenet5.net"], "lenet5.markdown.golden"),
+    // Nested blocks: each row's parent and depth; joins with several inputs.
+    (["params", "--format", "json", constructs], "constructs.json.golden"),
+    (["params", "--format", "markdown", "--depth", "2", "--columns",
+      "input_size,output_size,num_params,params_percent,kernel_size,mult_adds,trainable,receptive_field", constructs],
+     "constructs.depth2.columns.markdown.golden"),
+    (["params", "--format", "torchinfo", "--columns", "output_size,receptive_field,effective_stride,effective_padding", constructs],
+     "constructs.field_columns.torchinfo.golden"),
     (["params", "--format", "markdown", "--dtype", "bf16", "specs/alexnet/alexnet.net"], "alexnet.bf16.markdown.golden"),
     (["params", "--batch", "4", "specs/lenet/lenet5.net"], "lenet5.b4.torchsummary.golden"),
     (["check", "--format", "json", "specs/lenet/lenet5.net", "specs/inception/googlenet_paper.net"], "check.json.golden"),
