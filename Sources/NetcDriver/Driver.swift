@@ -305,12 +305,22 @@ enum GraphCommand {
     let format = try a.choice("--format", formats, default: "svg", command: "graph")
     let depth = try a.int("--depth", default: Checker.maxCallDepth, range: 0...Checker.maxCallDepth, command: "graph")
     let spec = try a.singleFile(command: "graph")
-    guard let c = common.compile(spec, into: &r), let net = c.network else {
+    guard let c = common.compile(spec, into: &r) else {
       r.status = 1
       return
     }
+    // A spec with errors is drawn up to the first, which is marked; it still fails.
+    let diagram: Diagram
     let t0 = DispatchTime.now()
-    let diagram = Diagram.build(net, depth: depth)
+    if let net = c.network {
+      diagram = Diagram.build(net, depth: depth)
+    } else if let partial = c.partial {
+      diagram = Diagram.build(partial, file: c.file, depth: depth)
+      r.status = 1
+    } else {
+      r.status = 1
+      return
+    }
     let text: String
     switch format {
     case "dot": text = DotPrinter.render(diagram)

@@ -34,11 +34,73 @@ public final class Checker {
 
   public static func check(_ tree: NetworkSyntax, file: SourceFile, batch: Int = 1,
                            diagnostics: inout DiagnosticEngine) -> CheckedNetwork? {
+    var partial: PartialNetwork?
+    return check(tree, file: file, batch: batch, diagnostics: &diagnostics, partial: &partial)
+  }
+
+  /// `check`, which on errors also gives the network up to the first of them in `partial`.
+  public static func check(_ tree: NetworkSyntax, file: SourceFile, batch: Int = 1, diagnostics: inout DiagnosticEngine,
+                           partial: inout PartialNetwork?) -> CheckedNetwork? {
     let checker = Checker(file: file, batch: batch, diagnostics: diagnostics)
     let net = checker.run(tree)
     diagnostics = checker.diags
     diagnostics.oneErrorPerLine = true
-    return diagnostics.hasErrors ? nil : net
+    if diagnostics.hasErrors {
+      // A syntax error after the last layer is found once every layer is checked.
+      if checker.firstError == nil, let syntax = checker.firstSyntaxError { checker.noteFirstError(syntax, element: nil) }
+      partial = checker.partialNetwork(name: tree.name ?? checker.defaultName())
+      return nil
+    }
+    return net
+  }
+
+  /// What had been checked when the first error was found.
+  struct FirstError {
+    var diagnostic: Diagnostic
+    var element: SourceRange?
+    var ops: Int
+    var events: Int
+    var scopes: [Scope]
+  }
+  var firstError: FirstError?
+  /// The parser's first error: the layers that start after it are not drawn.
+  let firstSyntaxError: Diagnostic?
+  /// The elements being checked, innermost last.
+  var elementStack: [SourceRange] = []
+
+  func noteFirstError(_ d: Diagnostic, element: SourceRange?) {
+    guard firstError == nil else { return }
+    firstError = FirstError(diagnostic: d, element: element, ops: ops.count, events: events.count, scopes: scopes)
+  }
+
+  /// The network up to the first error; nil when there is none or the input shape itself is unknown.
+  func partialNetwork(name: String) -> PartialNetwork? {
+    guard let first = firstError, !values.isEmpty, !uncertain[0] else { return nil }
+    // A syntax error before the first layer may be in the input line itself: its shape is no basis.
+    if first.ops == 0 && first.diagnostic == firstSyntaxError { return nil }
+    // A block, combinator or branch still open at the first error is left out; its layers stand in the
+    // nearest complete scope around it.
+    var scopes = first.scopes
+    var kept = [Bool](repeating: false, count: scopes.count)
+    for j in scopes.indices {
+      kept[j] = j == 0 || (scopes[j].output != nil && scopes[j].parent.map { kept[$0] } == true)
+      if !kept[j] { scopes[j].parent = nil }
+    }
+    if !scopes.isEmpty { scopes[0].output = nil }
+    func keptScope(_ s: Int) -> Int {
+      var cur = s
+      while !kept[cur], let p = first.scopes[cur].parent { cur = p }
+      return cur
+    }
+    let ops = self.ops[..<first.ops].map { op -> CheckedOp in
+      var op = op
+      op.scope = keptScope(op.scope)
+      return op
+    }
+    let net = CheckedNetwork(name: name, input: values[0], values: values, ops: ops, scopes: scopes,
+                             events: Array(events[..<first.events]), outputs: [ops.last?.output ?? 0],
+                             tensorNames: tensorNames.filter { $0.key <= (ops.last?.output ?? 0) })
+    return PartialNetwork(network: net, error: first.diagnostic, element: first.element)
   }
 
   struct Env {
@@ -95,6 +157,7 @@ public final class Checker {
     self.file = file
     self.batch = batch
     self.diags = diagnostics
+    self.firstSyntaxError = diagnostics.diagnostics.first { $0.severity == .error }
     diags.oneErrorPerLine = false
   }
 
@@ -128,6 +191,16 @@ public final class Checker {
       }
       if let call = callStack.last {
         d.notes.append(Note("in block '\(call.name)' used here", at: call.range))
+      }
+      if d.severity == .error {
+        // From a syntax error's line on, the checker's errors may be its consequences (and one error per
+        // line is shown): the syntax error comes first.
+        if let syntax = firstSyntaxError,
+           file.lineAndColumn(of: d.range.start).line >= file.lineAndColumn(of: syntax.range.start).line {
+          noteFirstError(syntax, element: nil)
+        } else {
+          noteFirstError(d, element: elementStack.last)
+        }
       }
       diags.emit(d)
     }
@@ -289,7 +362,11 @@ public final class Checker {
 
   private func checkElement(_ e: Element, input: Int?, _ env: inout Env) -> Int? {
     expandedDepth += 1
-    defer { expandedDepth -= 1 }
+    elementStack.append(e.range)
+    defer {
+      expandedDepth -= 1
+      elementStack.removeLast()
+    }
     if expandedDepth > Checker.maxExpandedDepth {
       error("nesting-too-deep", "the network is nested more than \(Checker.maxExpandedDepth) levels deep once its blocks are expanded",
             at: e.range, notes: [Note("a block's body nests inside every place the block is used")])
@@ -645,6 +722,7 @@ public final class Checker {
       aborted = true
       return
     }
+    if let syntax = firstSyntaxError, op.range.start >= syntax.range.start { noteFirstError(syntax, element: nil) }
     ops.append(op)
     events.append(.op(ops.count - 1))
   }

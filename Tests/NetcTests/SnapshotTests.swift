@@ -39,6 +39,23 @@ import Testing
     (["graph", "--format", "mermaid", "--depth", "0", constructs], "constructs.depth0.mermaid.golden"),
   ]
 
+  /// A spec with an error: drawn up to it, the failing layer marked, the diagnostics on stderr, status 1.
+  static let partial = "Tests/NetcTests/Inputs/graph/partial.net"
+  static let partialCases: [(args: [String], snapshot: String)] = [
+    (["graph", partial], "partial.svg.golden"),
+    (["graph", "--format", "dot", partial], "partial.dot.golden"),
+    (["graph", "--format", "mermaid", "--depth", "0", partial], "partial.depth0.mermaid.golden"),
+  ]
+
+  @Test(arguments: partialCases)
+  func diagramUpToTheFirstError(args: [String], snapshot: String) throws {
+    let r = inDirectory(Paths.root.path) { Driver.run(args) }
+    #expect(r.status == 1)
+    #expect(r.stderr.hasPrefix("\(Self.partial):7:45: error: the kernel leaves no output: kernel 31x31 on a padded input of 30x30\n"))
+    #expect(r.stderr.hasSuffix("1 error generated.\n"))
+    try assertSnapshot(r.stdout, snapshot)
+  }
+
   @Test(arguments: cases)
   func output(args: [String], snapshot: String) throws {
     // Paths relative to the package root, so the golden files do not hold a machine's absolute path.
