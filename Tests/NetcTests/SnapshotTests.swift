@@ -56,6 +56,19 @@ import Testing
     try assertSnapshot(r.stdout, snapshot)
   }
 
+  /// The README's example of a `--format json` row is the row netc prints.
+  @Test func readmeJSONRowExample() throws {
+    let readme = try readText(Paths.root.appendingPathComponent("README.md"))
+    let after = try #require(readme.range(of: "Row 4 of `Tests/NetcTests/Inputs/graph/constructs.net`"))
+    let open = try #require(readme.range(of: "```json\n", range: after.upperBound..<readme.endIndex))
+    let close = try #require(readme.range(of: "```", range: open.upperBound..<readme.endIndex))
+    let example = try #require(try JSONSerialization.jsonObject(with: Data(readme[open.upperBound..<close.lowerBound].utf8)) as? NSDictionary)
+    let r = inDirectory(Paths.root.path) { Driver.run(["params", "--format", "json", Self.constructs]) }
+    let json = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+    let layers = try #require(json["layers"] as? [NSDictionary])
+    #expect(layers[3] == example)
+  }
+
   @Test(arguments: cases)
   func output(args: [String], snapshot: String) throws {
     // Paths relative to the package root, so the golden files do not hold a machine's absolute path.
