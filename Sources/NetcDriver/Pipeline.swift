@@ -14,6 +14,8 @@ public struct Compilation {
   public var diagnostics: DiagnosticEngine
   public var syntax: NetworkSyntax?
   public var network: CheckedNetwork?
+  /// With errors: the network up to the first one, for a diagram.
+  public var partial: PartialNetwork?
   public var timings: [(stage: String, seconds: Double)] = []
 }
 
@@ -45,7 +47,9 @@ public enum Pipeline {
     lap("parse")
     // Shapes are checked even after syntax errors: the parser recovered, and the checker skips what
     // it could not parse, so one run reports both kinds of mistake.
-    c.network = Checker.check(syntax, file: file, batch: batch, diagnostics: &c.diagnostics)
+    var partial: PartialNetwork?
+    c.network = Checker.check(syntax, file: file, batch: batch, diagnostics: &c.diagnostics, partial: &partial)
+    c.partial = partial
     c.diagnostics.sortBySourcePosition()
     lap("check")
     return c
