@@ -8,8 +8,10 @@ num_batches_tracked included: netc ignores them), runs in `netc run` and in the 
 With --processes N > 1 the same module trains with DistributedDataParallel over the gloo backend, N
 processes on loopback (MASTER_ADDR 127.0.0.1, a free port), each on its DistributedSampler shard of the
 training split; gradients are averaged across processes, so N processes of --batch/N images take the
-steps one process of --batch images takes. The way past one machine is the same script under torchrun
-with a real MASTER_ADDR.
+steps one process of --batch images takes. Launched by torchrun instead (which sets RANK, WORLD_SIZE,
+LOCAL_RANK, MASTER_ADDR and MASTER_PORT), each process it starts is one rank: the way past one machine,
+torchrun --nnodes M --nproc-per-node N --node-rank R --master-addr HOST --master-port PORT train.py ...
+on each of M machines (--batch then counts the images of all M*N processes).
 
 Everything is seeded and runs on the CPU with deterministic algorithms and one thread per process: the
 split is sklearn's train_test_split(test_size=0.25, random_state=0), pixels are scaled from 0..16 to 0..1.
@@ -19,6 +21,7 @@ Writes to OUT: digits_model.py (the emitted module), digits.safetensors (the sta
 model's logits in eval mode), and prints the test accuracy.
 
 usage: train.py --netc NETC --out OUT [--processes N] [--epochs E] [--batch B] [--lr LR]
+       torchrun --nproc-per-node N ... train.py --netc NETC --out OUT [--epochs E] [--batch B] [--lr LR]
 """
 import argparse
 import importlib.util
@@ -68,12 +71,19 @@ def deterministic():
     torch.set_num_threads(1)
 
 
-def train(rank, world, port, module_path, args, out):
-    """One process's training; with world > 1, one rank of DistributedDataParallel. Rank 0 writes the results."""
+def train(rank, world, local_rank, port, args):
+    """One process's training; with world > 1, one rank of DistributedDataParallel (port: the rendezvous on
+    loopback, or None when torchrun has set it). Rank 0 writes the results."""
     deterministic()
     if world > 1:
-        os.environ["MASTER_ADDR"], os.environ["MASTER_PORT"] = "127.0.0.1", str(port)
+        if port is not None:
+            os.environ["MASTER_ADDR"], os.environ["MASTER_PORT"] = "127.0.0.1", str(port)
         dist.init_process_group("gloo", rank=rank, world_size=world, timeout=timedelta(minutes=2))  # fail, never hang
+    module_path = os.path.join(args.out, "digits_model.py")
+    if local_rank == 0:  # once per machine; the others wait for it
+        subprocess.run([args.netc, "emit", "--target", "pytorch", SPEC, "-o", module_path], check=True)
+    if world > 1:
+        dist.barrier()
     x_train, x_test, y_train, y_test = digits_split()
     training = TensorDataset(torch.from_numpy(x_train), torch.from_numpy(y_train))
     if world > 1:
@@ -81,8 +91,7 @@ def train(rank, world, port, module_path, args, out):
         loader = DataLoader(training, batch_size=args.batch // world, sampler=sampler)
     else:
         sampler = None
-        loader = DataLoader(training, batch_size=args.batch, shuffle=True,
-                            generator=torch.Generator().manual_seed(SEED))
+        loader = DataLoader(training, batch_size=args.batch, shuffle=True, generator=torch.Generator().manual_seed(SEED))
 
     model = load_network_class(module_path)()
     trained = DistributedDataParallel(model) if world > 1 else model
@@ -97,24 +106,27 @@ def train(rank, world, port, module_path, args, out):
             optimizer.zero_grad()
             loss_fn(trained(images), labels).backward()
             optimizer.step()
-    seconds = time.time() - t0
-
     if rank == 0:
-        model.eval()
-        with torch.no_grad():
-            logits = model(torch.from_numpy(x_test)).numpy()
-        accuracy = float((logits.argmax(1) == y_test).mean())
-        safetensors.torch.save_file(model.state_dict(), os.path.join(out, "digits.safetensors"))
-        np.save(os.path.join(out, "x_test.npy"), x_test)
-        np.save(os.path.join(out, "y_test.npy"), y_test)
-        np.save(os.path.join(out, "logits_test.npy"), logits)
-        with open(os.path.join(out, "summary.json"), "w") as f:
-            json.dump({"processes": world, "epochs": args.epochs, "train_seconds": seconds,
-                       "test_images": len(y_test), "test_accuracy": accuracy}, f)
-        print(f"{world} process{'es' if world > 1 else ''}, {args.epochs} epochs in {seconds:.1f} s: "
-              f"test accuracy {accuracy:.4f} ({int(round(accuracy * len(y_test)))}/{len(y_test)})", flush=True)
+        save_results(model, x_test, y_test, {"processes": world, "epochs": args.epochs, "train_seconds": time.time() - t0}, args.out)
     if world > 1:
         dist.destroy_process_group()
+
+
+def save_results(model, x_test, y_test, summary, out):
+    """The state_dict as PyTorch saves it, the test split, the eval-mode logits on it, and the figures."""
+    model.eval()
+    with torch.no_grad():
+        logits = model(torch.from_numpy(x_test)).numpy()
+    summary["test_accuracy"] = accuracy = float((logits.argmax(1) == y_test).mean())
+    safetensors.torch.save_file(model.state_dict(), os.path.join(out, "digits.safetensors"))
+    np.save(os.path.join(out, "x_test.npy"), x_test)
+    np.save(os.path.join(out, "y_test.npy"), y_test)
+    np.save(os.path.join(out, "logits_test.npy"), logits)
+    with open(os.path.join(out, "summary.json"), "w") as f:
+        json.dump(summary, f)
+    world = summary["processes"]
+    print(f"{world} process{'es' if world > 1 else ''}, {summary['epochs']} epochs in {summary['train_seconds']:.1f} s: "
+          f"test accuracy {accuracy:.4f} ({int((logits.argmax(1) == y_test).sum())}/{len(y_test)})", flush=True)
 
 
 def free_port():
@@ -132,17 +144,22 @@ def main():
     parser.add_argument("--batch", type=int, default=64, help="images per step, over all processes")
     parser.add_argument("--lr", type=float, default=1e-3)
     args = parser.parse_args()
-    if args.processes < 1 or args.batch % args.processes:
-        parser.error("--processes must be at least 1 and divide --batch")
+    world = int(os.environ.get("WORLD_SIZE", args.processes))  # torchrun's, or --processes
+    if world < 1 or args.batch % world:
+        parser.error(f"the {world} processes must divide --batch ({args.batch})")
     os.makedirs(args.out, exist_ok=True)
-    module_path = os.path.join(args.out, "digits_model.py")
-    subprocess.run([args.netc, "emit", "--target", "pytorch", SPEC, "-o", module_path], check=True)
-    if args.processes == 1:
-        train(0, 1, None, module_path, args, args.out)
+    if "LOCAL_RANK" in os.environ:  # one of torchrun's processes
+        train(int(os.environ["RANK"]), int(os.environ["WORLD_SIZE"]), int(os.environ["LOCAL_RANK"]), None, args)
+    elif args.processes == 1:
+        train(0, 1, 0, None, args)
     else:
         if sys.platform == "linux":
             os.environ.setdefault("GLOO_SOCKET_IFNAME", "lo")  # loopback, whatever the host name resolves to
-        mp.spawn(train, args=(args.processes, free_port(), module_path, args, args.out), nprocs=args.processes)
+        mp.spawn(spawned_rank, args=(args.processes, free_port(), args), nprocs=args.processes)
+
+
+def spawned_rank(rank, world, port, args):
+    train(rank, world, rank, port, args)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 """From training to netc on real data: trains Examples/digits/digits.net on scikit-learn's digits with
-Examples/digits/train.py, once in one process and once with DistributedDataParallel (gloo, two processes on
-loopback), and deploys each state_dict, saved as PyTorch saves it, unchanged.
+Examples/digits/train.py, in one process, then with DistributedDataParallel (gloo, two processes on
+loopback) spawned by train.py and started by torchrun, and deploys each state_dict, saved as PyTorch saves
+it, unchanged. The two distributed runs must give the same weights, bit for bit.
 
 For each training run: the weight file must hold the integer buffers PyTorch saves (num_batches_tracked),
 which netc ignores; PyTorch's eval-mode accuracy on the 450 test images must reach MIN_ACCURACY; the whole
@@ -11,8 +12,10 @@ within LOGIT_TOLERANCE, the same predicted class on every image, and so the same
 usage: check.py --netc NETC
 """
 import argparse
+import filecmp
 import json
 import os
+import socket
 import subprocess
 import sys
 import tempfile
@@ -29,11 +32,28 @@ SPEC = os.path.join(ROOT, "Examples", "digits", "digits.net")
 TRAIN = os.path.join(ROOT, "Examples", "digits", "train.py")
 MIN_ACCURACY = 0.95
 LOGIT_TOLERANCE = 1e-4
+TRAINING_TIMEOUT = 600  # seconds: a stuck rendezvous fails the test rather than hang it
 
 
-def trained(netc, processes, out):
+def free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def launches(netc):
+    """Each way of training: (name, the command before train.py's own arguments, its environment)."""
+    loopback = dict(os.environ, OMP_NUM_THREADS="1", **({"GLOO_SOCKET_IFNAME": "lo"} if sys.platform == "linux" else {}))
+    torchrun = [sys.executable, "-m", "torch.distributed.run", "--nnodes", "1", "--nproc-per-node", "2",
+                "--master-addr", "127.0.0.1", "--master-port", str(free_port())]
+    return [("one process", [sys.executable, TRAIN, "--netc", netc], os.environ),
+            ("DistributedDataParallel, 2 processes spawned (gloo)", [sys.executable, TRAIN, "--netc", netc, "--processes", "2"], os.environ),
+            ("DistributedDataParallel, 2 processes under torchrun (gloo)", torchrun + [TRAIN, "--netc", netc], loopback)]
+
+
+def trained(command, env, out):
     t0 = time.time()
-    subprocess.run([sys.executable, TRAIN, "--netc", netc, "--out", out, "--processes", str(processes)], check=True)
+    subprocess.run(command + ["--out", out], env=env, check=True, timeout=TRAINING_TIMEOUT)
     with open(os.path.join(out, "summary.json")) as f:
         summary = json.load(f)
     summary["wall_seconds"] = time.time() - t0
@@ -63,10 +83,9 @@ def agrees(label, got, want, labels):
     return ok
 
 
-def check_run(netc, swift, name, processes, tmp):
-    out = os.path.join(tmp, name)
+def check_run(netc, swift, name, command, env, out):
     print(f"{name}:", flush=True)
-    summary = trained(netc, processes, out)
+    summary = trained(command, env, out)
     weights = os.path.join(out, "digits.safetensors")
     x_path = os.path.join(out, "x_test.npy")
     x, labels, want = np.load(x_path), np.load(os.path.join(out, "y_test.npy")), np.load(os.path.join(out, "logits_test.npy"))
@@ -95,8 +114,16 @@ def main():
     t0 = time.time()
     with tempfile.TemporaryDirectory() as tmp:
         swift = build_swift(netc, SPEC, tmp)
-        ok = check_run(netc, swift, "one process", 1, tmp)
-        ok &= check_run(netc, swift, "DistributedDataParallel, 2 processes (gloo)", 2, tmp)
+        ok, weights = True, []
+        for k, (name, command, env) in enumerate(launches(netc)):
+            out = os.path.join(tmp, f"run{k}")
+            ok &= check_run(netc, swift, name, command, env, out)
+            weights.append(os.path.join(out, "digits.safetensors"))
+        # The two launchers run the same ranks on the same shards: any difference is a launcher's doing.
+        same = filecmp.cmp(weights[1], weights[2], shallow=False)
+        print(f"spawned and torchrun's processes: {'the same weights, bit for bit' if same else 'DIFFERENT weights'} "
+              f"{'ok' if same else 'FAIL'}", flush=True)
+        ok &= same
     print(f"{'passed' if ok else 'FAILED'} in {time.time() - t0:.0f} s", flush=True)
     sys.exit(0 if ok else 1)
 
