@@ -42,13 +42,15 @@ def free_port():
 
 
 def launches(netc):
-    """Each way of training: (name, the command before train.py's own arguments, its environment)."""
+    """Each way of training, as it comes: (name, the command before train.py's own arguments, its
+    environment). A generator, so torchrun's port is taken free just before it starts."""
+    yield "one process", [sys.executable, TRAIN, "--netc", netc], os.environ
+    yield ("DistributedDataParallel, 2 processes spawned (gloo)",
+           [sys.executable, TRAIN, "--netc", netc, "--processes", "2"], os.environ)
     loopback = dict(os.environ, OMP_NUM_THREADS="1", **({"GLOO_SOCKET_IFNAME": "lo"} if sys.platform == "linux" else {}))
     torchrun = [sys.executable, "-m", "torch.distributed.run", "--nnodes", "1", "--nproc-per-node", "2",
                 "--master-addr", "127.0.0.1", "--master-port", str(free_port())]
-    return [("one process", [sys.executable, TRAIN, "--netc", netc], os.environ),
-            ("DistributedDataParallel, 2 processes spawned (gloo)", [sys.executable, TRAIN, "--netc", netc, "--processes", "2"], os.environ),
-            ("DistributedDataParallel, 2 processes under torchrun (gloo)", torchrun + [TRAIN, "--netc", netc], loopback)]
+    yield "DistributedDataParallel, 2 processes under torchrun (gloo)", torchrun + [TRAIN, "--netc", netc], loopback
 
 
 def trained(command, env, out):
