@@ -256,6 +256,15 @@ import Testing
     #expect(r.stderr.contains("error: 'fc' expects 262,144 inputs but receives 352x32x32 = 360,448"))
   }
 
+  /// The examples' specs (Examples/NAME/) check without an error or a warning.
+  @Test func everyExampleChecksWithoutDiagnostics() throws {
+    #expect(!Paths.exampleSpecs.isEmpty)
+    for path in Paths.exampleSpecs {
+      let r = Driver.run(["check", path])
+      #expect(r.status == 0 && r.stderr.isEmpty, "\(path): \(r.stderr)")
+    }
+  }
+
   /// Every spec checks without an error, and without a warning but those of `expectedDiagnostics`.
   @Test func everySpecChecksWithoutWarnings() throws {
     let files = Paths.specNames

@@ -20,12 +20,12 @@ import Testing
   static var specPaths: [String] {
     var paths: [String] = []
     paths = Paths.specNames.map { Paths.specs.appendingPathComponent($0).path }
-    // The networks with deliberate mistakes, and the parity test's operation specs.
+    // The networks with deliberate mistakes, the parity test's operation specs, and the examples'.
     for folder in [Paths.specs.appendingPathComponent("examples"), Paths.root.appendingPathComponent("Tests/parity/ops")] {
       let names = (try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []
       paths += names.filter { $0.hasSuffix(".net") }.sorted().map { folder.appendingPathComponent($0).path }
     }
-    return paths
+    return paths + Paths.exampleSpecs
   }
 
   static var diagnosticInputs: [String] {

@@ -26,6 +26,15 @@ enum Paths {
     let relative = specNames.first { $0.hasSuffix("/\(name).net") } ?? "\(name).net"
     return specs.appendingPathComponent(relative)
   }
+  /// The specs of Examples/NAME/ (trained in PyTorch there), as paths.
+  static let exampleSpecs: [String] = {
+    let examples = root.appendingPathComponent("Examples")
+    return ((try? FileManager.default.contentsOfDirectory(atPath: examples.path)) ?? []).flatMap { name in
+      let folder = examples.appendingPathComponent(name)
+      return ((try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? [])
+        .filter { $0.hasSuffix(".net") }.map { folder.appendingPathComponent($0).path }
+    }.sorted()
+  }()
   static let inputs = tests.appendingPathComponent("Inputs")
   static let snapshots = tests.appendingPathComponent("Snapshots")
   /// `../shared/reference`, which CI places beside the clone.
