@@ -23,6 +23,8 @@ public struct BackendInput {
   public var sideFile: String?
   /// ONNX's `--external-data`: the weights in the side file even when the model could hold them.
   public var externalData: Bool
+  /// A model must be smaller than this: protobuf's limit on one message, lowered by tests.
+  public var sizeLimit = ONNXEmitter.maxModelBytes
 
   public init(network: CheckedNetwork, graph: LoweredGraph, plan: BufferPlan, file: SourceFile,
               weights: [String: [Float]]? = nil, selfContained: Bool = false, version: String,
@@ -99,6 +101,6 @@ extension ONNXEmitter: Backend {
   public static func emit(_ input: BackendInput) throws -> BackendOutput {
     guard let weights = input.weights else { preconditionFailure("netc internal error: the ONNX exporter needs weights") }
     return try emit(input.graph, weights: weights, file: input.file, producerVersion: input.version,
-                    sideFile: input.sideFile, externalData: input.externalData)
+                    sideFile: input.sideFile, externalData: input.externalData, sizeLimit: input.sizeLimit)
   }
 }

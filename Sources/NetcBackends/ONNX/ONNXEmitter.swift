@@ -25,15 +25,17 @@ public enum ONNXEmitter {
   /// `g.tensors` with its shape (as `WeightLoader` returns them); an operation ONNX cannot express exactly
   /// is an error at its line. The float initializers of at least `ONNXSideFile.threshold` bytes go to a
   /// side file named `sideFile` (relative to the model's directory) when `externalData` asks for it or
-  /// when the model would otherwise reach `maxModelBytes`; with no name for one (the model goes to
-  /// standard output), a model that needs one is `ONNXNeedsSideFile`.
+  /// when the model would otherwise reach `sizeLimit` (protobuf's; the tests pass a smaller one); with no
+  /// name for one (the model goes to standard output), a model that needs one is `ONNXNeedsSideFile`.
   public static func emit(_ g: LoweredGraph, weights: [String: [Float]], file: SourceFile, producerVersion: String,
-                          sideFile: String?, externalData: Bool = false) throws -> BackendOutput {
+                          sideFile: String?, externalData: Bool = false, sizeLimit: Int = maxModelBytes) throws
+    -> BackendOutput
+  {
     var model = try build(g, weights: weights, file: file, producerVersion: producerVersion)
     var inlineSize: Int?
     if !externalData {
       let size = model.serializedSize()
-      guard size >= maxModelBytes else { return BackendOutput(model.serialized()) }
+      guard size >= sizeLimit else { return BackendOutput(model.serialized()) }
       inlineSize = size
     }
     guard let sideFile else { throw ONNXNeedsSideFile(inlineSize: inlineSize) }
