@@ -101,11 +101,12 @@ import Testing
   }
 
   /// The side file is checked as any output is before a byte is written: not an input, a directory or a
-  /// device; standard output cannot carry one; the option is for ONNX only.
+  /// device; standard output cannot carry one; the option is for ONNX only, and `netc emit --help` says it.
   @Test func refusals() throws {
     let spec = Paths.spec("lenet5").path
     let w = try lenetWeights()
     func emit(_ args: [String]) -> CommandResult { Driver.run(["emit", "--target", "onnx", spec] + args) }
+    #expect(Driver.run(["emit", "--help"]).stdout.contains("--external-data         For onnx: put every weight tensor"))
     let toStdout = emit(["--external-data", "-o", "-"])
     #expect(toStdout.status == 2 && toStdout.stdout.isEmpty)
     #expect(toStdout.stderr.hasPrefix("netc emit: error: '--external-data' writes a second file beside the model, which standard output cannot carry"))
