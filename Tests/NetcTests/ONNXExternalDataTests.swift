@@ -7,21 +7,14 @@ import Testing
 
 /// ONNX's external data (TensorProto: external_data 13, StringStringEntryProto key 1 and value 2,
 /// data_location 14 with EXTERNAL = 1): the weights in `OUT.data` beside the model, read back with the
-/// test's own protobuf reader and compared byte for byte with the weight file.
-@Suite(.serialized) struct ONNXExternalDataTests {
-  let dir: URL = {
-    let d = FileManager.default.temporaryDirectory.appendingPathComponent("netc-onnx-external-\(getpid())")
-    try? FileManager.default.createDirectory(at: d, withIntermediateDirectories: true)
-    return d
-  }()
-
-  func path(_ name: String) -> String { dir.appendingPathComponent(name).path }
-
+/// test's own protobuf reader and compared byte for byte with the weight file. In ONNXTests' suite, whose
+/// directory and reader they share.
+extension ONNXTests {
   func bytes(_ path: String) throws -> [UInt8] { Array(try Data(contentsOf: URL(fileURLWithPath: path))) }
 
   /// LeNet-5's f32 weights, `netc init --seed 7`.
   func lenetWeights() throws -> String {
-    let w = path("lenet.safetensors")
+    let w = path("lenet-f32.safetensors")
     #expect(Driver.run(["init", Paths.spec("lenet5").path, "--seed", "7", "-o", w]).status == 0)
     return w
   }
