@@ -352,8 +352,8 @@ enum EmitCommand {
     } catch let e as ONNXNeedsSideFile {
       throw UsageError(message: "the ONNX model would be \(grouped(e.inlineSize ?? 0)) bytes with its weights inside, above the \(protobufLimit); its weights must go to a file beside it, which standard output cannot carry: write the model with '-o FILE'", command: "emit")
     }
-    // Even without its weights, a model is one protobuf message.
-    guard output.bytes.count < input.sizeLimit else {
+    // An ONNX model is one protobuf message, its weights inside or not.
+    guard target != "onnx" || output.bytes.count < input.sizeLimit else {
       throw UserError(message: "the ONNX model would be \(grouped(output.bytes.count)) bytes\(output.sideFile == nil ? "" : " without its weights"), above the \(protobufLimit)")
     }
     let inputs = [a.positional[0]] + (a.values["--weights"].map { [$0] } ?? [])
