@@ -18,9 +18,17 @@ public struct BackendInput {
   public var selfContained: Bool
   /// netc's version, for the files that record their producer.
   public var version: String
+  /// The name of the file a backend may write beside its output (ONNX's external data), relative to the
+  /// output's directory; nil when the output goes to standard output, which has nothing beside it.
+  public var sideFile: String?
+  /// ONNX's `--external-data`: the weights in the side file even when the model could hold them.
+  public var externalData: Bool
+  /// A model must be smaller than this: protobuf's limit on one message, lowered by tests.
+  public var sizeLimit = ONNXEmitter.maxModelBytes
 
   public init(network: CheckedNetwork, graph: LoweredGraph, plan: BufferPlan, file: SourceFile,
-              weights: [String: [Float]]? = nil, selfContained: Bool = false, version: String) {
+              weights: [String: [Float]]? = nil, selfContained: Bool = false, version: String,
+              sideFile: String? = nil, externalData: Bool = false) {
     self.network = network
     self.graph = graph
     self.plan = plan
@@ -28,6 +36,22 @@ public struct BackendInput {
     self.weights = weights
     self.selfContained = selfContained
     self.version = version
+    self.sideFile = sideFile
+    self.externalData = externalData
+  }
+}
+
+/// What a backend writes: its file, and for an ONNX model whose weights are not inside, the side file.
+public struct BackendOutput {
+  public var bytes: [UInt8]
+  public var sideFile: ONNXSideFile?
+  /// The model's size with its weights inside, when that is why they are in the side file.
+  public var inlineSize: Int?
+
+  init(_ bytes: [UInt8], sideFile: ONNXSideFile? = nil, inlineSize: Int? = nil) {
+    self.bytes = bytes
+    self.sideFile = sideFile
+    self.inlineSize = inlineSize
   }
 }
 
@@ -38,7 +62,7 @@ public protocol Backend {
   /// Whether the file holds the weights (then `emit` is given them).
   static var embedsWeights: Bool { get }
   /// The file's bytes. An operation the target cannot express is an `ONNXExportError` at its line.
-  static func emit(_ input: BackendInput) throws -> [UInt8]
+  static func emit(_ input: BackendInput) throws -> BackendOutput
 }
 
 extension Backend {
@@ -54,26 +78,29 @@ public enum Backends {
 
 extension SwiftEmitter: Backend {
   public static let target = "swift"
-  public static func emit(_ input: BackendInput) -> [UInt8] {
-    Array(emit(input.graph, input.plan, file: input.file, selfContained: input.selfContained).utf8)
+  public static func emit(_ input: BackendInput) -> BackendOutput {
+    BackendOutput(Array(emit(input.graph, input.plan, file: input.file, selfContained: input.selfContained).utf8))
   }
 }
 
 extension PyTorchEmitter: Backend {
   public static let target = "pytorch"
-  public static func emit(_ input: BackendInput) -> [UInt8] { Array(emit(input.network, file: input.file).utf8) }
+  public static func emit(_ input: BackendInput) -> BackendOutput { BackendOutput(Array(emit(input.network, file: input.file).utf8)) }
 }
 
 extension PlanFile: Backend {
   public static let target = "plan"
-  public static func emit(_ input: BackendInput) -> [UInt8] { Array(write(input.graph, input.plan, source: input.file).utf8) }
+  public static func emit(_ input: BackendInput) -> BackendOutput {
+    BackendOutput(Array(write(input.graph, input.plan, source: input.file).utf8))
+  }
 }
 
 extension ONNXEmitter: Backend {
   public static let target = "onnx"
   public static var embedsWeights: Bool { true }
-  public static func emit(_ input: BackendInput) throws -> [UInt8] {
+  public static func emit(_ input: BackendInput) throws -> BackendOutput {
     guard let weights = input.weights else { preconditionFailure("netc internal error: the ONNX exporter needs weights") }
-    return try emit(input.graph, weights: weights, file: input.file, producerVersion: input.version)
+    return try emit(input.graph, weights: weights, file: input.file, producerVersion: input.version,
+                    sideFile: input.sideFile, externalData: input.externalData, sizeLimit: input.sizeLimit)
   }
 }

@@ -4,15 +4,20 @@
   import Darwin
 #endif
 
-/// The temporary file being written, for the signal handler to remove: a C string, since the handler may
-/// only call async-signal-safe functions.
-nonisolated(unsafe) private var pendingTemporary: UnsafeMutablePointer<CChar>?
+/// The temporary files being written, for the signal handler to remove: C strings, since the handler may
+/// only call async-signal-safe functions. Two at most: a model and its side file.
+nonisolated(unsafe) private var pendingTemporaries: (UnsafeMutablePointer<CChar>?, UnsafeMutablePointer<CChar>?) = (nil, nil)
 
-/// On SIGINT, SIGTERM or SIGHUP: remove the temporary file, then die of the signal as if unhandled.
+/// On SIGINT, SIGTERM or SIGHUP: remove the temporary files, then die of the signal as if unhandled.
 private func removeTemporaryAndDie(_ sig: Int32) {
-  if let p = pendingTemporary { unlink(p) }
+  if let p = pendingTemporaries.0 { unlink(p) }
+  if let p = pendingTemporaries.1 { unlink(p) }
   signal(sig, SIG_DFL)
   raise(sig)
+}
+
+private func setPendingTemporary(_ slot: Int, _ path: UnsafeMutablePointer<CChar>?) {
+  if slot == 0 { pendingTemporaries.0 = path } else { pendingTemporaries.1 = path }
 }
 
 /// File output that never leaves a partial file: bytes go to a temporary file in the target's directory,
@@ -21,8 +26,19 @@ private func removeTemporaryAndDie(_ sig: Int32) {
 /// or on a file system without unnamed files, it is a hidden `.NAME.netc-tmp-PID`, removed on SIGINT,
 /// SIGTERM and SIGHUP, and by the next write to the same output if its writer is gone. The path `-`, or
 /// any that names the file standard output is, is written through standard output as it is.
+///
+/// Two files that go together (an ONNX model and its side file) are written the same way, both in full
+/// before either is renamed, the model last: a failure before the renames leaves both old files as they
+/// were, and a model never appears before the data it names.
 enum Files {
   struct WriteError: Error { var message: String }
+
+  /// One file of a write: its path, and what writes its bytes, in as many pieces as it likes, through the
+  /// function it is given.
+  struct Output {
+    var path: String
+    var write: ((UnsafeRawBufferPointer) throws -> Void) throws -> Void
+  }
 
   private static let installHandlers: Void = {
     var set = sigset_t()
@@ -45,57 +61,89 @@ enum Files {
   /// (`netc run -o`'s output).
   static func writeAtomically(_ buf: UnsafeRawBufferPointer, to path: String, mode: mode_t? = nil,
                               inputs: [String] = []) throws {
-    if path == "-" || isStandardOutput(path) {
+    if isStandardOutput(path) {
       if let failed = writeAll(STDOUT_FILENO, buf) {
         throw WriteError(message: "cannot write to standard output: \(String(cString: strerror(failed)))")
       }
       return
     }
-    let path = try outputPath(path, inputs: inputs)
-    let (directory, name) = split(path)
-    removeStaleTemporaries(directory: directory, name: name)
-    let named = "\(directory)/.\(name).netc-tmp-\(getpid())"
+    try writeAtomically([Output(path: path) { try $0(buf) }], mode: mode, inputs: inputs)
+  }
+
+  /// Writes one file, or two that go together, each through a temporary file; none is standard output.
+  /// Every path is checked before a byte is written, and the files are renamed into place in order.
+  static func writeAtomically(_ outputs: [Output], mode: mode_t? = nil, inputs: [String]) throws {
+    precondition(outputs.count <= 2, "netc internal error: \(outputs.count) files in one atomic write")
+    let paths = try outputs.map { try outputPath($0.path, inputs: inputs) }
+    if paths.count == 2, sameFile(paths[0], paths[1]) {
+      throw UsageError(message: "'\(outputs[0].path)' and '\(outputs[1].path)' are the same file; netc writes them both")
+    }
     Self.installHandlers
-    let cPath = strdup(named)
+    var temporaries: [(fd: Int32, named: UnsafeMutablePointer<CChar>, linked: Bool)] = []
     defer {
-      pendingTemporary = nil
-      free(cPath)
+      for (slot, t) in temporaries.enumerated() {
+        if t.fd >= 0 { close(t.fd) }
+        if t.linked { unlink(t.named) }
+        setPendingTemporary(slot, nil)
+        free(t.named)
+      }
     }
-    var unnamed = true
-    var fd = openUnnamed(in: directory)
-    if fd < 0 {
-      unnamed = false
-      pendingTemporary = cPath
-      fd = open(named, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+    func failure(_ path: String, _ code: Int32) -> WriteError {
+      WriteError(message: "cannot write '\(path)': \(String(cString: strerror(code)))")
     }
-    guard fd >= 0 else { throw WriteError(message: "cannot write '\(path)': \(String(cString: strerror(errno)))") }
-    // For the tests that interrupt a write: a pause with the temporary file open, said on stderr.
-    if let v = getenv("NETC_TEST_WRITE_PAUSE_MS"), let ms = UInt32(String(cString: v)) {
-      _ = "netc: writing\n".withCString { write(STDERR_FILENO, $0, strlen($0)) }
-      usleep(min(ms, 10_000) * 1000)
+    for (output, path) in zip(outputs, paths) {
+      let (directory, name) = split(path)
+      removeStaleTemporaries(directory: directory, name: name)
+      let slot = temporaries.count
+      let named = strdup("\(directory)/.\(name).netc-tmp-\(getpid())")!
+      var fd = openUnnamed(in: directory)
+      let unnamed = fd >= 0
+      if !unnamed {
+        setPendingTemporary(slot, named)
+        fd = open(named, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+      }
+      let openError = errno
+      temporaries.append((fd, named, !unnamed && fd >= 0))
+      guard fd >= 0 else { throw failure(path, openError) }
+      // For the tests that interrupt a write: a pause with the temporary file open, said on stderr.
+      if let v = getenv("NETC_TEST_WRITE_PAUSE_MS"), let ms = UInt32(String(cString: v)) {
+        _ = "netc: writing\n".withCString { write(STDERR_FILENO, $0, strlen($0)) }
+        usleep(min(ms, 10_000) * 1000)
+      }
+      try output.write { buf in
+        if let failed = writeAll(fd, buf) { throw failure(path, failed) }
+      }
+      if let mode, fchmod(fd, mode) != 0 { throw failure(path, errno) }
+      if fsync(fd) != 0 { throw failure(path, errno) }
     }
-    var failed = writeAll(fd, buf) ?? 0
-    if failed == 0, let mode, fchmod(fd, mode) != 0 { failed = errno }
-    if failed == 0 && fsync(fd) != 0 { failed = errno }
-    if failed == 0 && unnamed {
-      // The unnamed file gets its hidden name only now, for the rename. A file of that name can only be
-      // left by a killed process that had this pid before.
-      pendingTemporary = cPath
-      unlink(named)
-      if linkat(AT_FDCWD, "/proc/self/fd/\(fd)", AT_FDCWD, named, AT_SYMLINK_FOLLOW) != 0 { failed = errno }
+    // Every file is complete: the unnamed ones get their hidden names only now, for the renames. A file of
+    // that name can only be left by a killed process that had this pid before.
+    for (slot, path) in paths.enumerated() where !temporaries[slot].linked {
+      let t = temporaries[slot]
+      setPendingTemporary(slot, t.named)
+      unlink(t.named)
+      if linkat(AT_FDCWD, "/proc/self/fd/\(t.fd)", AT_FDCWD, t.named, AT_SYMLINK_FOLLOW) != 0 { throw failure(path, errno) }
+      temporaries[slot].linked = true
     }
-    close(fd)
-    if failed != 0 || rename(named, path) != 0 {
-      let reason = String(cString: strerror(failed != 0 ? failed : errno))
-      unlink(named)
-      throw WriteError(message: "cannot write '\(path)': \(reason)")
+    for (slot, path) in paths.enumerated() {
+      close(temporaries[slot].fd)
+      temporaries[slot].fd = -1
+      if rename(temporaries[slot].named, path) != 0 { throw failure(path, errno) }
+      temporaries[slot].linked = false
     }
   }
 
-  /// Whether `path` names the file standard output is (`/dev/stdout`, `/dev/fd/1`, or the file stdout is
-  /// redirected to): renaming a temporary file over it would print nothing, or replace a pipe or terminal
-  /// by a file, so it is written through standard output.
+  /// Whether two existing paths are one file.
+  static func sameFile(_ a: String, _ b: String) -> Bool {
+    var x = stat(), y = stat()
+    return stat(a, &x) == 0 && stat(b, &y) == 0 && x.st_dev == y.st_dev && x.st_ino == y.st_ino
+  }
+
+  /// Whether `path` is `-` or names the file standard output is (`/dev/stdout`, `/dev/fd/1`, or the file
+  /// stdout is redirected to): renaming a temporary file over it would print nothing, or replace a pipe or
+  /// terminal by a file, so it is written through standard output.
   static func isStandardOutput(_ path: String) -> Bool {
+    if path == "-" { return true }
     var out = stat(), named = stat()
     return fstat(STDOUT_FILENO, &out) == 0 && stat(path, &named) == 0 && out.st_dev == named.st_dev
       && out.st_ino == named.st_ino

@@ -244,19 +244,23 @@ enum Help {
                               pytorch: a readable nn.Module whose state_dict keys are netc's tensor names;
                               plan: the lowered graph and buffer plan, for 'netc run';
                               onnx: an ONNX model (opset 18) with the weights inside, for ONNX Runtime,
-                              Netron and other ONNX tools.
+                              Netron and other ONNX tools; a model that would pass protobuf's 2 GiB has
+                              them in '<file>.data' beside it instead (see below).
       --weights <file>        For onnx: the weights to put in the model (safetensors, f32, f16 or bf16,
                               stored as f32). Without it, the model holds the weights 'netc init' writes
                               with its default seed 0 (He initialisation).
       --verbose               For onnx with '--weights': say which of its tensors are ignored (integer
                               buffers such as 'num_batches_tracked').
+      --external-data         For onnx: put every weight tensor of 1,024 bytes or more in '<file>.data'
+                              beside the model (ONNX's external data), whatever the model's size.
       --self-contained        For swift: one file that builds on its own (Foundation, Dispatch and
                               Synchronization only), with NetcKernels' sources after the network
                               instead of 'import NetcKernels'.
       --name <name>           For swift and pytorch: the class's name (default: the network's). Any
                               number of networks emitted for the library build together in one module;
                               two networks of the same name need a name each.
-      -o <file>               The file to write (written whole or not at all); '-' for stdout.
+      -o <file>               The file to write (written whole or not at all); '-' for stdout, except
+                              for a model with external data.
     \(common)
 
     The ONNX model's input is 'input' ([N, C, H, W], the batch size N symbolic), its output 'output'
@@ -264,6 +268,14 @@ enum Help {
     bn2.running_mean, ...); batch norm is a BatchNormalization node with its running statistics, not
     folded. Adaptive pooling exports when its windows are those of a plain pool (the output size divides
     the input size, or is 1x1); otherwise netc says which layer cannot be exported.
+
+    External data: a model is one protobuf message, which cannot reach 2 GiB. When the model with its
+    weights inside would (RegNetY-128GF's 2.6 GB), or with '--external-data', netc writes the weight
+    tensors of 1,024 bytes or more to '<file>.data' (with '-o resnet.onnx', 'resnet.onnx.data'), each at
+    an offset that is a multiple of 4096, and the model names that file, the offset and the length, as
+    onnx.save_model(save_as_external_data=True) and torch.onnx.export do; a note on stderr says when netc
+    chose it. Keep the two files side by side. Both are written whole before either replaces an old one,
+    the model last; standard output cannot carry the pair.
 
     """
 

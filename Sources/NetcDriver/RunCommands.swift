@@ -15,8 +15,6 @@ import NetcSema
 let maxWeightBytes = 4 << 30
 /// Largest .npy input.
 let maxTensorBytes = 2 << 30
-/// Protobuf's limit on one message, and so on an ONNX model with its weights inside.
-let maxONNXBytes = 2 << 30
 
 struct UserError: Error { var message: String }
 
@@ -291,7 +289,7 @@ enum EmitCommand {
 
   static func run(_ args: [String], _ terminal: Terminal, _ r: inout CommandResult) throws {
     let a = try Arguments(args, command: "emit", valued: CommonOptions.valued.union(["--target", "-o", "--weights", "--name"]),
-                          flags: CommonOptions.flags.union(["--self-contained", "--verbose"]))
+                          flags: CommonOptions.flags.union(["--self-contained", "--verbose", "--external-data"]))
     if a.flags.contains("--help") { r.stdout = Help.emitHelp; return }
     let common = try CommonOptions(a, command: "emit", terminal: terminal)
     guard let target = a.values["--target"] else {
@@ -307,6 +305,10 @@ enum EmitCommand {
     if selfContained && target != "swift" {
       throw UsageError(message: "'--self-contained' applies to '--target swift' only: the other targets import no netc library", command: "emit")
     }
+    let externalData = a.flags.contains("--external-data")
+    if externalData && target != "onnx" {
+      throw UsageError(message: "'--external-data' applies to '--target onnx' only: the other targets hold no weights", command: "emit")
+    }
     let name = a.values["--name"]
     if let name {
       guard target == "swift" || target == "pytorch" else {
@@ -318,16 +320,28 @@ enum EmitCommand {
     }
     guard a.positional.count == 1 else { throw UsageError(message: "'emit' takes one spec", command: "emit") }
     guard let out = a.values["-o"] else { throw UsageError(message: "give the output file with '-o FILE'", command: "emit") }
+    let toStandardOutput = Files.isStandardOutput(out)
+    if externalData && toStandardOutput {
+      throw UsageError(message: "'--external-data' writes a second file beside the model, which standard output cannot carry; write the model with '-o FILE'", command: "emit")
+    }
     guard var (c, g, plan) = lowered(common, a.positional[0], &r), var net = c.network else { r.status = 1; return }
     if let name { (g.name, net.name) = (name, name) }
+    // ONNX's external data goes beside the model, named after it as torch.onnx names it: OUT.data.
+    let sidePath = out + ".data"
     var input = BackendInput(network: net, graph: g, plan: plan, file: c.file, selfContained: selfContained,
-                             version: Help.versionNumber)
+                             version: Help.versionNumber, sideFile: toStandardOutput ? nil : Files.split(sidePath).name,
+                             externalData: externalData)
     if backend.embedsWeights {
       input.weights = try weights(g, weightsPath: a.values["--weights"], verbose: a.flags.contains("--verbose"), &r)
     }
-    let bytes: [UInt8]
+    // For the tests of the automatic side file, which cannot write 2 GiB: a smaller limit.
+    if let v = getenv("NETC_TEST_ONNX_SIZE_LIMIT"), let limit = Int(String(cString: v)), limit > 0 {
+      input.sizeLimit = min(limit, input.sizeLimit)
+    }
+    let protobufLimit = "\(grouped(input.sizeLimit - 1)) bytes one protobuf message can hold"
+    let output: BackendOutput
     do {
-      bytes = try backend.emit(input)
+      output = try backend.emit(input)
     } catch let e as ONNXExportError {
       var failed = c
       failed.diagnostics = DiagnosticEngine(file: c.file)
@@ -335,23 +349,36 @@ enum EmitCommand {
       common.report(failed, into: &r)
       r.status = 1
       return
+    } catch let e as ONNXNeedsSideFile {
+      throw UsageError(message: "the ONNX model would be \(grouped(e.inlineSize ?? 0)) bytes with its weights inside, above the \(protobufLimit); its weights must go to a file beside it, which standard output cannot carry: write the model with '-o FILE'", command: "emit")
     }
-    // An ONNX model is one protobuf message, which cannot pass 2 GiB.
-    guard target != "onnx" || bytes.count < maxONNXBytes else {
-      throw UserError(message: "the ONNX model would be \(grouped(bytes.count)) bytes, above the \(grouped(maxONNXBytes)) an ONNX model can hold")
+    // An ONNX model is one protobuf message, its weights inside or not.
+    guard target != "onnx" || output.bytes.count < input.sizeLimit else {
+      throw UserError(message: "the ONNX model would be \(grouped(output.bytes.count)) bytes\(output.sideFile == nil ? "" : " without its weights"), above the \(protobufLimit)")
     }
-    try Files.writeAtomically(bytes, to: out, inputs: [a.positional[0]] + (a.values["--weights"].map { [$0] } ?? []))
+    let inputs = [a.positional[0]] + (a.values["--weights"].map { [$0] } ?? [])
+    guard let side = output.sideFile else {
+      try Files.writeAtomically(output.bytes, to: out, inputs: inputs)
+      return
+    }
+    if let inlineSize = output.inlineSize {
+      r.stderr += "netc: note: the ONNX model would be \(grouped(inlineSize)) bytes with its weights inside, above the \(protobufLimit): its weights are in '\(sidePath)' (ONNX external data), which must stay beside it\n"
+    }
+    try Files.writeAtomically([
+      Files.Output(path: sidePath) { try side.write(to: $0) },
+      Files.Output(path: out) { write in try output.bytes.withUnsafeBytes { try write($0) } },
+    ], inputs: inputs)
   }
 
   /// The weights a backend embeds: from the given file, or `netc init`'s (seed 0) when none is given.
   static func weights(_ g: LoweredGraph, weightsPath: String?, verbose: Bool, _ r: inout CommandResult) throws
     -> [String: [Float]]
   {
-    // The one target that embeds weights, ONNX, writes one protobuf message, which cannot pass 2 GiB; its
-    // weights are f32, and whether drawn here or read, they are in memory whole before the model is written.
+    // The one target that embeds weights, ONNX, stores them as f32, and whether drawn here or read, they
+    // are in memory whole before the model is written: no more than the largest weight file netc reads.
     let bytes = weightBytes(g, elementSize: 4)
-    guard let bytes, bytes < maxONNXBytes else {
-      throw UserError(message: "the weights of this network take \(bytes.map(grouped) ?? "more than 2^63") bytes in f32, above the \(grouped(maxONNXBytes)) an ONNX model can hold")
+    guard let bytes, bytes <= maxWeightBytes else {
+      throw UserError(message: "the weights of this network take \(bytes.map(grouped) ?? "more than 2^63") bytes in f32, above the limit of \(grouped(maxWeightBytes)) for a model's weights")
     }
     var weights: [String: [Float]] = [:]
     if let weightsPath {

@@ -49,7 +49,7 @@ enum ImportCommand {
     if out == nil && !printsMap {
       throw UsageError(message: "give the output file with '-o W.safetensors' (or print the pairing alone with '--map')", command: command)
     }
-    if let out, printsMap, out == "-" || Files.isStandardOutput(out) {
+    if let out, printsMap, Files.isStandardOutput(out) {
       throw UsageError(message: "the pairing goes to standard output: write the weights to a file with '-o'", command: command)
     }
     guard let (c, g, _) = lowered(common, spec, &r), let net = c.network else {

@@ -112,9 +112,10 @@ import Testing
     for stage in ["read", "parse", "check", "report", "total"] { #expect(r.stderr.contains(stage)) }
   }
 
-  /// Starts `netc emit --target swift` writing to `out` with a long pause while its temporary file is
-  /// open, and returns once netc says it is writing.
-  func startPausedWrite(to out: URL, named: Bool = false) throws -> Process? {
+  /// Starts `netc emit --target swift` (or the command `arguments`) writing to `out` with a long pause while
+  /// its temporary file is open, and returns once netc says it is writing, `pauses` times: one for each
+  /// file it writes (an ONNX model and its side file), the pause shorter when there are several.
+  func startPausedWrite(to out: URL, named: Bool = false, arguments: [String]? = nil, pauses: Int = 1) throws -> Process? {
     let exe = Paths.root.appendingPathComponent(".build/debug/netc")
     guard FileManager.default.isExecutableFile(atPath: exe.path) else {
       Issue.record("no built netc at \(exe.path)")
@@ -122,13 +123,15 @@ import Testing
     }
     let p = Process()
     p.executableURL = exe
-    p.arguments = ["emit", "--target", "swift", spec, "-o", out.path]
-    p.environment = ["NETC_TEST_WRITE_PAUSE_MS": "10000"].merging(named ? ["NETC_TEST_NAMED_TEMPORARY": "1"] : [:]) { a, _ in a }
+    p.arguments = (arguments ?? ["emit", "--target", "swift", spec]) + ["-o", out.path]
+    p.environment = ["NETC_TEST_WRITE_PAUSE_MS": pauses == 1 ? "10000" : "1000"]
+      .merging(named ? ["NETC_TEST_NAMED_TEMPORARY": "1"] : [:]) { a, _ in a }
     let stderr = Pipe()
     p.standardError = stderr
     try p.run()
-    let said = stderr.fileHandleForReading.readData(ofLength: 14)
-    #expect(String(decoding: said, as: UTF8.self) == "netc: writing\n", "netc never opened its temporary file")
+    let said = stderr.fileHandleForReading.readData(ofLength: 14 * pauses)
+    #expect(String(decoding: said, as: UTF8.self) == String(repeating: "netc: writing\n", count: pauses),
+            "netc never opened its temporary files")
     return p
   }
 
@@ -168,6 +171,30 @@ import Testing
       #expect(try String(contentsOf: out, encoding: .utf8) == "the previous version\n")
       #expect(Driver.run(["emit", "--target", "pytorch", spec, "-o", out.path]).status == 0)
       #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path) == ["net.swift"])
+    }
+  }
+
+  /// An ONNX model and its side file are written as a pair: interrupted once the side file is complete and
+  /// the model is being written, neither old file is touched and no temporary file stays (with named
+  /// temporary files, SIGKILL leaves them hidden, and the next write removes them).
+  @Test(arguments: [(SIGKILL, false), (SIGINT, true), (SIGKILL, true)]) func interruptedPairLeavesBothOldFiles(signal: Int32, named: Bool) throws {
+    try withOutputDirectory { dir in
+      let model = dir.appendingPathComponent("net.onnx"), side = dir.appendingPathComponent("net.onnx.data")
+      try Data("the previous model\n".utf8).write(to: model)
+      try Data("the previous data\n".utf8).write(to: side)
+      let onnx = ["emit", "--target", "onnx", spec, "--external-data"]
+      guard let p = try startPausedWrite(to: model, named: named, arguments: onnx, pauses: 2) else { return }
+      kill(p.processIdentifier, signal)
+      p.waitUntilExit()
+      #expect(p.terminationReason == .uncaughtSignal && p.terminationStatus == signal)
+      let hidden = signal == SIGKILL && named
+        ? [".net.onnx.data.netc-tmp-\(p.processIdentifier)", ".net.onnx.netc-tmp-\(p.processIdentifier)"] : []
+      #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted() == hidden + ["net.onnx", "net.onnx.data"])
+      #expect(try String(contentsOf: model, encoding: .utf8) == "the previous model\n")
+      #expect(try String(contentsOf: side, encoding: .utf8) == "the previous data\n")
+      #expect(Driver.run(onnx + ["-o", model.path]).status == 0)
+      #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted() == ["net.onnx", "net.onnx.data"])
+      #expect(try Data(contentsOf: side).count > 200_000)
     }
   }
 

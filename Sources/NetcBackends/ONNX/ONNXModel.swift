@@ -12,7 +12,10 @@ enum ONNXField {
   enum Attribute { static let name = 1, f = 2, i = 3, s = 4, floats = 7, ints = 8, type = 20 }
   /// AttributeProto.AttributeType.
   enum AttributeType { static let float = 1, int = 2, string = 3, floats = 6, ints = 7 }
-  enum Tensor { static let dims = 1, dataType = 2, name = 8, rawData = 9 }
+  enum Tensor { static let dims = 1, dataType = 2, name = 8, rawData = 9, externalData = 13, dataLocation = 14 }
+  /// TensorProto.DataLocation.
+  enum DataLocation { static let external = 1 }
+  enum StringStringEntry { static let key = 1, value = 2 }
   /// TensorProto.DataType.
   enum DataType { static let float = 1, int64 = 7 }
   enum ValueInfo { static let name = 1, type = 2 }
@@ -60,7 +63,8 @@ struct ONNXNode {
   }
 }
 
-/// A constant tensor (an initializer): float32 or int64, stored as raw little-endian bytes.
+/// A constant tensor (an initializer): float32 or int64, stored as raw little-endian bytes, in the model
+/// or, for a float32 tensor, in a file beside it (ONNX's external data).
 struct ONNXTensor {
   enum Data {
     case float([Float])
@@ -69,6 +73,8 @@ struct ONNXTensor {
   var name: String
   var dims: [Int]
   var data: Data
+  /// Where its bytes are when they are not in the model: the external data entries onnx writes.
+  var external: ONNXSideFile.Place?
 
   func write(_ w: inout ProtobufWriter) {
     typealias F = ONNXField.Tensor
@@ -77,7 +83,18 @@ struct ONNXTensor {
     case .float(let xs):
       w.int(F.dataType, ONNXField.DataType.float)
       w.string(F.name, name)
-      w.floatData(F.rawData, xs)
+      if let external {
+        for (key, value) in [("location", external.location), ("offset", String(external.offset)),
+                             ("length", String(external.length))] {
+          w.message(F.externalData) { e in
+            e.string(ONNXField.StringStringEntry.key, key)
+            e.string(ONNXField.StringStringEntry.value, value)
+          }
+        }
+        w.int(F.dataLocation, ONNXField.DataLocation.external)
+      } else {
+        w.floatData(F.rawData, xs)
+      }
     case .int64(let xs):
       w.int(F.dataType, ONNXField.DataType.int64)
       w.string(F.name, name)
@@ -129,9 +146,14 @@ struct ONNXModel {
   var valueInfo: [ONNXValueInfo]
   var batchName: String
 
-  func serialized() -> [UInt8] {
+  func serialized() -> [UInt8] { write(ProtobufWriter()).bytes }
+
+  /// The size `serialized()` would have, counted without making it.
+  func serializedSize() -> Int { write(ProtobufWriter(measuring: true)).count }
+
+  private func write(_ writer: ProtobufWriter) -> ProtobufWriter {
     typealias M = ONNXField.Model
-    var w = ProtobufWriter()
+    var w = writer
     w.int(M.irVersion, irVersion)
     w.string(M.producerName, producerName)
     w.string(M.producerVersion, producerVersion)
@@ -141,7 +163,7 @@ struct ONNXModel {
       o.string(ONNXField.OperatorSetID.domain, "")
       o.int(ONNXField.OperatorSetID.version, opset)
     }
-    return w.bytes
+    return w
   }
 
   private func writeGraph(_ w: inout ProtobufWriter) {
