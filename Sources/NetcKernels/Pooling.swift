@@ -69,7 +69,7 @@ public func netcPool(_ g: NetcConvGeometry, isMax: Bool, countIncludePad: Bool, 
       }
     }
     if act != NetcAct.none {
-      for i in 0..<(g.outH * g.outW) { y[i] = netcActivate(y[i], act, slope) }
+      netcActivate(y, y, count: g.outH * g.outW, act, slope)
     }
   }
   let planes = batch * g.inC, runs = min(planes, 8 * netcWorkers)
@@ -367,7 +367,7 @@ public func netcAdaptivePool(channels: Int, inH: Int, inW: Int, outH: Int, outW:
     let y = output + b * outStride + c * outH * outW
     if inH == outH && inW == outW {
       // Every window is one element (AlexNet's 6x6 pool of a 6x6 map).
-      for i in 0..<(outH * outW) { y[i] = netcActivate(x[i], act, slope) }
+      netcActivate(x, y, count: outH * outW, act, slope)
       return
     }
     for oh in 0..<outH {
