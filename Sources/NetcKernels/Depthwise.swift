@@ -28,8 +28,30 @@ struct NetcDepthwisePlane {
   var floats: Int { rows * rowFloats }
 }
 
-/// Scratch floats netcDepthwiseConv2d needs: a padded plane per worker.
-func netcDepthwiseScratch(_ g: NetcConvGeometry) -> Int { netcWorkers * NetcDepthwisePlane(g).floats }
+/// Scratch floats netcDepthwiseConv2d needs: a padded plane, or a padded tile of 16 channels and their
+/// weights, per worker.
+func netcDepthwiseScratch(_ g: NetcConvGeometry) -> Int {
+  netcWorkers * (netcDepthwiseTile(g)?.floats ?? NetcDepthwisePlane(g).floats)
+}
+
+/// A map narrower than a vector wastes lanes plane by plane (a 7x7 map fills 7 of 16): such maps are
+/// convolved 16 channels to a vector instead, from a zero-padded tile of the input with the channels
+/// innermost ([rows][columns][16]), as runtimes that keep the channel-blocked layout throughout do.
+struct NetcDepthwiseTile {
+  let rows: Int, columns: Int, taps: Int
+  var inputFloats: Int { rows * columns * 16 }
+  var floats: Int { inputFloats + taps * 16 + 16 }
+}
+
+/// Whether netcConv2d convolves depthwise `g` 16 channels to a vector (see NetcDepthwiseTile).
+public func netcUsesDepthwiseTiles(_ g: NetcConvGeometry) -> Bool { netcUsesDepthwise(g) && netcDepthwiseTile(g) != nil }
+
+/// The tile for `g` where maps are narrow (at most 12 outputs a row) and small (at most 4096 outputs).
+func netcDepthwiseTile(_ g: NetcConvGeometry) -> NetcDepthwiseTile? {
+  guard g.outW <= 12 && g.outH * g.outW <= 4096 else { return nil }
+  return NetcDepthwiseTile(rows: (g.outH - 1) * g.sH + (g.kH - 1) * g.dH + 1,
+                           columns: (g.outW - 1) * g.sW + (g.kW - 1) * g.dW + 1, taps: g.kH * g.kW)
+}
 
 /// Copies input row `x` (`inW` floats) into padded row `row` at column offset `padL`, split by phase.
 @inline(__always)
@@ -70,6 +92,11 @@ func netcDepthwiseConv2d(_ g: NetcConvGeometry, batch: Int, input: UnsafePointer
                          resStride: Int, output: UnsafeMutablePointer<Float>, outStride: Int, act: Int, slope: Float,
                          scratch: UnsafeMutablePointer<Float>) {
   typealias V = SIMD16<Float>
+  if let tile = netcDepthwiseTile(g) {
+    return netcDepthwiseTiles(g, tile, batch: batch, input: input, inStride: inStride, weight: weight, bias: bias,
+                              residual: residual, resStride: resStride, output: output, outStride: outStride,
+                              act: act, slope: slope, scratch: scratch)
+  }
   let plane = NetcDepthwisePlane(g)
   let units = batch * g.inC
   let taps = g.kH * g.kW
@@ -135,6 +162,87 @@ func netcDepthwiseConv2d(_ g: NetcConvGeometry, batch: Int, input: UnsafePointer
       // The activation over the whole plane, still in cache: vectors run across its rows, and the loop
       // above keeps to loads and multiply-adds.
       if act != NetcAct.none { netcActivate(y, y, count: g.outH * g.outW, act, slope) }
+    }
+  }
+}
+
+/// netcDepthwiseConv2d of a narrow map, 16 channels at a time (see NetcDepthwiseTile): each output pixel is
+/// one vector of 16 channels, four pixels of a row at a time in independent chains.
+@inline(never)
+private func netcDepthwiseTiles(_ g: NetcConvGeometry, _ tile: NetcDepthwiseTile, batch: Int, input: UnsafePointer<Float>,
+                                inStride: Int, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
+                                residual: UnsafePointer<Float>?, resStride: Int, output: UnsafeMutablePointer<Float>,
+                                outStride: Int, act: Int, slope: Float, scratch: UnsafeMutablePointer<Float>) {
+  typealias V = SIMD16<Float>
+  let blocks = (g.inC + 15) / 16
+  let units = batch * blocks
+  let inPlane = g.inH * g.inW, outPlane = g.outH * g.outW
+  let parts = netcParts(units, work: units * 16 * outPlane * tile.taps, perThread: 4)
+  netcParallelParts(parts) { part, slot in
+    let padded = scratch + slot * tile.floats
+    let weights = padded + tile.inputFloats
+    let lanes = weights + tile.taps * 16
+    @inline(__always) func load(_ p: UnsafeMutablePointer<Float>) -> V { UnsafeRawPointer(p).loadUnaligned(as: V.self) }
+    for unit in (units * part / parts)..<(units * (part + 1) / parts) {
+      let b = unit / blocks, c0 = unit % blocks * 16
+      let channels = min(16, g.inC - c0)
+      // The block's weights with the channels innermost, zero past the last channel.
+      weights.update(repeating: 0, count: tile.taps * 16)
+      padded.update(repeating: 0, count: tile.inputFloats)
+      var start = V(repeating: 0)
+      for l in 0..<channels {
+        let c = c0 + l
+        for t in 0..<tile.taps { weights[t * 16 + l] = weight[c * tile.taps + t] }
+        start[l] = bias?[c] ?? 0
+        let x = input + b * inStride + c * inPlane
+        // Input pixels past the tile are never read (PyTorch's floor drops them).
+        for ih in 0..<min(g.inH, tile.rows - g.padT) {
+          let row = padded + ((ih + g.padT) * tile.columns + g.padL) * 16 + l
+          for iw in 0..<min(g.inW, tile.columns - g.padL) { row[iw * 16] = x[ih * g.inW + iw] }
+        }
+      }
+      let y = output + b * outStride + c0 * outPlane
+      let r = residual.map { $0 + b * resStride + c0 * outPlane }
+      @inline(__always) func finish(_ acc: V, _ pixel: Int) {
+        var v = acc
+        // Each residual read before the output over it is written: the output may be the residual.
+        if let r {
+          var add = V(repeating: 0)
+          for l in 0..<channels { add[l] = r[l * outPlane + pixel] }
+          v += add
+        }
+        if act != NetcAct.none { v = netcActivate(v, act, slope) }
+        UnsafeMutableRawPointer(lanes).storeBytes(of: v, as: V.self)
+        for l in 0..<channels { y[l * outPlane + pixel] = lanes[l] }
+      }
+      let step = g.sW * 16
+      for oh in 0..<g.outH {
+        var ow = 0
+        while ow < g.outW {
+          // Four pixels of the row at a time; past the row's last full four, spare chains repeat its last
+          // pixel and are not stored.
+          let count = min(4, g.outW - ow)
+          let s1 = min(1, count - 1) * step, s2 = min(2, count - 1) * step, s3 = (count - 1) * step
+          var a0 = start, a1 = start, a2 = start, a3 = start
+          for kh in 0..<g.kH {
+            let row = padded + ((oh * g.sH + kh * g.dH) * tile.columns + ow * g.sW) * 16
+            let wr = weights + kh * g.kW * 16
+            for kw in 0..<g.kW {
+              let k = load(wr + kw * 16), p = row + kw * g.dW * 16
+              a0.addProduct(k, load(p))
+              a1.addProduct(k, load(p + s1))
+              a2.addProduct(k, load(p + s2))
+              a3.addProduct(k, load(p + s3))
+            }
+          }
+          let pixel = oh * g.outW + ow
+          finish(a0, pixel)
+          if count > 1 { finish(a1, pixel + 1) }
+          if count > 2 { finish(a2, pixel + 2) }
+          if count > 3 { finish(a3, pixel + 3) }
+          ow += count
+        }
+      }
     }
   }
 }

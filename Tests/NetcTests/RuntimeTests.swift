@@ -73,6 +73,10 @@ import Testing
       ("input 2x13x50\nconv 5x3 2 stride=3x2 pad=2x1 groups=2", 2, 13, 50, 2, 5, 3, (3, 2), (2, 1), 1, 2),
       ("input 3x12x35\nconv 3x3 3 stride=3 pad=1 groups=3", 3, 12, 35, 3, 3, 3, (3, 3), (1, 1), 1, 3),
       ("input 2x15x40\nconv 3x3 2 s2 pad=2 dilation=2 groups=2", 2, 15, 40, 2, 3, 3, (2, 2), (2, 2), 2, 2),
+      // Narrow maps, 16 channels to a vector (netcDepthwiseTile; the 10x6x7, 6x12x12 and 3x12x35 ones above
+      // too): two blocks, the second partial, rows of 4 + 3 pixels; strided and dilated.
+      ("input 20x7x7\nconv 5x5 20 p2 groups=20", 20, 7, 7, 20, 5, 5, (1, 1), (2, 2), 1, 20),
+      ("input 17x15x19\nconv 3x3 17 stride=2x2 pad=2 dilation=2 groups=17", 17, 15, 19, 17, 3, 3, (2, 2), (2, 2), 2, 17),
     ]
     var byChannelPanels = 0, byPhaseImages = 0, byPhasePanels = 0, byDepthwise = 0
     for (source, cin, h, w, cout, kh, kw, stride, pad, dil, groups) in cases {
@@ -125,7 +129,7 @@ import Testing
       }
       #expect(worst < 1e-4, "\(source): max|diff| \(worst)")
     }
-    #expect(byChannelPanels == 3 && byPhaseImages == 10 && byPhasePanels == 3 && byDepthwise == 10)
+    #expect(byChannelPanels == 3 && byPhaseImages == 10 && byPhasePanels == 3 && byDepthwise == 12)
   }
 
   /// The fully connected kernel against its definition: feature counts that are not multiples of 16 (the
@@ -315,6 +319,8 @@ import Testing
       (64, 20, 20, 24, 1, 1, 0, 1, false), (300, 16, 17, 20, 1, 1, 0, 1, false), (80, 16, 16, 16, 3, 1, 1, 2, false),
       (300, 7, 7, 64, 1, 1, 0, 1, false), (30, 13, 11, 56, 3, 2, 1, 1, false), (13, 10, 40, 13, 3, 1, 1, 1, false),
       (16, 12, 12, 16, 5, 1, 2, 1, false), (6, 5, 4, 4, 3, 2, 1, 2, true),
+      // Depthwise: plane by plane at strides 1 and 2, and 16 channels to a vector over a narrow map.
+      (24, 20, 20, 24, 3, 1, 1, 24, false), (24, 20, 21, 24, 5, 2, 2, 24, false), (40, 7, 7, 40, 5, 1, 2, 40, false),
     ]
     var paths = Set<String>()
     for (cin, h, w, cout, k, s, pad, groups, transposed) in cases {
@@ -323,6 +329,7 @@ import Testing
       let g = NetcConvGeometry(inC: cin, inH: h, inW: w, outC: cout, outH: oh, outW: ow, kH: k, kW: k, sH: s, sW: s,
                                padT: pad, padL: pad, dH: 1, dW: 1, groups: groups)
       paths.insert(transposed ? "transposed" : netcWinogradTile(g) != 0 ? "winograd" : netcUsesPhasePanels(g) ? "phases"
+                   : netcUsesDepthwise(g) ? (netcUsesDepthwiseTiles(g) ? "depthwise tiles" : "depthwise planes")
                    : netcUsesChannelPanels(g) ? "channel panels" : "gemm")
       var rng = SplitMix64(seed: UInt64(cin * 100 + k))
       let x = (0..<(2 * cin * h * w)).map { _ in Float(rng.normal()) }
@@ -362,7 +369,7 @@ import Testing
       #expect(worst < 1e-5, "\(cin)x\(h)x\(w) -> \(cout), \(k)x\(k) s\(s): max|diff| \(worst)")
       #expect(apart.contains { $0 > 0 } && apart.contains { $0 == 0 }, "the cases exercise the ReLU")
     }
-    #expect(paths == ["gemm", "channel panels", "phases", "winograd", "transposed"])
+    #expect(paths == ["gemm", "channel panels", "phases", "winograd", "transposed", "depthwise planes", "depthwise tiles"])
   }
 
   /// Pooling against PyTorch's definition, computed here window by window: padding, dilation, ceil mode
