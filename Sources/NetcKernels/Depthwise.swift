@@ -46,9 +46,10 @@ struct NetcDepthwiseTile {
 /// Whether netcConv2d convolves depthwise `g` 16 channels to a vector (see NetcDepthwiseTile).
 public func netcUsesDepthwiseTiles(_ g: NetcConvGeometry) -> Bool { netcUsesDepthwise(g) && netcDepthwiseTile(g) != nil }
 
-/// The tile for `g` where maps are narrow (at most 12 outputs a row) and small (at most 4096 outputs).
+/// The tile for `g` where maps are narrow (at most 14 outputs a row: 14x14 maps, 16 lanes of 16, measured
+/// faster this way too) and small (at most 4096 outputs).
 func netcDepthwiseTile(_ g: NetcConvGeometry) -> NetcDepthwiseTile? {
-  guard g.outW <= 12 && g.outH * g.outW <= 4096 else { return nil }
+  guard g.outW <= 14 && g.outH * g.outW <= 4096 else { return nil }
   return NetcDepthwiseTile(rows: (g.outH - 1) * g.sH + (g.kH - 1) * g.dH + 1,
                            columns: (g.outW - 1) * g.sW + (g.kW - 1) * g.dW + 1, taps: g.kH * g.kW)
 }
