@@ -370,6 +370,11 @@ public func netcAdaptivePool(channels: Int, inH: Int, inW: Int, outH: Int, outW:
       netcActivate(x, y, count: outH * outW, act, slope)
       return
     }
+    if outH == 1 && outW == 1 {
+      // Global pooling (squeeze-excitation's, every classifier's head): four vector chains over the plane.
+      y[0] = netcActivate(netcReducePlane(x, count: inH * inW, isMax: isMax), act, slope)
+      return
+    }
     for oh in 0..<outH {
       let h0 = oh * inH / outH, h1 = ((oh + 1) * inH + outH - 1) / outH
       for ow in 0..<outW {
@@ -386,4 +391,39 @@ public func netcAdaptivePool(channels: Int, inH: Int, inW: Int, outH: Int, outW:
       }
     }
   }
+}
+
+/// The mean or the maximum (NaN winning, as in PyTorch) of `count` floats, 64 at a time in four chains.
+@inline(__always)
+func netcReducePlane(_ x: UnsafePointer<Float>, count: Int, isMax: Bool) -> Float {
+  typealias V = SIMD16<Float>
+  let start = V(repeating: isMax ? -.infinity : 0)
+  var a0 = start, a1 = start, a2 = start, a3 = start
+  @inline(__always) func take(_ a: inout V, _ t: V) {
+    if isMax { a = a.replacing(with: t, where: (t .> a) .| (t .!= t)) } else { a += t }
+  }
+  var i = 0
+  while i + 64 <= count {
+    take(&a0, UnsafeRawPointer(x + i).loadUnaligned(as: V.self))
+    take(&a1, UnsafeRawPointer(x + i + 16).loadUnaligned(as: V.self))
+    take(&a2, UnsafeRawPointer(x + i + 32).loadUnaligned(as: V.self))
+    take(&a3, UnsafeRawPointer(x + i + 48).loadUnaligned(as: V.self))
+    i += 64
+  }
+  while i + 16 <= count {
+    take(&a0, UnsafeRawPointer(x + i).loadUnaligned(as: V.self))
+    i += 16
+  }
+  take(&a0, a1); take(&a0, a2); take(&a0, a3)
+  var v: Float = isMax ? -.infinity : 0
+  for l in 0..<16 {
+    let t = a0[l]
+    if isMax { if t > v || t.isNaN { v = t } } else { v += t }
+  }
+  while i < count {
+    let t = x[i]
+    if isMax { if t > v || t.isNaN { v = t } } else { v += t }
+    i += 1
+  }
+  return isMax ? v : v / Float(count)
 }

@@ -372,6 +372,31 @@ import Testing
     #expect(paths == ["gemm", "channel panels", "phases", "winograd", "transposed", "depthwise planes", "depthwise tiles"])
   }
 
+  /// Global pooling (adaptive to 1x1, summed in vector chains) against the mean and maximum in double
+  /// precision: planes shorter than a vector, than four, and longer with a tail; NaN wins a maximum.
+  @Test func globalPoolingMatchesItsDefinition() {
+    for (h, w) in [(3, 3), (7, 7), (9, 13), (56, 56)] {
+      var rng = SplitMix64(seed: UInt64(h * 100 + w))
+      var x = (0..<(3 * h * w)).map { _ in Float(rng.normal()) + 2 }
+      x[2 * h * w + h * w / 2] = .nan
+      for isMax in [false, true] {
+        var y = [Float](repeating: 0, count: 3)
+        x.withUnsafeBufferPointer { xp in
+          y.withUnsafeMutableBufferPointer { yp in
+            netcAdaptivePool(channels: 3, inH: h, inW: w, outH: 1, outW: 1, isMax: isMax, batch: 1, input: xp.baseAddress!,
+                             inStride: 3 * h * w, output: yp.baseAddress!, outStride: 3, act: NetcAct.none, slope: 0)
+          }
+        }
+        for c in 0..<2 {
+          let plane = x[(c * h * w)..<((c + 1) * h * w)].map(Double.init)
+          let want = isMax ? plane.max()! : plane.reduce(0, +) / Double(h * w)
+          #expect(abs(Double(y[c]) - want) <= 1e-6 * abs(want), "\(h)x\(w) \(isMax ? "max" : "mean") channel \(c)")
+        }
+        #expect(y[2].isNaN, "\(h)x\(w): NaN in the plane")
+      }
+    }
+  }
+
   /// Pooling against PyTorch's definition, computed here window by window: padding, dilation, ceil mode
   /// (a last window hanging over the edge), strides wider than the kernel, both divisors, and NaN winning
   /// a max.
