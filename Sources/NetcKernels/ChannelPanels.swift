@@ -174,29 +174,18 @@ func netcStoreTransposed(_ sum: UnsafeMutablePointer<Float>, channel: Int, pixel
           lo += UnsafeRawPointer(r).loadUnaligned(as: V4.self)
           hi += UnsafeRawPointer(r + 3).loadUnaligned(as: V4.self)
         }
-        if act == NetcAct.relu {
-          lo = lo.replacing(with: 0, where: lo .< 0)
-          hi = hi.replacing(with: 0, where: hi .< 0)
-        } else if act == NetcAct.gelu {
+        if act != NetcAct.none {
           // In one vector: the scalar function's bits, a tenth of its time.
-          let g = netcGelu(SIMD16(lowHalf: SIMD8(lowHalf: lo, highHalf: hi), highHalf: .zero)).lowHalf
+          let g = netcActivate(SIMD8(lowHalf: lo, highHalf: hi), act, slope)
           lo = g.lowHalf
           hi = g.highHalf
-        } else if act != NetcAct.none {
-          for i in 0..<4 { lo[i] = netcActivate(lo[i], act, slope); hi[i] = netcActivate(hi[i], act, slope) }
         }
         UnsafeMutableRawPointer(y).storeBytes(of: lo, as: V4.self)
         UnsafeMutableRawPointer(y + 3).storeBytes(of: hi, as: V4.self)
         continue
       }
       if let r { v += UnsafeRawPointer(r).loadUnaligned(as: V8.self) }
-      if act == NetcAct.relu {
-        v = v.replacing(with: 0, where: v .< 0)
-      } else if act == NetcAct.gelu {
-        v = netcGelu(SIMD16(lowHalf: v, highHalf: .zero)).lowHalf
-      } else if act != NetcAct.none {
-        for i in 0..<8 { v[i] = netcActivate(v[i], act, slope) }
-      }
+      if act != NetcAct.none { v = netcActivate(v, act, slope) }
       UnsafeMutableRawPointer(y).storeBytes(of: v, as: V8.self)
     }
   }

@@ -9,7 +9,7 @@ func netcCopyPlane(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, 
   if act == NetcAct.none {
     y.update(from: x, count: count)
   } else {
-    for i in 0..<count { y[i] = netcActivate(x[i], act, slope) }
+    netcActivate(x, y, count: count, act, slope)
   }
 }
 

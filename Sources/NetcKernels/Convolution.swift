@@ -386,7 +386,7 @@ public func netcConvTranspose2d(_ g: NetcConvGeometry, batch: Int, input: Unsafe
           }
         }
       }
-      for i in 0..<npix { yc[i] = netcActivate(yc[i], act, slope) }
+      if act != NetcAct.none { netcActivate(yc, yc, count: npix, act, slope) }
     }
   }
 }

@@ -1,29 +1,89 @@
-// Depthwise convolution (as many groups as input and output channels), stride 1: MobileNet's 3x3 and
-// ConvNeXt's 7x7. As a GEMM each group is one output row, which the GEMM's 8-row tiles pad eightfold, and
-// an im2col panel gathered for it; here each channel's plane is convolved directly, 16 output pixels to a
-// vector (ConvNeXt-T's 7x7 over 96x56x56: 4.2 -> 0.6 ms). Only the standard library, like Kernels.swift.
+// Depthwise convolution (as many groups as input and output channels): MobileNet's and EfficientNet's 3x3
+// and 5x5 at strides 1 and 2, ConvNeXt's 7x7. As a GEMM each group is one output row, which the GEMM's
+// 8-row tiles pad eightfold, and an im2col panel gathered for it; here each channel's plane is convolved
+// directly, 16 output pixels to a vector (ConvNeXt-T's 7x7 over 96x56x56: 4.2 -> 0.6 ms).
+// A strided plane is first split by column phase (column j of the padded plane goes to row j % sW of a
+// `phases` block, at j / sW), so that every tap of 16 neighbouring outputs is one contiguous load, as at
+// stride 1. Only the standard library, like Kernels.swift.
 
-/// netcConv2d convolves `g` plane by plane: a depthwise, stride-1, undilated convolution with a kernel of
-/// at most 15x15 whose padding is smaller than the kernel, on maps of at most 2^14 a side.
+/// netcConv2d convolves `g` plane by plane: a depthwise convolution with strides of at most 4, a kernel of
+/// at most 15x15 and padding inside its dilated extent, on maps of at most 2^14 a side.
 public func netcUsesDepthwise(_ g: NetcConvGeometry) -> Bool {
-  g.groups > 1 && g.groups == g.inC && g.groups == g.outC && g.sH == 1 && g.sW == 1 && g.dH == 1 && g.dW == 1
-    && g.kH <= 15 && g.kW <= 15 && g.padT >= 0 && g.padL >= 0 && g.padT < g.kH && g.padL < g.kW
+  g.groups > 1 && g.groups == g.inC && g.groups == g.outC && g.sH <= 4 && g.sW <= 4 && g.dH <= 16 && g.dW <= 16
+    && g.kH <= 15 && g.kW <= 15 && g.padT >= 0 && g.padL >= 0
+    && g.padT <= (g.kH - 1) * g.dH && g.padL <= (g.kW - 1) * g.dW
     && g.inH <= 1 << 14 && g.inW <= 1 << 14 && g.outH <= 1 << 14 && g.outW <= 1 << 14
 }
 
-/// The zero-padded plane one worker convolves: `rows` rows of `pitch` floats, wide enough that every
-/// vector of 16 outputs, the last one included, reads inside it.
+/// The zero-padded plane one worker convolves: `rows` rows, each `sW` phase rows of `pitch` floats, wide
+/// enough that every vector of 16 outputs, the last one included, reads inside it.
 struct NetcDepthwisePlane {
-  let rows: Int, pitch: Int
+  let rows: Int, pitch: Int, phases: Int
   init(_ g: NetcConvGeometry) {
-    rows = g.outH + g.kH - 1
-    pitch = (g.outW + 15) / 16 * 16 + g.kW - 1
+    rows = (g.outH - 1) * g.sH + (g.kH - 1) * g.dH + 1
+    pitch = (g.outW + 15) / 16 * 16 + (g.kW - 1) * g.dW / g.sW
+    phases = g.sW
   }
-  var floats: Int { rows * pitch }
+  var rowFloats: Int { phases * pitch }
+  var floats: Int { rows * rowFloats }
 }
 
-/// Scratch floats netcDepthwiseConv2d needs: a padded plane per worker.
-func netcDepthwiseScratch(_ g: NetcConvGeometry) -> Int { netcWorkers * NetcDepthwisePlane(g).floats }
+/// Scratch floats netcDepthwiseConv2d needs: a padded plane, or a padded tile of 16 channels and their
+/// weights, per worker.
+func netcDepthwiseScratch(_ g: NetcConvGeometry) -> Int {
+  netcWorkers * (netcDepthwiseTile(g)?.floats ?? NetcDepthwisePlane(g).floats)
+}
+
+/// A map narrower than a vector wastes lanes plane by plane (a 7x7 map fills 7 of 16): such maps are
+/// convolved 16 channels to a vector instead, from a zero-padded tile of the input with the channels
+/// innermost ([rows][columns][16]), as runtimes that keep the channel-blocked layout throughout do.
+struct NetcDepthwiseTile {
+  let rows: Int, columns: Int, taps: Int
+  var inputFloats: Int { rows * columns * 16 }
+  var floats: Int { inputFloats + taps * 16 + 16 }
+}
+
+/// Whether netcConv2d convolves depthwise `g` 16 channels to a vector (see NetcDepthwiseTile).
+public func netcUsesDepthwiseTiles(_ g: NetcConvGeometry) -> Bool { netcUsesDepthwise(g) && netcDepthwiseTile(g) != nil }
+
+/// The tile for `g` where maps are narrow (at most 14 outputs a row: 14x14 maps, 16 lanes of 16, measured
+/// faster this way too) and small (at most 4096 outputs).
+func netcDepthwiseTile(_ g: NetcConvGeometry) -> NetcDepthwiseTile? {
+  guard g.outW <= 14 && g.outH * g.outW <= 4096 else { return nil }
+  return NetcDepthwiseTile(rows: (g.outH - 1) * g.sH + (g.kH - 1) * g.dH + 1,
+                           columns: (g.outW - 1) * g.sW + (g.kW - 1) * g.dW + 1, taps: g.kH * g.kW)
+}
+
+/// Copies input row `x` (`inW` floats) into padded row `row` at column offset `padL`, split by phase.
+@inline(__always)
+private func netcSplitRow(_ x: UnsafePointer<Float>, inW: Int, padL: Int, into row: UnsafeMutablePointer<Float>,
+                          _ plane: NetcDepthwisePlane) {
+  let s = plane.phases, width = plane.rowFloats
+  if s == 1 {
+    row.advanced(by: padL).update(from: x, count: min(inW, width - padL))
+    return
+  }
+  var iw = 0
+  if s == 2 {
+    // Even input columns go to phase padL % 2, odd ones to the other, both from index padL / 2 (the odd
+    // ones one further when padL is odd): 32 columns a step, deinterleaved in registers.
+    let evenRow = row + (padL & 1) * plane.pitch + padL / 2
+    let oddRow = row + (1 - (padL & 1)) * plane.pitch + padL / 2 + (padL & 1)
+    let fits = plane.pitch - padL / 2 - (padL & 1)
+    while iw + 32 <= inW && iw / 2 + 16 <= fits {
+      let v = UnsafeRawPointer(x + iw).loadUnaligned(as: SIMD32<Float>.self)
+      UnsafeMutableRawPointer(evenRow + iw / 2).storeBytes(of: v.evenHalf, as: SIMD16<Float>.self)
+      UnsafeMutableRawPointer(oddRow + iw / 2).storeBytes(of: v.oddHalf, as: SIMD16<Float>.self)
+      iw += 32
+    }
+  }
+  while iw < inW {
+    let j = iw + padL
+    if j >= width { break }
+    row[(j % s) * plane.pitch + j / s] = x[iw]
+    iw += 1
+  }
+}
 
 /// `g` (see netcUsesDepthwise) over a batch: `weight` is [C][1][kH][kW] as stored, then bias, residual and
 /// activation per output.
@@ -33,52 +93,158 @@ func netcDepthwiseConv2d(_ g: NetcConvGeometry, batch: Int, input: UnsafePointer
                          resStride: Int, output: UnsafeMutablePointer<Float>, outStride: Int, act: Int, slope: Float,
                          scratch: UnsafeMutablePointer<Float>) {
   typealias V = SIMD16<Float>
+  if let tile = netcDepthwiseTile(g) {
+    return netcDepthwiseTiles(g, tile, batch: batch, input: input, inStride: inStride, weight: weight, bias: bias,
+                              residual: residual, resStride: resStride, output: output, outStride: outStride,
+                              act: act, slope: slope, scratch: scratch)
+  }
   let plane = NetcDepthwisePlane(g)
   let units = batch * g.inC
   let taps = g.kH * g.kW
+  let contiguous = g.sW == 1 && g.dW == 1
   let parts = netcParts(units, work: units * g.outH * g.outW * taps, perThread: 4)
   netcParallelParts(parts) { part, slot in
     let padded = scratch + slot * plane.floats
+    // The padding once: every plane's copy writes the same positions (a plane's worth of zeros per channel
+    // cost MobileNetV2's stride-2 112x112 layer a third of its time).
+    padded.update(repeating: 0, count: plane.floats)
     for unit in (units * part / parts)..<(units * (part + 1) / parts) {
       let b = unit / g.inC, c = unit % g.inC
       let x = input + b * inStride + c * g.inH * g.inW
       let y = output + b * outStride + c * g.outH * g.outW
       let r = residual.map { $0 + b * resStride + c * g.outH * g.outW }
-      padded.update(repeating: 0, count: plane.floats)
-      // Input rows past the padded plane are never read at stride 1 (PyTorch's floor drops none).
+      // Input rows past the padded plane are never read (PyTorch's floor drops them).
       for ih in 0..<min(g.inH, plane.rows - g.padT) {
-        (padded + (ih + g.padT) * plane.pitch + g.padL).update(from: x + ih * g.inW, count: min(g.inW, plane.pitch - g.padL))
+        netcSplitRow(x + ih * g.inW, inW: g.inW, padL: g.padL, into: padded + (ih + g.padT) * plane.rowFloats, plane)
       }
       let w = weight + c * taps
       let start = V(repeating: bias?[c] ?? 0)
+      // Tap (kh, kw) of output (oh, ow) reads the padded plane at row oh * sH + kh * dH and, within it, at
+      // phase row (kw * dW) % sW, index ow + (kw * dW) / sW.
+      @inline(__always) func column(_ kw: Int) -> Int {
+        contiguous ? kw : (kw * g.dW % g.sW) * plane.pitch + kw * g.dW / g.sW
+      }
+      @inline(__always) func load(_ p: UnsafeMutablePointer<Float>) -> V { UnsafeRawPointer(p).loadUnaligned(as: V.self) }
+      @inline(__always) func finish(_ acc: V, _ oh: Int, _ ow: Int) {
+        let width = min(16, g.outW - ow)
+        var v = acc
+        // Each residual read before the output over it is written: the output may be the residual.
+        if let r { v += netcLoad(r + oh * g.outW + ow, width) }
+        netcStore(v, y + oh * g.outW + ow, width)
+      }
+      // Four output rows at a time: four independent chains of multiply-adds sharing each weight (one
+      // chain waits on each multiply-add's latency: 7x7 maps ran at a quarter of the core's rate). Past
+      // the last full four, the spare chains repeat the last row and are not stored.
+      var oh = 0
+      while oh < g.outH {
+        let rows = min(4, g.outH - oh)
+        let step = g.sH * plane.rowFloats
+        let s1 = min(1, rows - 1) * step, s2 = min(2, rows - 1) * step, s3 = (rows - 1) * step
+        var ow = 0
+        while ow < g.outW {
+          var a0 = start, a1 = start, a2 = start, a3 = start
+          for kh in 0..<g.kH {
+            let row = padded + (oh * g.sH + kh * g.dH) * plane.rowFloats + ow
+            let wr = w + kh * g.kW
+            for kw in 0..<g.kW {
+              let k = V(repeating: wr[kw]), p = row + column(kw)
+              a0.addProduct(k, load(p))
+              a1.addProduct(k, load(p + s1))
+              a2.addProduct(k, load(p + s2))
+              a3.addProduct(k, load(p + s3))
+            }
+          }
+          finish(a0, oh, ow)
+          if rows > 1 { finish(a1, oh + 1, ow) }
+          if rows > 2 { finish(a2, oh + 2, ow) }
+          if rows > 3 { finish(a3, oh + 3, ow) }
+          ow += 16
+        }
+        oh += rows
+      }
+      // The activation over the whole plane, still in cache: vectors run across its rows, and the loop
+      // above keeps to loads and multiply-adds.
+      if act != NetcAct.none { netcActivate(y, y, count: g.outH * g.outW, act, slope) }
+    }
+  }
+}
+
+/// netcDepthwiseConv2d of a narrow map, 16 channels at a time (see NetcDepthwiseTile): each output pixel is
+/// one vector of 16 channels, four pixels of a row at a time in independent chains.
+@inline(never)
+private func netcDepthwiseTiles(_ g: NetcConvGeometry, _ tile: NetcDepthwiseTile, batch: Int, input: UnsafePointer<Float>,
+                                inStride: Int, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
+                                residual: UnsafePointer<Float>?, resStride: Int, output: UnsafeMutablePointer<Float>,
+                                outStride: Int, act: Int, slope: Float, scratch: UnsafeMutablePointer<Float>) {
+  typealias V = SIMD16<Float>
+  let blocks = (g.inC + 15) / 16
+  let units = batch * blocks
+  let inPlane = g.inH * g.inW, outPlane = g.outH * g.outW
+  let parts = netcParts(units, work: units * 16 * outPlane * tile.taps, perThread: 4)
+  netcParallelParts(parts) { part, slot in
+    let padded = scratch + slot * tile.floats
+    let weights = padded + tile.inputFloats
+    let lanes = weights + tile.taps * 16
+    // The padding once: every block's copy writes the same positions. Lanes past a partial last block's
+    // channels keep an earlier block's values, which are computed and never stored.
+    padded.update(repeating: 0, count: tile.inputFloats)
+    @inline(__always) func load(_ p: UnsafeMutablePointer<Float>) -> V { UnsafeRawPointer(p).loadUnaligned(as: V.self) }
+    for unit in (units * part / parts)..<(units * (part + 1) / parts) {
+      let b = unit / blocks, c0 = unit % blocks * 16
+      let channels = min(16, g.inC - c0)
+      // The block's weights with the channels innermost.
+      var start = V(repeating: 0)
+      for l in 0..<channels {
+        let c = c0 + l
+        for t in 0..<tile.taps { weights[t * 16 + l] = weight[c * tile.taps + t] }
+        start[l] = bias?[c] ?? 0
+        let x = input + b * inStride + c * inPlane
+        // Input pixels past the tile are never read (PyTorch's floor drops them).
+        for ih in 0..<min(g.inH, tile.rows - g.padT) {
+          let row = padded + ((ih + g.padT) * tile.columns + g.padL) * 16 + l
+          for iw in 0..<min(g.inW, tile.columns - g.padL) { row[iw * 16] = x[ih * g.inW + iw] }
+        }
+      }
+      let y = output + b * outStride + c0 * outPlane
+      let r = residual.map { $0 + b * resStride + c0 * outPlane }
+      @inline(__always) func finish(_ acc: V, _ pixel: Int) {
+        var v = acc
+        // Each residual read before the output over it is written: the output may be the residual.
+        if let r {
+          var add = V(repeating: 0)
+          for l in 0..<channels { add[l] = r[l * outPlane + pixel] }
+          v += add
+        }
+        if act != NetcAct.none { v = netcActivate(v, act, slope) }
+        UnsafeMutableRawPointer(lanes).storeBytes(of: v, as: V.self)
+        for l in 0..<channels { y[l * outPlane + pixel] = lanes[l] }
+      }
+      let step = g.sW * 16
       for oh in 0..<g.outH {
         var ow = 0
         while ow < g.outW {
-          var acc = start
+          // Four pixels of the row at a time; past the row's last full four, spare chains repeat its last
+          // pixel and are not stored.
+          let count = min(4, g.outW - ow)
+          let s1 = min(1, count - 1) * step, s2 = min(2, count - 1) * step, s3 = (count - 1) * step
+          var a0 = start, a1 = start, a2 = start, a3 = start
           for kh in 0..<g.kH {
-            let row = UnsafeRawPointer(padded + (oh + kh) * plane.pitch + ow)
-            let wr = w + kh * g.kW
+            let row = padded + ((oh * g.sH + kh * g.dH) * tile.columns + ow * g.sW) * 16
+            let wr = weights + kh * g.kW * 16
             for kw in 0..<g.kW {
-              acc.addProduct(V(repeating: wr[kw]), row.loadUnaligned(fromByteOffset: kw * 4, as: V.self))
+              let k = load(wr + kw * 16), p = row + kw * g.dW * 16
+              a0.addProduct(k, load(p))
+              a1.addProduct(k, load(p + s1))
+              a2.addProduct(k, load(p + s2))
+              a3.addProduct(k, load(p + s3))
             }
           }
-          let width = min(16, g.outW - ow)
-          let out = y + oh * g.outW + ow
-          if width == 16 {
-            if let r { acc += UnsafeRawPointer(r + oh * g.outW + ow).loadUnaligned(as: V.self) }
-            switch act {
-            case NetcAct.none: break
-            case NetcAct.relu: acc = acc.replacing(with: 0, where: acc .< 0)
-            case NetcAct.gelu: acc = netcGelu(acc)
-            default: for i in 0..<16 { acc[i] = netcActivate(acc[i], act, slope) }
-            }
-            UnsafeMutableRawPointer(out).storeBytes(of: acc, as: V.self)
-          } else {
-            for i in 0..<width {
-              out[i] = netcActivate(acc[i] + (r?[oh * g.outW + ow + i] ?? 0), act, slope)
-            }
-          }
-          ow += 16
+          let pixel = oh * g.outW + ow
+          finish(a0, pixel)
+          if count > 1 { finish(a1, pixel + 1) }
+          if count > 2 { finish(a2, pixel + 2) }
+          if count > 3 { finish(a3, pixel + 3) }
+          ow += count
         }
       }
     }

@@ -7,31 +7,7 @@ import Dispatch
   import Glibc
 #endif
 
-/// Activation codes shared by the interpreter and the emitted code.
-public enum NetcAct {
-  public static let none = 0, relu = 1, relu6 = 2, sigmoid = 3, tanh = 4, silu = 5, gelu = 6, leaky = 7
-  public static let hardswish = 8, hardsigmoid = 9
-}
-
-@inline(__always)
-public func netcActivate(_ x: Float, _ act: Int, _ slope: Float) -> Float {
-  switch act {
-  case 1: return x > 0 ? x : 0
-  case 2: return min(max(x, 0), 6)
-  case 3: return 1 / (1 + netcExp(-x))
-  case 4: return netcTanh(x)
-  case 5: return x / (1 + netcExp(-x))
-  case 6: return 0.5 * x * (1 + netcErf(x / 1.4142135623730951))
-  case 7: return x > 0 ? x : x * slope
-  // PyTorch's: x * min(max(x + 3, 0), 6) / 6, and its gate min(max(x + 3, 0), 6) / 6.
-  case 8: return x * min(max(x + 3, 0), 6) / 6
-  case 9: return min(max(x + 3, 0), 6) / 6
-  default: return x
-  }
-}
-
 // Float math without Foundation: Double precision is plenty for float outputs.
-@inline(__always) func netcExp(_ x: Float) -> Float { Float(netcExpD(Double(x))) }
 func netcExpD(_ x: Double) -> Double {
   if x > 709 { return .infinity }
   if x < -745 { return 0 }
@@ -45,11 +21,6 @@ func netcExpD(_ x: Double) -> Double {
     if abs(term) < 1e-17 { break }
   }
   return sum * Double(sign: .plus, exponent: Int(k), significand: 1)
-}
-@inline(__always) func netcTanh(_ x: Float) -> Float {
-  if abs(x) > 20 { return x > 0 ? 1 : -1 }
-  let e = netcExpD(2 * Double(x))
-  return Float((e - 1) / (e + 1))
 }
 @inline(__always) func netcPow(_ x: Double, _ y: Double) -> Double {
   if x <= 0 { return x == 0 ? 0 : .nan }
@@ -397,12 +368,10 @@ func netcMicroKernel(_ kb: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Fl
   if !full && !first {
     for r in 0..<height { (tile + r * 32).update(from: c + r * ldc, count: width) }
   }
-  // A full tile adds its residual and applies ReLU and GELU in registers; a partial one (whose residual
-  // rows may end before 32 columns) and the other activations go through the scalar loop below. GELU's
-  // vector and scalar forms give the same bits.
+  // A full tile adds its residual and applies its activation in registers; a partial one with a residual
+  // (whose rows may end before 32 columns) goes through the scalar loop below, which gives the same bits.
   let vectorResidual = full && e.residual != nil
-  let vectorRelu = e.act == NetcAct.relu && (e.residual == nil || full)
-  let vectorGelu = e.act == NetcAct.gelu && (e.residual == nil || full)
+  let vectorAct = e.act != NetcAct.none && (e.residual == nil || full)
   @inline(__always) func put(_ r: Int, _ v0: V, _ v1: V) {
     let p = out + r * ldo
     var lo = v0, hi = v1
@@ -420,13 +389,9 @@ func netcMicroKernel(_ kb: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Fl
         lo += UnsafeRawPointer(rp).loadUnaligned(as: V.self)
         hi += UnsafeRawPointer(rp + 16).loadUnaligned(as: V.self)
       }
-      if vectorRelu {
-        lo = lo.replacing(with: 0, where: lo .< 0)
-        hi = hi.replacing(with: 0, where: hi .< 0)
-      }
-      if vectorGelu {
-        lo = netcGelu(lo)
-        hi = netcGelu(hi)
+      if vectorAct {
+        lo = netcActivate(lo, e.act, e.slope)
+        hi = netcActivate(hi, e.act, e.slope)
       }
     }
     UnsafeMutableRawPointer(p).storeBytes(of: lo, as: V.self)
@@ -434,14 +399,12 @@ func netcMicroKernel(_ kb: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Fl
   }
   acc.forEachRow(put)
   let scalarResidual = e.residual != nil && !vectorResidual
-  if last && (scalarResidual || (!vectorRelu && !vectorGelu && e.act != NetcAct.none)) {
+  if last && scalarResidual {
     for r in 0..<height {
       let p = out + r * ldo
-      if scalarResidual, let res = e.residual {
+      if let res = e.residual {
         let rp = res + (row + r) * e.ldr + col
         for q in 0..<width { p[q] = netcActivate(p[q] + rp[q], e.act, e.slope) }
-      } else {
-        for q in 0..<width { p[q] = netcActivate(p[q], e.act, e.slope) }
       }
     }
   }
@@ -556,7 +519,7 @@ public func netcSoftmax(channels: Int, pixels: Int, batch: Int, input: UnsafePoi
       for c in 0..<channels { m = max(m, x[c * pixels + p]) }
       var s: Double = 0
       for c in 0..<channels {
-        let e = netcExp(x[c * pixels + p] - m)
+        let e = Float(netcExpD(Double(x[c * pixels + p] - m)))
         y[c * pixels + p] = e
         s += Double(e)
       }
@@ -573,41 +536,56 @@ public func netcChannelAffine(channels: Int, pixels: Int, batch: Int, scale: Uns
                               shift: UnsafePointer<Float>?, input: UnsafePointer<Float>, inStride: Int,
                               output: UnsafeMutablePointer<Float>, outStride: Int, act: Int, slope: Float,
                               residual: UnsafePointer<Float>? = nil, resStride: Int = 0) {
+  typealias V = SIMD16<Float>
   netcParallel(batch * channels, work: batch * channels * pixels) { bc in
     let b = bc / channels, c = bc % channels
     let x = input + b * inStride + c * pixels, y = output + b * outStride + c * pixels
     let s = scale?[c] ?? 1, t = shift?[c] ?? 0
-    if let residual {
-      let r = residual + b * resStride + c * pixels
-      for i in 0..<pixels { y[i] = netcActivate(x[i] * s + t + r[i], act, slope) }
-    } else {
-      for i in 0..<pixels { y[i] = netcActivate(x[i] * s + t, act, slope) }
+    let r = residual.map { $0 + b * resStride + c * pixels }
+    // 16 at a time, the tail through a partial vector: each element's residual is read before it is written.
+    var i = 0
+    while i < pixels {
+      let n = min(16, pixels - i)
+      var v = netcLoad(x + i, n) * V(repeating: s) + V(repeating: t)
+      if let r { v += netcLoad(r + i, n) }
+      netcStore(netcActivate(v, act, slope), y + i, n)
+      i += 16
     }
   }
 }
 
-/// Elementwise add or multiply of several inputs with PyTorch broadcasting over [C, H, W].
+/// Elementwise add or multiply of several inputs with PyTorch broadcasting over [C, H, W]: along each row
+/// an input either runs with the output or repeats one value (squeeze-excitation's [C, 1, 1] gate), so a
+/// row is 16 values at a time with each input loaded or broadcast. Every input's values are read before
+/// the output's are written, so the output may be one of the inputs.
 @inline(never)
 public func netcElementwise(isMul: Bool, shape: [Int], inputs: [(UnsafePointer<Float>, Int, [Int])], batch: Int,
                             output: UnsafeMutablePointer<Float>, outStride: Int, act: Int, slope: Float) {
+  typealias V = SIMD16<Float>
   let dims = shape + [Int](repeating: 1, count: 3 - shape.count)
   let (C, H, W) = (dims[0], dims[1], dims[2])
-  // Each input's dimensions padded to three, once, rather than an array built per element.
-  let padded = inputs.map { $0.2 + [Int](repeating: 1, count: 3 - $0.2.count) }
-  for b in 0..<batch {
-    let y = output + b * outStride
-    for c in 0..<C {
-      for h in 0..<H {
-        for w in 0..<W {
-          var v: Float = isMul ? 1 : 0
-          for (i, (ptr, stride, _)) in inputs.enumerated() {
-            let d = padded[i]
-            let idx = ((d[0] == 1 ? 0 : c) * d[1] + (d[1] == 1 ? 0 : h)) * d[2] + (d[2] == 1 ? 0 : w)
-            let t = ptr[b * stride + idx]
-            v = isMul ? v * t : v + t
-          }
-          y[(c * H + h) * W + w] = netcActivate(v, act, slope)
+  // Each input's steps along C, H and W: 0 where it broadcasts.
+  let steps = inputs.map { input -> (c: Int, h: Int, w: Bool) in
+    let d = input.2 + [Int](repeating: 1, count: 3 - input.2.count)
+    return (d[0] == 1 ? 0 : d[1] * d[2], d[1] == 1 ? 0 : d[2], d[2] != 1)
+  }
+  let identity = V(repeating: isMul ? 1 : 0)
+  netcParallel(batch * C, work: batch * C * H * W * inputs.count) { bc in
+    let b = bc / C, c = bc % C
+    for h in 0..<H {
+      let y = output + b * outStride + (c * H + h) * W
+      var w = 0
+      while w < W {
+        let n = min(16, W - w)
+        var v = identity
+        for i in 0..<inputs.count {
+          let step = steps[i]
+          let row = inputs[i].0 + b * inputs[i].1 + c * step.c + h * step.h
+          let t = step.w ? netcLoad(row + w, n) : V(repeating: row[0])
+          v = isMul ? v * t : v + t
         }
+        netcStore(act == NetcAct.none ? v : netcActivate(v, act, slope), y + w, n)
+        w += 16
       }
     }
   }
@@ -621,7 +599,7 @@ public func netcCopy(count: Int, batch: Int, input: UnsafePointer<Float>, inStri
 }
 
 /// exp for callers outside the kernels (the CLI's top-5).
-public func netcExpPublic(_ x: Float) -> Float { netcExp(x) }
+public func netcExpPublic(_ x: Float) -> Float { Float(netcExpD(Double(x))) }
 
 /// Batch norm as a per-channel scale and shift: scale = gamma / sqrt(var + eps), shift = beta - mean * scale.
 @inline(never)

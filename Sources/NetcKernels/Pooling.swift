@@ -69,7 +69,7 @@ public func netcPool(_ g: NetcConvGeometry, isMax: Bool, countIncludePad: Bool, 
       }
     }
     if act != NetcAct.none {
-      for i in 0..<(g.outH * g.outW) { y[i] = netcActivate(y[i], act, slope) }
+      netcActivate(y, y, count: g.outH * g.outW, act, slope)
     }
   }
   let planes = batch * g.inC, runs = min(planes, 8 * netcWorkers)
@@ -367,7 +367,12 @@ public func netcAdaptivePool(channels: Int, inH: Int, inW: Int, outH: Int, outW:
     let y = output + b * outStride + c * outH * outW
     if inH == outH && inW == outW {
       // Every window is one element (AlexNet's 6x6 pool of a 6x6 map).
-      for i in 0..<(outH * outW) { y[i] = netcActivate(x[i], act, slope) }
+      netcActivate(x, y, count: outH * outW, act, slope)
+      return
+    }
+    if outH == 1 && outW == 1 {
+      // Global pooling (squeeze-excitation's, every classifier's head): four vector chains over the plane.
+      y[0] = netcActivate(netcReducePlane(x, count: inH * inW, isMax: isMax), act, slope)
       return
     }
     for oh in 0..<outH {
@@ -386,4 +391,39 @@ public func netcAdaptivePool(channels: Int, inH: Int, inW: Int, outH: Int, outW:
       }
     }
   }
+}
+
+/// The mean or the maximum (NaN winning, as in PyTorch) of `count` floats, 64 at a time in four chains.
+@inline(__always)
+func netcReducePlane(_ x: UnsafePointer<Float>, count: Int, isMax: Bool) -> Float {
+  typealias V = SIMD16<Float>
+  let start = V(repeating: isMax ? -.infinity : 0)
+  var a0 = start, a1 = start, a2 = start, a3 = start
+  @inline(__always) func take(_ a: inout V, _ t: V) {
+    if isMax { a = a.replacing(with: t, where: (t .> a) .| (t .!= t)) } else { a += t }
+  }
+  var i = 0
+  while i + 64 <= count {
+    take(&a0, UnsafeRawPointer(x + i).loadUnaligned(as: V.self))
+    take(&a1, UnsafeRawPointer(x + i + 16).loadUnaligned(as: V.self))
+    take(&a2, UnsafeRawPointer(x + i + 32).loadUnaligned(as: V.self))
+    take(&a3, UnsafeRawPointer(x + i + 48).loadUnaligned(as: V.self))
+    i += 64
+  }
+  while i + 16 <= count {
+    take(&a0, UnsafeRawPointer(x + i).loadUnaligned(as: V.self))
+    i += 16
+  }
+  take(&a0, a1); take(&a0, a2); take(&a0, a3)
+  var v: Float = isMax ? -.infinity : 0
+  for l in 0..<16 {
+    let t = a0[l]
+    if isMax { if t > v || t.isNaN { v = t } } else { v += t }
+  }
+  while i < count {
+    let t = x[i]
+    if isMax { if t > v || t.isNaN { v = t } } else { v += t }
+    i += 1
+  }
+  return isMax ? v : v / Float(count)
 }

@@ -442,14 +442,9 @@ func netcWinogradOutput(_ g: NetcConvGeometry, _ plan: NetcWinogradPlan, _ m: Un
             lo += UnsafeRawPointer(res + roff).loadUnaligned(as: V16.self)
             hi += UnsafeRawPointer(res + roff + 16).loadUnaligned(as: V16.self)
           }
-          if e.act == NetcAct.relu {
-            lo = lo.replacing(with: 0, where: lo .< 0)
-            hi = hi.replacing(with: 0, where: hi .< 0)
-          } else if e.act != NetcAct.none {
-            for l in 0..<16 {
-              lo[l] = netcActivate(lo[l], e.act, e.slope)
-              hi[l] = netcActivate(hi[l], e.act, e.slope)
-            }
+          if e.act != NetcAct.none {
+            lo = netcActivate(lo, e.act, e.slope)
+            hi = netcActivate(hi, e.act, e.slope)
           }
           UnsafeMutableRawPointer(output + off).storeBytes(of: lo, as: V16.self)
           UnsafeMutableRawPointer(output + off + 16).storeBytes(of: hi, as: V16.self)
@@ -469,11 +464,7 @@ func netcWinogradOutput(_ g: NetcConvGeometry, _ plan: NetcWinogradPlan, _ m: Un
           if below { q[2] += rp[g.outW] }
           if right && below { q[3] += rp[g.outW + 1] }
         }
-        if e.act == NetcAct.relu {
-          q = q.replacing(with: 0, where: q .< 0)
-        } else if e.act != NetcAct.none {
-          for k in 0..<4 { q[k] = netcActivate(q[k], e.act, e.slope) }
-        }
+        if e.act != NetcAct.none { q = netcActivate(q, e.act, e.slope) }
         let p = output + bb * outStride + at
         p[0] = q[0]
         if right { p[1] = q[1] }
@@ -594,19 +585,21 @@ func netcWinogradInput6(_ g: NetcConvGeometry, _ plan: NetcWinogradPlan, _ input
 @inline(__always)
 func netcEpilogueRow(_ p: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, _ residual: UnsafePointer<Float>?,
                      _ n: Int, _ act: Int, _ slope: Float) {
-  @inline(__always) func apply<V: SIMD>(_ i: Int, _: V.Type) where V.Scalar == Float {
-    var q = UnsafeRawPointer(x + i).loadUnaligned(as: V.self)
-    if let residual { q += UnsafeRawPointer(residual + i).loadUnaligned(as: V.self) }
-    if act == NetcAct.relu {
-      q = q.replacing(with: 0, where: q .< V(repeating: 0))
-    } else if act != NetcAct.none {
-      for l in 0..<V.scalarCount { q[l] = netcActivate(q[l], act, slope) }
-    }
-    UnsafeMutableRawPointer(p + i).storeBytes(of: q, as: V.self)
-  }
   var i = 0
-  while i + 16 <= n { apply(i, SIMD16<Float>.self); i += 16 }
-  while i + 4 <= n { apply(i, SIMD4<Float>.self); i += 4 }
+  while i + 16 <= n {
+    var q = UnsafeRawPointer(x + i).loadUnaligned(as: SIMD16<Float>.self)
+    if let residual { q += UnsafeRawPointer(residual + i).loadUnaligned(as: SIMD16<Float>.self) }
+    if act != NetcAct.none { q = netcActivate(q, act, slope) }
+    UnsafeMutableRawPointer(p + i).storeBytes(of: q, as: SIMD16<Float>.self)
+    i += 16
+  }
+  while i + 4 <= n {
+    var q = UnsafeRawPointer(x + i).loadUnaligned(as: SIMD4<Float>.self)
+    if let residual { q += UnsafeRawPointer(residual + i).loadUnaligned(as: SIMD4<Float>.self) }
+    if act != NetcAct.none { q = netcActivate(q, act, slope) }
+    UnsafeMutableRawPointer(p + i).storeBytes(of: q, as: SIMD4<Float>.self)
+    i += 4
+  }
 }
 
 /// F(4x4, 3x3)'s netcWinogradOutput. `m` is [36 positions][8][32] and 256 floats more, where the 16

@@ -60,12 +60,23 @@ import Testing
       // blocks go outermost.
       ("input 300x23x25\nconv 1x1 13", 300, 23, 25, 13, 1, 1, (1, 1), (0, 0), 1, 1),
       ("input 256x9x30\nconv 1x1 600", 256, 9, 30, 600, 1, 1, (1, 1), (0, 0), 1, 1),
-      // Depthwise at stride 1, plane by plane (netcUsesDepthwise; the 10x6x7 one above too): rows of two
-      // full vectors and a tail, a kernel taller than wide with asymmetric padding, no padding; strided, by
-      // the GEMM.
+      // Depthwise, plane by plane (netcUsesDepthwise; the 10x6x7 one above too): rows of two full vectors
+      // and a tail, a kernel taller than wide with asymmetric padding, no padding; strided, split by column
+      // phase: odd and even left padding, rows wide enough for the 32-column deinterleave and its scalar
+      // tail (75, 70), a 5x5 at stride 2, stride 3, unequal strides, dilation.
       ("input 5x9x37\nconv 5x3 5 pad=2x1 groups=5", 5, 9, 37, 5, 5, 3, (1, 1), (2, 1), 1, 5),
       ("input 3x8x20\nconv 3x3 3 groups=3", 3, 8, 20, 3, 3, 3, (1, 1), (0, 0), 1, 3),
       ("input 6x12x12\nconv 3x3 6 s2 p1 groups=6", 6, 12, 12, 6, 3, 3, (2, 2), (1, 1), 1, 6),
+      ("input 4x9x75\nconv 3x3 4 s2 p1 groups=4", 4, 9, 75, 4, 3, 3, (2, 2), (1, 1), 1, 4),
+      ("input 3x11x70\nconv 5x5 3 s2 p2 groups=3", 3, 11, 70, 3, 5, 5, (2, 2), (2, 2), 1, 3),
+      ("input 3x10x40\nconv 3x3 3 s2 groups=3", 3, 10, 40, 3, 3, 3, (2, 2), (0, 0), 1, 3),
+      ("input 2x13x50\nconv 5x3 2 stride=3x2 pad=2x1 groups=2", 2, 13, 50, 2, 5, 3, (3, 2), (2, 1), 1, 2),
+      ("input 3x12x35\nconv 3x3 3 stride=3 pad=1 groups=3", 3, 12, 35, 3, 3, 3, (3, 3), (1, 1), 1, 3),
+      ("input 2x15x40\nconv 3x3 2 s2 pad=2 dilation=2 groups=2", 2, 15, 40, 2, 3, 3, (2, 2), (2, 2), 2, 2),
+      // Narrow maps, 16 channels to a vector (netcDepthwiseTile; the 10x6x7, 6x12x12 and 3x12x35 ones above
+      // too): two blocks, the second partial, rows of 4 + 3 pixels; strided and dilated.
+      ("input 20x7x7\nconv 5x5 20 p2 groups=20", 20, 7, 7, 20, 5, 5, (1, 1), (2, 2), 1, 20),
+      ("input 17x15x19\nconv 3x3 17 stride=2x2 pad=2 dilation=2 groups=17", 17, 15, 19, 17, 3, 3, (2, 2), (2, 2), 2, 17),
     ]
     var byChannelPanels = 0, byPhaseImages = 0, byPhasePanels = 0, byDepthwise = 0
     for (source, cin, h, w, cout, kh, kw, stride, pad, dil, groups) in cases {
@@ -93,7 +104,7 @@ import Testing
       } else if netcUsesChannelPanels(geometry) {
         byChannelPanels += 1
       }
-      if NetcPhaseImages.applies(geometry) { byPhaseImages += 1 }
+      if NetcPhaseImages.applies(geometry) && !netcUsesDepthwise(geometry) { byPhaseImages += 1 }
       let cinG = cin / groups, coutG = cout / groups
       var worst: Float = 0
       for b in 0..<2 {
@@ -118,7 +129,7 @@ import Testing
       }
       #expect(worst < 1e-4, "\(source): max|diff| \(worst)")
     }
-    #expect(byChannelPanels == 3 && byPhaseImages == 11 && byPhasePanels == 3 && byDepthwise == 3)
+    #expect(byChannelPanels == 3 && byPhaseImages == 10 && byPhasePanels == 3 && byDepthwise == 12)
   }
 
   /// The fully connected kernel against its definition: feature counts that are not multiples of 16 (the
@@ -308,6 +319,8 @@ import Testing
       (64, 20, 20, 24, 1, 1, 0, 1, false), (300, 16, 17, 20, 1, 1, 0, 1, false), (80, 16, 16, 16, 3, 1, 1, 2, false),
       (300, 7, 7, 64, 1, 1, 0, 1, false), (30, 13, 11, 56, 3, 2, 1, 1, false), (13, 10, 40, 13, 3, 1, 1, 1, false),
       (16, 12, 12, 16, 5, 1, 2, 1, false), (6, 5, 4, 4, 3, 2, 1, 2, true),
+      // Depthwise: plane by plane at strides 1 and 2, and 16 channels to a vector over a narrow map.
+      (24, 20, 20, 24, 3, 1, 1, 24, false), (24, 20, 21, 24, 5, 2, 2, 24, false), (40, 7, 7, 40, 5, 1, 2, 40, false),
     ]
     var paths = Set<String>()
     for (cin, h, w, cout, k, s, pad, groups, transposed) in cases {
@@ -316,6 +329,7 @@ import Testing
       let g = NetcConvGeometry(inC: cin, inH: h, inW: w, outC: cout, outH: oh, outW: ow, kH: k, kW: k, sH: s, sW: s,
                                padT: pad, padL: pad, dH: 1, dW: 1, groups: groups)
       paths.insert(transposed ? "transposed" : netcWinogradTile(g) != 0 ? "winograd" : netcUsesPhasePanels(g) ? "phases"
+                   : netcUsesDepthwise(g) ? (netcUsesDepthwiseTiles(g) ? "depthwise tiles" : "depthwise planes")
                    : netcUsesChannelPanels(g) ? "channel panels" : "gemm")
       var rng = SplitMix64(seed: UInt64(cin * 100 + k))
       let x = (0..<(2 * cin * h * w)).map { _ in Float(rng.normal()) }
@@ -355,7 +369,32 @@ import Testing
       #expect(worst < 1e-5, "\(cin)x\(h)x\(w) -> \(cout), \(k)x\(k) s\(s): max|diff| \(worst)")
       #expect(apart.contains { $0 > 0 } && apart.contains { $0 == 0 }, "the cases exercise the ReLU")
     }
-    #expect(paths == ["gemm", "channel panels", "phases", "winograd", "transposed"])
+    #expect(paths == ["gemm", "channel panels", "phases", "winograd", "transposed", "depthwise planes", "depthwise tiles"])
+  }
+
+  /// Global pooling (adaptive to 1x1, summed in vector chains) against the mean and maximum in double
+  /// precision: planes shorter than a vector, than four, and longer with a tail; NaN wins a maximum.
+  @Test func globalPoolingMatchesItsDefinition() {
+    for (h, w) in [(3, 3), (7, 7), (9, 13), (56, 56)] {
+      var rng = SplitMix64(seed: UInt64(h * 100 + w))
+      var x = (0..<(3 * h * w)).map { _ in Float(rng.normal()) + 2 }
+      x[2 * h * w + h * w / 2] = .nan
+      for isMax in [false, true] {
+        var y = [Float](repeating: 0, count: 3)
+        x.withUnsafeBufferPointer { xp in
+          y.withUnsafeMutableBufferPointer { yp in
+            netcAdaptivePool(channels: 3, inH: h, inW: w, outH: 1, outW: 1, isMax: isMax, batch: 1, input: xp.baseAddress!,
+                             inStride: 3 * h * w, output: yp.baseAddress!, outStride: 3, act: NetcAct.none, slope: 0)
+          }
+        }
+        for c in 0..<2 {
+          let plane = x[(c * h * w)..<((c + 1) * h * w)].map(Double.init)
+          let want = isMax ? plane.max()! : plane.reduce(0, +) / Double(h * w)
+          #expect(abs(Double(y[c]) - want) <= 1e-6 * abs(want), "\(h)x\(w) \(isMax ? "max" : "mean") channel \(c)")
+        }
+        #expect(y[2].isNaN, "\(h)x\(w): NaN in the plane")
+      }
+    }
   }
 
   /// Pooling against PyTorch's definition, computed here window by window: padding, dilation, ceil mode
