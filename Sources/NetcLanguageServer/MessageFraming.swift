@@ -107,13 +107,15 @@ public struct MessageReader {
         matches = false
         break
       }
-      if matches, i == 0 || buffer[i - 1] == 0x0A {
+      // Anywhere, not only at a line's start: after a header without a usable length, the body of
+      // unknown length runs straight into the next header.
+      if matches {
         found = i
         break
       }
       i += 1
     }
-    start = found ?? max(start + 1, buffer.count - needle.count)
+    start = found ?? max(start + 1, buffer.count - needle.count + 1)
     scanned = start
     return .malformed(problem, streamOffset: at)
   }

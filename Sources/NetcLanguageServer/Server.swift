@@ -186,6 +186,8 @@ public final class LanguageServer {
     }
   }
 
+  func document(_ uri: String) -> Document? { documents[uri] }
+
   private func markStale(_ uri: String) {
     if !stale.contains(uri) { stale.append(uri) }
   }
