@@ -8,7 +8,7 @@ import NetcSema
 
 public enum Pipeline {
   /// Largest source file netc reads; a network description is a few kilobytes.
-  public static let maxSourceBytes = 8 << 20
+  public static let maxSourceBytes = Compilation.maxSourceBytes
 
   /// Parses and checks a spec (NetcSema's `Compilation.compile`, which the language server shares).
   public static func compile(path: String, bytes: [UInt8], batch: Int = 1) -> Compilation {

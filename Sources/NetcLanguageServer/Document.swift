@@ -9,7 +9,16 @@ public final class Analysis {
   public let lines: LineIndex
 
   public init(path: String, bytes: [UInt8]) {
-    compilation = Compilation.compile(path: path, bytes: bytes)
+    if bytes.count > Compilation.maxSourceBytes {
+      // As `netc check` refuses to read it: one error, and nothing parsed.
+      let file = SourceFile(path: path, bytes: bytes)
+      var diagnostics = DiagnosticEngine(file: file)
+      diagnostics.error("file-too-large", "the file is \(grouped(bytes.count)) bytes; netc reads such files up to \(grouped(Compilation.maxSourceBytes)) bytes",
+                        at: .point(0))
+      compilation = Compilation(file: file, diagnostics: diagnostics)
+    } else {
+      compilation = Compilation.compile(path: path, bytes: bytes)
+    }
     lines = LineIndex(compilation.file)
   }
 

@@ -14,12 +14,12 @@ public struct LSPPosition: Equatable, Sendable {
 /// Converts between netc's byte offsets and LSP positions for one text. Lines end at '\n' (as netc's
 /// SourceFile counts them; a '\r' before it belongs to no column a position can name).
 public struct LineIndex: Sendable {
-  public let bytes: [UInt8]
-  public let lineStarts: [Int]
+  public let file: SourceFile
+  public var bytes: [UInt8] { file.bytes }
+  public var lineStarts: [Int] { file.lineStarts }
 
   public init(_ file: SourceFile) {
-    bytes = file.bytes
-    lineStarts = file.lineStarts
+    self.file = file
   }
 
   public init(bytes: [UInt8]) {
@@ -30,20 +30,15 @@ public struct LineIndex: Sendable {
   /// counts that character as passed.
   public func position(of offset: Int) -> LSPPosition {
     let offset = max(0, min(offset, bytes.count))
-    var lo = 0
-    var hi = lineStarts.count - 1
-    while lo < hi {
-      let mid = (lo + hi + 1) / 2
-      if lineStarts[mid] <= offset { lo = mid } else { hi = mid - 1 }
-    }
+    let line = file.lineAndColumn(of: offset).line - 1
     var units = 0
-    var i = lineStarts[lo]
+    var i = lineStarts[line]
     while i < offset {
       let (length, width) = LineIndex.scalar(at: i, in: bytes)
       units += width
       i += length
     }
-    return LSPPosition(line: lo, character: units)
+    return LSPPosition(line: line, character: units)
   }
 
   /// The byte offset of `position`. A line past the end is the end of the text; a character past the

@@ -21,6 +21,9 @@ public struct Compilation {
     self.network = network
   }
 
+  /// Largest source file netc reads; a network description is a few kilobytes.
+  public static let maxSourceBytes = 8 << 20
+
   /// Parses and checks `bytes`; the diagnostics come out in source order.
   public static func compile(path: String, bytes: [UInt8], batch: Int = 1) -> Compilation {
     let file = SourceFile(path: path, bytes: bytes)

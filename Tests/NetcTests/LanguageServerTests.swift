@@ -156,6 +156,13 @@ import Testing
     #expect(document.path == "/t x.net")
   }
 
+  @Test func aFileOverTheLimitIsRefusedAsCheckRefusesIt() {
+    let analysis = Analysis(path: "big.net", bytes: Array("input 1x8x8\n".utf8) + [UInt8](repeating: 0x23, count: 8 << 20))
+    #expect(analysis.lspDiagnostics(uri: "file:///big.net").map { $0["message"] }
+      == [.string("the file is 8,388,620 bytes; netc reads such files up to 8,388,608 bytes")])
+    #expect(analysis.compilation.syntax == nil)
+  }
+
   @Test func lifecycle() {
     let (server, out) = LanguageServerTests.server()
     LanguageServerTests.send(server, #"{"jsonrpc":"2.0","id":"a","method":"shutdown"}"#)
