@@ -92,7 +92,8 @@ public enum Driver {
       case "weights":
         try WeightsCommand.run(rest, terminal, &r)
       case "lsp":
-        let a = try Arguments(rest, command: "lsp", valued: [], flags: [])
+        // '--stdio' is what language clients pass when they name the transport; stdio is the only one.
+        let a = try Arguments(rest, command: "lsp", valued: [], flags: ["--stdio"])
         if a.flags.contains("--help") { r.stdout = Help.lsp; return r }
         guard a.positional.isEmpty else { throw UsageError(message: "'netc lsp' takes no files: the editor sends them", command: "lsp") }
         r.status = LanguageServer.serveStandardStreams(version: Help.versionNumber)

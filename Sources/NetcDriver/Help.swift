@@ -293,9 +293,10 @@ enum Help {
   static let lsp = """
     OVERVIEW: Serve the Language Server Protocol on stdin and stdout, for editors.
 
-    USAGE: netc lsp
+    USAGE: netc lsp [--stdio]
 
     OPTIONS:
+      --stdio                 Talk over stdin and stdout (what it does anyway; language clients pass it).
       -h, --help              Show help information.
 
     An editor starts 'netc lsp' and talks JSON-RPC to it (Content-Length framing). Each open .net file is

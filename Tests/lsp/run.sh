@@ -5,6 +5,7 @@
 #   Tests/lsp/run.sh [PYTEST ARGS...]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+export PYTHONDONTWRITEBYTECODE=1
 if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c "import pytest, pytest_lsp, pytest_asyncio" 2>/dev/null; then
   python3 -m venv .venv
   .venv/bin/pip install --quiet --upgrade pip

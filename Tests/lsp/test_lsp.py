@@ -39,7 +39,7 @@ fc 10
 """
 
 
-@pytest_lsp.fixture(config=ClientServerConfig(server_command=[NETC, "lsp"]))
+@pytest_lsp.fixture(config=ClientServerConfig(server_command=[NETC, "lsp", "--stdio"]))
 async def client(lsp_client: LanguageClient):
     await lsp_client.initialize_session(
         t.InitializeParams(capabilities=client_capabilities("visual-studio-code"), root_uri=ROOT.as_uri()))

@@ -2,13 +2,14 @@
 // references, completion, symbols and formatting come from the server. The setting `netc.path` names
 // the executable (default: `netc` on the PATH).
 const vscode = require("vscode");
-const { LanguageClient, TransportKind } = require("vscode-languageclient/node");
+const { LanguageClient } = require("vscode-languageclient/node");
 
 let client;
 
 async function activate(context) {
   const command = vscode.workspace.getConfiguration("netc").get("path") || "netc";
-  const server = { command, args: ["lsp"], transport: TransportKind.stdio };
+  // An executable talks over stdio by default.
+  const server = { command, args: ["lsp"] };
   client = new LanguageClient("netc", "netc", { run: server, debug: server }, {
     documentSelector: [{ language: "netc" }],
   });
