@@ -104,21 +104,51 @@ async def test_diagnostics_are_netc_checks_with_utf16_ranges(client: LanguageCli
     _, stderr = netc("check", "--diagnostics-format", "json", "FILE", text=BAD)
     expected = [json.loads(line) for line in stderr.splitlines()]
     assert len(expected) == 3
-    assert [d.code for d in got] == [e["id"] for e in expected]
+    assert all(d.severity == t.DiagnosticSeverity.Error and d.source == "netc" for d in got)
+    assert_same_diagnostics(BAD, got, expected, uri, "BAD")
+    assert got[1].related_information[0].location.range.start == t.Position(line=12, character=26)
+
+
+def check_json(path):
+    r = subprocess.run([NETC, "check", "--diagnostics-format", "json", str(path)], capture_output=True, text=True)
+    return [json.loads(line) for line in r.stderr.splitlines()]
+
+
+def assert_same_diagnostics(text, got, expected, uri, where):
+    got = [d for d in got if d.code is not None]  # the server adds "N more errors not shown" without one
+    assert [d.code for d in got] == [e["id"] for e in expected], where
     for d, e in zip(got, expected):
-        assert d.severity == t.DiagnosticSeverity.Error
-        assert d.source == "netc"
-        assert (d.range.start.line, d.range.start.character) == position(BAD, e["line"], e["column"])
-        assert (d.range.end.line, d.range.end.character) == position(BAD, e["end_line"], e["end_column"])
+        assert d.severity == {"error": 1, "warning": 2, "note": 3}[e["severity"]], where
+        assert (d.range.start.line, d.range.start.character) == position(text, e["line"], e["column"]), where
+        assert (d.range.end.line, d.range.end.character) == position(text, e["end_line"], e["end_column"]), where
         unplaced = [n["message"] for n in e["notes"] if "line" not in n]
-        assert d.message == "\n".join([e["message"]] + ["note: " + m for m in unplaced])
+        assert d.message == "\n".join([e["message"]] + ["note: " + m for m in unplaced]), where
         placed = [n for n in e["notes"] if "line" in n]
         related = d.related_information or []
-        assert [r.message for r in related] == [n["message"] for n in placed]
+        assert [r.message for r in related] == [n["message"] for n in placed], where
         for r, n in zip(related, placed):
             assert r.location.uri == uri
-            assert (r.location.range.start.line, r.location.range.start.character) == position(BAD, n["line"], n["column"])
-    assert got[1].related_information[0].location.range.start == t.Position(line=12, character=26)
+            assert (r.location.range.start.line, r.location.range.start.character) == position(text, n["line"], n["column"]), where
+
+
+@pytest.mark.asyncio
+async def test_every_diagnostics_input_gets_netc_checks_diagnostics(client: LanguageClient):
+    """The diagnostic suite's inputs (Tests/NetcTests/Inputs/diagnostics), two of them with non-ASCII
+    characters inside the range of an error, each opened as an editor opens it."""
+    folder = ROOT / "Tests/NetcTests/Inputs/diagnostics"
+    compared = 0
+    for path in sorted(folder.glob("*.net")):
+        try:
+            text = path.read_bytes().decode("utf-8")
+        except UnicodeDecodeError:
+            continue  # an editor cannot send invalid UTF-8 in JSON
+        if "\r" in text.replace("\r\n", ""):
+            continue  # a lone '\r' ends a line for LSP, not for netc
+        uri = path.as_uri()
+        await open_document(client, text, uri=uri)
+        assert_same_diagnostics(text, client.diagnostics[uri], check_json(path), uri, path.name)
+        compared += 1
+    assert compared >= 190
 
 
 @pytest.mark.asyncio
