@@ -24,12 +24,13 @@ extension Analysis {
       }
     }
     let before = prefix[..<wordStart]
-    // A shape annotation or a binding takes no completion.
-    if let arrow = lastIndex(of: [UInt8(ascii: "-"), UInt8(ascii: ">")], in: before) ?? lastIndex(of: [UInt8(ascii: "="), UInt8(ascii: ">")], in: before),
-       !before[arrow...].contains(where: { [UInt8(ascii: ","), UInt8(ascii: "<"), UInt8(ascii: "|")].contains($0) }) {
-      return []
-    }
     let separators: Set<UInt8> = [UInt8(ascii: ","), UInt8(ascii: "("), UInt8(ascii: "<"), UInt8(ascii: "|"), UInt8(ascii: "{")]
+    // After '->' (a checked shape) or '=>' (a name being bound), up to the next element, nothing completes.
+    let arrow = before.indices.last { i in
+      i > before.startIndex && before[i] == UInt8(ascii: ">")
+        && (before[i - 1] == UInt8(ascii: "-") || before[i - 1] == UInt8(ascii: "="))
+    }
+    if let arrow, !before[arrow...].contains(where: separators.contains) { return [] }
     let separator = before.lastIndex { separators.contains($0) }
     let segment = before[(separator.map { $0 + 1 } ?? before.startIndex)...]
     let words = String(decoding: segment, as: UTF8.self).split(whereSeparator: { $0 == " " || $0 == "\t" })
@@ -79,15 +80,6 @@ extension Analysis {
         return symbols.blockParameters[name] != nil ? name : nil
       default: continue
       }
-    }
-    return nil
-  }
-
-  private func lastIndex(of pair: [UInt8], in text: ArraySlice<UInt8>) -> Int? {
-    var i = text.endIndex - 1
-    while i > text.startIndex {
-      if text[i - 1] == pair[0], text[i] == pair[1] { return i - 1 }
-      i -= 1
     }
     return nil
   }

@@ -9,7 +9,7 @@ export PYTHONDONTWRITEBYTECODE=1
 if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c "import pytest, pytest_lsp, pytest_asyncio" 2>/dev/null; then
   python3 -m venv .venv
   .venv/bin/pip install --quiet --upgrade pip
-  .venv/bin/pip install --quiet pytest pytest-lsp pytest-asyncio
+  .venv/bin/pip install --quiet pytest "pytest-lsp>=1.0" pytest-asyncio
 fi
 swift build --product netc
 NETC="$(swift build --show-bin-path)/netc" exec .venv/bin/python -m pytest -q -p no:cacheprovider \

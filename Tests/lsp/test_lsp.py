@@ -315,7 +315,7 @@ async def test_definition_references_symbols(client: LanguageClient):
 
 @pytest.mark.asyncio
 async def test_completion(client: LanguageClient):
-    text = BAD + "conv 3x3 8 \n\n@\n"
+    text = BAD + "conv 3x3 8 \n\n@\nfc 2 -> \n"
     uri = await open_document(client, text)
     doc = t.TextDocumentIdentifier(uri=uri)
     n = len(BAD.split("\n")) - 1
@@ -331,6 +331,7 @@ async def test_completion(client: LanguageClient):
     starts = await labels(n + 1, 0)
     assert {"conv", "maxpool", "bn", "relu", "fc", "flatten", "residual", "inception", "Down", "network", "block"} <= set(starts)
     assert await labels(n + 2, 1) == ["mid"]
+    assert await labels(n + 3, len("fc 2 -> ")) == []  # a checked shape follows
     # Inside the block, its own parameter and its own tensor.
     inside = await labels(6, 3)
     assert inside == ["d"]
