@@ -233,31 +233,49 @@ enum CheckCommand {
 
 enum ParamsCommand {
   static func run(_ args: [String], _ terminal: Terminal, _ r: inout CommandResult) throws {
-    let a = try Arguments(args, command: "params", valued: CommonOptions.valued.union(["--format", "--dtype", "--depth"]),
+    let a = try Arguments(args, command: "params",
+                          valued: CommonOptions.valued.union(["--format", "--dtype", "--depth", "--columns"]),
                           flags: CommonOptions.flags)
     if a.flags.contains("--help") { r.stdout = Help.params; return }
     let common = try CommonOptions(a, command: "params", terminal: terminal)
     let format = try a.choice("--format", ["torchsummary", "torchinfo", "json", "markdown"], default: "torchsummary",
                               command: "params")
     let dtype = DType(rawValue: try a.choice("--dtype", DType.allCases.map(\.rawValue), default: "f32", command: "params"))!
-    // torchsummary has no depth (torchinfo does); json and markdown list every row, as torchsummary does.
-    if a.values["--depth"] != nil && format != "torchinfo" {
-      throw UsageError(message: "'--depth' applies only to '--format torchinfo'; the \(format) format lists every layer",
-                       command: "params")
-    }
     let depth = try a.int("--depth", default: 3, range: 1...64, command: "params")
+    var columns: [SummaryColumn]?
+    if let list = a.values["--columns"] {
+      switch SummaryColumn.parse(list) {
+      case .success(let chosen): columns = chosen
+      case .failure(let e): throw UsageError(message: e.message, command: "params")
+      }
+    }
+    // torchsummary has no depth and no choice of columns; json lists every row with every figure, and
+    // markdown does too unless columns are chosen. The table is printed all the same, with a warning.
+    let columnsApply = format == "torchinfo" || format == "markdown"
+    if columns != nil && !columnsApply {
+      r.stderr += "netc params: warning: '--columns' applies only to '--format torchinfo' and '--format markdown'; "
+        + "the \(format) format has its own columns\n"
+    }
+    if a.values["--depth"] != nil && !(format == "torchinfo" || (format == "markdown" && columns != nil)) {
+      r.stderr += "netc params: warning: '--depth' applies only to '--format torchinfo' and to '--format markdown' with '--columns'; "
+        + "the \(format) format lists every layer\n"
+    }
     guard let c = common.compile(try a.singleFile(command: "params"), into: &r), let net = c.network else {
       r.status = 1
       return
     }
     let t0 = DispatchTime.now()
-    // torchsummary's table stays byte for byte torchsummary's; the other formats also print the buffer plan's peak.
-    let peakLive = format == "torchsummary" ? nil : BufferPlan(Lowering.lower(net)).arenaSize
+    // torchsummary's table stays byte for byte torchsummary's, and so does torchinfo's with chosen columns;
+    // the other formats also print the buffer plan's peak.
+    let toolsOwnTable = format == "torchsummary" || (format == "torchinfo" && columns != nil)
+    let peakLive = toolsOwnTable ? nil : BufferPlan(Lowering.lower(net)).arenaSize
     let s = Summary(net, batch: common.batch, dtype: dtype, peakLiveElements: peakLive)
-    switch format {
-    case "torchinfo": r.stdout += TorchInfoPrinter.render(s, depth: depth)
-    case "json": r.stdout += JSONPrinter.value(s, file: c.file).rendered() + "\n"
-    case "markdown": r.stdout += MarkdownPrinter.render(s)
+    switch (format, columns) {
+    case ("torchinfo", let chosen?): r.stdout += TorchInfoColumnsPrinter.render(s, columns: chosen, depth: depth)
+    case ("torchinfo", nil): r.stdout += TorchInfoPrinter.render(s, depth: depth)
+    case ("json", _): r.stdout += JSONPrinter.value(s, file: c.file).rendered() + "\n"
+    case ("markdown", let chosen?): r.stdout += TorchInfoColumnsPrinter.markdown(s, columns: chosen, depth: depth)
+    case ("markdown", nil): r.stdout += MarkdownPrinter.render(s)
     default: r.stdout += TorchSummaryPrinter.render(s, batchGiven: a.values["--batch"] != nil)
     }
     let report = Double(DispatchTime.now().uptimeNanoseconds - t0.uptimeNanoseconds) / 1e9
@@ -294,12 +312,22 @@ enum GraphCommand {
     let format = try a.choice("--format", formats, default: "svg", command: "graph")
     let depth = try a.int("--depth", default: Checker.maxCallDepth, range: 0...Checker.maxCallDepth, command: "graph")
     let spec = try a.singleFile(command: "graph")
-    guard let c = common.compile(spec, into: &r), let net = c.network else {
+    guard let c = common.compile(spec, into: &r) else {
       r.status = 1
       return
     }
+    // A spec with errors is drawn up to the first, which is marked; it still fails.
+    let diagram: Diagram
     let t0 = DispatchTime.now()
-    let diagram = Diagram.build(net, depth: depth)
+    if let net = c.network {
+      diagram = Diagram.build(net, depth: depth)
+    } else if let partial = c.partial {
+      diagram = Diagram.build(partial, file: c.file, depth: depth)
+      r.status = 1
+    } else {
+      r.status = 1
+      return
+    }
     let text: String
     switch format {
     case "dot": text = DotPrinter.render(diagram)

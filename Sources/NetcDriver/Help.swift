@@ -73,8 +73,12 @@ enum Help {
     OPTIONS:
       --format <format>       torchsummary (default), torchinfo, json or markdown.
       --dtype <dtype>         Element type for the memory figures: f32 (default), f16 or bf16.
-      --depth <n>             For torchinfo only: how many levels of blocks to show (default: 3).
-                              The other formats list every layer and refuse it.
+      --depth <n>             For torchinfo (and markdown with --columns): how many levels of blocks
+                              to show (default: 3). The other formats list every layer and warn.
+      --columns <list>        For torchinfo and markdown: the columns, torchinfo's col_names
+                              (input_size, output_size, num_params, params_percent, kernel_size,
+                              mult_adds, trainable) and receptive_field, effective_stride,
+                              effective_padding; the table is then torchinfo's own, byte for byte.
     \(common)
 
     The default table is byte for byte what torchsummary prints for the same PyTorch model. Blocks
@@ -125,7 +129,8 @@ enum Help {
     runs around its body into the '+' that adds them; a named block is a dashed frame with its name and
     arguments. Consecutive blocks that repeat one element ('x N') or are identical, layer for layer, are
     drawn once, as a stack marked 'xN'. netc writes the SVG itself, with every size computed: no Graphviz
-    is needed.
+    is needed. A spec with errors is drawn up to the first one, the failing element marked in red; its
+    diagnostics go to stderr and the exit status is 1.
 
     """
 

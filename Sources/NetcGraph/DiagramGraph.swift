@@ -122,6 +122,7 @@ enum Palette {
     case .join: return ("#dcf2dc", "#4a9a4a")
     case .block: return ("#ffffff", "#333333")
     case .jump: return ("#ffffff", "#888888")
+    case .failure: return ("#fdecea", "#d93025")
     }
   }
 }

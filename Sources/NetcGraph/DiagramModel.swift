@@ -10,6 +10,8 @@ import NetcSema
 public struct DiagramBox: Equatable, Sendable {
   public enum Style: String, Sendable, CaseIterable {
     case terminal, conv, pool, linear, norm, pointwise, join, block, jump
+    /// The element where checking failed, in a diagram drawn up to the first error.
+    case failure
   }
   public var title: String         // "conv 7x7 64 s2 p3", "Bottleneck(128)", "concat"
   public var shape: String         // the output shape, "64x112x112"
@@ -54,6 +56,9 @@ public struct Diagram: Equatable, Sendable {
   public var input: DiagramBox
   public var body: [DiagramItem]
   public var output: DiagramBox
+  /// For a network with errors: the first, `line:column: error: message`; the output box is the element
+  /// that failed.
+  public var failure: String? = nil
 
   /// Every level of blocks shown open.
   public static let allLevels = Int.max

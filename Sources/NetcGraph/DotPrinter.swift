@@ -5,6 +5,7 @@ public enum DotPrinter {
     let g = DiagramGraph(d)
     let font = "fontname=\"DejaVu Sans\""
     var out = "// \(d.name): \(d.summary). Drawn by netc graph.\n"
+    if let failure = d.failure { out += "// \(failure)\n" }
     out += "digraph \(quote(d.name)) {\n"
     out += "  graph [rankdir=TB, \(font), fontsize=12, labelloc=t, nodesep=0.3, ranksep=0.3,"
     out += " label=\(quote(d.name + "\n" + d.summary))];\n"
@@ -37,6 +38,7 @@ public enum DotPrinter {
     case .block: attrs += n.box.repeats > 1 ? ", shape=box3d, style=\"filled,bold\"" : ", style=\"filled,bold\""
     case .terminal: attrs += ", shape=oval"
     case .jump: attrs += ", style=\"rounded,dashed\""
+    case .failure: attrs += ", penwidth=2, fontcolor=\"\(stroke)\""
     default: break
     }
     return "\(n.id) [\(attrs)];"

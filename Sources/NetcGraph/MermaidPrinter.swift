@@ -4,6 +4,7 @@ public enum MermaidPrinter {
   public static func render(_ d: Diagram) -> String {
     let g = DiagramGraph(d)
     var out = "%% \(d.name): \(d.summary). Drawn by netc graph.\n"
+    if let failure = d.failure { out += "%% \(failure)\n" }
     out += "flowchart TB\n"
     func members(_ list: [DiagramGraph.Member], _ indent: String) {
       for m in list {
@@ -22,7 +23,8 @@ public enum MermaidPrinter {
     for e in g.edges { out += "  \(g.nodes[e.from].id) --> \(g.nodes[e.to].id)\n" }
     for (style, ids) in g.styles {
       let (fill, stroke) = Palette.colors(style)
-      let extra = style == .block ? ",stroke-width:2px" : style == .jump ? ",stroke-dasharray:3 2" : ""
+      let extra = style == .block ? ",stroke-width:2px" : style == .jump ? ",stroke-dasharray:3 2"
+        : style == .failure ? ",stroke-width:2px,color:\(stroke)" : ""
       out += "  classDef \(style.rawValue) fill:\(fill),stroke:\(stroke)\(extra)\n"
       out += "  class \(ids.map { g.nodes[$0].id }.joined(separator: ",")) \(style.rawValue)\n"
     }

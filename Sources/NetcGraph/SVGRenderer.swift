@@ -22,11 +22,13 @@ public enum SVGRenderer {
     canvas.text(diagram.summary, x: Layout.margin, y: Layout.margin + 31, cls: "sub")
     main.draw(&canvas, axis, Layout.margin + Layout.headerHeight)
 
-    let styles = DiagramBox.Style.allCases.map { style -> String in
+    // The failure's rules only where there is one: a diagram without errors stays as it was.
+    let styles = DiagramBox.Style.allCases.filter { $0 != .failure || diagram.failure != nil }.map { style -> String in
       let (fill, stroke) = Palette.colors(style)
-      let extra = style == .block ? ";stroke-width:1.6" : style == .jump ? ";stroke-dasharray:3 2" : ""
+      let extra = style == .block ? ";stroke-width:1.6" : style == .jump ? ";stroke-dasharray:3 2"
+        : style == .failure ? ";stroke-width:2" : ""
       return ".\(style.rawValue){fill:\(fill);stroke:\(stroke)\(extra)}"
-    }.joined()
+    }.joined() + (diagram.failure == nil ? "" : ".err{fill:\(Palette.colors(.failure).stroke)}")
     var out = """
       <?xml version="1.0" encoding="UTF-8"?>
       <svg xmlns="http://www.w3.org/2000/svg" width="\(num(width))" height="\(num(height))" \
@@ -202,8 +204,9 @@ struct Layout {
       }
       let y = top + stack
       c.rect(x - w / 2, y, w, h, cls: b.style.rawValue, radius: radius)
-      c.text(b.title, x: x, y: y + 15, cls: bold ? "t b" : "t", anchor: "middle", badge: badge)
-      c.text(b.shape, x: x, y: y + 29, cls: "s", anchor: "middle")
+      let failed = b.style == .failure
+      c.text(b.title, x: x, y: y + 15, cls: bold || failed ? "t b" : "t", anchor: "middle", badge: badge)
+      c.text(b.shape, x: x, y: y + 29, cls: failed ? "s err" : "s", anchor: "middle")
     }
   }
 

@@ -24,8 +24,10 @@ public final class Analysis {
 
   public var file: SourceFile { compilation.file }
 
-  /// The figures `netc params` prints (batch 1), when the network checked.
-  public private(set) lazy var summary: Summary? = compilation.network.map { Summary($0) }
+  /// The figures `netc params` prints (batch 1); for a file with errors, those of the network up to the
+  /// first one (what `netc graph` draws), so the lines above a mistake keep their hover and hints.
+  public private(set) lazy var summary: Summary? =
+    (compilation.network ?? compilation.partial?.network).map { Summary($0) }
 
   public private(set) lazy var layerLines: LayerLines = summary.map { LayerLines($0, file: file) } ?? LayerLines()
 

@@ -42,6 +42,11 @@ public struct ConvOp: Operation, Equatable {
     return (transposed ? "convt" : "conv", args)
   }
 
+  public var moduleWindow: ModuleWindow? {
+    ModuleWindow(kernel: kernel, stride: stride, padding: symmetricPadding ? (padTop, padLeft) : nil, dilation: dilation,
+                 groups: groups, keepsTuples: true)
+  }
+
   public func receptiveWindow(input: Shape, output: Shape) -> ReceptiveWindow {
     transposed ? .fractional : .window(kernel: kernel, stride: stride, padding: (padTop, padLeft), dilation: dilation)
   }

@@ -51,6 +51,41 @@ public protocol Operation: Sendable, CustomStringConvertible, KernelBinding {
 
   /// The same operation with the same attributes.
   func isSame(as other: any Operation) -> Bool
+
+  /// The window attributes of its PyTorch module (`kernel_size`, `stride`...), for the tables; nil for a
+  /// module that has none.
+  var moduleWindow: ModuleWindow? { get }
+}
+
+/// What a PyTorch convolution or pooling module holds in `kernel_size`, `stride`, `padding`, `dilation`
+/// and `groups`, per axis (height, width).
+public struct ModuleWindow: Sendable {
+  public var kernel: (h: Int, w: Int)
+  public var stride: (h: Int, w: Int)
+  /// nil: `padding='same'` with one more row or column at the bottom or right, which no pair states.
+  public var padding: (h: Int, w: Int)?
+  /// nil for AvgPool2d, which has no dilation.
+  public var dilation: (h: Int, w: Int)?
+  /// Convolutions only.
+  public var groups: Int?
+  /// A convolution keeps each attribute as a tuple; a pooling module keeps what it was given, and netc's
+  /// PyTorch code gives it an int where both axes agree (`nn.MaxPool2d(3)` holds `kernel_size=3`).
+  public var keepsTuples: Bool
+
+  public init(kernel: (h: Int, w: Int), stride: (h: Int, w: Int), padding: (h: Int, w: Int)?,
+              dilation: (h: Int, w: Int)?, groups: Int?, keepsTuples: Bool) {
+    self.kernel = kernel
+    self.stride = stride
+    self.padding = padding
+    self.dilation = dilation
+    self.groups = groups
+    self.keepsTuples = keepsTuples
+  }
+
+  /// The kernel size as Python prints the module's attribute (torchinfo's "Kernel Shape"): `[3, 3]`, or `3`.
+  public var kernelText: String {
+    keepsTuples || kernel.h != kernel.w ? "[\(kernel.h), \(kernel.w)]" : String(kernel.h)
+  }
 }
 
 public enum OperationFamily: Sendable {
@@ -127,6 +162,7 @@ extension Operation {
   public var planName: String { spelling.keyword }
   public var pytorchDefinition: String? { nil }
   public func planJSON(_ node: NodeTensors) -> [(String, JSONValue)] { [] }
+  public var moduleWindow: ModuleWindow? { nil }
   public var description: String { ([spelling.keyword] + spelling.arguments).joined(separator: " ") }
 
   /// Every attribute, for telling two operations apart in text: `ConvOp(inChannels: 3, ...)`.

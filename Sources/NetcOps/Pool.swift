@@ -30,6 +30,11 @@ public struct PoolOp: Operation, Equatable {
     return (kind == .max ? "maxpool" : "avgpool", args)
   }
 
+  public var moduleWindow: ModuleWindow? {
+    ModuleWindow(kernel: kernel, stride: stride, padding: pad, dilation: kind == .max ? dilation : nil, groups: nil,
+                 keepsTuples: false)
+  }
+
   public func receptiveWindow(input: Shape, output: Shape) -> ReceptiveWindow {
     .window(kernel: kernel, stride: stride, padding: pad, dilation: dilation)
   }

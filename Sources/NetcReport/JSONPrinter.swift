@@ -12,8 +12,12 @@ public enum JSONPrinter {
       guard let f else { return .null }
       return .array([.int(f.height[keyPath: figure]), .int(f.width[keyPath: figure])])
     }
+    func pair(_ p: (h: Int, w: Int)?) -> JSONValue { p.map(Spelling.json) ?? .null }
     let layers: [JSONValue] = s.rows.map { r in
       let (line, col) = file.lineAndColumn(of: r.range.start)
+      let window = r.op.flatMap { net.ops[$0].op.moduleWindow }
+      // 'same' padding that puts one more row or column at the bottom or right is no pair: PyTorch says "same".
+      let padding: JSONValue = window.map { w in w.padding.map(Spelling.json) ?? .string("same") } ?? .null
       return .object([
         ("index", .int(r.index)), ("name", .string("\(r.type)-\(r.index)")), ("type", .string(r.type)),
         ("kind", .string(r.isBlock ? "block" : "layer")), ("output_shape", shape(r.output)),
@@ -22,6 +26,10 @@ public enum JSONPrinter {
         ("receptive_field", axes(r.receptiveField, \.size)), ("effective_stride", axes(r.receptiveField, \.stride)),
         ("effective_padding", axes(r.receptiveField, \.padding)),
         ("line", .int(line)), ("column", .int(col)),
+        ("parent", r.parent.map { .int($0) } ?? .null), ("depth", .int(r.depth)),
+        ("input_shapes", .array(r.inputs.map(shape))),
+        ("kernel_size", pair(window?.kernel)), ("stride", pair(window?.stride)), ("padding", padding),
+        ("dilation", pair(window?.dilation)), ("groups", window?.groups.map { .int($0) } ?? .null),
       ])
     }
     return .object([

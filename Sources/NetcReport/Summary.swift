@@ -18,6 +18,12 @@ public struct SummaryRow: Sendable {
   public var scope: Int?             // for block rows
   /// From the network input to this row's output; nil where it is not defined (see `ReceptiveField.of`).
   public var receptiveField: ReceptiveField?
+  /// The shapes it is called on: a module's inputs, a block's input.
+  public var inputs: [Shape] = []
+  /// The row of the innermost block around it; nil at the top level.
+  public var parent: Int? = nil
+  /// 1 at the top level, one more per enclosing block: torchinfo's depth, which `--depth` limits.
+  public var depth: Int = 1
 }
 
 public struct Summary: Sendable {
@@ -56,7 +62,40 @@ public struct Summary: Sendable {
                                receptiveField: field(out)))
       }
     }
-    self.rows = rows
+    self.rows = Summary.nest(rows, in: network)
+  }
+
+  /// Each row's inputs, parent and depth: the enclosing blocks' rows come after their contents, so they
+  /// are found once every row is known.
+  static func nest(_ rows: [SummaryRow], in net: CheckedNetwork) -> [SummaryRow] {
+    var rowOfScope: [Int: Int] = [:]
+    for r in rows { if let s = r.scope { rowOfScope[s] = r.index } }
+    /// The block scopes around `scope`, innermost first (`scope` itself included when it is one).
+    func enclosingBlocks(_ scope: Int?) -> [Int] {
+      var chain: [Int] = []
+      var cur = scope
+      while let c = cur {
+        if case .block = net.scopes[c].kind { chain.append(c) }
+        cur = net.scopes[c].parent
+      }
+      return chain
+    }
+    return rows.map { row in
+      var r = row
+      let around: [Int]
+      if let i = r.op {
+        r.inputs = net.ops[i].inputs.map { net.values[$0] }
+        around = enclosingBlocks(net.ops[i].scope)
+      } else if let s = r.scope {
+        r.inputs = net.scopes[s].input.map { [net.values[$0]] } ?? []
+        around = enclosingBlocks(net.scopes[s].parent)
+      } else {
+        around = []
+      }
+      r.parent = around.first.flatMap { rowOfScope[$0] }
+      r.depth = around.count + 1
+      return r
+    }
   }
 
   public var totalParams: Int { network.totalParams }

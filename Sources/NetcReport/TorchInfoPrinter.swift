@@ -12,10 +12,16 @@ public enum TorchInfoPrinter {
     var output: Shape?
     var field: ReceptiveField?
     var params = 0
+    var trainableParams = 0
     var multAdds = 0
     var children: [Node] = []
+    /// What it is called on (a module's first input, a block's input).
+    var input: Shape?
+    /// Its module's `kernel_size`, as Python prints it; nil for a module without one.
+    var kernel: String?
     init(_ label: String) { self.label = label }
     var totalParams: Int { params + children.reduce(0) { $0 + $1.totalParams } }
+    var totalTrainableParams: Int { trainableParams + children.reduce(0) { $0 + $1.totalTrainableParams } }
     var totalMultAdds: Int { multAdds + children.reduce(0) { $0 + $1.totalMultAdds } }
   }
 
@@ -23,6 +29,7 @@ public enum TorchInfoPrinter {
     let net = s.network
     let root = Node(net.name)
     root.output = net.output
+    root.input = net.input
     root.field = field(s, net.outputs[0])
     var nodes: [Int: Node] = [:]
     func node(forScope scope: Int) -> Node {
@@ -38,6 +45,7 @@ public enum TorchInfoPrinter {
         guard case .block(_, let moduleName) = net.scopes[c].kind else { continue }
         let n = Node(moduleName)
         n.output = net.scopes[c].output.map { net.values[$0] }
+        n.input = net.scopes[c].input.map { net.values[$0] }
         n.field = net.scopes[c].output.flatMap { field(s, $0) }
         parent.children.append(n)
         nodes[c] = n
@@ -51,14 +59,19 @@ public enum TorchInfoPrinter {
         let op = net.ops[i]
         guard op.isModule else {
           // A parameter of the enclosing block (a layer scale) is the block's own, as torchinfo lists it.
-          node(forScope: op.scope).params += op.paramCount
-          node(forScope: op.scope).multAdds += op.multAdds
+          let owner = node(forScope: op.scope)
+          owner.params += op.paramCount
+          owner.trainableParams += op.trainableParamCount
+          owner.multAdds += op.multAdds
           continue
         }
         let leaf = Node(op.moduleName)
         leaf.output = net.values[op.output]
         leaf.field = field(s, op.output)
         leaf.params = op.paramCount
+        leaf.trainableParams = op.trainableParamCount
+        leaf.input = op.inputs.first.map { net.values[$0] }
+        leaf.kernel = op.op.moduleWindow?.kernelText
         leaf.multAdds = op.multAdds
         node(forScope: op.scope).children.append(leaf)
       case .close(let sc):

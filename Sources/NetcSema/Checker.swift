@@ -34,12 +34,31 @@ public final class Checker {
 
   public static func check(_ tree: NetworkSyntax, file: SourceFile, batch: Int = 1,
                            diagnostics: inout DiagnosticEngine) -> CheckedNetwork? {
+    var partial: PartialNetwork?
+    return check(tree, file: file, batch: batch, diagnostics: &diagnostics, partial: &partial)
+  }
+
+  /// `check`, which on errors also gives the network up to the first of them in `partial`.
+  public static func check(_ tree: NetworkSyntax, file: SourceFile, batch: Int = 1, diagnostics: inout DiagnosticEngine,
+                           partial: inout PartialNetwork?) -> CheckedNetwork? {
     let checker = Checker(file: file, batch: batch, diagnostics: diagnostics)
     let net = checker.run(tree)
     diagnostics = checker.diags
     diagnostics.oneErrorPerLine = true
-    return diagnostics.hasErrors ? nil : net
+    if diagnostics.hasErrors {
+      // A syntax error after the last layer is found once every layer is checked.
+      if checker.firstError == nil, let syntax = checker.firstSyntaxError { checker.noteFirstError(syntax, element: nil) }
+      partial = checker.partialNetwork(name: tree.name ?? checker.defaultName())
+      return nil
+    }
+    return net
   }
+
+  var firstError: FirstError?
+  /// The parser's first error: the layers that start after it are not drawn.
+  let firstSyntaxError: Diagnostic?
+  /// The elements being checked, innermost last.
+  var elementStack: [SourceRange] = []
 
   struct Env {
     /// The enclosing block's parameters and input (nothing but `.outside` in the network's body).
@@ -75,7 +94,7 @@ public final class Checker {
   var events: [Event] = []
   var scopeStack: [Int] = []
   var sideOutputs: [Int] = []
-  private var tensorNames: [Int: String] = [:]
+  var tensorNames: [Int: String] = [:]
   var callStack: [(name: String, range: SourceRange)] = []
   var aborted = false
   private var steps = 0
@@ -95,6 +114,7 @@ public final class Checker {
     self.file = file
     self.batch = batch
     self.diags = diagnostics
+    self.firstSyntaxError = diagnostics.diagnostics.first { $0.severity == .error }
     diags.oneErrorPerLine = false
   }
 
@@ -128,6 +148,16 @@ public final class Checker {
       }
       if let call = callStack.last {
         d.notes.append(Note("in block '\(call.name)' used here", at: call.range))
+      }
+      if d.severity == .error {
+        // From a syntax error's line on, the checker's errors may be its consequences (and one error per
+        // line is shown): the syntax error comes first.
+        if let syntax = firstSyntaxError,
+           file.lineAndColumn(of: d.range.start).line >= file.lineAndColumn(of: syntax.range.start).line {
+          noteFirstError(syntax, element: nil)
+        } else {
+          noteFirstError(d, element: elementStack.last)
+        }
       }
       diags.emit(d)
     }
@@ -231,7 +261,7 @@ public final class Checker {
     }
   }
 
-  private func defaultName() -> String {
+  func defaultName() -> String {
     let base = file.path.split(separator: "/").last.map(String.init) ?? "Network"
     let stem = base.hasSuffix(".net") ? String(base.dropLast(4)) : base
     let cleaned = stem.split(whereSeparator: { !($0.isLetter || $0.isNumber) }).map { $0.prefix(1).uppercased() + $0.dropFirst() }.joined()
@@ -289,7 +319,11 @@ public final class Checker {
 
   private func checkElement(_ e: Element, input: Int?, _ env: inout Env) -> Int? {
     expandedDepth += 1
-    defer { expandedDepth -= 1 }
+    elementStack.append(e.range)
+    defer {
+      expandedDepth -= 1
+      elementStack.removeLast()
+    }
     if expandedDepth > Checker.maxExpandedDepth {
       error("nesting-too-deep", "the network is nested more than \(Checker.maxExpandedDepth) levels deep once its blocks are expanded",
             at: e.range, notes: [Note("a block's body nests inside every place the block is used")])
@@ -645,6 +679,7 @@ public final class Checker {
       aborted = true
       return
     }
+    if let syntax = firstSyntaxError, op.range.start >= syntax.range.start { noteFirstError(syntax, element: nil) }
     ops.append(op)
     events.append(.op(ops.count - 1))
   }

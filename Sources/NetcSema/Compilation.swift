@@ -11,6 +11,8 @@ public struct Compilation {
   public var diagnostics: DiagnosticEngine
   public var syntax: NetworkSyntax?
   public var network: CheckedNetwork?
+  /// With errors: the network up to the first one, for a diagram.
+  public var partial: PartialNetwork?
   public var timings: [(stage: String, seconds: Double)] = []
 
   public init(file: SourceFile, diagnostics: DiagnosticEngine, syntax: NetworkSyntax? = nil,
@@ -49,7 +51,9 @@ public struct Compilation {
     lap("parse")
     // Shapes are checked even after syntax errors: the parser recovered, and the checker skips what
     // it could not parse, so one run reports both kinds of mistake.
-    c.network = Checker.check(syntax, file: file, batch: batch, diagnostics: &c.diagnostics)
+    var partial: PartialNetwork?
+    c.network = Checker.check(syntax, file: file, batch: batch, diagnostics: &c.diagnostics, partial: &partial)
+    c.partial = partial
     c.diagnostics.sortBySourcePosition()
     lap("check")
     return c

@@ -102,3 +102,15 @@ public struct CheckedNetwork: Sendable {
   public var totalBuffers: Int { ops.reduce(0) { $0 + $1.bufferCount } }
   public var totalMultAdds: Int { ops.reduce(0) { $0 + $1.multAdds } }
 }
+
+/// A network with errors, up to the first: what `netc graph` still draws.
+public struct PartialNetwork: Sendable {
+  /// The layers checked before the first error, inside the blocks and combinators that were complete by
+  /// then (the others' layers stand in their enclosing sequence). Its output is the last layer's.
+  public var network: CheckedNetwork
+  /// The first error, in the order the network is checked.
+  public var error: Diagnostic
+  /// The element being checked when it was found (the innermost: a layer, a block use, a combinator); nil
+  /// for a syntax error or one outside the network's layers.
+  public var element: SourceRange?
+}

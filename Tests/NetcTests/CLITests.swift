@@ -25,13 +25,11 @@ import Testing
       (["params", "--batch", "0", spec], "'--batch' must be an integer from 1"),
       (["params", "--batch", spec], "'--batch' must be an integer"),
       (["params", "--dtype", "f64", spec], "'--dtype' must be one of f32, f16, bf16"),
-      // torchsummary has no depth; json and markdown list every row as it does.
-      (["params", "--depth", "2", spec],
-       "netc params: error: '--depth' applies only to '--format torchinfo'; the torchsummary format lists every layer\n"),
-      (["params", "--format", "json", "--depth", "1", spec],
-       "netc params: error: '--depth' applies only to '--format torchinfo'; the json format lists every layer\n"),
-      (["params", "--format", "markdown", "--depth", "1", spec],
-       "netc params: error: '--depth' applies only to '--format torchinfo'; the markdown format lists every layer\n"),
+      (["params", "--format", "torchinfo", "--columns", "output_size,kernel_shape", spec],
+       "netc params: error: unknown column 'kernel_shape'; did you mean 'kernel_size'? (the columns are input_size, output_size, num_params, params_percent, kernel_size, mult_adds, trainable, receptive_field, effective_stride, effective_padding)\n"),
+      (["params", "--format", "markdown", "--columns", "num_params,num_params", spec],
+       "netc params: error: column 'num_params' is given twice\n"),
+      (["params", "--format", "torchinfo", "--columns", "", spec], "netc params: error: '--columns' has an empty column name"),
       (["params"], "no input file"),
       (["params", spec, spec], "'params' takes one file, found 2"),
       (["check"], "no input files"),
@@ -51,6 +49,33 @@ import Testing
       #expect(r.status == 2, "\(args)")
       #expect(r.stderr.contains(message), "\(args): \(r.stderr)")
       #expect(r.stdout.isEmpty)
+    }
+  }
+
+  /// A format that has no depth or no choice of columns says it ignores them, and prints its table all the
+  /// same: the table it would print without them.
+  @Test func ignoredDepthAndColumnsWarn() {
+    let depthWarning = "netc params: warning: '--depth' applies only to '--format torchinfo' and to '--format markdown' with '--columns'; "
+    let columnsWarning = "netc params: warning: '--columns' applies only to '--format torchinfo' and '--format markdown'; "
+    let cases: [([String], String)] = [
+      (["--depth", "2"], depthWarning + "the torchsummary format lists every layer\n"),
+      (["--format", "json", "--depth", "1"], depthWarning + "the json format lists every layer\n"),
+      (["--format", "markdown", "--depth", "1"], depthWarning + "the markdown format lists every layer\n"),
+      (["--columns", "num_params"], columnsWarning + "the torchsummary format has its own columns\n"),
+      (["--format", "json", "--columns", "num_params", "--depth", "2"],
+       columnsWarning + "the json format has its own columns\n" + depthWarning + "the json format lists every layer\n"),
+    ]
+    for (options, warning) in cases {
+      let plain = Driver.run(["params"] + options.filter { $0.hasPrefix("--format") || ["json", "markdown"].contains($0) } + [spec])
+      let r = Driver.run(["params"] + options + [spec])
+      #expect(r.status == 0, "\(options)")
+      #expect(r.stderr == warning, "\(options): \(r.stderr)")
+      #expect(!plain.stdout.isEmpty && r.stdout == plain.stdout, "\(options)")
+    }
+    // Where they apply, nothing is said.
+    for options in [["--format", "torchinfo", "--depth", "1"], ["--format", "markdown", "--columns", "num_params", "--depth", "1"]] {
+      let r = Driver.run(["params"] + options + [spec])
+      #expect(r.status == 0 && r.stderr.isEmpty, "\(options): \(r.stderr)")
     }
   }
 

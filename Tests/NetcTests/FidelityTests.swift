@@ -163,6 +163,29 @@ import Testing
     #expect((json["input_shape"] as? [Int]) == [1] + input)
   }
 
+  /// `--columns` against torchinfo 1.8.0's own tables for the same `col_names` and depth, made by
+  /// Inputs/reference/make_torchinfo_references.py (whose CASES are these) from PyTorch models written
+  /// module for module as the specs describe them.
+  static let torchinfoColumnReferences: [(args: [String], reference: String)] = {
+    let every = "input_size,output_size,num_params,params_percent,kernel_size,mult_adds,trainable"
+    return [
+      (["--columns", every, "lenet5"], "lenet5.every_column"),
+      (["--batch", "3", "--columns", "kernel_size,num_params,mult_adds", "lenet5"], "lenet5.b3.kernel_params"),
+      (["--columns", "output_size,num_params", "resnet18"], "resnet18.default_columns"),
+      (["--depth", "1", "--columns", every, "resnet18"], "resnet18.depth1.every_column"),
+      (["--columns", every, "resnet18"], "resnet18.every_column"),
+    ]
+  }()
+
+  @Test(arguments: torchinfoColumnReferences)
+  func torchinfoColumnsAreByteForByte(args: [String], reference: String) throws {
+    let expected = try readText(Self.ownReference.appendingPathComponent("torchinfo/\(reference).txt"))
+    let r = Driver.run(["params", "--format", "torchinfo"] + args.dropLast() + [Paths.spec(args.last!).path])
+    #expect(r.status == 0)
+    #expect(r.stderr == "")
+    #expect(r.stdout == expected, "\(firstDifference(r.stdout, expected))")
+  }
+
   /// Every torchvision figure in figures.json has a spec that reproduces it (vgg16_bn and googlenet with
   /// its auxiliary heads have no table, only totals).
   @Test func everyReferenceFigureHasASpec() throws {

@@ -159,6 +159,32 @@ import Testing
     }
   }
 
+  /// The layers before the first error are drawn, the failing one in their place: after a syntax error,
+  /// those that start before it; inside a combinator left open, its branches' layers in sequence.
+  @Test func partialDiagrams() throws {
+    func titles(_ source: String) throws -> [String] {
+      let c = compile(source)
+      #expect(c.network == nil)
+      let d = Diagram.build(try #require(c.partial), file: c.file)
+      let g = DotPrinter.render(d)
+      #expect(g.hasPrefix("// N: up to the first error: "))
+      return d.body.map { item -> String in
+        if case .box(let b) = item { return b.title }
+        if case .jump(let b) = item { return b.title }
+        if case .frame(let f) = item { return f.title }
+        return "?"
+      } + [d.output.title, d.output.shape, d.failure ?? "-"]
+    }
+    let syntax = "4:12: error: expected a layer, found '8'"
+    #expect(try titles("network N\ninput 3x8x8\nconv 3x3 4, relu\nconv 3x3 , 8\nfc 10\n")
+      == ["conv 3x3 4", "relu", "conv 3x3 , 8", syntax, syntax])
+    let concat = "4:1: error: 'concat' branches disagree on height and width: branch 1 gives 2x8x8, branch 2 gives 2x4x4"
+    #expect(try titles("network N\ninput 3x8x8\nconv 1x1 4\nconcat< conv 1x1 2 | conv 1x1 2 s2 >\nfc 10\n")
+      == ["conv 1x1 4", "conv 1x1 2", "from conv 1x1 4", "conv 1x1 2 s2", "concat< conv 1x1 2 | conv 1x1 2 s2 >", concat, concat])
+    // A syntax error before the first layer may be in the input line: nothing is drawn.
+    #expect(compile("network N\ninput 3xx8\nconv 3x3 4\n").partial == nil)
+  }
+
   @Test func commandWritesFilesAndPrintsToStdout() throws {
     let spec = Paths.spec("lenet5").path
     let svg = Driver.run(["graph", spec])
@@ -173,7 +199,9 @@ import Testing
     #expect(written.status == 0 && written.stdout.isEmpty)
     #expect(try String(contentsOf: out, encoding: .utf8) == svg.stdout)
     let bug = Driver.run(["graph", Paths.specs.appendingPathComponent("examples/simple_inception_bug.net").path])
-    #expect(bug.status == 1 && bug.stdout.isEmpty && bug.stderr.contains("error:"))
+    // Drawn up to the error, which is marked; still a failure.
+    #expect(bug.status == 1 && bug.stdout.hasPrefix("<?xml") && bug.stdout.contains("class=\"failure\"")
+      && bug.stderr.contains("error:"))
     for (args, message) in [(["graph", "--format", "png", spec], "'--format' must be one of svg, dot, mermaid"),
                             (["graph", "--depth", "-1", spec], "'--depth' must be an integer from 0 to 64"),
                             (["graph"], "no input file"), (["graph", spec, spec], "'graph' takes one file, found 2")] {

@@ -107,6 +107,14 @@ async def test_diagnostics_are_netc_checks_with_utf16_ranges(client: LanguageCli
     assert all(d.severity == t.DiagnosticSeverity.Error and d.source == "netc" for d in got)
     assert_same_diagnostics(BAD, got, expected, uri, "BAD")
     assert got[1].related_information[0].location.range.start == t.Position(line=12, character=26)
+    # Above the first error the figures are there: the network up to it, as netc graph draws it.
+    hover = await client.text_document_hover_async(t.HoverParams(
+        text_document=t.TextDocumentIdentifier(uri=uri), position=t.Position(line=9, character=0)))
+    assert table_rows(hover.contents.value)[0][:3] == ["3x32x32", "16x32x32", grouped(3 * 9 * 16 + 16)]
+    hints = await client.text_document_inlay_hint_async(t.InlayHintParams(
+        text_document=t.TextDocumentIdentifier(uri=uri),
+        range=t.Range(start=t.Position(line=0, character=0), end=t.Position(line=20, character=0))))
+    assert [(h.position.line, h.label) for h in hints] == [(9, "-> 16x32x32")]
 
 
 def check_json(path):
