@@ -3,7 +3,8 @@ import PackageDescription
 
 // One target per compiler stage; a stage imports only the stages before it:
 // NetcBasic <- NetcOps <- NetcSyntax <- NetcSema <- {NetcReport, NetcGraph, NetcIR <- NetcTensors <- NetcRuntime
-// <- NetcBackends} <- NetcDriver <- netc; beside them NetcSyntax <- NetcFormat (`netc fmt`) <- NetcDriver.
+// <- NetcBackends} <- NetcDriver <- netc; beside them NetcSyntax <- NetcFormat (`netc fmt`) <- NetcDriver, and
+// {NetcFormat, NetcReport} <- NetcLanguageServer (`netc lsp`) <- NetcDriver.
 // NetcOps defines every operation once (its rule, cost, names, lowering, kernel binding and emitters);
 // each stage asks it rather than switching over operations.
 // Under them all, NetcKernels (the kernels, the weight file and the weights' preparation) imports nothing
@@ -51,12 +52,14 @@ let package = Package(
     // NetcKernels' sources as string literals, made at build time for `netc emit --self-contained`.
     .plugin(name: "EmbedKernels", capability: .buildTool(), dependencies: ["EmbedSources"]),
     .executableTarget(name: "EmbedSources"),
+    // `netc lsp`: the Language Server Protocol over stdio, from the front end, the figures and the formatter.
+    .target(name: "NetcLanguageServer", dependencies: ["NetcBasic", "NetcOps", "NetcSyntax", "NetcFormat", "NetcSema", "NetcReport"]),
     .target(name: "NetcDriver",
-            dependencies: ["NetcBasic", "NetcOps", "NetcSyntax", "NetcFormat", "NetcSema", "NetcReport", "NetcGraph", "NetcIR", "NetcKernels", "NetcTensors", "NetcRuntime", "NetcBackends"]),
+            dependencies: ["NetcBasic", "NetcOps", "NetcSyntax", "NetcFormat", "NetcSema", "NetcReport", "NetcGraph", "NetcIR", "NetcKernels", "NetcTensors", "NetcRuntime", "NetcBackends", "NetcLanguageServer"]),
     .executableTarget(name: "netc", dependencies: ["NetcDriver"]),
     .testTarget(
       name: "NetcTests",
-      dependencies: ["NetcBasic", "NetcOps", "NetcSyntax", "NetcFormat", "NetcSema", "NetcReport", "NetcGraph", "NetcIR", "NetcKernels", "NetcTensors", "NetcRuntime", "NetcBackends", "NetcDriver", "netc"],
+      dependencies: ["NetcBasic", "NetcOps", "NetcSyntax", "NetcFormat", "NetcSema", "NetcReport", "NetcGraph", "NetcIR", "NetcKernels", "NetcTensors", "NetcRuntime", "NetcBackends", "NetcLanguageServer", "NetcDriver", "netc"],
       exclude: ["Inputs", "Snapshots"]
     ),
   ]

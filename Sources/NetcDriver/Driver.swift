@@ -8,6 +8,7 @@ import NetcBasic
 import NetcOps
 import NetcGraph
 import NetcIR
+import NetcLanguageServer
 import NetcReport
 import NetcSema
 
@@ -69,7 +70,7 @@ public enum Driver {
       case "help":
         guard let topic = rest.first else { r.stdout = Help.overview; return r }
         guard let text = Help.text(for: rest.prefix(2).joined(separator: " ")) ?? Help.text(for: topic) else {
-          throw UsageError(message: "no help for '\(topic)': netc's commands are check, params, plan, graph, emit, init, run, weights and fmt", command: nil)
+          throw UsageError(message: "no help for '\(topic)': netc's commands are check, params, plan, graph, emit, init, run, weights, fmt and lsp", command: nil)
         }
         r.stdout = text
       case "check":
@@ -90,8 +91,14 @@ public enum Driver {
         try FmtCommand.run(rest, terminal, &r)
       case "weights":
         try WeightsCommand.run(rest, terminal, &r)
+      case "lsp":
+        // '--stdio' is what language clients pass when they name the transport; stdio is the only one.
+        let a = try Arguments(rest, command: "lsp", valued: [], flags: ["--stdio"])
+        if a.flags.contains("--help") { r.stdout = Help.lsp; return r }
+        guard a.positional.isEmpty else { throw UsageError(message: "'netc lsp' takes no files: the editor sends them", command: "lsp") }
+        r.status = LanguageServer.serveStandardStreams(version: Help.versionNumber)
       default:
-        let hint = Suggest.closest(to: command, in: ["check", "params", "plan", "graph", "init", "run", "emit", "weights", "fmt", "help"]).map { "; did you mean '\($0)'?" } ?? ""
+        let hint = Suggest.closest(to: command, in: ["check", "params", "plan", "graph", "init", "run", "emit", "weights", "fmt", "lsp", "help"]).map { "; did you mean '\($0)'?" } ?? ""
         throw UsageError(message: "unknown command '\(command)'\(hint)", command: nil)
       }
     } catch let e as UserError {

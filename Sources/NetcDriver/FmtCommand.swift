@@ -6,6 +6,7 @@
 import NetcBasic
 import NetcOps
 import NetcFormat
+import NetcSema
 
 /// `netc fmt FILE` prints the file in canonical layout; `-i` rewrites files in place; `--check` changes
 /// nothing and reports every file that is not formatted. A file with syntax errors is never formatted.

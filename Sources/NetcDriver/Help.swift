@@ -20,6 +20,7 @@ enum Help {
       weights                 Make weight files: 'weights import' renames a PyTorch state_dict to netc's
                               tensor names, 'weights init' is 'init'.
       fmt                     Print .net files in canonical layout, or rewrite them (-i).
+      lsp                     Serve the Language Server Protocol on stdin and stdout, for editors.
       help <command>          Show help for a command.
 
     OPTIONS:
@@ -306,6 +307,24 @@ enum Help {
 
     """
 
+  static let lsp = """
+    OVERVIEW: Serve the Language Server Protocol on stdin and stdout, for editors.
+
+    USAGE: netc lsp [--stdio]
+
+    OPTIONS:
+      --stdio                 Talk over stdin and stdout (what it does anyway; language clients pass it).
+      -h, --help              Show help information.
+
+    An editor starts 'netc lsp' and talks JSON-RPC to it (Content-Length framing). Each open .net file is
+    checked on every change: diagnostics (those 'netc check' prints, fix-its as quick fixes), hover with a
+    layer line's shapes, parameters, mult-adds and receptive field, inlay hints with output shapes, go to
+    definition and references of blocks and named tensors, completion, document symbols and formatting
+    ('netc fmt'). Messages about the protocol itself go to stderr. Exit status: 0 after 'shutdown' and
+    'exit', 1 if the input ends or 'exit' comes without 'shutdown', 2 on a usage error.
+
+    """
+
   static func text(for command: String) -> String? {
     switch command {
     case "check": return check
@@ -316,6 +335,7 @@ enum Help {
     case "run": return runHelp
     case "emit": return emitHelp
     case "fmt": return fmt
+    case "lsp": return lsp
     case "weights": return weights
     case "weights import": return weightsImport
     case "weights init": return initHelp

@@ -2,6 +2,7 @@ import NetcBackends
 import NetcBasic
 import NetcOps
 import NetcIR
+import NetcSema
 
 extension Pipeline {
   /// Compiles the spec a plan file holds and lowers it again; the result must be exactly the plan in the

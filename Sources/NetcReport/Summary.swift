@@ -146,7 +146,7 @@ func rightPad(_ s: String, _ width: Int) -> String {
 }
 
 /// `212`, or `212x180` when the axes differ; `--` where the field is not defined.
-func axisPair(_ f: ReceptiveField?, _ figure: KeyPath<AxisField, Int>) -> String {
+public func axisPair(_ f: ReceptiveField?, _ figure: KeyPath<AxisField, Int>) -> String {
   guard let f else { return "--" }
   let h = f.height[keyPath: figure], w = f.width[keyPath: figure]
   return h == w ? grouped(h) : "\(grouped(h))x\(grouped(w))"

@@ -99,6 +99,20 @@ import Testing
     #expect(config["brackets"] as? [[String]] == [["{", "}"], ["(", ")"], ["<", ">"]])
   }
 
+  /// The extension's code starts `netc lsp` through vscode-languageclient, which the manifest declares
+  /// (npm cannot install it here: the extension is checked as written, not run).
+  @Test func extensionStartsTheLanguageServer() throws {
+    let package = try Self.json("package.json")
+    let main = try #require(package["main"] as? String)
+    #expect((package["dependencies"] as? [String: String])?["vscode-languageclient"] != nil)
+    #expect(package["activationEvents"] as? [String] == ["onLanguage:netc"])
+    let code = try String(contentsOf: Self.vscode.appendingPathComponent(main), encoding: .utf8)
+    #expect(code.contains(#"require("vscode-languageclient/node")"#))
+    #expect(code.contains(#"args: ["lsp"]"#))
+    #expect(code.contains(#"documentSelector: [{ language: "netc" }]"#))
+    #expect(Driver.run(["lsp", "--help"]).stdout.hasPrefix("OVERVIEW: Serve the Language Server Protocol"))
+  }
+
   // MARK: The grammar
 
   /// The grammar's patterns, includes resolved, in the order they are tried.
