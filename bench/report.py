@@ -61,7 +61,7 @@ def markdown(machine, results, batch8, work, runs, runs8):
                        [[n] + [f"{8000 / med[c]:.1f}" for c in CONTENDERS] for n, med in batch8.items()])
     lines += ["", "Roofline at batch 1: the lower bound max(2 x mult-adds / compute peak, bytes / bandwidth), and "
               "each contender's median as a multiple of it (bench/roofline.py says what is counted: the bytes are "
-              "the f32 parameters, the input, and each output of netc's lowered graph written once).", ""]
+              "the f32 parameters, the input, and each value netc's lowered graph computes, written once).", ""]
     rows = []
     for n in names:
         w, med = work[n], results[n][0]
@@ -86,7 +86,9 @@ def svg(results, clip=4.0):
     ratios = {n: {c: results[n][0][c] / results[n][0][best_peer(results[n][0])] for c in CONTENDERS} for n in names}
     top = min(clip, max(2.0, max(max(r.values()) for r in ratios.values()) * 1.1))
     left, plot_h, group = 60, 260, 78
-    w, h = left + group * len(names) + 20, 420
+    # At least wide enough for the title and the legend; a group of bars per network beyond that.
+    w, h = max(860, left + group * len(names) + 20), 420
+    group = (w - left - 20) / len(names)
     bar = group / (len(CONTENDERS) + 1.5)
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" font-family="sans-serif" font-size="12">',
            f'<rect width="{w}" height="{h}" fill="white"/>',

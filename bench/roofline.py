@@ -14,9 +14,11 @@ Network, at batch 1:
                    (`total_params` x 4; batch norms folded into convolutions would be slightly fewer), the
                    input, and every value netc's lowered graph computes written once (`netc emit --target
                    plan`: each node's output, f32, after batch norms, activations and residual additions
-                   are fused into the node that produces them, with flatten and permutations as views and
-                   in-place concatenations not counted again, their branches having written them). Reading
-                   an activation back is assumed to hit the cache; so is everything a kernel re-reads.
+                   are fused into the node that produces them, with flatten and permutations as views).
+                   Concatenations, chunks and channel shuffles are not counted: they only rearrange values
+                   other nodes computed, which an implementation can write in place (netc does so for most
+                   concatenations, not yet for DenseNet's, which copy 41 MB). Reading an activation back is
+                   assumed to hit the cache; so is everything a kernel re-reads.
   lower bound      max(2 x mult-adds / compute peak, bytes / bandwidth).
 """
 import json
@@ -69,6 +71,10 @@ def cpu_description():
     return model, {flag: flag in flags for flag in ("avx512f", "avx512_bf16", "amx_bf16")}
 
 
+# Plan operations that compute nothing: their outputs are other nodes' values, moved.
+REARRANGING = {"concat", "chunk", "channel_shuffle"}
+
+
 def direct_mult_adds(plan):
     """The multiply-adds of the plan's convolutions and linear layers computed directly (no Winograd), each
     output element once per input it sums: only to flag a network whose torchinfo count is far below what
@@ -93,8 +99,7 @@ def network_work(netc, spec):
         subprocess.run([netc, "emit", "--target", "plan", spec, "-o", path], check=True, capture_output=True)
         with open(path) as f:
             plan = json.load(f)
-    in_place = set(plan["in_place_concats"])
-    written = sum(math.prod(plan["shapes"][node["output"]]) for node in plan["nodes"] if node["output"] not in in_place)
+    written = sum(math.prod(plan["shapes"][node["output"]]) for node in plan["nodes"] if node["op"] not in REARRANGING)
     weight_bytes = params["total_params"] * 4
     activation_bytes = (math.prod(plan["shapes"][plan["input"]]) + written) * 4
     return {"mult_adds": params["total_mult_adds"], "direct_mult_adds": direct_mult_adds(plan),
