@@ -96,7 +96,7 @@ def svg(results, clip=4.0):
            'ONNX Runtime and OpenVINO (lower is faster)</text>']
 
     def y(v):
-        return 30 + plot_h * (1 - min(v, top) / top)
+        return 36 + plot_h * (1 - min(v, top) / top)
     tick = 0.0
     while tick <= top + 1e-9:
         out.append(f'<line x1="{left}" x2="{w - 20}" y1="{y(tick):.1f}" y2="{y(tick):.1f}" stroke="#dee2e6"/>')
@@ -110,9 +110,10 @@ def svg(results, clip=4.0):
             out.append(f'<rect x="{x0 + j * bar:.1f}" y="{y(v):.1f}" width="{bar * 0.9:.1f}" '
                        f'height="{y(0) - y(v):.1f}" fill="{colors[c]}"><title>{LABELS[c]}: '
                        f'{results[n][0][c]:.1f} ms ({v:.2f}x)</title></rect>')
-            if v > top:
-                out.append(f'<text x="{x0 + (j + 0.45) * bar:.1f}" y="{y(top) - 4:.1f}" text-anchor="middle" '
-                           f'font-size="9">{v:.1f}</text>')
+            if v > top:  # cut at the top: its value written down the bar, where neighbours cannot overlap it
+                tx, ty = x0 + (j + 0.45) * bar + 3, y(top) + 4
+                out.append(f'<text x="{tx:.1f}" y="{ty:.1f}" text-anchor="end" font-size="9" fill="white" '
+                           f'transform="rotate(-90 {tx:.1f} {ty:.1f})">{v:.1f}x</text>')
         cx, cy = left + (i + 0.5) * group, y(0) + 12
         out.append(f'<text x="{cx:.1f}" y="{cy:.1f}" text-anchor="end" transform="rotate(-35 {cx:.1f} {cy:.1f})">{n}</text>')
     lx = left
