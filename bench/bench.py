@@ -37,8 +37,9 @@ import numpy as np
 import safetensors.torch
 import torch
 
-import report
-import roofline
+sys.dont_write_bytecode = True  # no __pycache__ left in bench/ by the two modules below
+import report  # noqa: E402
+import roofline  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "Tests", "parity"))
