@@ -16,17 +16,22 @@ public struct BackendInput {
   public var weights: [String: [Float]]?
   /// The Swift emitter's `--self-contained`.
   public var selfContained: Bool
+  /// NetcKernels' files by name and text, which `--self-contained` writes after the network's class
+  /// (the netc executable has them from NetcKernelSources).
+  public var kernelSources: [(file: String, text: String)]
   /// netc's version, for the files that record their producer.
   public var version: String
 
   public init(network: CheckedNetwork, graph: LoweredGraph, plan: BufferPlan, file: SourceFile,
-              weights: [String: [Float]]? = nil, selfContained: Bool = false, version: String) {
+              weights: [String: [Float]]? = nil, selfContained: Bool = false,
+              kernelSources: [(file: String, text: String)] = [], version: String) {
     self.network = network
     self.graph = graph
     self.plan = plan
     self.file = file
     self.weights = weights
     self.selfContained = selfContained
+    self.kernelSources = kernelSources
     self.version = version
   }
 }
@@ -55,7 +60,7 @@ public enum Backends {
 extension SwiftEmitter: Backend {
   public static let target = "swift"
   public static func emit(_ input: BackendInput) -> [UInt8] {
-    Array(emit(input.graph, input.plan, file: input.file, selfContained: input.selfContained).utf8)
+    Array(emit(input.graph, input.plan, file: input.file, kernelSources: input.selfContained ? input.kernelSources : nil).utf8)
   }
 }
 

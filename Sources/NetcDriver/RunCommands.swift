@@ -289,7 +289,8 @@ enum RunCommand {
 enum EmitCommand {
   static let targets = Backends.all.map { $0.target }
 
-  static func run(_ args: [String], _ terminal: Terminal, _ r: inout CommandResult) throws {
+  static func run(_ args: [String], _ terminal: Terminal, kernelSources: [(file: String, text: String)],
+                  _ r: inout CommandResult) throws {
     let a = try Arguments(args, command: "emit", valued: CommonOptions.valued.union(["--target", "-o", "--weights", "--name"]),
                           flags: CommonOptions.flags.union(["--self-contained", "--verbose"]))
     if a.flags.contains("--help") { r.stdout = Help.emitHelp; return }
@@ -318,10 +319,13 @@ enum EmitCommand {
     }
     guard a.positional.count == 1 else { throw UsageError(message: "'emit' takes one spec", command: "emit") }
     guard let out = a.values["-o"] else { throw UsageError(message: "give the output file with '-o FILE'", command: "emit") }
+    if selfContained && kernelSources.isEmpty {
+      throw UserError(message: "this build of netc holds no copy of NetcKernels' sources for '--self-contained' (the NetcPlugin build plugin's tool has none); use the netc executable")
+    }
     guard var (c, g, plan) = lowered(common, a.positional[0], &r), var net = c.network else { r.status = 1; return }
     if let name { (g.name, net.name) = (name, name) }
     var input = BackendInput(network: net, graph: g, plan: plan, file: c.file, selfContained: selfContained,
-                             version: Help.versionNumber)
+                             kernelSources: kernelSources, version: Help.versionNumber)
     if backend.embedsWeights {
       input.weights = try weights(g, weightsPath: a.values["--weights"], verbose: a.flags.contains("--verbose"), &r)
     }
