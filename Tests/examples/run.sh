@@ -6,7 +6,8 @@
 # Python, and its top-5 classes and probabilities what `netc run` computes on that input, within 1e-5;
 # bad images must fail cleanly. Last, in the same copy: two more specs in the target (one of them with
 # the file name of another in a subfolder) must build with it, and a spec with a mistake must fail the
-# build with netc's diagnostic, file:line:col, in the build log.
+# build with netc's diagnostic, file:line:col, in the build log, and a target with a spec but without
+# NetcKernels must be refused.
 # numpy comes from .venv, installed there if missing.
 #   Tests/examples/run.sh
 set -euo pipefail
@@ -77,3 +78,21 @@ if ! grep -qxF "$want" "$work/broken.log"; then
   exit 1
 fi
 echo "ok    a spec with a mistake fails the build with: $want"
+
+# A target with a spec but without NetcKernels: the plugin refuses it, saying what to add.
+rm "$target/Broken.net"
+mkdir "$app/Sources/NoKernels"
+cp specs/lenet/lenet5.net "$app/Sources/NoKernels/"
+echo 'print("no network used")' >"$app/Sources/NoKernels/main.swift"
+echo 'package.targets.append(.executableTarget(name: "NoKernels", plugins: [.plugin(name: "NetcPlugin", package: "netc")]))' >>"$app/Package.swift"
+if (cd "$app" && swift build >"$work/nokernels.log" 2>&1); then
+  echo "FAIL  a target with a spec and without NetcKernels built"
+  exit 1
+fi
+want="error: target 'NoKernels' turns .net specs into Swift that imports NetcKernels: add .product(name: \"NetcKernels\", package: \"netc\") to its dependencies"
+if ! grep -qxF "$want" "$work/nokernels.log"; then
+  cat "$work/nokernels.log"
+  echo "FAIL  the build log lacks: $want"
+  exit 1
+fi
+echo "ok    a target with a spec and without NetcKernels is refused: $want"
