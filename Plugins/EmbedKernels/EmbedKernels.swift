@@ -1,4 +1,4 @@
-// Puts NetcKernels' sources into the target it is applied to (NetcBackends) for
+// Puts NetcKernels' sources into the target it is applied to (NetcKernelSources) for
 // `netc emit --target swift --self-contained`, which writes them after the network's class. The file is
 // made at build time from the library itself, so the inline copy cannot drift from what apps link.
 import Foundation

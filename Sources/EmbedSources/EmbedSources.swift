@@ -15,7 +15,7 @@ enum EmbedSources {
       // Generated at build time by the EmbedKernels plugin from Sources/NetcKernels; not checked in.
 
       /// Each file of NetcKernels by name, as `netc emit --target swift --self-contained` writes them.
-      let netcKernelSources: [(file: String, text: String)] = [
+      public let netcKernelSources: [(file: String, text: String)] = [
 
       """
     do {

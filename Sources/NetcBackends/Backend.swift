@@ -16,6 +16,9 @@ public struct BackendInput {
   public var weights: [String: [Float]]?
   /// The Swift emitter's `--self-contained`.
   public var selfContained: Bool
+  /// NetcKernels' files by name and text, which `--self-contained` writes after the network's class
+  /// (the netc executable has them from NetcKernelSources).
+  public var kernelSources: [(file: String, text: String)]
   /// netc's version, for the files that record their producer.
   public var version: String
   /// The name of the file a backend may write beside its output (ONNX's external data), relative to the
@@ -27,7 +30,8 @@ public struct BackendInput {
   public var sizeLimit = ONNXEmitter.maxModelBytes
 
   public init(network: CheckedNetwork, graph: LoweredGraph, plan: BufferPlan, file: SourceFile,
-              weights: [String: [Float]]? = nil, selfContained: Bool = false, version: String,
+              weights: [String: [Float]]? = nil, selfContained: Bool = false,
+              kernelSources: [(file: String, text: String)] = [], version: String,
               sideFile: String? = nil, externalData: Bool = false) {
     self.network = network
     self.graph = graph
@@ -35,6 +39,7 @@ public struct BackendInput {
     self.file = file
     self.weights = weights
     self.selfContained = selfContained
+    self.kernelSources = kernelSources
     self.version = version
     self.sideFile = sideFile
     self.externalData = externalData
@@ -79,7 +84,8 @@ public enum Backends {
 extension SwiftEmitter: Backend {
   public static let target = "swift"
   public static func emit(_ input: BackendInput) -> BackendOutput {
-    BackendOutput(Array(emit(input.graph, input.plan, file: input.file, selfContained: input.selfContained).utf8))
+    BackendOutput(Array(emit(input.graph, input.plan, file: input.file,
+                             kernelSources: input.selfContained ? input.kernelSources : nil).utf8))
   }
 }
 

@@ -30,13 +30,15 @@ public struct Terminal: Sendable {
 }
 
 public enum Driver {
-  public static func main(_ argv: [String]) -> Int32 {
+  /// Runs the command `argv` names and writes its output. `kernelSources` are NetcKernels' files by name
+  /// and text, for `emit --self-contained` (the netc executable passes NetcKernelSources' list).
+  public static func main(_ argv: [String], kernelSources: [(file: String, text: String)] = []) -> Int32 {
     var environment: [String: String] = [:]
     for name in ["NO_COLOR", "TERM"] {
       if let v = getenv(name) { environment[name] = String(cString: v) }
     }
     let terminal = Terminal(stderrIsTerminal: isatty(2) == 1, environment: environment)
-    let result = run(Array(argv.dropFirst()), terminal: terminal)
+    let result = run(Array(argv.dropFirst()), terminal: terminal, kernelSources: kernelSources)
     writeAll(1, result.stdout)
     writeAll(2, result.stderr)
     return result.status
@@ -53,7 +55,8 @@ public enum Driver {
     }
   }
 
-  public static func run(_ args: [String], terminal: Terminal = Terminal()) -> CommandResult {
+  public static func run(_ args: [String], terminal: Terminal = Terminal(),
+                         kernelSources: [(file: String, text: String)] = []) -> CommandResult {
     var r = CommandResult()
     do {
       guard let command = args.first else {
@@ -86,7 +89,7 @@ public enum Driver {
       case "run":
         try RunCommand.run(rest, terminal, &r)
       case "emit":
-        try EmitCommand.run(rest, terminal, &r)
+        try EmitCommand.run(rest, terminal, kernelSources: kernelSources, &r)
       case "fmt":
         try FmtCommand.run(rest, terminal, &r)
       case "weights":

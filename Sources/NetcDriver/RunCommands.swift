@@ -287,7 +287,8 @@ enum RunCommand {
 enum EmitCommand {
   static let targets = Backends.all.map { $0.target }
 
-  static func run(_ args: [String], _ terminal: Terminal, _ r: inout CommandResult) throws {
+  static func run(_ args: [String], _ terminal: Terminal, kernelSources: [(file: String, text: String)],
+                  _ r: inout CommandResult) throws {
     let a = try Arguments(args, command: "emit", valued: CommonOptions.valued.union(["--target", "-o", "--weights", "--name"]),
                           flags: CommonOptions.flags.union(["--self-contained", "--verbose", "--external-data"]))
     if a.flags.contains("--help") { r.stdout = Help.emitHelp; return }
@@ -324,13 +325,16 @@ enum EmitCommand {
     if externalData && toStandardOutput {
       throw UsageError(message: "'--external-data' writes a second file beside the model, which standard output cannot carry; write the model with '-o FILE'", command: "emit")
     }
+    if selfContained && kernelSources.isEmpty {
+      throw UserError(message: "this build of netc holds no copy of NetcKernels' sources for '--self-contained' (the NetcPlugin build plugin's tool has none); use the netc executable")
+    }
     guard var (c, g, plan) = lowered(common, a.positional[0], &r), var net = c.network else { r.status = 1; return }
     if let name { (g.name, net.name) = (name, name) }
     // ONNX's external data goes beside the model, named after it as torch.onnx names it: OUT.data.
     let sidePath = out + ".data"
     var input = BackendInput(network: net, graph: g, plan: plan, file: c.file, selfContained: selfContained,
-                             version: Help.versionNumber, sideFile: toStandardOutput ? nil : Files.split(sidePath).name,
-                             externalData: externalData)
+                             kernelSources: kernelSources, version: Help.versionNumber,
+                             sideFile: toStandardOutput ? nil : Files.split(sidePath).name, externalData: externalData)
     if backend.embedsWeights {
       input.weights = try weights(g, weightsPath: a.values["--weights"], verbose: a.flags.contains("--verbose"), &r)
     }

@@ -4,5 +4,6 @@
   import Darwin
 #endif
 import NetcDriver
+import NetcKernelSources
 
-exit(Driver.main(CommandLine.arguments))
+exit(Driver.main(CommandLine.arguments, kernelSources: netcKernelSources))

@@ -3,6 +3,7 @@ import Foundation
 import NetcDriver
 import NetcIR
 import NetcKernels
+import NetcKernelSources
 import NetcTensors
 import NetcRuntime
 import Testing
@@ -679,7 +680,7 @@ import Testing
   @Test func selfContainedSwiftHoldsEveryKernelFile() throws {
     let spec = Paths.spec("lenet5").path
     let out = path("lenet5-sc.swift"), lib = path("lenet5-lib.swift")
-    #expect(Driver.run(["emit", "--target", "swift", "--self-contained", spec, "-o", out]).status == 0)
+    #expect(Driver.run(["emit", "--target", "swift", "--self-contained", spec, "-o", out], kernelSources: netcKernelSources).status == 0)
     #expect(Driver.run(["emit", "--target", "swift", spec, "-o", lib]).status == 0)
     let text = try readText(URL(fileURLWithPath: out))
     let kernels = Paths.root.appendingPathComponent("Sources/NetcKernels")
@@ -704,6 +705,19 @@ import Testing
     #expect(library.split(separator: "\n").filter { $0.hasPrefix("import ") } == ["import NetcKernels"])
     #expect(!library.contains("// MARK: - NetcKernels/"))
     #expect(text.hasSuffix(library[library.range(of: "public final class ")!.lowerBound...] + "\n" + String(tail)))
+  }
+
+  /// Without NetcKernels' sources (the NetcPlugin build plugin's tool), `--self-contained` is an error
+  /// that says where to find them, and writes nothing; the default form needs none.
+  @Test func selfContainedSwiftWithoutKernelSources() throws {
+    let spec = Paths.spec("lenet5").path
+    let out = path("lenet5-nosources.swift")
+    let r = Driver.run(["emit", "--target", "swift", "--self-contained", spec, "-o", out])
+    #expect(r.status == 1)
+    #expect(r.stderr == "netc: error: this build of netc holds no copy of NetcKernels' sources for '--self-contained' (the NetcPlugin build plugin's tool has none); use the netc executable\n")
+    #expect(!FileManager.default.fileExists(atPath: out))
+    #expect(Driver.run(["emit", "--target", "swift", spec, "-o", out]).status == 0)
+    #expect(try readText(URL(fileURLWithPath: out)).contains("import NetcKernels\n"))
   }
 
   /// `--name` names the emitted class, so that two networks of one name build in one module; a network
