@@ -373,6 +373,50 @@ import Testing
     #expect(paths == ["gemm", "channel panels", "phases", "winograd", "transposed", "depthwise planes", "depthwise tiles"])
   }
 
+  /// Elementwise add and multiply with PyTorch's broadcasting against the definition: a per-channel gate
+  /// (squeeze-excitation's, a plane taken as one row), a per-pixel map, a per-row and a per-column one
+  /// (rows of vectors), a map one wide, three inputs, batch 2, written over its first input, with ReLU.
+  @Test func elementwiseMatchesItsDefinition() {
+    let cases: [([Int], [[Int]])] = [
+      ([5, 7, 7], [[5, 7, 7], [5, 1, 1]]), ([3, 9, 20], [[3, 9, 20], [1, 9, 20], [3, 1, 1]]),
+      ([4, 6, 18], [[4, 6, 18], [4, 6, 1]]), ([4, 6, 18], [[4, 6, 18], [4, 1, 18]]), ([3, 5, 1], [[3, 5, 1], [3, 5, 1]]),
+    ]
+    for (shape, inputShapes) in cases {
+      for isMul in [false, true] {
+        var rng = SplitMix64(seed: UInt64(shape.reduce(0, +) * 10 + inputShapes.count))
+        let count = shape.reduce(1, *)
+        let values = inputShapes.map { s in (0..<(2 * s.reduce(1, *))).map { _ in Float(rng.normal()) } }
+        var want = [Float](repeating: 0, count: 2 * count)
+        for b in 0..<2 {
+          for c in 0..<shape[0] {
+            for h in 0..<shape[1] {
+              for w in 0..<shape[2] {
+                var v: Float = isMul ? 1 : 0
+                for (s, x) in zip(inputShapes, values) {
+                  let t = x[b * s.reduce(1, *) + ((s[0] == 1 ? 0 : c) * s[1] + (s[1] == 1 ? 0 : h)) * s[2] + (s[2] == 1 ? 0 : w)]
+                  v = isMul ? v * t : v + t
+                }
+                want[b * count + (c * shape[1] + h) * shape[2] + w] = max(v, 0)
+              }
+            }
+          }
+        }
+        // The output is the first input's buffer, which has the output's shape.
+        var out = values[0]
+        let rest = values.dropFirst().map { UnsafeMutableBufferPointer<Float>.allocate(capacity: $0.count) }
+        defer { rest.forEach { $0.deallocate() } }
+        for (buffer, x) in zip(rest, values.dropFirst()) { _ = buffer.initialize(from: x) }
+        out.withUnsafeMutableBufferPointer { o in
+          let inputs = [(UnsafePointer(o.baseAddress!), count, inputShapes[0])]
+            + zip(rest, inputShapes.dropFirst()).map { (UnsafePointer($0.0.baseAddress!), $0.1.reduce(1, *), $0.1) }
+          netcElementwise(isMul: isMul, shape: shape, inputs: inputs, batch: 2, output: o.baseAddress!, outStride: count,
+                          act: NetcAct.relu, slope: 0)
+        }
+        #expect(out == want, "\(shape) \(inputShapes) \(isMul ? "mul" : "add")")
+      }
+    }
+  }
+
   /// Global pooling (adaptive to 1x1, summed in vector chains) against the mean and maximum in double
   /// precision: planes shorter than a vector, than four, and longer with a tail; NaN wins a maximum.
   @Test func globalPoolingMatchesItsDefinition() {
