@@ -19,7 +19,7 @@ public struct NetcConvGeometry {
 
 /// Convolution as a GEMM of the packed weights with the input's im2col, gathered panel by panel, with the
 /// epilogue (bias, residual, activation) fused into the GEMM's stores, or by Winograd where
-/// `netcUsesWinograd(g)`, or plane by plane where `netcUsesDepthwise(g)`. `packedWeight` comes from
+/// `netcUsesWinograd(g)`, or plane by plane where `netcUsesDepthwise(g)` or `netcUsesGroupPlanes(g)`. `packedWeight` comes from
 /// `netcConvWeights`; `scratch` holds `netcConvScratch(g)` floats.
 /// A strided convolution first splits its input into phase images (`NetcPhaseImages`), from which the
 /// GEMM gathers contiguous runs instead of every sW-th float.
@@ -30,7 +30,7 @@ public func netcConv2d(_ g: NetcConvGeometry, batch: Int,
                        residual: UnsafePointer<Float>?, resStride: Int,
                        output: UnsafeMutablePointer<Float>, outStride: Int,
                        act: Int, slope: Float, scratch: UnsafeMutablePointer<Float>) {
-  if netcUsesDepthwise(g) {
+  if netcUsesDepthwise(g) || netcUsesGroupPlanes(g) {
     return netcDepthwiseConv2d(g, batch: batch, input: input, inStride: inStride, weight: packedWeight, bias: bias,
                                residual: residual, resStride: resStride, output: output, outStride: outStride, act: act,
                                slope: slope, scratch: scratch)
@@ -90,7 +90,7 @@ public func netcConv2d(_ g: NetcConvGeometry, batch: Int,
 /// images, or the Winograd workers' buffers; Int.max when that would not fit an Int, which no allocation
 /// passes.
 public func netcConvScratch(_ g: NetcConvGeometry) -> Int {
-  if netcUsesDepthwise(g) { return netcDepthwiseScratch(g) }
+  if netcUsesDepthwise(g) || netcUsesGroupPlanes(g) { return netcDepthwiseScratch(g) }
   let tile = netcWinogradTile(g)
   if tile != 0 { return netcWinogradScratch(g, tile: tile) }
   if netcUsesPhasePanels(g) { return NetcPhaseImages.floats(g) }
@@ -110,7 +110,7 @@ public func netcConvWeights(_ weight: UnsafePointer<Float>, _ g: NetcConvGeometr
 
 /// Floats netcConvWeights writes.
 public func netcConvWeightsCount(_ g: NetcConvGeometry) -> Int {
-  if netcUsesDepthwise(g) { return g.outC * g.kH * g.kW }
+  if netcUsesDepthwise(g) || netcUsesGroupPlanes(g) { return g.outC * g.inC / g.groups * g.kH * g.kW }
   let tile = netcWinogradTile(g)
   if tile != 0 { return netcWinogradWeightsCount(outC: g.outC, inC: g.inC, tile: tile, kernel: g.kH) }
   let kdim = g.inC / g.groups * g.kH * g.kW
@@ -121,8 +121,10 @@ public func netcConvWeightsCount(_ g: NetcConvGeometry) -> Int {
 /// netcConvWeights into `out`: netcConvWeightsCount(g) zeroed floats, which the caller allocated (the
 /// interpreter, so that running out of memory is an error rather than a trap).
 public func netcConvWeights(_ weight: UnsafePointer<Float>, _ g: NetcConvGeometry, into out: UnsafeMutablePointer<Float>) {
-  // A depthwise convolution reads its weights as stored.
-  if netcUsesDepthwise(g) { return out.update(from: weight, count: g.outC * g.kH * g.kW) }
+  // A depthwise or plane-by-plane grouped convolution reads its weights as stored.
+  if netcUsesDepthwise(g) || netcUsesGroupPlanes(g) {
+    return out.update(from: weight, count: g.outC * g.inC / g.groups * g.kH * g.kW)
+  }
   let tile = netcWinogradTile(g)
   if tile != 0 { return netcWinogradWeights(weight, outC: g.outC, inC: g.inC, tile: tile, kernel: g.kH, into: out) }
   let kdim = g.inC / g.groups * g.kH * g.kW

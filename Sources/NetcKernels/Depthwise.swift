@@ -15,6 +15,22 @@ public func netcUsesDepthwise(_ g: NetcConvGeometry) -> Bool {
     && g.inH <= 1 << 14 && g.inW <= 1 << 14 && g.outH <= 1 << 14 && g.outW <= 1 << 14
 }
 
+/// netcConv2d convolves `g` plane by plane, each group's input planes copied once and convolved into each
+/// of its output channels: a grouped convolution of at most 16 input channels a group (RegNet's groups of
+/// 8, ResNeXt's of 4 to 32), other than a depthwise one, under netcUsesDepthwise's limits on maps at least
+/// 14 wide. As a GEMM each group gathers an im2col panel per 32 pixels, twice the loads of its
+/// multiply-adds at 8 channels a group.
+public func netcUsesGroupPlanes(_ g: NetcConvGeometry) -> Bool {
+  guard g.groups > 1, g.inC % g.groups == 0, g.outC % g.groups == 0, g.inC / g.groups <= 16, g.outW >= 14,
+        g.inC != g.groups || g.outC != g.groups else {
+    return false
+  }
+  let depthwise = NetcConvGeometry(inC: g.groups, inH: g.inH, inW: g.inW, outC: g.groups, outH: g.outH, outW: g.outW,
+                                   kH: g.kH, kW: g.kW, sH: g.sH, sW: g.sW, padT: g.padT, padL: g.padL, dH: g.dH,
+                                   dW: g.dW, groups: g.groups)
+  return netcUsesDepthwise(depthwise)
+}
+
 /// The zero-padded plane one worker convolves: `rows` rows, each `sW` phase rows of `pitch` floats, wide
 /// enough that every vector of 16 outputs, the last one included, reads inside it.
 struct NetcDepthwisePlane {
@@ -28,10 +44,10 @@ struct NetcDepthwisePlane {
   var floats: Int { rows * rowFloats }
 }
 
-/// Scratch floats netcDepthwiseConv2d needs: a padded plane, or a padded tile of 16 channels and their
-/// weights, per worker.
+/// Scratch floats netcDepthwiseConv2d needs: a group's padded planes, or a padded tile of 16 channels and
+/// their weights, per worker.
 func netcDepthwiseScratch(_ g: NetcConvGeometry) -> Int {
-  netcWorkers * (netcDepthwiseTile(g)?.floats ?? NetcDepthwisePlane(g).floats)
+  netcWorkers * (netcDepthwiseTile(g)?.floats ?? g.inC / g.groups * NetcDepthwisePlane(g).floats)
 }
 
 /// A map narrower than a vector wastes lanes plane by plane (a 7x7 map fills 7 of 16): such maps are
@@ -49,7 +65,7 @@ public func netcUsesDepthwiseTiles(_ g: NetcConvGeometry) -> Bool { netcUsesDept
 /// The tile for `g` where maps are narrow (at most 14 outputs a row: 14x14 maps, 16 lanes of 16, measured
 /// faster this way too) and small (at most 4096 outputs).
 func netcDepthwiseTile(_ g: NetcConvGeometry) -> NetcDepthwiseTile? {
-  guard g.outW <= 14 && g.outH * g.outW <= 4096 else { return nil }
+  guard g.inC == g.groups && g.outC == g.groups, g.outW <= 14 && g.outH * g.outW <= 4096 else { return nil }
   return NetcDepthwiseTile(rows: (g.outH - 1) * g.sH + (g.kH - 1) * g.dH + 1,
                            columns: (g.outW - 1) * g.sW + (g.kW - 1) * g.dW + 1, taps: g.kH * g.kW)
 }
@@ -99,72 +115,82 @@ func netcDepthwiseConv2d(_ g: NetcConvGeometry, batch: Int, input: UnsafePointer
                               act: act, slope: slope, scratch: scratch)
   }
   let plane = NetcDepthwisePlane(g)
-  let units = batch * g.inC
+  // A group's input planes are copied once; each of its output channels is convolved from all of them.
+  let inG = g.inC / g.groups, outG = g.outC / g.groups
+  let units = batch * g.groups
   let taps = g.kH * g.kW
   let contiguous = g.sW == 1 && g.dW == 1
-  let parts = netcParts(units, work: units * g.outH * g.outW * taps, perThread: 4)
+  let parts = netcParts(units, work: units * outG * inG * g.outH * g.outW * taps, perThread: 4)
   netcParallelParts(parts) { part, slot in
-    let padded = scratch + slot * plane.floats
+    let planes = scratch + slot * inG * plane.floats
     // The padding once: every plane's copy writes the same positions (a plane's worth of zeros per channel
     // cost MobileNetV2's stride-2 112x112 layer a third of its time).
-    padded.update(repeating: 0, count: plane.floats)
+    planes.update(repeating: 0, count: inG * plane.floats)
+    // Tap (kh, kw) of output (oh, ow) reads the padded plane at row oh * sH + kh * dH and, within it, at
+    // phase row (kw * dW) % sW, index ow + (kw * dW) / sW.
+    @inline(__always) func column(_ kw: Int) -> Int {
+      contiguous ? kw : (kw * g.dW % g.sW) * plane.pitch + kw * g.dW / g.sW
+    }
+    @inline(__always) func load(_ p: UnsafeMutablePointer<Float>) -> V { UnsafeRawPointer(p).loadUnaligned(as: V.self) }
     for unit in (units * part / parts)..<(units * (part + 1) / parts) {
-      let b = unit / g.inC, c = unit % g.inC
-      let x = input + b * inStride + c * g.inH * g.inW
-      let y = output + b * outStride + c * g.outH * g.outW
-      let r = residual.map { $0 + b * resStride + c * g.outH * g.outW }
-      // Input rows past the padded plane are never read (PyTorch's floor drops them).
-      for ih in 0..<min(g.inH, plane.rows - g.padT) {
-        netcSplitRow(x + ih * g.inW, inW: g.inW, padL: g.padL, into: padded + (ih + g.padT) * plane.rowFloats, plane)
-      }
-      let w = weight + c * taps
-      let start = V(repeating: bias?[c] ?? 0)
-      // Tap (kh, kw) of output (oh, ow) reads the padded plane at row oh * sH + kh * dH and, within it, at
-      // phase row (kw * dW) % sW, index ow + (kw * dW) / sW.
-      @inline(__always) func column(_ kw: Int) -> Int {
-        contiguous ? kw : (kw * g.dW % g.sW) * plane.pitch + kw * g.dW / g.sW
-      }
-      @inline(__always) func load(_ p: UnsafeMutablePointer<Float>) -> V { UnsafeRawPointer(p).loadUnaligned(as: V.self) }
-      @inline(__always) func finish(_ acc: V, _ oh: Int, _ ow: Int) {
-        let width = min(16, g.outW - ow)
-        var v = acc
-        // Each residual read before the output over it is written: the output may be the residual.
-        if let r { v += netcLoad(r + oh * g.outW + ow, width) }
-        netcStore(v, y + oh * g.outW + ow, width)
-      }
-      // Four output rows at a time: four independent chains of multiply-adds sharing each weight (one
-      // chain waits on each multiply-add's latency: 7x7 maps ran at a quarter of the core's rate). Past
-      // the last full four, the spare chains repeat the last row and are not stored.
-      var oh = 0
-      while oh < g.outH {
-        let rows = min(4, g.outH - oh)
-        let step = g.sH * plane.rowFloats
-        let s1 = min(1, rows - 1) * step, s2 = min(2, rows - 1) * step, s3 = (rows - 1) * step
-        var ow = 0
-        while ow < g.outW {
-          var a0 = start, a1 = start, a2 = start, a3 = start
-          for kh in 0..<g.kH {
-            let row = padded + (oh * g.sH + kh * g.dH) * plane.rowFloats + ow
-            let wr = w + kh * g.kW
-            for kw in 0..<g.kW {
-              let k = V(repeating: wr[kw]), p = row + column(kw)
-              a0.addProduct(k, load(p))
-              a1.addProduct(k, load(p + s1))
-              a2.addProduct(k, load(p + s2))
-              a3.addProduct(k, load(p + s3))
-            }
-          }
-          finish(a0, oh, ow)
-          if rows > 1 { finish(a1, oh + 1, ow) }
-          if rows > 2 { finish(a2, oh + 2, ow) }
-          if rows > 3 { finish(a3, oh + 3, ow) }
-          ow += 16
+      let b = unit / g.groups, group = unit % g.groups
+      for i in 0..<inG {
+        let x = input + b * inStride + (group * inG + i) * g.inH * g.inW
+        // Input rows past the padded plane are never read (PyTorch's floor drops them).
+        for ih in 0..<min(g.inH, plane.rows - g.padT) {
+          netcSplitRow(x + ih * g.inW, inW: g.inW, padL: g.padL,
+                       into: planes + i * plane.floats + (ih + g.padT) * plane.rowFloats, plane)
         }
-        oh += rows
       }
-      // The activation over the whole plane, still in cache: vectors run across its rows, and the loop
-      // above keeps to loads and multiply-adds.
-      if act != NetcAct.none { netcActivate(y, y, count: g.outH * g.outW, act, slope) }
+      for o in 0..<outG {
+        let c = group * outG + o
+        let y = output + b * outStride + c * g.outH * g.outW
+        let r = residual.map { $0 + b * resStride + c * g.outH * g.outW }
+        let start = V(repeating: bias?[c] ?? 0)
+        @inline(__always) func finish(_ acc: V, _ oh: Int, _ ow: Int) {
+          let width = min(16, g.outW - ow)
+          var v = acc
+          // Each residual read before the output over it is written: the output may be the residual.
+          if let r { v += netcLoad(r + oh * g.outW + ow, width) }
+          netcStore(v, y + oh * g.outW + ow, width)
+        }
+        // Four output rows at a time: four independent chains of multiply-adds sharing each weight (one
+        // chain waits on each multiply-add's latency: 7x7 maps ran at a quarter of the core's rate). Past
+        // the last full four, the spare chains repeat the last row and are not stored.
+        var oh = 0
+        while oh < g.outH {
+          let rows = min(4, g.outH - oh)
+          let step = g.sH * plane.rowFloats
+          let s1 = min(1, rows - 1) * step, s2 = min(2, rows - 1) * step, s3 = (rows - 1) * step
+          var ow = 0
+          while ow < g.outW {
+            var a0 = start, a1 = start, a2 = start, a3 = start
+            for i in 0..<inG {
+              let w = weight + (c * inG + i) * taps
+              for kh in 0..<g.kH {
+                let row = planes + i * plane.floats + (oh * g.sH + kh * g.dH) * plane.rowFloats + ow
+                let wr = w + kh * g.kW
+                for kw in 0..<g.kW {
+                  let k = V(repeating: wr[kw]), p = row + column(kw)
+                  a0.addProduct(k, load(p))
+                  a1.addProduct(k, load(p + s1))
+                  a2.addProduct(k, load(p + s2))
+                  a3.addProduct(k, load(p + s3))
+                }
+              }
+            }
+            finish(a0, oh, ow)
+            if rows > 1 { finish(a1, oh + 1, ow) }
+            if rows > 2 { finish(a2, oh + 2, ow) }
+            if rows > 3 { finish(a3, oh + 3, ow) }
+            ow += 16
+          }
+          oh += rows
+        }
+        // The activation over the whole plane, still in cache: vectors run across its rows, and the loop
+        // above keeps to loads and multiply-adds.
+        if act != NetcAct.none { netcActivate(y, y, count: g.outH * g.outW, act, slope) }
+      }
     }
   }
 }

@@ -563,11 +563,15 @@ public func netcElementwise(isMul: Bool, shape: [Int], inputs: [(UnsafePointer<F
                             output: UnsafeMutablePointer<Float>, outStride: Int, act: Int, slope: Float) {
   typealias V = SIMD16<Float>
   let dims = shape + [Int](repeating: 1, count: 3 - shape.count)
-  let (C, H, W) = (dims[0], dims[1], dims[2])
+  let padded = inputs.map { $0.2 + [Int](repeating: 1, count: 3 - $0.2.count) }
+  // Where every input either runs over the whole plane or repeats one value on it (squeeze-excitation's
+  // gate), a plane is one row: 7x7 and 14x14 planes are then a few full vectors, not rows of 7 or 14.
+  let flat = padded.allSatisfy { ($0[1] == 1 && $0[2] == 1) || ($0[1] == dims[1] && $0[2] == dims[2]) }
+  let (C, H, W) = flat ? (dims[0], 1, dims[1] * dims[2]) : (dims[0], dims[1], dims[2])
   // Each input's steps along C, H and W: 0 where it broadcasts.
-  let steps = inputs.map { input -> (c: Int, h: Int, w: Bool) in
-    let d = input.2 + [Int](repeating: 1, count: 3 - input.2.count)
-    return (d[0] == 1 ? 0 : d[1] * d[2], d[1] == 1 ? 0 : d[2], d[2] != 1)
+  let steps = padded.map { d -> (c: Int, h: Int, w: Bool) in
+    let alongC = d[0] == 1 ? 0 : d[1] * d[2]
+    return flat ? (alongC, 0, d[1] * d[2] != 1) : (alongC, d[1] == 1 ? 0 : d[2], d[2] != 1)
   }
   let identity = V(repeating: isMul ? 1 : 0)
   netcParallel(batch * C, work: batch * C * H * W * inputs.count) { bc in

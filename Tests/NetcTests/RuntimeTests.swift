@@ -78,8 +78,13 @@ import Testing
       // too): two blocks, the second partial, rows of 4 + 3 pixels; strided and dilated.
       ("input 20x7x7\nconv 5x5 20 p2 groups=20", 20, 7, 7, 20, 5, 5, (1, 1), (2, 2), 1, 20),
       ("input 17x15x19\nconv 3x3 17 stride=2x2 pad=2 dilation=2 groups=17", 17, 15, 19, 17, 3, 3, (2, 2), (2, 2), 2, 17),
+      // Grouped, plane by plane (netcUsesGroupPlanes): 8 input and 12 output channels a group, a partial
+      // last vector; strided; 3 and 1 channels a group with dilation.
+      ("input 16x20x30\nconv 3x3 24 p1 groups=2", 16, 20, 30, 24, 3, 3, (1, 1), (1, 1), 1, 2),
+      ("input 8x21x40\nconv 3x3 8 s2 p1 groups=2", 8, 21, 40, 8, 3, 3, (2, 2), (1, 1), 1, 2),
+      ("input 6x12x33\nconv 3x3 2 pad=2 dilation=2 groups=2", 6, 12, 33, 2, 3, 3, (1, 1), (2, 2), 2, 2),
     ]
-    var byChannelPanels = 0, byPhaseImages = 0, byPhasePanels = 0, byDepthwise = 0
+    var byChannelPanels = 0, byPhaseImages = 0, byPhasePanels = 0, byDepthwise = 0, byGroupPlanes = 0
     for (source, cin, h, w, cout, kh, kw, stride, pad, dil, groups) in cases {
       let c = Pipeline.compile(path: "t.net", bytes: Array(source.utf8))
       let net = try #require(c.network, "\(source)")
@@ -98,14 +103,16 @@ import Testing
       let geometry = NetcConvGeometry(inC: cin, inH: h, inW: w, outC: cout, outH: oh, outW: ow, kH: kh, kW: kw,
                                       sH: stride.0, sW: stride.1, padT: pad.0, padL: pad.1, dH: dil, dW: dil,
                                       groups: groups)
-      if netcUsesDepthwise(geometry) {
+      if netcUsesGroupPlanes(geometry) {
+        byGroupPlanes += 1
+      } else if netcUsesDepthwise(geometry) {
         byDepthwise += 1
       } else if netcUsesPhasePanels(geometry) {
         byPhasePanels += 1
       } else if netcUsesChannelPanels(geometry) {
         byChannelPanels += 1
       }
-      if NetcPhaseImages.applies(geometry) && !netcUsesDepthwise(geometry) { byPhaseImages += 1 }
+      if NetcPhaseImages.applies(geometry) && !netcUsesDepthwise(geometry) && !netcUsesGroupPlanes(geometry) { byPhaseImages += 1 }
       let cinG = cin / groups, coutG = cout / groups
       var worst: Float = 0
       for b in 0..<2 {
@@ -130,7 +137,8 @@ import Testing
       }
       #expect(worst < 1e-4, "\(source): max|diff| \(worst)")
     }
-    #expect(byChannelPanels == 3 && byPhaseImages == 10 && byPhasePanels == 3 && byDepthwise == 12)
+    #expect(byChannelPanels == 3 && byPhaseImages == 10 && byPhasePanels == 3 && byDepthwise == 12
+            && byGroupPlanes == 3)
   }
 
   /// The fully connected kernel against its definition: feature counts that are not multiples of 16 (the
@@ -322,6 +330,8 @@ import Testing
       (16, 12, 12, 16, 5, 1, 2, 1, false), (6, 5, 4, 4, 3, 2, 1, 2, true),
       // Depthwise: plane by plane at strides 1 and 2, and 16 channels to a vector over a narrow map.
       (24, 20, 20, 24, 3, 1, 1, 24, false), (24, 20, 21, 24, 5, 2, 2, 24, false), (40, 7, 7, 40, 5, 1, 2, 40, false),
+      // Grouped, plane by plane.
+      (32, 16, 20, 32, 3, 1, 1, 4, false),
     ]
     var paths = Set<String>()
     for (cin, h, w, cout, k, s, pad, groups, transposed) in cases {
@@ -331,6 +341,7 @@ import Testing
                                padT: pad, padL: pad, dH: 1, dW: 1, groups: groups)
       paths.insert(transposed ? "transposed" : netcWinogradTile(g) != 0 ? "winograd" : netcUsesPhasePanels(g) ? "phases"
                    : netcUsesDepthwise(g) ? (netcUsesDepthwiseTiles(g) ? "depthwise tiles" : "depthwise planes")
+                   : netcUsesGroupPlanes(g) ? "group planes"
                    : netcUsesChannelPanels(g) ? "channel panels" : "gemm")
       var rng = SplitMix64(seed: UInt64(cin * 100 + k))
       let x = (0..<(2 * cin * h * w)).map { _ in Float(rng.normal()) }
@@ -370,7 +381,51 @@ import Testing
       #expect(worst < 1e-5, "\(cin)x\(h)x\(w) -> \(cout), \(k)x\(k) s\(s): max|diff| \(worst)")
       #expect(apart.contains { $0 > 0 } && apart.contains { $0 == 0 }, "the cases exercise the ReLU")
     }
-    #expect(paths == ["gemm", "channel panels", "phases", "winograd", "transposed", "depthwise planes", "depthwise tiles"])
+    #expect(paths == ["gemm", "channel panels", "phases", "winograd", "transposed", "depthwise planes", "depthwise tiles", "group planes"])
+  }
+
+  /// Elementwise add and multiply with PyTorch's broadcasting against the definition: a per-channel gate
+  /// (squeeze-excitation's, a plane taken as one row), a per-pixel map, a per-row and a per-column one
+  /// (rows of vectors), a map one wide, three inputs, batch 2, written over its first input, with ReLU.
+  @Test func elementwiseMatchesItsDefinition() {
+    let cases: [([Int], [[Int]])] = [
+      ([5, 7, 7], [[5, 7, 7], [5, 1, 1]]), ([3, 9, 20], [[3, 9, 20], [1, 9, 20], [3, 1, 1]]),
+      ([4, 6, 18], [[4, 6, 18], [4, 6, 1]]), ([4, 6, 18], [[4, 6, 18], [4, 1, 18]]), ([3, 5, 1], [[3, 5, 1], [3, 5, 1]]),
+    ]
+    for (shape, inputShapes) in cases {
+      for isMul in [false, true] {
+        var rng = SplitMix64(seed: UInt64(shape.reduce(0, +) * 10 + inputShapes.count))
+        let count = shape.reduce(1, *)
+        let values = inputShapes.map { s in (0..<(2 * s.reduce(1, *))).map { _ in Float(rng.normal()) } }
+        var want = [Float](repeating: 0, count: 2 * count)
+        for b in 0..<2 {
+          for c in 0..<shape[0] {
+            for h in 0..<shape[1] {
+              for w in 0..<shape[2] {
+                var v: Float = isMul ? 1 : 0
+                for (s, x) in zip(inputShapes, values) {
+                  let t = x[b * s.reduce(1, *) + ((s[0] == 1 ? 0 : c) * s[1] + (s[1] == 1 ? 0 : h)) * s[2] + (s[2] == 1 ? 0 : w)]
+                  v = isMul ? v * t : v + t
+                }
+                want[b * count + (c * shape[1] + h) * shape[2] + w] = max(v, 0)
+              }
+            }
+          }
+        }
+        // The output is the first input's buffer, which has the output's shape.
+        var out = values[0]
+        let rest = values.dropFirst().map { UnsafeMutableBufferPointer<Float>.allocate(capacity: $0.count) }
+        defer { rest.forEach { $0.deallocate() } }
+        for (buffer, x) in zip(rest, values.dropFirst()) { _ = buffer.initialize(from: x) }
+        out.withUnsafeMutableBufferPointer { o in
+          let inputs = [(UnsafePointer(o.baseAddress!), count, inputShapes[0])]
+            + zip(rest, inputShapes.dropFirst()).map { (UnsafePointer($0.0.baseAddress!), $0.1.reduce(1, *), $0.1) }
+          netcElementwise(isMul: isMul, shape: shape, inputs: inputs, batch: 2, output: o.baseAddress!, outStride: count,
+                          act: NetcAct.relu, slope: 0)
+        }
+        #expect(out == want, "\(shape) \(inputShapes) \(isMul ? "mul" : "add")")
+      }
+    }
   }
 
   /// Global pooling (adaptive to 1x1, summed in vector chains) against the mean and maximum in double
