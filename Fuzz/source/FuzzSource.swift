@@ -50,7 +50,7 @@ public func fuzzSource(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
   if g.tensors.reduce(0, { $0 + $1.shape.reduce(1, *) }) <= 1 << 20 {
     var weights: [String: [Float]] = [:]
     for t in g.tensors { weights[t.name] = [Float](repeating: 0, count: t.shape.reduce(1, *)) }
-    _ = try? ONNXEmitter.emit(g, weights: weights, file: c.file, producerVersion: "fuzz")
+    _ = try? ONNXEmitter.emit(g, weights: weights, file: c.file, producerVersion: "fuzz", sideFile: nil)
   }
   // A plan file netc writes must load back as the same plan.
   let planText = PlanFile.write(g, plan, source: c.file)
