@@ -51,8 +51,8 @@ enum Files {
     pthread_sigmask(SIG_UNBLOCK, &set, nil)
   }()
 
-  /// `mode`, if given, sets the new file's permissions (a rewritten file keeps its own). `inputs` are the
-  /// files the command read: the output may not be one of them.
+  /// `mode`, if given, sets the file's permissions; otherwise a rewritten file keeps its own and a new one
+  /// gets 0644 less the umask. `inputs` are the files the command read: the output may not be one of them.
   static func writeAtomically(_ bytes: [UInt8], to path: String, mode: mode_t? = nil, inputs: [String] = []) throws {
     try bytes.withUnsafeBytes { try writeAtomically($0, to: path, mode: mode, inputs: inputs) }
   }
@@ -113,7 +113,7 @@ enum Files {
       try output.write { buf in
         if let failed = writeAll(fd, buf) { throw failure(path, failed) }
       }
-      if let mode, fchmod(fd, mode) != 0 { throw failure(path, errno) }
+      if let mode = mode ?? existingPermissions(path), fchmod(fd, mode) != 0 { throw failure(path, errno) }
       if fsync(fd) != 0 { throw failure(path, errno) }
     }
     // Every file is complete: the unnamed ones get their hidden names only now, for the renames. A file of
@@ -210,12 +210,16 @@ enum Files {
 
   /// Where an output goes: the path itself when it is new or a regular file, the file a symbolic link
   /// names (so that the link stays one). Anything else is refused before a byte is written: renaming over
-  /// '/dev/null' or a FIFO would replace it with a regular file, and an output that is one of the
-  /// command's inputs would destroy it.
+  /// '/dev/null', a FIFO or a link to nothing would replace it with a regular file, and an output that is
+  /// one of the command's inputs would destroy it.
   static func outputPath(_ path: String, inputs: [String]) throws -> String {
     var st = stat()
     guard stat(path, &st) == 0 else {
-      // A new file (or a dangling link, which rename replaces): nothing there to protect.
+      // A link to nothing: renaming over it would replace the link itself (as root, '-o /dev/stdout' with
+      // standard output closed replaced the system's link with a regular file).
+      if let target = linkTarget(path) {
+        throw UsageError(message: "'\(path)' is a symbolic link to '\(target)', which does not exist; netc writes its output to a regular file or a new path")
+      }
       return path
     }
     guard (st.st_mode & S_IFMT) == S_IFREG else {
@@ -241,6 +245,23 @@ enum Files {
       return String(cString: resolved)
     }
     return path
+  }
+
+  /// What the symbolic link `path` names, if `path` is one.
+  static func linkTarget(_ path: String) -> String? {
+    var link = stat()
+    guard lstat(path, &link) == 0, (link.st_mode & S_IFMT) == S_IFLNK else { return nil }
+    var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+    let n = readlink(path, &buffer, buffer.count - 1)
+    return n < 0 ? "?" : String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+  }
+
+  /// The permission bits of the regular file at `path`, if there is one: a rewritten output keeps them
+  /// (a private file stays private), as a file written in place would.
+  static func existingPermissions(_ path: String) -> mode_t? {
+    var st = stat()
+    guard stat(path, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { return nil }
+    return st.st_mode & 0o777
   }
 
   /// A file read by ranges, for weights: only the tensor being prepared is in memory.

@@ -4,6 +4,11 @@
 // weights. A weight file comes from anywhere and this target is built with -Ounchecked, which removes
 // Swift's bounds and overflow checks: every size and offset here is checked explicitly.
 import Foundation
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Darwin)
+  import Darwin
+#endif
 
 /// Why a network's weights could not be read or prepared: which file or tensor, what was expected and
 /// what was found.
@@ -32,10 +37,7 @@ public final class NetcWeightFile: NetcTensorReader {
   /// tensor yet.
   public init(path: String, expected: [(name: String, shape: [Int])]) throws {
     self.path = path
-    guard let handle = FileHandle(forReadingAtPath: path) else {
-      throw NetcWeightError("cannot read weights '\(path)'")
-    }
-    self.handle = handle
+    self.handle = try Self.openRegularFile(path)
     let fileSize = Int(clamping: try handle.seekToEnd())
     guard fileSize >= 8 else { throw NetcWeightError("'\(path)' is too short for a safetensors file") }
     let length = try Self.read(handle, at: 0, count: 8)
@@ -77,6 +79,25 @@ public final class NetcWeightFile: NetcTensorReader {
   }
 
   deinit { try? handle.close() }
+
+  /// `path` opened for reading if it is a regular file. Opened without blocking: open() of a FIFO waits
+  /// for a writer, forever if none comes; the flag is cleared once fstat has shown a regular file.
+  private static func openRegularFile(_ path: String) throws -> FileHandle {
+    #if canImport(Glibc) || canImport(Darwin)
+      let fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC)
+      guard fd >= 0 else { throw NetcWeightError("cannot read weights '\(path)'") }
+      var st = stat()
+      guard fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else {
+        close(fd)
+        throw NetcWeightError("cannot read weights '\(path)': not a regular file (a directory, a FIFO, a device)")
+      }
+      _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK)
+      return FileHandle(fileDescriptor: fd, closeOnDealloc: true)
+    #else
+      guard let handle = FileHandle(forReadingAtPath: path) else { throw NetcWeightError("cannot read weights '\(path)'") }
+      return handle
+    #endif
+  }
 
   /// The number of values of tensor `name`, or nil if the network expects no such tensor.
   public func count(_ name: String) -> Int? { entries[name]?.count }

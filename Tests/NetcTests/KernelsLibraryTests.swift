@@ -55,6 +55,20 @@ import Testing
     #expect(error { try two.withUnsafeMutableBufferPointer { try w.read("z", into: $0) } } == "'\(path)' has no tensor 'z'")
   }
 
+  /// A FIFO given as the weights blocked open() forever; a directory or a device is refused by name too.
+  @Test func weightFileIsARegularFile() throws {
+    let fifo = dir.appendingPathComponent("weights.fifo").path
+    unlink(fifo)
+    #expect(mkfifo(fifo, 0o600) == 0)
+    defer { unlink(fifo) }
+    for path in [fifo, dir.path, "/dev/null"] {
+      let start = ContinuousClock.now
+      let found = guardingAgainstHangs([fifo]) { error { _ = try NetcWeightFile(path: path, expected: [("a", [2])]) } }
+      #expect(ContinuousClock.now - start < .seconds(4), "\(path) waited for the watchdog")
+      #expect(found == "cannot read weights '\(path)': not a regular file (a directory, a FIFO, a device)")
+    }
+  }
+
   @Test func weightFileRefusesWhatTheNetworkDoesNotExpect() throws {
     let a = "\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}"
     let expected: [(name: String, shape: [Int])] = [("a", [2])]

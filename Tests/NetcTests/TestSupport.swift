@@ -106,3 +106,30 @@ func inDirectory<T>(_ path: String, _ body: () throws -> T) rethrows -> T {
   defer { FileManager.default.changeCurrentDirectoryPath(previous) }
   return try body()
 }
+
+/// Runs `body`; should it block in open() of one of `fifos` (the bug these tests guard against), a
+/// watchdog opens the FIFO for writing after a few seconds, which lets the reader through: the test then
+/// fails on its message instead of hanging the suite.
+func guardingAgainstHangs<T>(_ fifos: [String], _ body: () throws -> T) rethrows -> T {
+  let done = ManagedAtomicFlag()
+  DispatchQueue.global().async {
+    for _ in 0..<50 where !done.isSet { usleep(100_000) }
+    while !done.isSet {
+      for f in fifos {
+        let fd = open(f, O_WRONLY | O_NONBLOCK)
+        if fd >= 0 { close(fd) }
+      }
+      usleep(100_000)
+    }
+  }
+  defer { done.set() }
+  return try body()
+}
+
+/// A flag one thread sets and another polls.
+final class ManagedAtomicFlag: @unchecked Sendable {
+  private let lock = NSLock()
+  private var value = false
+  var isSet: Bool { lock.withLock { value } }
+  func set() { lock.withLock { value = true } }
+}
