@@ -19,7 +19,7 @@ import Testing
       "Flatten": "flatten", "Dropout": "dropout", "BatchNorm2d": "bn", "BatchNorm1d": "bn",
       "LocalResponseNorm": "lrn", "Upsample": "upsample", "Identity": "identity", "ReLU": "relu", "ReLU6": "relu6",
       "Sigmoid": "sigmoid", "Tanh": "tanh", "SiLU": "silu", "GELU": "gelu", "LeakyReLU": "leaky_relu",
-      "Softmax": "softmax", "Hardswish": "hardswish", "Hardsigmoid": "hardsigmoid", "ChannelShuffle": "shuffle",
+      "Softmax": "softmax", "Hardswish": "hardswish", "Hardsigmoid": "hardsigmoid", "Mish": "mish", "ChannelShuffle": "shuffle",
       "chunk": "chunk", "crop": "crop",
       "LayerNorm": "layernorm", "LayerNorm2d": "layernorm", "Permute": "permute", "StochasticDepth": "stochastic_depth",
       "LayerScale": "layer_scale",
