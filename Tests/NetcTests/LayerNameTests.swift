@@ -27,6 +27,12 @@ import Testing
     #expect(LayerNames.registryModules == expected)
   }
 
+  /// The layers with weights of their own, which have no functional form, as the registry gives them: a
+  /// layer scale is a parameter of its block, written as a call.
+  @Test func layersWithWeightsComeFromTheRegistry() {
+    #expect(LayerNames.keywordsWithWeights == ["conv", "convt", "fc", "linear", "bn", "layernorm"])
+  }
+
   /// The names written by hand are the ones the registry cannot give, and each is a registered layer.
   @Test func handWrittenNamesMapToRegisteredLayers() {
     for (name, keyword) in LayerNames.pytorchAliases {
