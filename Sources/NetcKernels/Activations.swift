@@ -7,7 +7,7 @@
 /// Activation codes shared by the interpreter and the emitted code.
 public enum NetcAct {
   public static let none = 0, relu = 1, relu6 = 2, sigmoid = 3, tanh = 4, silu = 5, gelu = 6, leaky = 7
-  public static let hardswish = 8, hardsigmoid = 9
+  public static let hardswish = 8, hardsigmoid = 9, mish = 10
 }
 
 /// `act` of one value: the vector form's lane, so that tails and scalar loops agree with full vectors.
@@ -42,6 +42,12 @@ func netcActivate(_ x: SIMD16<Float>, _ act: Int, _ slope: Float) -> SIMD16<Floa
   // PyTorch's: x * min(max(x + 3, 0), 6) / 6, and its gate min(max(x + 3, 0), 6) / 6.
   case NetcAct.hardswish: return x * clamp06(x + three) / six
   case NetcAct.hardsigmoid: return clamp06(x + three) / six
+  // PyTorch's x * tanh(softplus(x)), as x * t / (t + 2) with t = e^x (e^x + 2), which needs no logarithm.
+  // Past 20, t / (t + 2) is 1 to float precision, and t would overflow.
+  case NetcAct.mish:
+    let e = netcExp(x)
+    let t = e * (e + V(repeating: 2))
+    return (x * t / (t + V(repeating: 2))).replacing(with: x, where: x .> V(repeating: 20))
   default: return x
   }
 }

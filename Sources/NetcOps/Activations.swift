@@ -99,6 +99,9 @@ public enum Activations {
         // ONNX's default slope is 0.2; PyTorch's is 1/6.
         w.step("HardSigmoid", [x], [.float("alpha", Float(1.0 / 6)), .float("beta", 0.5)], suffix: "hardsigmoid")
       }),
+    ActivationFunction(
+      keyword: "mish", moduleName: "Mish", kernelCode: NetcAct.mish,
+      pytorch: { x, _ in "F.mish(\(x))" }, onnx: { w, x, _ in w.step("Mish", [x], suffix: "mish") }),
   ]
 
   public static let byKeyword: [String: ActivationFunction] = Dictionary(all.map { ($0.keyword, $0) }) { a, _ in a }

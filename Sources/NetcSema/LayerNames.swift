@@ -36,6 +36,11 @@ enum LayerNames {
 
   /// The PyTorch modules a layer's usage example resolves to, on a CxHxW and on a flat input.
   static func moduleNames(of spec: LayerSpec) -> Set<String> {
+    Set(usageResolutions(of: spec).map { $0.resolved.op.moduleName(input: $0.input) })
+  }
+
+  /// What a layer's usage example resolves to without errors, on a CxHxW and on a flat input, with that input.
+  static func usageResolutions(of spec: LayerSpec) -> [(input: Shape, resolved: Resolved)] {
     // The usage may add an alternative after two spaces: "fc 4096  (or 'fc 9216 4096')".
     let usage = Array(spec.signature.usage.utf8)
     let end = (0..<usage.count).first { usage[$0] == UInt8(ascii: " ") && $0 + 1 < usage.count && usage[$0 + 1] == UInt8(ascii: " ") }
@@ -46,15 +51,15 @@ enum LayerNames {
     guard let first = tree.body.first, case .layer(let layer) = first.kind, layer.keyword == spec.keyword,
       let args = LayerArgs(layer, spec.signature, env: Bindings(), &diags)
     else { return [] }
-    var names: Set<String> = []
+    var results: [(input: Shape, resolved: Resolved)] = []
     for shape in [Shape([64, 32, 32]), Shape([4096])] {
       var scratch = DiagnosticEngine(file: file, errorLimit: 1000)
       // A layer goes on after some errors (an `fc` on a spatial input, as an identity): only a clean result counts.
       if let resolved = spec.check(args, LayerInput(shape: shape), first.range, &scratch), !scratch.hasErrors {
-        names.insert(resolved.op.moduleName(input: shape))
+        results.append((shape, resolved))
       }
     }
-    return names
+    return results
   }
 
   /// The module a layer prints as on a CxHxW input (or on a flat one, for a layer that takes only those).
@@ -136,10 +141,15 @@ enum LayerNames {
     return nil
   }
 
-  /// The layers whose every use has weights, which therefore have no functional form.
-  static func hasWeights(_ keyword: String) -> Bool {
-    ["conv", "convt", "fc", "linear", "bn"].contains(keyword)
-  }
+  /// The layers with weights of their own (`conv`, `bn`, `layernorm`), which therefore have no functional
+  /// form, read off the registry: their usage example owns parameters or buffers. A parameter of the
+  /// enclosing module (`layer_scale`) is written as a call, so it is not one of them.
+  static let keywordsWithWeights: Set<String> = Set(OperationRegistry.layers.filter { spec in
+    !spec.signature.parameterOfEnclosingModule
+      && usageResolutions(of: spec).contains { !($0.resolved.params.isEmpty && $0.resolved.buffers.isEmpty) }
+  }.map(\.keyword))
+
+  static func hasWeights(_ keyword: String) -> Bool { keywordsWithWeights.contains(keyword) }
 }
 
 /// What the checker says about a layer keyword it does not know, and how it reads the layer afterwards.

@@ -16,6 +16,7 @@ struct ActivationTests {
     case NetcAct.leaky: return x > 0 ? x : 0.2 * x
     case NetcAct.hardswish: return x * min(max(x + 3, 0), 6) / 6
     case NetcAct.hardsigmoid: return min(max(x + 3, 0), 6) / 6
+    case NetcAct.mish: return x * tanh(log1p(exp(x)))
     default: return x
     }
   }
@@ -25,7 +26,7 @@ struct ActivationTests {
   /// erf is a rational fit good to 4.5e-7 absolutely (Gelu.swift), x / 2 times that in GELU, so its
   /// negative tail, where GELU is -1e-6 and less, is held to 1e-6 absolutely instead.
   @Test(arguments: [NetcAct.relu, NetcAct.relu6, NetcAct.sigmoid, NetcAct.tanh, NetcAct.silu, NetcAct.gelu,
-                    NetcAct.leaky, NetcAct.hardswish, NetcAct.hardsigmoid])
+                    NetcAct.leaky, NetcAct.hardswish, NetcAct.hardsigmoid, NetcAct.mish])
   func activationMatchesItsDefinition(act: Int) {
     var worst = 0.0, at = 0.0
     for i in -100_000...100_000 {
@@ -48,6 +49,8 @@ struct ActivationTests {
       #expect(netcActivate(x, NetcAct.tanh, 0) == (x > 0 ? 1 : -1))
       let silu = netcActivate(x, NetcAct.silu, 0)
       #expect(silu.isFinite && abs(Double(silu) - Self.definition(Double(x), NetcAct.silu)) <= 1e-30 * max(1, abs(Double(x))))
+      let mish = netcActivate(x, NetcAct.mish, 0)
+      #expect(mish.isFinite && abs(Double(mish) - Self.definition(Double(x), NetcAct.mish)) <= 1e-30 * max(1, abs(Double(x))))
     }
   }
 }

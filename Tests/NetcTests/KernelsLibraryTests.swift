@@ -173,6 +173,23 @@ import Testing
     withExtendedLifetime(p) { #expect(values(layer.weight, 16) == weight && values(layer.bias, 4) == [1, 2, 3, 4]) }
   }
 
+  /// A layer norm's weight and bias, and a layer scale's multiplier alone, are kept as stored, one value a
+  /// channel; a tensor of another size is the reader's error.
+  @Test func perChannelTensorsAreKeptAsStored() throws {
+    let reader = Tensors(["ln1.weight": [2, 0.5, -1], "ln1.bias": [0.25, 0, 3], "blocks.0.layer_scale": [1e-6, 2e-6, 3e-6]])
+    let p = NetcPreparedWeights()
+    let norm = try p.appendPerChannel(reader, weight: "ln1.weight", bias: "ln1.bias", channels: 3)
+    let scale = try p.appendPerChannel(reader, weight: "blocks.0.layer_scale", bias: nil, channels: 3)
+    withExtendedLifetime(p) {
+      #expect(values(norm.weight, 3) == [2, 0.5, -1] && values(norm.bias, 3) == [0.25, 0, 3])
+      #expect(values(scale.weight, 3) == [1e-6, 2e-6, 3e-6] && scale.bias == nil)
+      #expect(p.layers.count == 2 && p.layers[0].weight == norm.weight && p.layers[1].weight == scale.weight)
+    }
+    #expect(reader.reads == ["ln1.weight", "ln1.bias", "blocks.0.layer_scale"])
+    #expect(error { try p.appendPerChannel(reader, weight: "ln1.weight", bias: nil, channels: 4) }
+      == "tensor 'ln1.weight' holds 3 values, not 4")
+  }
+
   /// Memory the system refuses, or a size past an Int's, is the caller's error before anything is read.
   @Test func aRefusedAllocationIsTheCallersError() throws {
     struct Refused: Error, Equatable {

@@ -19,12 +19,18 @@ import Testing
       "Flatten": "flatten", "Dropout": "dropout", "BatchNorm2d": "bn", "BatchNorm1d": "bn",
       "LocalResponseNorm": "lrn", "Upsample": "upsample", "Identity": "identity", "ReLU": "relu", "ReLU6": "relu6",
       "Sigmoid": "sigmoid", "Tanh": "tanh", "SiLU": "silu", "GELU": "gelu", "LeakyReLU": "leaky_relu",
-      "Softmax": "softmax", "Hardswish": "hardswish", "Hardsigmoid": "hardsigmoid", "ChannelShuffle": "shuffle",
+      "Softmax": "softmax", "Hardswish": "hardswish", "Hardsigmoid": "hardsigmoid", "Mish": "mish", "ChannelShuffle": "shuffle",
       "chunk": "chunk", "crop": "crop",
       "LayerNorm": "layernorm", "LayerNorm2d": "layernorm", "Permute": "permute", "StochasticDepth": "stochastic_depth",
       "LayerScale": "layer_scale",
     ]
     #expect(LayerNames.registryModules == expected)
+  }
+
+  /// The layers with weights of their own, which have no functional form, as the registry gives them: a
+  /// layer scale is a parameter of its block, written as a call.
+  @Test func layersWithWeightsComeFromTheRegistry() {
+    #expect(LayerNames.keywordsWithWeights == ["conv", "convt", "fc", "linear", "bn", "layernorm"])
   }
 
   /// The names written by hand are the ones the registry cannot give, and each is a registered layer.
