@@ -372,6 +372,9 @@ func netcMicroKernel(_ kb: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Fl
   // (whose rows may end before 32 columns) goes through the scalar loop below, which gives the same bits.
   let vectorResidual = full && e.residual != nil
   let vectorAct = e.act != NetcAct.none && (e.residual == nil || full)
+  // An activation with an exponential runs over the stored rows afterwards, in a loop of its own: inlined
+  // in each row's store, it made this function too large for the optimiser to inline the rest.
+  let smoothAct = vectorAct && netcIsSmooth(e.act)
   @inline(__always) func put(_ r: Int, _ v0: V, _ v1: V) {
     let p = out + r * ldo
     var lo = v0, hi = v1
@@ -389,7 +392,7 @@ func netcMicroKernel(_ kb: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Fl
         lo += UnsafeRawPointer(rp).loadUnaligned(as: V.self)
         hi += UnsafeRawPointer(rp + 16).loadUnaligned(as: V.self)
       }
-      if vectorAct {
+      if vectorAct && !smoothAct {
         lo = netcActivate(lo, e.act, e.slope)
         hi = netcActivate(hi, e.act, e.slope)
       }
@@ -398,6 +401,7 @@ func netcMicroKernel(_ kb: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Fl
     UnsafeMutableRawPointer(p + 16).storeBytes(of: hi, as: V.self)
   }
   acc.forEachRow(put)
+  if last && smoothAct { netcActivateSmoothRows(out, ldo, rows: height, e.act) }
   let scalarResidual = e.residual != nil && !vectorResidual
   if last && scalarResidual {
     for r in 0..<height {
