@@ -104,6 +104,9 @@ public enum NetcGemmSource {
   case im2col(NetcConvGeometry)
   /// The im2col matrix of a strided convolution, read from its phase images.
   case phases(NetcPhaseImages)
+  /// A row-major K x N matrix whose row k is taken times scale[k]: a pointwise convolution's input times
+  /// a per-channel scale (squeeze-and-excitation's product), scaled as it is packed.
+  case scaledMatrix(UnsafePointer<Float>)
 }
 
 /// C[M x N] = epilogue(A[M x K] * B[K x N]): A packed by `netcPackWeights` (one group), B and C row-major
@@ -238,6 +241,14 @@ func netcPackPanel(_ source: NetcGemmSource, _ b: UnsafePointer<Float>, _ ldb: I
         let d = dst + p * 32
         for q in 0..<32 { d[q] = q < width ? src[q] : 0 }
       }
+    }
+  case .scaledMatrix(let scale):
+    // The product x * s as the unfused multiply rounds it, so the sums are the same bits.
+    for p in 0..<kb {
+      let src = b + (k0 + p) * ldb + col, d = dst + p * 32
+      let s = SIMD16<Float>(repeating: scale[k0 + p])
+      netcStore(netcLoad(src, min(16, width)) * s, d, 16)
+      netcStore(width > 16 ? netcLoad(src + 16, width - 16) * s : .zero, d + 16, 16)
     }
   }
 }
