@@ -9,6 +9,7 @@ public enum Lowering {
     g = Passes.foldBatchNorm(g)
     g = Passes.fuseResidualAdd(g)
     g = Passes.fuseActivation(g)
+    g = Passes.fuseInputScale(g)
     g = Passes.concatInPlace(g)
     Verifier.verify(g)
     return g
@@ -150,6 +151,34 @@ enum Passes {
       g.aliases[g.nodes[p].output] = n.output
       g.nodes[p].output = n.output
       g.nodes[p].activation = act
+      removed.insert(i)
+    }
+    g.nodes = g.nodes.enumerated().filter { !removed.contains($0.offset) }.map(\.element)
+    return g
+  }
+
+  /// mul(x, s) with s of shape Cx1x1 (squeeze-and-excitation's product), read only by a layer that
+  /// accepts an input scale: that layer reads x and s and scales x as it reads it, so the product's pass
+  /// over the map, and its buffer, are gone.
+  static func fuseInputScale(_ g: LoweredGraph) -> LoweredGraph {
+    var g = g
+    var removed = Set<Int>()
+    let count = readers(g)
+    var reader: [Int: Int] = [:]
+    for (i, n) in g.nodes.enumerated() {
+      for v in n.inputs + (n.residual.map { [$0] } ?? []) { reader[g.storage(of: v)] = i }
+    }
+    for (i, n) in g.nodes.enumerated() {
+      guard n.op.role == .multiply, n.inputs.count == 2, n.activation == nil, n.residual == nil,
+        count[n.output] == 1, let r = reader[n.output], r > i, g.nodes[r].op.acceptsInputScale,
+        g.nodes[r].inputs.map({ g.storage(of: $0) }) == [n.output], g.nodes[r].residual.map({ g.storage(of: $0) != n.output }) ?? true
+      else { continue }
+      let out = g.shapes[n.output]
+      guard out.isSpatial else { continue }
+      let scale = [n.inputs[0], n.inputs[1]].first { g.shapes[$0].isSpatial && g.shapes[$0].dims == [out.dims[0], 1, 1] }
+      guard let s = scale, let x = n.inputs.first(where: { $0 != s }), g.shapes[x].isSpatial, g.shapes[x].dims == out.dims
+      else { continue }
+      g.nodes[r].inputs = [x, s]
       removed.insert(i)
     }
     g.nodes = g.nodes.enumerated().filter { !removed.contains($0.offset) }.map(\.element)

@@ -13,6 +13,8 @@ public enum PlanPrinter {
     for n in g.nodes {
       let p = plan.placement(of: n.output, in: g)
       var inputs = n.inputs.map { "%\(g.storage(of: $0))" }
+      // A fused input scale: the layer reads its input times it.
+      if n.op.acceptsInputScale && inputs.count == 2 { inputs[1] = "*" + inputs[1] }
       if let r = n.residual { inputs.append("+%\(g.storage(of: r))") }
       let line = file.lineAndColumn(of: n.source.start).line
       rows.append(["%\(n.output)", describe(n), inputs.joined(separator: " "), "\(g.shapes[n.output])",

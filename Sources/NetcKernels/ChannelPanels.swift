@@ -145,6 +145,17 @@ func netcStoreTransposed(_ sum: UnsafeMutablePointer<Float>, channel: Int, pixel
   typealias V8 = SIMD8<Float>
   typealias V4 = SIMD4<Float>
   let height = min(rows, pixels - pixel)
+  var bias = bias, act = act
+  if residual == nil && netcIsSmooth(act) && height >= 7 {
+    // Bias and an activation with an exponential on the tile as it is, channels along the vector, in a
+    // loop of their own: in the stores below, a call per eight values.
+    let n = min(32, outC - channel)
+    let low = bias.map { netcLoad($0 + channel, min(16, n)) } ?? .zero
+    let high = n > 16 ? bias.map { netcLoad($0 + channel + 16, n - 16) } ?? .zero : .zero
+    netcBiasSmoothRows(sum, rows: height, low, high, act)
+    bias = nil
+    act = NetcAct.none
+  }
   guard height >= 7 else {
     for q in 0..<min(32, outC - channel) {
       let ch = channel + q, b = bias?[ch] ?? 0

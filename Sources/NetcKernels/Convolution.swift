@@ -23,13 +23,17 @@ public struct NetcConvGeometry {
 /// `netcConvWeights`; `scratch` holds `netcConvScratch(g)` floats.
 /// A strided convolution first splits its input into phase images (`NetcPhaseImages`), from which the
 /// GEMM gathers contiguous runs instead of every sW-th float.
+/// With `inputScale` (a pointwise, ungrouped convolution only), the input is taken times inputScale[c] per
+/// channel, `scaleStride` floats per batch item: squeeze-and-excitation's product, done as the GEMM packs
+/// its panels instead of in a pass over the map.
 @inline(never)
 public func netcConv2d(_ g: NetcConvGeometry, batch: Int,
                        input: UnsafePointer<Float>, inStride: Int,
                        packedWeight: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
                        residual: UnsafePointer<Float>?, resStride: Int,
                        output: UnsafeMutablePointer<Float>, outStride: Int,
-                       act: Int, slope: Float, scratch: UnsafeMutablePointer<Float>) {
+                       act: Int, slope: Float, scratch: UnsafeMutablePointer<Float>,
+                       inputScale: UnsafePointer<Float>? = nil, scaleStride: Int = 0) {
   if netcUsesDepthwise(g) || netcUsesGroupPlanes(g) {
     return netcDepthwiseConv2d(g, batch: batch, input: input, inStride: inStride, weight: packedWeight, bias: bias,
                                residual: residual, resStride: resStride, output: output, outStride: outStride, act: act,
@@ -72,7 +76,11 @@ public func netcConv2d(_ g: NetcConvGeometry, batch: Int,
         source = g.kH == 1 && g.kW == 1 ? .matrix : .phases(p)
         xg = p.base
       } else {
-        source = g.isPointwise ? .matrix : .im2col(g)
+        if let s = inputScale, g.isPointwise, g.groups == 1 {
+          source = .scaledMatrix(s + b * scaleStride)
+        } else {
+          source = g.isPointwise ? .matrix : .im2col(g)
+        }
         xg = x + grp * cinG * g.inH * g.inW
       }
       if byChannelPanels {

@@ -207,6 +207,7 @@ private func netcDepthwiseTiles(_ g: NetcConvGeometry, _ tile: NetcDepthwiseTile
   let units = batch * blocks
   let inPlane = g.inH * g.inW, outPlane = g.outH * g.outW
   let parts = netcParts(units, work: units * 16 * outPlane * tile.taps, perThread: 4)
+  let smooth = netcIsSmooth(act)
   netcParallelParts(parts) { part, slot in
     let padded = scratch + slot * tile.floats
     let weights = padded + tile.inputFloats
@@ -241,7 +242,7 @@ private func netcDepthwiseTiles(_ g: NetcConvGeometry, _ tile: NetcDepthwiseTile
           for l in 0..<channels { add[l] = r[l * outPlane + pixel] }
           v += add
         }
-        if act != NetcAct.none { v = netcActivate(v, act, slope) }
+        if act != NetcAct.none && !smooth { v = netcActivate(v, act, slope) }
         UnsafeMutableRawPointer(lanes).storeBytes(of: v, as: V.self)
         for l in 0..<channels { y[l * outPlane + pixel] = lanes[l] }
       }
@@ -273,6 +274,9 @@ private func netcDepthwiseTiles(_ g: NetcConvGeometry, _ tile: NetcDepthwiseTile
           ow += count
         }
       }
+      // An activation with an exponential over the block's planes, still in cache, in a loop of its own:
+      // in `finish`, a call per pixel.
+      if smooth { netcActivate(y, y, count: channels * outPlane, act, slope) }
     }
   }
 }

@@ -30,7 +30,7 @@
 
 /// netcErf on 16 values at once, with the same operations in the same order, so the same bits. Written
 /// with masks and vector constants: SIMD's `clamped` and its vector-scalar operators made it 7 times slower.
-@inline(__always) func netcErf(_ x: SIMD16<Float>) -> SIMD16<Float> {
+@_transparent func netcErf(_ x: SIMD16<Float>) -> SIMD16<Float> {
   typealias V = SIMD16<Float>
   let v = V(repeating: 4).replacing(with: x, where: x .< 4)
   let w = V(repeating: -4).replacing(with: v, where: v .> -4)
@@ -51,7 +51,7 @@
 }
 
 /// PyTorch's exact GELU, 0.5 x (1 + erf(x / sqrt 2)), on 16 values (the GEMM's epilogue).
-@inline(__always) func netcGelu(_ x: SIMD16<Float>) -> SIMD16<Float> {
+@_transparent func netcGelu(_ x: SIMD16<Float>) -> SIMD16<Float> {
   typealias V = SIMD16<Float>
   return V(repeating: 0.5) * x * (V(repeating: 1) + netcErf(x / V(repeating: 1.4142135623730951)))
 }

@@ -104,6 +104,9 @@ public enum NetcGemmSource {
   case im2col(NetcConvGeometry)
   /// The im2col matrix of a strided convolution, read from its phase images.
   case phases(NetcPhaseImages)
+  /// A row-major K x N matrix whose row k is taken times scale[k]: a pointwise convolution's input times
+  /// a per-channel scale (squeeze-and-excitation's product), scaled as it is packed.
+  case scaledMatrix(UnsafePointer<Float>)
 }
 
 /// C[M x N] = epilogue(A[M x K] * B[K x N]): A packed by `netcPackWeights` (one group), B and C row-major
@@ -239,6 +242,14 @@ func netcPackPanel(_ source: NetcGemmSource, _ b: UnsafePointer<Float>, _ ldb: I
         for q in 0..<32 { d[q] = q < width ? src[q] : 0 }
       }
     }
+  case .scaledMatrix(let scale):
+    // The product x * s as the unfused multiply rounds it, so the sums are the same bits.
+    for p in 0..<kb {
+      let src = b + (k0 + p) * ldb + col, d = dst + p * 32
+      let s = SIMD16<Float>(repeating: scale[k0 + p])
+      netcStore(netcLoad(src, min(16, width)) * s, d, 16)
+      netcStore(width > 16 ? netcLoad(src + 16, width - 16) * s : .zero, d + 16, 16)
+    }
   }
 }
 
@@ -372,6 +383,9 @@ func netcMicroKernel(_ kb: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Fl
   // (whose rows may end before 32 columns) goes through the scalar loop below, which gives the same bits.
   let vectorResidual = full && e.residual != nil
   let vectorAct = e.act != NetcAct.none && (e.residual == nil || full)
+  // An activation with an exponential runs over the stored rows afterwards, in a loop of its own: inlined
+  // in each row's store, it made this function too large for the optimiser to inline the rest.
+  let smoothAct = vectorAct && netcIsSmooth(e.act)
   @inline(__always) func put(_ r: Int, _ v0: V, _ v1: V) {
     let p = out + r * ldo
     var lo = v0, hi = v1
@@ -389,7 +403,7 @@ func netcMicroKernel(_ kb: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Fl
         lo += UnsafeRawPointer(rp).loadUnaligned(as: V.self)
         hi += UnsafeRawPointer(rp + 16).loadUnaligned(as: V.self)
       }
-      if vectorAct {
+      if vectorAct && !smoothAct {
         lo = netcActivate(lo, e.act, e.slope)
         hi = netcActivate(hi, e.act, e.slope)
       }
@@ -398,6 +412,7 @@ func netcMicroKernel(_ kb: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Fl
     UnsafeMutableRawPointer(p + 16).storeBytes(of: hi, as: V.self)
   }
   acc.forEachRow(put)
+  if last && smoothAct { netcActivateSmoothRows(out, ldo, rows: height, e.act) }
   let scalarResidual = e.residual != nil && !vectorResidual
   if last && scalarResidual {
     for r in 0..<height {

@@ -59,6 +59,11 @@ public struct ConvOp: Operation, Equatable {
 
   public var absorbsBatchNorm: Bool { true }
   public var acceptsResidual: Bool { true }
+  /// A pointwise convolution reads its input as the GEMM's B, which its kernel packs scaled row by row.
+  public var acceptsInputScale: Bool {
+    !transposed && kernel == (1, 1) && stride == (1, 1) && groups == 1
+      && padTop == 0 && padLeft == 0 && padBottom == 0 && padRight == 0
+  }
 
   public var planText: String {
     var s = (transposed ? "convt " : "conv ") + "\(kernel.h)x\(kernel.w)"
@@ -107,7 +112,9 @@ public struct ConvOp: Operation, Equatable {
     ]
     if transposed { attrs.append(.ints("output_padding", [outputPadding.h, outputPadding.w])) }
     let name = x.weights ?? "conv"
-    return w.step(transposed ? "ConvTranspose" : "Conv", [x.x, "\(name).weight"] + (bias ? ["\(name).bias"] : []), attrs,
+    // A fused input scale (squeeze-and-excitation's product) is the Mul it replaced.
+    let input = x.inputs.count == 2 ? w.intermediate("Mul", [x.x, x.inputs[1]], [], dims: x.inputDims[0], suffix: "mul") : x.x
+    return w.step(transposed ? "ConvTranspose" : "Conv", [input, "\(name).weight"] + (bias ? ["\(name).bias"] : []), attrs,
                   name: name, suffix: transposed ? "convt" : "conv")
   }
 }
@@ -282,14 +289,17 @@ extension ConvOp {
       netcConvTranspose2d(geometry(k.node), batch: k.batch, input: k.x, inStride: k.xs, weight: k.weight!, bias: k.bias,
                           residual: r, resStride: rs, output: k.y, outStride: k.ys, act: k.act, slope: k.slope)
     } else {
+      let scale = k.inputs.count == 2 ? k.inputs[1] : nil
       netcConv2d(geometry(k.node), batch: k.batch, input: k.x, inStride: k.xs, packedWeight: k.weight!, bias: k.bias,
-                 residual: r, resStride: rs, output: k.y, outStride: k.ys, act: k.act, slope: k.slope, scratch: k.scratch)
+                 residual: r, resStride: rs, output: k.y, outStride: k.ys, act: k.act, slope: k.slope, scratch: k.scratch,
+                 inputScale: scale.map { UnsafePointer($0.data) }, scaleStride: scale?.stride ?? 0)
     }
   }
   public func runText(_ k: KernelCallText) -> String {
     let g = geometry(k.node).literal
+    let scale = k.inputs.count == 2 ? ", inputScale: \(k.inputs[1].data), scaleStride: \(k.inputs[1].stride)" : ""
     return transposed
       ? "netcConvTranspose2d(\(g), batch: batch, \(k.x), weight: \(k.weight)!, bias: \(k.bias), \(k.residualArguments), \(k.y), \(k.epilogue))"
-      : "netcConv2d(\(g), batch: batch, \(k.x), packedWeight: \(k.weight)!, bias: \(k.bias), \(k.residualArguments), \(k.y), \(k.epilogue), scratch: scratch)"
+      : "netcConv2d(\(g), batch: batch, \(k.x), packedWeight: \(k.weight)!, bias: \(k.bias), \(k.residualArguments), \(k.y), \(k.epilogue), scratch: scratch\(scale))"
   }
 }

@@ -12,7 +12,7 @@ public struct ElementwiseOp: Operation, Equatable {
   public func moduleName(input: Shape) -> String { kind.rawValue }
   public var family: OperationFamily { .join }
   public var spelling: (keyword: String, arguments: [String]) { (kind.rawValue, []) }
-  public var role: LoweringRole { kind == .add ? .add : .compute }
+  public var role: LoweringRole { kind == .add ? .add : .multiply }
   public var planText: String { kind.rawValue }
   public func pytorch(_ x: PyTorchOperands) -> PyTorchCode {
     .expression(x.inputs.joined(separator: kind == .add ? " + " : " * "))

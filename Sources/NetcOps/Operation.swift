@@ -32,6 +32,9 @@ public protocol Operation: Sendable, CustomStringConvertible, KernelBinding {
   var acceptsResidual: Bool { get }
   /// An activation right after it can be applied as it writes its output.
   var acceptsActivation: Bool { get }
+  /// A per-channel scale of its input (`x * s`, s of shape Cx1x1: squeeze-and-excitation's product) can be
+  /// applied as its kernel reads the input. It then takes s as a second input.
+  var acceptsInputScale: Bool { get }
 
   // MARK: Plans and emitters
   /// Its part of a `netc plan` line: `conv 3x3 s2 p1`.
@@ -115,6 +118,9 @@ public enum LoweringRole: Equatable, Sendable {
   case batchNorm(eps: Double, affine: Bool)
   /// An elementwise sum: done by the convolution before it, as a residual, where it can.
   case add
+  /// An elementwise product: a map times a per-channel scale is done by the layer that reads it, where
+  /// that layer accepts an input scale.
+  case multiply
   /// A concatenation along channels: its inputs write their slices of it in place where they can.
   case concat
 }
@@ -159,6 +165,7 @@ extension Operation {
   public var absorbsBatchNorm: Bool { false }
   public var acceptsResidual: Bool { false }
   public var acceptsActivation: Bool { true }
+  public var acceptsInputScale: Bool { false }
   public var planName: String { spelling.keyword }
   public var pytorchDefinition: String? { nil }
   public func planJSON(_ node: NodeTensors) -> [(String, JSONValue)] { [] }
