@@ -107,6 +107,34 @@ import Testing
       == [["conv 1x1", "-", "-"], ["", "gelu", "-"], ["fc per pixel", "-", "+residual"], ["", "relu", "-"]])
   }
 
+  /// Squeeze-and-excitation's product is done by the pointwise convolution after it, which takes the
+  /// scale as a second input: EfficientNet-B0's 16 blocks, MobileNetV3-Large's 8 and RegNetY-400MF's 16.
+  @Test(arguments: [("efficientnet/efficientnet_b0.net", 16), ("mobilenet/mobilenet_v3_large.net", 8),
+                    ("regnet/regnet_y_400mf.net", 16)])
+  func squeezeExcitationScalesTheConvolutionsInput(spec: String, blocks: Int) throws {
+    let (g, _) = try lowered(spec)
+    #expect(!g.nodes.contains { $0.op is ElementwiseOp && ($0.op as? ElementwiseOp)?.kind == .mul })
+    let scaled = g.nodes.filter { $0.inputs.count == 2 && $0.op is ConvOp }
+    #expect(scaled.count == blocks)
+    for n in scaled {
+      let x = g.shapes[n.inputs[0]], s = g.shapes[n.inputs[1]]
+      #expect(s.dims == [x.dims[0], 1, 1] && x.dims.count == 3)
+    }
+  }
+
+  /// The product stays a node of its own where no convolution can take it over: read twice, read by a
+  /// 3x3 convolution, or a product of two maps.
+  @Test func productsThatStayNodes() throws {
+    let se = "mul< @input | global_avgpool, conv 1x1 8, sigmoid >"
+    for source in ["input 8x6x6\n\(se) => m\nconv 1x1 4\nadd< @input | @m, conv 1x1 8 >\n",
+                   "input 8x6x6\n\(se)\nconv 3x3 4 p1\n",
+                   "input 8x6x6\nmul< conv 1x1 8 | conv 1x1 8 >\nconv 1x1 4\n"] {
+      let g = Lowering.lower(try network(source))
+      #expect(g.nodes.contains { ($0.op as? ElementwiseOp)?.kind == .mul }, "\(source)")
+      #expect(!g.nodes.contains { $0.inputs.count == 2 && $0.op is ConvOp }, "\(source)")
+    }
+  }
+
   @Test func googlenetConcatenatesInPlace() throws {
     let (g, _) = try lowered("inception/googlenet.net")
     #expect(g.inPlaceConcats.count == 9)
