@@ -104,12 +104,12 @@ func netcIsSmooth(_ act: Int) -> Bool {
   act == NetcAct.sigmoid || act == NetcAct.tanh || act == NetcAct.silu || act == NetcAct.gelu || act == NetcAct.mish
 }
 
-@inline(__always)
+@_transparent
 func netcActivate(_ x: SIMD8<Float>, _ act: Int, _ slope: Float) -> SIMD8<Float> {
   netcActivate(SIMD16(lowHalf: x, highHalf: .zero), act, slope).lowHalf
 }
 
-@inline(__always)
+@_transparent
 func netcActivate(_ x: SIMD4<Float>, _ act: Int, _ slope: Float) -> SIMD4<Float> {
   netcActivate(SIMD16(lowHalf: SIMD8(lowHalf: x, highHalf: .zero), highHalf: .zero), act, slope).lowHalf.lowHalf
 }

@@ -92,6 +92,14 @@ private func netcSplitRow(_ x: UnsafePointer<Float>, inW: Int, padL: Int, into r
       UnsafeMutableRawPointer(oddRow + iw / 2).storeBytes(of: v.oddHalf, as: SIMD16<Float>.self)
       iw += 32
     }
+    // The last columns one by one, by shifts (a division per column cost a fifth of a 112x112 layer).
+    while iw < inW {
+      let j = iw + padL
+      if j >= width { break }
+      row[(j & 1) * plane.pitch + j >> 1] = x[iw]
+      iw += 1
+    }
+    return
   }
   while iw < inW {
     let j = iw + padL
@@ -120,6 +128,8 @@ func netcDepthwiseConv2d(_ g: NetcConvGeometry, batch: Int, input: UnsafePointer
   let units = batch * g.groups
   let taps = g.kH * g.kW
   let contiguous = g.sW == 1 && g.dW == 1
+  // MobileNet's and EfficientNet's 3x3 depthwise convolutions at strides 1 and 2.
+  let threeByThree = inG == 1 && g.kH == 3 && g.kW == 3 && g.dH == 1 && (g.sH == 1 || g.sH == 2)
   let parts = netcParts(units, work: units * outG * inG * g.outH * g.outW * taps, perThread: 4)
   netcParallelParts(parts) { part, slot in
     let planes = scratch + slot * inG * plane.floats
@@ -154,10 +164,57 @@ func netcDepthwiseConv2d(_ g: NetcConvGeometry, batch: Int, input: UnsafePointer
           if let r { v += netcLoad(r + oh * g.outW + ow, width) }
           netcStore(v, y + oh * g.outW + ow, width)
         }
+        var oh = 0
+        if threeByThree {
+          // A 3x3 depthwise kernel: its nine weights stay in registers for the whole plane, and each input
+          // row's three shifted vectors are loaded once for every output row of the four that reads them
+          // (18 loads for 36 multiply-adds at stride 1, against 36 and a weight broadcast each), in
+          // straight-line code.
+          let w = weight + c * 9
+          let k = (V(repeating: w[0]), V(repeating: w[1]), V(repeating: w[2]), V(repeating: w[3]), V(repeating: w[4]),
+                   V(repeating: w[5]), V(repeating: w[6]), V(repeating: w[7]), V(repeating: w[8]))
+          let c1 = column(1), c2 = column(2)
+          while oh + 4 <= g.outH {
+            var ow = 0
+            while ow < g.outW {
+              var a0 = start, a1 = start, a2 = start, a3 = start
+              let top = planes + oh * g.sH * plane.rowFloats + ow
+              @inline(__always) func row(_ t: Int) -> (V, V, V) {
+                let p = top + t * plane.rowFloats
+                return (load(p), load(p + c1), load(p + c2))
+              }
+              @inline(__always) func add(_ a: inout V, _ x: (V, V, V), _ k0: V, _ k1: V, _ k2: V) {
+                a.addProduct(k0, x.0); a.addProduct(k1, x.1); a.addProduct(k2, x.2)
+              }
+              // Input row t serves output row i with kernel row t - i * sH; each output row's kernel rows
+              // in order, as the general loop below adds them.
+              var x = row(0)
+              add(&a0, x, k.0, k.1, k.2)
+              if g.sH == 1 {
+                x = row(1); add(&a0, x, k.3, k.4, k.5); add(&a1, x, k.0, k.1, k.2)
+                x = row(2); add(&a0, x, k.6, k.7, k.8); add(&a1, x, k.3, k.4, k.5); add(&a2, x, k.0, k.1, k.2)
+                x = row(3); add(&a1, x, k.6, k.7, k.8); add(&a2, x, k.3, k.4, k.5); add(&a3, x, k.0, k.1, k.2)
+                x = row(4); add(&a2, x, k.6, k.7, k.8); add(&a3, x, k.3, k.4, k.5)
+                x = row(5); add(&a3, x, k.6, k.7, k.8)
+              } else {
+                x = row(1); add(&a0, x, k.3, k.4, k.5)
+                x = row(2); add(&a0, x, k.6, k.7, k.8); add(&a1, x, k.0, k.1, k.2)
+                x = row(3); add(&a1, x, k.3, k.4, k.5)
+                x = row(4); add(&a1, x, k.6, k.7, k.8); add(&a2, x, k.0, k.1, k.2)
+                x = row(5); add(&a2, x, k.3, k.4, k.5)
+                x = row(6); add(&a2, x, k.6, k.7, k.8); add(&a3, x, k.0, k.1, k.2)
+                x = row(7); add(&a3, x, k.3, k.4, k.5)
+                x = row(8); add(&a3, x, k.6, k.7, k.8)
+              }
+              finish(a0, oh, ow); finish(a1, oh + 1, ow); finish(a2, oh + 2, ow); finish(a3, oh + 3, ow)
+              ow += 16
+            }
+            oh += 4
+          }
+        }
         // Four output rows at a time: four independent chains of multiply-adds sharing each weight (one
         // chain waits on each multiply-add's latency: 7x7 maps ran at a quarter of the core's rate). Past
         // the last full four, the spare chains repeat the last row and are not stored.
-        var oh = 0
         while oh < g.outH {
           let rows = min(4, g.outH - oh)
           let step = g.sH * plane.rowFloats
