@@ -54,9 +54,37 @@ func netcDepthwiseScratch(_ g: NetcConvGeometry) -> Int {
 /// convolved 16 channels to a vector instead, from a zero-padded tile of the input with the channels
 /// innermost ([rows][columns][16]), as runtimes that keep the channel-blocked layout throughout do.
 struct NetcDepthwiseTile {
-  let rows: Int, columns: Int, taps: Int
+  let rows: Int, columns: Int, taps: Int, outputs: Int
   var inputFloats: Int { rows * columns * 16 }
-  var floats: Int { inputFloats + taps * 16 + 16 }
+  /// The outputs as computed, [pixel][16 channels], padded to a whole number of 16 pixels.
+  var stageFloats: Int { (outputs + 15) / 16 * 256 }
+  var floats: Int { inputFloats + taps * 16 + stageFloats + 256 }
+}
+
+/// The transpose of the 16 x 16 matrix whose row i is row(i), written row by row to `dst` (256 floats):
+/// four rounds of splitting row pairs into their even and odd lanes, each of which rotates an element's
+/// (row, column) bits by one place, as netcTranspose8 does in three.
+@inline(__always)
+func netcTranspose16(into dst: UnsafeMutablePointer<Float>, _ row: (Int) -> SIMD16<Float>) {
+  var m = (row(0), row(1), row(2), row(3), row(4), row(5), row(6), row(7),
+           row(8), row(9), row(10), row(11), row(12), row(13), row(14), row(15))
+  for _ in 0..<4 {
+    let p0 = SIMD32(lowHalf: m.0, highHalf: m.1), p1 = SIMD32(lowHalf: m.2, highHalf: m.3)
+    let p2 = SIMD32(lowHalf: m.4, highHalf: m.5), p3 = SIMD32(lowHalf: m.6, highHalf: m.7)
+    let p4 = SIMD32(lowHalf: m.8, highHalf: m.9), p5 = SIMD32(lowHalf: m.10, highHalf: m.11)
+    let p6 = SIMD32(lowHalf: m.12, highHalf: m.13), p7 = SIMD32(lowHalf: m.14, highHalf: m.15)
+    m = (p0.evenHalf, p1.evenHalf, p2.evenHalf, p3.evenHalf, p4.evenHalf, p5.evenHalf, p6.evenHalf, p7.evenHalf,
+         p0.oddHalf, p1.oddHalf, p2.oddHalf, p3.oddHalf, p4.oddHalf, p5.oddHalf, p6.oddHalf, p7.oddHalf)
+  }
+  let d = UnsafeMutableRawPointer(dst)
+  d.storeBytes(of: m.0, toByteOffset: 0, as: SIMD16<Float>.self); d.storeBytes(of: m.1, toByteOffset: 64, as: SIMD16<Float>.self)
+  d.storeBytes(of: m.2, toByteOffset: 128, as: SIMD16<Float>.self); d.storeBytes(of: m.3, toByteOffset: 192, as: SIMD16<Float>.self)
+  d.storeBytes(of: m.4, toByteOffset: 256, as: SIMD16<Float>.self); d.storeBytes(of: m.5, toByteOffset: 320, as: SIMD16<Float>.self)
+  d.storeBytes(of: m.6, toByteOffset: 384, as: SIMD16<Float>.self); d.storeBytes(of: m.7, toByteOffset: 448, as: SIMD16<Float>.self)
+  d.storeBytes(of: m.8, toByteOffset: 512, as: SIMD16<Float>.self); d.storeBytes(of: m.9, toByteOffset: 576, as: SIMD16<Float>.self)
+  d.storeBytes(of: m.10, toByteOffset: 640, as: SIMD16<Float>.self); d.storeBytes(of: m.11, toByteOffset: 704, as: SIMD16<Float>.self)
+  d.storeBytes(of: m.12, toByteOffset: 768, as: SIMD16<Float>.self); d.storeBytes(of: m.13, toByteOffset: 832, as: SIMD16<Float>.self)
+  d.storeBytes(of: m.14, toByteOffset: 896, as: SIMD16<Float>.self); d.storeBytes(of: m.15, toByteOffset: 960, as: SIMD16<Float>.self)
 }
 
 /// Whether netcConv2d convolves depthwise `g` 16 channels to a vector (see NetcDepthwiseTile).
@@ -67,7 +95,8 @@ public func netcUsesDepthwiseTiles(_ g: NetcConvGeometry) -> Bool { netcUsesDept
 func netcDepthwiseTile(_ g: NetcConvGeometry) -> NetcDepthwiseTile? {
   guard g.inC == g.groups && g.outC == g.groups, g.outW <= 14 && g.outH * g.outW <= 4096 else { return nil }
   return NetcDepthwiseTile(rows: (g.outH - 1) * g.sH + (g.kH - 1) * g.dH + 1,
-                           columns: (g.outW - 1) * g.sW + (g.kW - 1) * g.dW + 1, taps: g.kH * g.kW)
+                           columns: (g.outW - 1) * g.sW + (g.kW - 1) * g.dW + 1, taps: g.kH * g.kW,
+                           outputs: g.outH * g.outW)
 }
 
 /// Copies input row `x` (`inW` floats) into padded row `row` at column offset `padL`, split by phase.
@@ -268,11 +297,11 @@ private func netcDepthwiseTiles(_ g: NetcConvGeometry, _ tile: NetcDepthwiseTile
   netcParallelParts(parts) { part, slot in
     let padded = scratch + slot * tile.floats
     let weights = padded + tile.inputFloats
-    let lanes = weights + tile.taps * 16
-    // The padding once: every block's copy writes the same positions. Lanes past a partial last block's
-    // channels keep an earlier block's values, which are computed and never stored.
+    let stage = weights + tile.taps * 16, block = stage + tile.stageFloats
+    // The padding once: every block's copy writes the same positions.
     padded.update(repeating: 0, count: tile.inputFloats)
     @inline(__always) func load(_ p: UnsafeMutablePointer<Float>) -> V { UnsafeRawPointer(p).loadUnaligned(as: V.self) }
+    let validRows = min(g.inH, tile.rows - g.padT), validColumns = min(g.inW, tile.columns - g.padL)
     for unit in (units * part / parts)..<(units * (part + 1) / parts) {
       let b = unit / blocks, c0 = unit % blocks * 16
       let channels = min(16, g.inC - c0)
@@ -282,26 +311,29 @@ private func netcDepthwiseTiles(_ g: NetcConvGeometry, _ tile: NetcDepthwiseTile
         let c = c0 + l
         for t in 0..<tile.taps { weights[t * 16 + l] = weight[c * tile.taps + t] }
         start[l] = bias?[c] ?? 0
-        let x = input + b * inStride + c * inPlane
-        // Input pixels past the tile are never read (PyTorch's floor drops them).
-        for ih in 0..<min(g.inH, tile.rows - g.padT) {
-          let row = padded + ((ih + g.padT) * tile.columns + g.padL) * 16 + l
-          for iw in 0..<min(g.inW, tile.columns - g.padL) { row[iw * 16] = x[ih * g.inW + iw] }
+      }
+      // The block's planes into the tile, 16 pixels at a time transposed in registers (channels past a
+      // partial block's last are zeros). Input pixels past the tile are never read (PyTorch's floor drops
+      // them).
+      let x = input + b * inStride + c0 * inPlane
+      var q = 0, ih = 0, iw = 0
+      while q < inPlane {
+        let n = min(16, inPlane - q)
+        netcTranspose16(into: block) { l in l < channels ? netcLoad(x + l * inPlane + q, n) : V() }
+        for i in 0..<n {
+          if ih < validRows && iw < validColumns {
+            UnsafeMutableRawPointer(padded + ((ih + g.padT) * tile.columns + iw + g.padL) * 16)
+              .storeBytes(of: load(block + i * 16), as: V.self)
+          }
+          iw += 1
+          if iw == g.inW { iw = 0; ih += 1 }
         }
+        q += 16
       }
       let y = output + b * outStride + c0 * outPlane
       let r = residual.map { $0 + b * resStride + c0 * outPlane }
       @inline(__always) func finish(_ acc: V, _ pixel: Int) {
-        var v = acc
-        // Each residual read before the output over it is written: the output may be the residual.
-        if let r {
-          var add = V(repeating: 0)
-          for l in 0..<channels { add[l] = r[l * outPlane + pixel] }
-          v += add
-        }
-        if act != NetcAct.none && !smooth { v = netcActivate(v, act, slope) }
-        UnsafeMutableRawPointer(lanes).storeBytes(of: v, as: V.self)
-        for l in 0..<channels { y[l * outPlane + pixel] = lanes[l] }
+        UnsafeMutableRawPointer(stage + pixel * 16).storeBytes(of: acc, as: V.self)
       }
       let step = g.sW * 16
       for oh in 0..<g.outH {
@@ -331,9 +363,22 @@ private func netcDepthwiseTiles(_ g: NetcConvGeometry, _ tile: NetcDepthwiseTile
           ow += count
         }
       }
-      // An activation with an exponential over the block's planes, still in cache, in a loop of its own:
-      // in `finish`, a call per pixel.
-      if smooth { netcActivate(y, y, count: channels * outPlane, act, slope) }
+      // The outputs back to the block's planes, 16 pixels at a time transposed in registers, with the
+      // residual and the activation on each channel's 16 pixels: gathering and scattering each pixel's
+      // lanes took three quarters of the kernel's time. Each residual is read before the output over it
+      // is written: the output may be the residual.
+      var p = 0
+      while p < outPlane {
+        let n = min(16, outPlane - p)
+        netcTranspose16(into: block) { i in load(stage + (p + i) * 16) }
+        for l in 0..<channels {
+          var v = load(block + l * 16)
+          if let r { v += netcLoad(r + l * outPlane + p, n) }
+          if smooth { v = netcSmooth(v, act) } else if act != NetcAct.none { v = netcActivate(v, act, slope) }
+          netcStore(v, y + l * outPlane + p, n)
+        }
+        p += 16
+      }
     }
   }
 }
