@@ -52,16 +52,20 @@ done
 "$netc" run Fuzz/seeds/tiny.net --weights "$seeds/safetensors/tiny-f32.safetensors" --input random -o "$seeds/npy/y.npy"
 "$netc" run Fuzz/seeds/tiny.net --batch 2 --weights "$seeds/safetensors/tiny-f32.safetensors" --input random \
   -o "$seeds/npy/y2.npy"
-# runinput: '--input random' at a few batches, and .npy inputs of tiny.net's 3x8x8 (identity.net's output is its
-# input) after the byte that chooses a file.
+# runinput: '--input random' at a few batches and input sizes, and .npy inputs of tiny.net's 3x8x8 (identity.net's
+# output is its input) after the byte that chooses a file, alone or with a '--batch'.
 printf '\x00\x01\x00\x07\x00' >"$seeds/runinput/random-1"
 printf '\x00\x40\x00\x07\x00' >"$seeds/runinput/random-64"
 printf '\x00\xff\xff\x07\x00' >"$seeds/runinput/random-65535"
+printf '\x00\x02\x00\x07\x00\x00\x1f\x1f' >"$seeds/runinput/random-2-1x32x32"
 "$netc" init Fuzz/seeds/identity.net -o "$build/identity.safetensors"
 for batch in 1 3; do
   "$netc" run Fuzz/seeds/identity.net --batch "$batch" --weights "$build/identity.safetensors" --input random \
     -o "$seeds/npy/x$batch.npy"
   { printf '\x01'; cat "$seeds/npy/x$batch.npy"; } >"$seeds/runinput/npy-$batch"
+  # The same file with '--batch' given: right, then wrong.
+  { printf '\x03'; printf "\\x$(printf %02x "$batch")\\x00"; cat "$seeds/npy/x$batch.npy"; } >"$seeds/runinput/npy-$batch-batch-$batch"
+  { printf '\x03\x02\x00'; cat "$seeds/npy/x$batch.npy"; } >"$seeds/runinput/npy-$batch-batch-2"
 done
 # weights: each seed weight file with its 8-byte header length rewritten as 2 bytes (the target's format).
 for f in "$seeds"/safetensors/tiny-*.safetensors; do

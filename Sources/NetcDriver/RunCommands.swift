@@ -126,13 +126,15 @@ enum RunCommand {
                                     seed: seed, memoryLimit: limitMB << 20, checkMemory: checkMemory)
       batch = input.batch
       r.stderr += input.warnings
+      // The output's buffer comes before the arena: memory the system refuses for it is refused before
+      // the run, not after all of its work.
+      let output = try a.values["-o"].map { _ in try OutputFile(g, outputIndex, batch: batch) }
       let interpreter = try Interpreter(graph: g, plan: plan, weights: weights, batch: batch, memoryLimit: limitMB << 20)
       r.stderr += NonFinite.warnings(weights.nonFinite, file: weightsPath)
       try input.withValues { input in
         try interpreter.runInPlace(input)
-        if let out = a.values["-o"] {
-          try writeOutput(interpreter, outputIndex, to: out,
-                          inputs: [a.positional[0], weightsPath] + (inputArg == "random" ? [] : [inputArg]))
+        if let out = a.values["-o"], let output {
+          try output.write(interpreter, to: out, inputs: [a.positional[0], weightsPath] + (inputArg == "random" ? [] : [inputArg]))
         } else if !a.flags.contains("--serve") {
           r.stdout += summary(interpreter)
         }
@@ -182,27 +184,38 @@ enum RunCommand {
     throw UserError(message: "running this network at batch \(batch) needs \(needed) bytes\(detail), above the limit of \(grouped(limitMB)) MiB (\(grouped(limit)) bytes); \(advice)")
   }
 
-  /// Writes output `index` (0: the main output, then the side outputs in order) as .npy straight from the
-  /// arena, through one buffer allocated so that running out of memory is an error.
-  static func writeOutput(_ interpreter: Interpreter, _ index: Int, to path: String, inputs: [String]) throws {
-    let g = interpreter.graph
-    let item = g.shapes[g.outputs[index]].elementCount
-    let header = NPY.write(shape: [interpreter.batch] + g.shapes[g.outputs[index]].dims, data: [])
-    // NPY pads its header to a multiple of 64 bytes, so the values start aligned.
-    guard header.count % 4 == 0 else { throw UserError(message: "netc internal error: a .npy header of \(header.count) bytes") }
-    let file = try FloatBuffer(count: header.count / 4 + item * interpreter.batch, for: "the output file")
-    let raw = UnsafeMutableRawBufferPointer(file.buffer)
-    raw.copyBytes(from: header)
-    let values = file.base + header.count / 4
-    for b in 0..<interpreter.batch {
-      let y = interpreter.output(index, item: b)
-      #if _endian(little)
-        if let base = y.baseAddress { (values + b * item).update(from: base, count: item) }
-      #else
-        for i in 0..<item { values[b * item + i] = Float(bitPattern: y[i].bitPattern.littleEndian) }
-      #endif
+  /// Output `index` (0: the main output, then the side outputs in order) as an .npy file, built in one
+  /// buffer allocated so that running out of memory is an error, and filled straight from the arena.
+  struct OutputFile {
+    let index: Int
+    let file: FloatBuffer
+    let header: [UInt8]
+
+    init(_ g: LoweredGraph, _ index: Int, batch: Int) throws {
+      let item = g.shapes[g.outputs[index]]
+      header = NPY.write(shape: [batch] + item.dims, data: [])
+      // NPY pads its header to a multiple of 64 bytes, so the values start aligned.
+      guard header.count % 4 == 0 else { throw UserError(message: "netc internal error: a .npy header of \(header.count) bytes") }
+      file = try FloatBuffer(count: header.count / 4 + item.elementCount * batch, for: "the output file")
+      self.index = index
     }
-    try Files.writeAtomically(UnsafeRawBufferPointer(raw), to: path, inputs: inputs)
+
+    func write(_ interpreter: Interpreter, to path: String, inputs: [String]) throws {
+      let g = interpreter.graph
+      let item = g.shapes[g.outputs[index]].elementCount
+      let raw = UnsafeMutableRawBufferPointer(file.buffer)
+      raw.copyBytes(from: header)
+      let values = file.base + header.count / 4
+      for b in 0..<interpreter.batch {
+        let y = interpreter.output(index, item: b)
+        #if _endian(little)
+          if let base = y.baseAddress { (values + b * item).update(from: base, count: item) }
+        #else
+          for i in 0..<item { values[b * item + i] = Float(bitPattern: y[i].bitPattern.littleEndian) }
+        #endif
+      }
+      try Files.writeAtomically(UnsafeRawBufferPointer(raw), to: path, inputs: inputs)
+    }
   }
 
   /// Benchmark mode: one more inference per line read from stdin, each answered at once with its time in

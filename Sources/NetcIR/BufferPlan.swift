@@ -64,7 +64,12 @@ public struct BufferPlan: Sendable {
     }
 
     let owners = defs.keys.filter { sliceOf[$0] == nil && over[$0] == nil }.sorted { (defs[$0]!, $0) < (defs[$1]!, $1) }
-    var live: [(offset: Int, size: Int, until: Int)] = []
+    var live = LiveBlocks()
+    // The live blocks by the node after which they are free; `freedBefore`: every block whose last reader
+    // comes before it is free. A block read last before its own start is freed at the next placement.
+    var freedAt: [Int: [Int]] = [:]
+    var freedNext: [Int] = []
+    var freedBefore = -1
     var bases: [Int: Int] = [:]
     var arena = 0
     var unshared = 0
@@ -72,16 +77,19 @@ public struct BufferPlan: Sendable {
       let start = defs[v]!
       let until = lastUse[v] ?? start
       // A buffer is free once its last reader has run; a node never writes over its own inputs.
-      live.removeAll { $0.until < start }
+      for offset in freedNext { live.remove(at: offset) }
+      freedNext = []
+      // Owners come in order of their start, so each node is passed once over the whole plan.
+      while freedBefore < start {
+        for offset in freedAt.removeValue(forKey: freedBefore) ?? [] { live.remove(at: offset) }
+        freedBefore += 1
+      }
       let size = rounded(itemSize(v))
       unshared += size
-      var candidate = 0
-      for block in live.sorted(by: { $0.offset < $1.offset }) {
-        if candidate + size <= block.offset { break }
-        candidate = max(candidate, block.offset + block.size)
-      }
+      let candidate = live.firstFit(size)
       bases[v] = candidate
-      live.append((candidate, size, until))
+      live.insert(offset: candidate, size: size)
+      if until < start { freedNext.append(candidate) } else { freedAt[until, default: []].append(candidate) }
       arena = max(arena, candidate + size)
     }
     var placements: [Int: Placement] = [:]
@@ -100,4 +108,91 @@ public struct BufferPlan: Sendable {
   }
 
   public func placement(of v: Int, in g: LoweredGraph) -> Placement { placements[g.storage(of: v)]! }
+}
+
+/// The live blocks of the arena in order of offset, for first-fit placement: the lowest offset at which a
+/// block fits between the live ones (or after the last). A network can hold tens of thousands of values
+/// live at once (an `add` of many branches): one sorted array made every placement and every release cost
+/// as much as the live set, so planning such a network took minutes. The blocks are kept in runs of at
+/// most `2 * runLength`, each knowing its widest gap, so a placement skips the runs it cannot fit in.
+struct LiveBlocks {
+  struct Run {
+    var blocks: [(offset: Int, size: Int)]
+    /// The widest gap between two blocks of the run.
+    var widestGap = 0
+
+    init(_ blocks: [(offset: Int, size: Int)]) {
+      self.blocks = blocks
+      measure()
+    }
+
+    var end: Int { blocks[blocks.count - 1].offset + blocks[blocks.count - 1].size }
+
+    mutating func measure() {
+      widestGap = 0
+      for i in blocks.indices.dropFirst() {
+        widestGap = max(widestGap, blocks[i].offset - (blocks[i - 1].offset + blocks[i - 1].size))
+      }
+    }
+  }
+
+  static let runLength = 256
+  var runs: [Run] = []
+
+  /// The lowest offset where `size` fits: the first gap as wide, counting the one before the first block.
+  func firstFit(_ size: Int) -> Int {
+    var end = 0
+    for run in runs {
+      if run.blocks[0].offset - end >= size { return end }
+      if run.widestGap >= size {
+        for (a, b) in zip(run.blocks, run.blocks.dropFirst()) where b.offset - (a.offset + a.size) >= size {
+          return a.offset + a.size
+        }
+      }
+      end = run.end
+    }
+    return end
+  }
+
+  /// The run that holds, or would hold, a block at `offset`: the first whose last block is not below it.
+  private func run(for offset: Int) -> Int {
+    var lo = 0, hi = runs.count
+    while lo < hi {
+      let mid = (lo + hi) / 2
+      if runs[mid].blocks[runs[mid].blocks.count - 1].offset < offset { lo = mid + 1 } else { hi = mid }
+    }
+    return lo
+  }
+
+  private static func index(of offset: Int, in blocks: [(offset: Int, size: Int)]) -> Int {
+    var lo = 0, hi = blocks.count
+    while lo < hi {
+      let mid = (lo + hi) / 2
+      if blocks[mid].offset < offset { lo = mid + 1 } else { hi = mid }
+    }
+    return lo
+  }
+
+  mutating func insert(offset: Int, size: Int) {
+    guard !runs.isEmpty else {
+      runs = [Run([(offset, size)])]
+      return
+    }
+    let r = min(run(for: offset), runs.count - 1)
+    runs[r].blocks.insert((offset, size), at: Self.index(of: offset, in: runs[r].blocks))
+    if runs[r].blocks.count > 2 * Self.runLength {
+      let upper = Run(Array(runs[r].blocks[Self.runLength...]))
+      runs[r].blocks.removeSubrange(Self.runLength...)
+      runs.insert(upper, at: r + 1)
+    }
+    runs[r].measure()
+  }
+
+  mutating func remove(at offset: Int) {
+    let r = run(for: offset)
+    let i = Self.index(of: offset, in: runs[r].blocks)
+    precondition(runs[r].blocks[i].offset == offset, "no live block at \(offset)")
+    runs[r].blocks.remove(at: i)
+    if runs[r].blocks.isEmpty { runs.remove(at: r) } else { runs[r].measure() }
+  }
 }

@@ -387,6 +387,9 @@ public final class Checker {
           error("duplicate-tensor-name", "a tensor is already named '\(name)'", at: r,
                 notes: [Note("'\(name)' is first named here", at: first),
                         Note("each '=> name' needs a name of its own; '@\(name)' would refer to the later one")])
+          // Either binding may be the one the later '@name' uses were written for: they go on with the later
+          // one, as the note says, but as a guess that no mismatch is reported against.
+          env.names[name] = guessFrom(current ?? env.names[name])
         } else {
           env.bindings[name] = r
           if let current {

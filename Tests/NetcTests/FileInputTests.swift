@@ -472,6 +472,23 @@ import Testing
     }
   }
 
+  /// An 'add' of 20,000 branches holds 20,000 values live at once: the buffer plan sorted them all for
+  /// every placement, and the ONNX writer tried every earlier name for each of its 'Add' steps (99,000
+  /// branches: the plan 30 s, the ONNX model over 30 s).
+  @Test func planAndONNXAreFastForWideElementwiseOps() throws {
+    try withDirectory { dir in
+      let spec = dir.appendingPathComponent("wide.net").path
+      try ("input 3x8x8\nadd< " + Array(repeating: "relu", count: 20_000).joined(separator: " | ") + " >\n")
+        .write(toFile: spec, atomically: true, encoding: .utf8)
+      for args in [["plan", spec], ["emit", "--target", "onnx", spec, "-o", dir.appendingPathComponent("w.onnx").path]] {
+        var r: CommandResult?
+        let t = seconds { r = Driver.run(args) }
+        #expect(r?.status == 0, "\(args[0]): \(r?.stderr ?? "")")
+        #expect(t < 6, "\(args[0]) took \(t) s")
+      }
+    }
+  }
+
   /// An output is written only to a new path or a regular file: renaming over '/dev/null', a FIFO or a
   /// directory replaced it (as root, '/dev/null' became a regular file), and an output that is one of the
   /// command's inputs silently destroyed it. A symbolic link is written through and stays a link.

@@ -1,6 +1,6 @@
 import Foundation
 import NetcDriver
-import NetcIR
+@testable import NetcIR
 @testable import NetcOps
 import NetcSema
 import Testing
@@ -150,5 +150,34 @@ import Testing
     let r = Driver.run(["plan", Paths.spec("lenet5").path])
     #expect(r.status == 0)
     try assertSnapshot(r.stdout.replacingOccurrences(of: Paths.root.path + "/", with: ""), "lenet5.plan.golden")
+  }
+
+  /// The arena's first-fit placement in runs of blocks places every block where one sorted list of the
+  /// live blocks does, through random placements and releases that split runs (more than 512 live at
+  /// once) and empty them.
+  @Test func liveBlocksPlaceAsAPlainFirstFit() {
+    var rng = SystemRandomNumberGenerator()
+    for round in 0..<6 {
+      var runs = LiveBlocks()
+      var plain: [(offset: Int, size: Int)] = []
+      for step in 0..<3000 {
+        let release = !plain.isEmpty && Int.random(in: 0..<100, using: &rng) < (round % 2 == 0 ? 30 : 55)
+        if release {
+          let victim = plain.remove(at: Int.random(in: 0..<plain.count, using: &rng))
+          runs.remove(at: victim.offset)
+          continue
+        }
+        let size = 16 * Int.random(in: 1...(round < 3 ? 4 : 64), using: &rng)
+        var candidate = 0
+        for block in plain.sorted(by: { $0.offset < $1.offset }) {
+          if candidate + size <= block.offset { break }
+          candidate = max(candidate, block.offset + block.size)
+        }
+        #expect(runs.firstFit(size) == candidate, "round \(round), step \(step)")
+        runs.insert(offset: candidate, size: size)
+        plain.append((candidate, size))
+      }
+      #expect(runs.runs.map(\.blocks.count).reduce(0, +) == plain.count)
+    }
   }
 }

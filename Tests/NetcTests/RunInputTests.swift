@@ -273,13 +273,16 @@ import Testing
     #expect(b.status == 1)
     #expect(b.stderr.hasPrefix("netc: error: cannot allocate "))
     #expect(b.stderr.hasSuffix(" at batch 2; lower '--batch'\n"))
-    // A 1 GiB output whose arena fits a 1.6 GB address space but whose .npy copy does not: once a trap
-    // copying the outputs out of the arena.
+    // A 1 GiB output and a 1 GiB arena, of which a 1.6 GB address space holds one: once a trap copying the
+    // outputs out of the arena. The output's buffer is allocated first, so it is the arena that is refused,
+    // before anything runs (the output was refused after the whole run).
     let up = write("up.net", "input 1x64x64\nupsample 256\n"), uw = path("up.safetensors"), uy = path("up.npy")
     #expect(Driver.run(["init", up, "-o", uw]).status == 0)
     let u = try run(limitKB: 1_600_000, ["run", up, "--weights", uw, "--input", "random", "-o", uy])
     #expect(u.status == 1)
-    #expect(u.stderr == "netc: error: cannot allocate 1,073,741,952 bytes for the output file\n")
+    #expect(u.stderr == "netc: error: cannot allocate 1,073,758,208 bytes for the activations at batch 1\n")
+    // Without '-o' the same run fits.
+    #expect(try run(limitKB: 1_600_000, ["run", up, "--weights", uw, "--input", "random"]).status == 0)
     #expect(!FileManager.default.fileExists(atPath: uy))
     // A 1 GiB weight tensor (a sparse file of zeros) in a 600 MB address space.
     let fc = write("fc.net", "input 16384\nfc 16384\n"), fw = path("fc.safetensors")

@@ -99,6 +99,9 @@ final class ONNXBuilder: ONNXWriting {
   var reservedViews: [Int: String] = [:]
   var constants: Set<String> = []
   var stepNames: Set<String> = []
+  /// The last number given to each step name (`v7.add2`): names are only ever added, so the next free one
+  /// comes after it. Trying them from 1 each time made an 'add' of n branches take n^2 tries.
+  var lastStepNumber: [String: Int] = [:]
   var opCounts: [String: Int] = [:]
   /// The lowered node being translated: its source line and the names of its steps.
   var current: (range: SourceRange, final: String, dims: [Int])?
@@ -213,10 +216,12 @@ final class ONNXBuilder: ONNXWriting {
   func step(_ op: String, _ inputs: [String], _ attributes: [ONNXAttribute], name: String?, suffix: String,
             dims: [Int]?) -> String {
     guard let c = current else { preconditionFailure("netc internal error: ONNX step outside a node") }
-    var out = "\(c.final).\(suffix)"
-    var k = 1
-    while stepNames.contains(out) { k += 1; out = "\(c.final).\(suffix)\(k)" }
+    let base = "\(c.final).\(suffix)"
+    var k = lastStepNumber[base].map { $0 + 1 } ?? 1
+    var out = k == 1 ? base : "\(base)\(k)"
+    while stepNames.contains(out) { k += 1; out = "\(base)\(k)" }
     stepNames.insert(out)
+    lastStepNumber[base] = k
     append(op, inputs, [out], attributes, name: name)
     if let dims { valueInfo.append((out, dims)) }
     return out
