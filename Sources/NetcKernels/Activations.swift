@@ -21,10 +21,11 @@ public func netcActivate(_ x: Float, _ act: Int, _ slope: Float) -> Float {
 }
 
 /// `act` of 16 values. Written with masks and vector constants: SIMD's `clamped` and its vector-scalar
-/// operators compile to scalar loops (see Gelu.swift). The piecewise-linear activations are inlined into
-/// every store; those with an exponential or erf go through one call, which costs little beside them. As
-/// one switch with every case, the optimiser left the whole function out of line in the GEMM's stores: a
-/// call per 16 values, which took a sixth of a 1x1 convolution's time with ReLU6 over 16 input channels.
+/// operators compile to scalar loops (see Gelu.swift). Transparent, so the piecewise-linear activations
+/// are inlined into every store: marked `@inline(__always)`, the optimiser still left it out of line in
+/// the large kernels, a call per 16 values stored, which took a sixth of a 1x1 convolution's time with
+/// ReLU6 over 16 input channels. Those with an exponential or erf go through one call here, and the
+/// kernels that store many run them over their rows afterwards (`netcSmooth`, inlined).
 @_transparent
 func netcActivate(_ x: SIMD16<Float>, _ act: Int, _ slope: Float) -> SIMD16<Float> {
   typealias V = SIMD16<Float>
@@ -98,7 +99,7 @@ func netcBiasSmoothRows(_ p: UnsafeMutablePointer<Float>, rows: Int, _ low: SIMD
   }
 }
 
-/// Whether `act` is one of `netcSmooth`'s.
+/// Whether `act` is one of `netcSmooth`'s: an activation added there is added here too.
 @inline(__always)
 func netcIsSmooth(_ act: Int) -> Bool {
   act == NetcAct.sigmoid || act == NetcAct.tanh || act == NetcAct.silu || act == NetcAct.gelu || act == NetcAct.mish
