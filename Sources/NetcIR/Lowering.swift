@@ -171,7 +171,7 @@ enum Passes {
     for (i, n) in g.nodes.enumerated() {
       guard n.op.role == .multiply, n.inputs.count == 2, n.activation == nil, n.residual == nil,
         count[n.output] == 1, let r = reader[n.output], r > i, g.nodes[r].op.acceptsInputScale,
-        g.nodes[r].inputs.map({ g.storage(of: $0) }) == [n.output], g.nodes[r].residual.map({ g.storage(of: $0) != n.output }) ?? true
+        g.nodes[r].inputs.map({ g.storage(of: $0) }) == [n.output]
       else { continue }
       let out = g.shapes[n.output]
       guard out.isSpatial else { continue }
