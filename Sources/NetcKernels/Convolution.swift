@@ -213,7 +213,7 @@ func netcSplitPhases(_ g: NetcConvGeometry, _ x: UnsafePointer<Float>, _ dst: Un
         // Sixteen columns from the even lanes of 32 floats; strictly before jHi, so that the load's last
         // float (column 2j + 31) is a column of this row.
         while j + 16 < jHi {
-          let v = UnsafeRawPointer(src + 2 * j).loadUnaligned(as: SIMD32<Float>.self)
+          let v = netcLoad32(src + 2 * j)
           UnsafeMutableRawPointer(row + j).storeBytes(of: v.evenHalf, as: SIMD16<Float>.self)
           j += 16
         }

@@ -258,7 +258,7 @@ func netcMaxPoolPlaneByRows(_ g: NetcConvGeometry, _ x: UnsafePointer<Float>, _ 
         let row = rows + r * pitch, even = phases + r * plan.phasePitch, odd = even + phaseStride
         var j = 0
         while j < phaseLength {
-          let pair = UnsafeRawPointer(row + 2 * j).loadUnaligned(as: SIMD32<Float>.self)
+          let pair = netcLoad32(row + 2 * j)
           UnsafeMutableRawPointer(even + j).storeBytes(of: pair.evenHalf, as: V.self)
           UnsafeMutableRawPointer(odd + j).storeBytes(of: pair.oddHalf, as: V.self)
           j += 16
