@@ -128,6 +128,25 @@ func netcActivate(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, c
     }
     return
   }
+  // One loop per activation with its activation's code alone: with `act` a variable, the switch stayed
+  // in the loop, an indirect jump per 16 values (a fifth of a 3x3 depthwise layer's time over 28x28).
+  switch act {
+  case NetcAct.none: if UnsafePointer(y) != x { y.update(from: x, count: count) }
+  case NetcAct.relu: netcActivateLoop(x, y, count, NetcAct.relu, slope)
+  case NetcAct.relu6: netcActivateLoop(x, y, count, NetcAct.relu6, slope)
+  case NetcAct.leaky: netcActivateLoop(x, y, count, NetcAct.leaky, slope)
+  case NetcAct.hardswish: netcActivateLoop(x, y, count, NetcAct.hardswish, slope)
+  case NetcAct.hardsigmoid: netcActivateLoop(x, y, count, NetcAct.hardsigmoid, slope)
+  default: netcActivateLoop(x, y, count, act, slope)
+  }
+}
+
+/// y[i] = act(x[i]) for i < count by netcActivate's vector form; transparent, so that a constant `act`
+/// leaves only its own case in the loop.
+@_transparent
+func netcActivateLoop(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ count: Int, _ act: Int,
+                      _ slope: Float) {
+  var i = 0
   while i < count {
     let n = min(16, count - i)
     netcStore(netcActivate(netcLoad(x + i, n), act, slope), y + i, n)
