@@ -62,10 +62,12 @@ import Testing
       ("input 300x23x25\nconv 1x1 13", 300, 23, 25, 13, 1, 1, (1, 1), (0, 0), 1, 1),
       ("input 256x9x30\nconv 1x1 600", 256, 9, 30, 600, 1, 1, (1, 1), (0, 0), 1, 1),
       // Depthwise, plane by plane (netcUsesDepthwise; the 10x6x7 one above too): rows of two full vectors
-      // and a tail, a kernel taller than wide with asymmetric padding, no padding; strided, split by column
-      // phase: odd and even left padding, rows wide enough for the 32-column deinterleave and its scalar
-      // tail (75, 70), a 5x5 at stride 2, stride 3, unequal strides, dilation.
+      // and a partial one (computed as the row's last 16), a kernel taller than wide with asymmetric
+      // padding, no padding, a 5x5 over 11 rows (two blocks of four and three); strided, split by column
+      // phase: odd and even left padding, rows wide enough for the 32-column deinterleave and its
+      // overlapping last step (75, 70), a 5x5 at stride 2, stride 3, unequal strides, dilation.
       ("input 5x9x37\nconv 5x3 5 pad=2x1 groups=5", 5, 9, 37, 5, 5, 3, (1, 1), (2, 1), 1, 5),
+      ("input 3x11x37\nconv 5x5 3 p2 groups=3", 3, 11, 37, 3, 5, 5, (1, 1), (2, 2), 1, 3),
       ("input 3x8x20\nconv 3x3 3 groups=3", 3, 8, 20, 3, 3, 3, (1, 1), (0, 0), 1, 3),
       ("input 6x12x12\nconv 3x3 6 s2 p1 groups=6", 6, 12, 12, 6, 3, 3, (2, 2), (1, 1), 1, 6),
       ("input 4x9x75\nconv 3x3 4 s2 p1 groups=4", 4, 9, 75, 4, 3, 3, (2, 2), (1, 1), 1, 4),
@@ -137,7 +139,7 @@ import Testing
       }
       #expect(worst < 1e-4, "\(source): max|diff| \(worst)")
     }
-    #expect(byChannelPanels == 3 && byPhaseImages == 10 && byPhasePanels == 3 && byDepthwise == 12
+    #expect(byChannelPanels == 3 && byPhaseImages == 10 && byPhasePanels == 3 && byDepthwise == 13
             && byGroupPlanes == 3)
   }
 
