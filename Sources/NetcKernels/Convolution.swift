@@ -39,6 +39,11 @@ public func netcConv2d(_ g: NetcConvGeometry, batch: Int,
                                residual: residual, resStride: resStride, output: output, outStride: outStride, act: act,
                                slope: slope, scratch: scratch)
   }
+  if netcUsesLinear(g) {
+    return netcConvAsLinear(g, batch: batch, input: input, inStride: inStride, weight: packedWeight, bias: bias,
+                            residual: residual, resStride: resStride, output: output, outStride: outStride, act: act,
+                            slope: slope, scratch: scratch, inputScale: inputScale, scaleStride: scaleStride)
+  }
   let tile = netcWinogradTile(g)
   if tile != 0 {
     return netcWinogradConv2d(g, tile: tile, batch: batch, input: input, inStride: inStride, weight: packedWeight,
@@ -94,11 +99,48 @@ public func netcConv2d(_ g: NetcConvGeometry, batch: Int,
   }
 }
 
+/// Whether netcConv2d computes `g` as a fully connected layer: an ungrouped 1x1 convolution from one pixel
+/// to one pixel, squeeze-and-excitation's two convolutions. Its weights, as stored, are the layer's
+/// [outC][inC] matrix, which netcLinear streams once; as a tile of 8 pixels by 32 channels, seven eighths of
+/// the tile was padding and the input was packed as a panel first (EfficientNet-B0's 48 -> 1152 with its
+/// sigmoid, two threads: 0.061 ms).
+public func netcUsesLinear(_ g: NetcConvGeometry) -> Bool {
+  g.groups == 1 && g.kH == 1 && g.kW == 1 && g.inH == 1 && g.inW == 1 && g.outH == 1 && g.outW == 1
+}
+
+/// `g` (see netcUsesLinear) over a batch, with netcConv2d's residual and input scale; `scratch` holds
+/// g.inC floats for an item's scaled input and g.outC for its sums before the residual, which the output
+/// may be.
+private func netcConvAsLinear(_ g: NetcConvGeometry, batch: Int, input: UnsafePointer<Float>, inStride: Int,
+                              weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
+                              residual: UnsafePointer<Float>?, resStride: Int, output: UnsafeMutablePointer<Float>,
+                              outStride: Int, act: Int, slope: Float, scratch: UnsafeMutablePointer<Float>,
+                              inputScale: UnsafePointer<Float>?, scaleStride: Int) {
+  // The residual is added before the activation, as the other paths' epilogues do.
+  let linearAct = residual == nil ? act : NetcAct.none
+  for b in 0..<batch {
+    var x = input + b * inStride
+    if let s = inputScale {
+      for c in 0..<g.inC { scratch[c] = x[c] * s[b * scaleStride + c] }
+      x = UnsafePointer(scratch)
+    }
+    let y = output + b * outStride, sums = residual == nil ? y : scratch + g.inC
+    netcLinear(inFeatures: g.inC, outFeatures: g.outC, batch: 1, input: x, inStride: g.inC, weight: weight,
+               bias: bias, output: sums, outStride: g.outC, act: linearAct, slope: slope)
+    if let r = residual {
+      let rb = r + b * resStride
+      for o in 0..<g.outC { y[o] = sums[o] + rb[o] }
+      netcActivate(y, y, count: g.outC, act, slope)
+    }
+  }
+}
+
 /// Scratch floats netcConv2d needs for `g`: the GEMM's panels (or sums) and a strided convolution's phase
 /// images, or the Winograd workers' buffers; Int.max when that would not fit an Int, which no allocation
 /// passes.
 public func netcConvScratch(_ g: NetcConvGeometry) -> Int {
   if netcUsesDepthwise(g) || netcUsesGroupPlanes(g) { return netcDepthwiseScratch(g) }
+  if netcUsesLinear(g) { return g.inC + g.outC }
   let tile = netcWinogradTile(g)
   if tile != 0 { return netcWinogradScratch(g, tile: tile) }
   if netcUsesPhasePanels(g) { return NetcPhaseImages.floats(g) }
@@ -118,7 +160,7 @@ public func netcConvWeights(_ weight: UnsafePointer<Float>, _ g: NetcConvGeometr
 
 /// Floats netcConvWeights writes.
 public func netcConvWeightsCount(_ g: NetcConvGeometry) -> Int {
-  if netcUsesDepthwise(g) || netcUsesGroupPlanes(g) { return g.outC * g.inC / g.groups * g.kH * g.kW }
+  if netcUsesDepthwise(g) || netcUsesGroupPlanes(g) || netcUsesLinear(g) { return g.outC * g.inC / g.groups * g.kH * g.kW }
   let tile = netcWinogradTile(g)
   if tile != 0 { return netcWinogradWeightsCount(outC: g.outC, inC: g.inC, tile: tile, kernel: g.kH) }
   let kdim = g.inC / g.groups * g.kH * g.kW
@@ -129,8 +171,9 @@ public func netcConvWeightsCount(_ g: NetcConvGeometry) -> Int {
 /// netcConvWeights into `out`: netcConvWeightsCount(g) zeroed floats, which the caller allocated (the
 /// interpreter, so that running out of memory is an error rather than a trap).
 public func netcConvWeights(_ weight: UnsafePointer<Float>, _ g: NetcConvGeometry, into out: UnsafeMutablePointer<Float>) {
-  // A depthwise or plane-by-plane grouped convolution reads its weights as stored.
-  if netcUsesDepthwise(g) || netcUsesGroupPlanes(g) {
+  // A depthwise or plane-by-plane grouped convolution, or one over a single pixel, reads its weights as
+  // stored.
+  if netcUsesDepthwise(g) || netcUsesGroupPlanes(g) || netcUsesLinear(g) {
     return out.update(from: weight, count: g.outC * g.inC / g.groups * g.kH * g.kW)
   }
   let tile = netcWinogradTile(g)

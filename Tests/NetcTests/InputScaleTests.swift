@@ -9,7 +9,7 @@ import Testing
 @Suite struct InputScaleTests {
   // (inC, H, W, outC): the GEMM over 20x20 (partial panels), 31x33 (odd rows), and channel panels over
   // 14x14 and 7x7 maps; with more than one K block (300 channels).
-  @Test(arguments: [(40, 20, 20, 24), (24, 31, 33, 40), (96, 14, 14, 40), (300, 7, 7, 64), (16, 7, 7, 8)])
+  @Test(arguments: [(40, 20, 20, 24), (24, 31, 33, 40), (96, 14, 14, 40), (300, 7, 7, 64), (16, 7, 7, 8), (40, 1, 1, 37)])
   func scaledInputMatchesTheProduct(cin: Int, h: Int, w: Int, cout: Int) {
     let g = NetcConvGeometry(inC: cin, inH: h, inW: w, outC: cout, outH: h, outW: w, kH: 1, kW: 1, sH: 1, sW: 1,
                              padT: 0, padL: 0, dH: 1, dW: 1, groups: 1)

@@ -56,6 +56,8 @@ import Testing
       ("input 70x7x7\nconv 1x1 96", 70, 7, 7, 96, 1, 1, (1, 1), (0, 0), 1, 1),
       ("input 20x14x13\nconv 3x3 64 s2 p1", 20, 14, 13, 64, 3, 3, (2, 2), (1, 1), 1, 1),
       ("input 300x2x5\nconv 1x1 72", 300, 2, 5, 72, 1, 1, (1, 1), (0, 0), 1, 1),
+      // One pixel to one: a fully connected layer (netcUsesLinear), outputs not a multiple of 4 or 16.
+      ("input 40x1x1\nconv 1x1 37", 40, 1, 1, 37, 1, 1, (1, 1), (0, 0), 1, 1),
       // A 1x1 GEMM reading its input in place: a partial last panel (575 pixels), two K blocks, two
       // 512-column chunks, a partial row block; then enough output channels that A outgrows L2 and the row
       // blocks go outermost.
@@ -334,6 +336,8 @@ import Testing
       (24, 20, 20, 24, 3, 1, 1, 24, false), (24, 20, 21, 24, 5, 2, 2, 24, false), (40, 7, 7, 40, 5, 1, 2, 40, false),
       // Grouped, plane by plane.
       (32, 16, 20, 32, 3, 1, 1, 4, false),
+      // One pixel to one, as a fully connected layer.
+      (40, 1, 1, 37, 1, 1, 0, 1, false),
     ]
     var paths = Set<String>()
     for (cin, h, w, cout, k, s, pad, groups, transposed) in cases {
@@ -343,7 +347,7 @@ import Testing
                                padT: pad, padL: pad, dH: 1, dW: 1, groups: groups)
       paths.insert(transposed ? "transposed" : netcWinogradTile(g) != 0 ? "winograd" : netcUsesPhasePanels(g) ? "phases"
                    : netcUsesDepthwise(g) ? (netcUsesDepthwiseTiles(g) ? "depthwise tiles" : "depthwise planes")
-                   : netcUsesGroupPlanes(g) ? "group planes"
+                   : netcUsesGroupPlanes(g) ? "group planes" : netcUsesLinear(g) ? "linear"
                    : netcUsesChannelPanels(g) ? "channel panels" : "gemm")
       var rng = SplitMix64(seed: UInt64(cin * 100 + k))
       let x = (0..<(2 * cin * h * w)).map { _ in Float(rng.normal()) }
@@ -383,7 +387,8 @@ import Testing
       #expect(worst < 1e-5, "\(cin)x\(h)x\(w) -> \(cout), \(k)x\(k) s\(s): max|diff| \(worst)")
       #expect(apart.contains { $0 > 0 } && apart.contains { $0 == 0 }, "the cases exercise the ReLU")
     }
-    #expect(paths == ["gemm", "channel panels", "phases", "winograd", "transposed", "depthwise planes", "depthwise tiles", "group planes"])
+    #expect(paths == ["gemm", "channel panels", "phases", "winograd", "transposed", "depthwise planes", "depthwise tiles", "group planes",
+                     "linear"])
   }
 
   /// Elementwise add and multiply with PyTorch's broadcasting against the definition: a per-channel gate
