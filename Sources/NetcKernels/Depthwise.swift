@@ -176,6 +176,7 @@ func netcDepthwiseConv2d(_ g: NetcConvGeometry, batch: Int, input: UnsafePointer
   let contiguous = g.sW == 1 && g.dW == 1
   // MobileNet's and EfficientNet's 3x3 depthwise convolutions at strides 1 and 2.
   let threeByThree = inG == 1 && g.kH == 3 && g.kW == 3 && g.dH == 1 && (g.sH == 1 || g.sH == 2)
+  let threeByThreeGrouped = inG > 1 && g.kH == 3 && g.kW == 3 && g.dH == 1 && (g.sH == 1 || g.sH == 2)
   let fiveByFive = inG == 1 && g.kH == 5 && g.kW == 5 && g.dH == 1 && (g.sH == 1 || g.sH == 2)
   let parts = netcParts(units, work: units * outG * inG * g.outH * g.outW * taps, perThread: 4)
   netcParallelParts(parts) { part, slot in
@@ -265,6 +266,44 @@ func netcDepthwiseConv2d(_ g: NetcConvGeometry, batch: Int, input: UnsafePointer
             }
             oh += 4
           }
+        }
+        if threeByThreeGrouped {
+          // A grouped 3x3 kernel (RegNet's 8 channels a group, ResNeXt's 4 to 16) as the depthwise one, plane
+          // by plane of the group into the same four accumulators, each weight broadcast from memory by its
+          // multiply-add: the loop below computed each tap's column with a division and kept its taps in a
+          // loop (RegNetY-400MF's 48x112x112 stride 2 in groups of 8, one thread: 1.34 -> 0.40 ms).
+          let c1 = column(1), c2 = column(2)
+          @inline(__always) func add(_ a: inout V, _ x: (V, V, V), _ k: UnsafePointer<Float>) {
+            a.addProduct(V(repeating: k[0]), x.0); a.addProduct(V(repeating: k[1]), x.1)
+            a.addProduct(V(repeating: k[2]), x.2)
+          }
+          @inline(__always) func step(_ S: Int, _ top: UnsafeMutablePointer<Float>, _ w: UnsafePointer<Float>, _ t: Int,
+                                      _ a0: inout V, _ a1: inout V, _ a2: inout V, _ a3: inout V) {
+            let p = top + t * plane.rowFloats
+            let x = (load(p), load(p + c1), load(p + c2))
+            if t < 3 { add(&a0, x, w + t * 3) }
+            if t >= S && t - S < 3 { add(&a1, x, w + (t - S) * 3) }
+            if t >= 2 * S && t - 2 * S < 3 { add(&a2, x, w + (t - 2 * S) * 3) }
+            if t >= 3 * S { add(&a3, x, w + (t - 3 * S) * 3) }
+          }
+          @inline(__always) func rows(_ S: Int) {
+            while oh + 4 <= g.outH {
+              var next = 0
+              while next < g.outW {
+                let ow = lastColumn(next)
+                var a0 = start, a1 = start, a2 = start, a3 = start
+                for i in 0..<inG {
+                  let top = planes + i * plane.floats + oh * S * plane.rowFloats + ow
+                  let w = weight + (c * inG + i) * 9
+                  for t in 0..<(3 * S + 3) { step(S, top, w, t, &a0, &a1, &a2, &a3) }
+                }
+                finish(a0, oh, ow); finish(a1, oh + 1, ow); finish(a2, oh + 2, ow); finish(a3, oh + 3, ow)
+                next += 16
+              }
+              oh += 4
+            }
+          }
+          if g.sH == 1 { rows(1) } else { rows(2) }
         }
         if fiveByFive {
           // A 5x5 kernel the same way, but for its weights: 25 of them and four accumulators would not fit
